@@ -1,0 +1,132 @@
+/** The entry: parses argv, runs the command, renders the result; the only place exit codes are set. */
+import { readFileSync } from 'node:fs';
+import { CommanderError, InvalidArgumentError, type Command } from 'commander';
+import { makeDeps, type GlobalOptions, type TransportFactory } from './context.js';
+import { EXIT, PvxError, UsageError, exitCodeOf } from './errors.js';
+import { buildProgram, forEachCommand, type Dispatch } from './program.js';
+import { systemIO, type IO } from './ui/io.js';
+import { makeProgress } from './ui/progress.js';
+import { inquirerPrompter, type Prompter } from './ui/prompter.js';
+import { envelopeOf, errorEnvelope, writeHumanError, writeJson, writeWarnings } from './ui/report.js';
+import { makeTheme } from './ui/theme.js';
+
+/** What a run can be given instead of the process's own (command tests use this). */
+export interface RunOptions {
+  io?: IO;
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+  transportFactory?: TransportFactory;
+  prompter?: Prompter;
+}
+
+function version(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version?: string };
+    return pkg.version ?? '0.0.0';
+  } catch {
+    return '0.0.0';
+  }
+}
+
+function globalsOf(cmd: Command, env: NodeJS.ProcessEnv): GlobalOptions {
+  const o = cmd.optsWithGlobals() as Record<string, unknown>;
+  const envTimeout = env['PVX_CONNECT_TIMEOUT'];
+  let connectTimeout = o['connectTimeout'] as number | undefined;
+  if (connectTimeout === undefined && envTimeout) {
+    if (!/^[1-9][0-9]*$/.test(envTimeout)) throw new UsageError(`PVX_CONNECT_TIMEOUT must be a positive whole number, got '${envTimeout}'`);
+    connectTimeout = Number(envTimeout);
+  }
+  return {
+    inventory: o['inventory'] as string | undefined,
+    json: Boolean(o['json']),
+    yes: Boolean(o['yes']),
+    dryRun: Boolean(o['dryRun']),
+    verbose: Boolean(o['verbose']) || env['PVX_VERBOSE'] === '1',
+    quiet: Boolean(o['quiet']),
+    noColor: o['color'] === false,
+    connectTimeout,
+  };
+}
+
+/** Run pvx with these arguments (without node and script); resolves to the exit code. */
+export async function run(argv: readonly string[], ro: RunOptions = {}): Promise<number> {
+  const env = ro.env ?? process.env;
+  const wantsJson = argv.includes('--json');
+  const noColor = argv.includes('--no-color');
+  const io = ro.io ?? systemIO(noColor, env);
+  const theme = makeTheme(io.color && !noColor);
+  let exitCode: number = EXIT.OK;
+  let commandName = 'pvx';
+
+  const dispatch: Dispatch = async (name, cmd, action, render) => {
+    commandName = name;
+    const globals = globalsOf(cmd, env);
+    const progress = makeProgress(io, theme, { json: globals.json, quiet: globals.quiet });
+    const deps = makeDeps({
+      io, theme, env, cwd: ro.cwd ?? process.cwd(), globals, progress,
+      prompter: ro.prompter ?? inquirerPrompter(io),
+      ...(ro.transportFactory ? { transportFactory: ro.transportFactory } : {}),
+    });
+    const outcome = await action(deps);
+    exitCode = outcome.exitCode;
+    if (globals.json) {
+      writeJson(io, envelopeOf(outcome));
+      return;
+    }
+    if (render) io.out((await render())(outcome, deps));
+    writeWarnings(io, theme, outcome.warnings);
+    if (outcome.error) writeHumanError(io, theme, outcome.error, globals.verbose);
+  };
+
+  const program = buildProgram(version(), dispatch);
+  commandName = commandPath(program, argv);
+  forEachCommand(program, (c) => {
+    c.exitOverride();
+    c.configureOutput({
+      writeOut: (s) => io.out(s),
+      // help-after-error goes to stderr for people; in --json mode only the envelope is printed
+      writeErr: (s) => (wantsJson ? undefined : io.err(s)),
+      // commander's own error line is replaced by ours (one message, JSON when asked)
+      outputError: () => undefined,
+    });
+  });
+
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+  } catch (err) {
+    const e = toPvxError(err);
+    if (e === 'exit0') return EXIT.OK;
+    if (wantsJson) writeJson(io, errorEnvelope(commandName, e));
+    else writeHumanError(io, theme, e, env['PVX_VERBOSE'] === '1' || argv.includes('-v') || argv.includes('--verbose'));
+    return exitCodeOf(e);
+  }
+  return exitCode;
+}
+
+/** The sub-command words of argv (`cluster status`), for naming the command in a usage error. */
+function commandPath(program: Command, argv: readonly string[]): string {
+  const words: string[] = [];
+  let cmd: Command | undefined = program;
+  for (const a of argv) {
+    if (a.startsWith('-')) continue;
+    const sub: Command | undefined = cmd?.commands.find((c) => c.name() === a || c.aliases().includes(a));
+    if (!sub) break;
+    words.push(sub.name());
+    cmd = sub;
+  }
+  return words.join(' ') || 'pvx';
+}
+
+function toPvxError(err: unknown): unknown {
+  if (err instanceof CommanderError) {
+    if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version') return 'exit0';
+    if (err.code === 'commander.help') return new UsageError('a command is required', { hint: 'run pvx --help' });
+    const cause = (err as { nestedError?: unknown }).nestedError;
+    const msg = err.message.replace(/^error: /, '');
+    return new UsageError(cause instanceof InvalidArgumentError ? cause.message : msg, {
+      hint: 'run the command with --help for usage',
+    });
+  }
+  if (err instanceof PvxError) return err;
+  return err;
+}

@@ -1,0 +1,119 @@
+/** Everything a command may use, injected: IO, output, prompts, inventory, transport. */
+import { randomBytes } from 'node:crypto';
+import { ConfigError } from './errors.js';
+import { findInventory, loadInventory, type Inventory, type InventoryNode } from './config/inventory.js';
+import { runtimeDir, stateDir } from './config/paths.js';
+import { DryRunTransport } from './transport/dry-run.js';
+import { journalObserver, journalPath } from './transport/journal.js';
+import { ObservedTransport } from './transport/observed.js';
+import { SshTransport, type SshTarget } from './transport/ssh.js';
+import type { ExecObserver, PlannedCommand, Transport } from './transport/types.js';
+import type { IO } from './ui/io.js';
+import type { Progress } from './ui/progress.js';
+import type { Prompter } from './ui/prompter.js';
+import type { Theme } from './ui/theme.js';
+
+/** The global options of CLI.md, resolved (flags > env > defaults). */
+export interface GlobalOptions {
+  inventory: string | undefined;
+  json: boolean;
+  yes: boolean;
+  dryRun: boolean;
+  verbose: boolean;
+  quiet: boolean;
+  noColor: boolean;
+  connectTimeout: number | undefined;
+}
+
+/** Builds the transport for a set of inventory nodes (replaced by a fake in command tests). */
+export type TransportFactory = (nodes: readonly InventoryNode[], inv: Inventory) => Transport;
+
+/** The dependencies of every command. */
+export interface Deps {
+  io: IO;
+  theme: Theme;
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+  globals: GlobalOptions;
+  progress: Progress;
+  prompter: Prompter;
+  /** the inventory (found per CLI.md); ConfigError when there is none */
+  inventory(): Inventory;
+  /** the transport for these nodes: journaled, verbose-aware, dry-run-enforcing */
+  transport(nodes: readonly InventoryNode[]): Transport;
+  /** commands dry-run recorded instead of running */
+  planned(): PlannedCommand[];
+  now(): number;
+}
+
+/** Options of makeDeps, so tests can swap the transport and the prompter. */
+export interface DepsOptions {
+  io: IO;
+  theme: Theme;
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+  globals: GlobalOptions;
+  progress: Progress;
+  prompter: Prompter;
+  transportFactory?: TransportFactory;
+}
+
+/** Default SSH settings of a run. */
+export const SSH_DEFAULTS = { connectTimeout: 5, controlPersist: 60, maxNewConnections: 8 } as const;
+
+/** Wire the dependencies of one run. */
+export function makeDeps(o: DepsOptions): Deps {
+  let inv: Inventory | undefined;
+  const dry: DryRunTransport[] = [];
+  const runId = randomBytes(4).toString('hex');
+  const inventory = (): Inventory => {
+    if (inv) return inv;
+    const file = findInventory(o.globals.inventory, o.env, o.cwd);
+    if (!file) {
+      throw new ConfigError('no inventory: pvx does not know which nodes to manage', {
+        hint: 'pass -i <file> or set PVX_INVENTORY, or create ./pvx.yaml (format in the README); for the local lab: pvx lab up, then -i "$(pvx lab inventory)"',
+      });
+    }
+    inv = loadInventory(file, o.env);
+    return inv;
+  };
+  const sshFactory: TransportFactory = (nodes, i) => {
+    const timeout = o.globals.connectTimeout ?? i.ssh.connectTimeout ?? SSH_DEFAULTS.connectTimeout;
+    const targets = new Map<string, SshTarget>(nodes.map((n) => [n.name, { ...n, connectTimeout: timeout }]));
+    return new SshTransport(targets, {
+      runtimeDir: runtimeDir(o.env),
+      controlPersist: SSH_DEFAULTS.controlPersist,
+      maxNewConnections: SSH_DEFAULTS.maxNewConnections,
+    });
+  };
+  const factory = o.transportFactory ?? sshFactory;
+  const observers: ExecObserver[] = [journalObserver(journalPath(stateDir(o.env)), runId, o.globals.dryRun)];
+  if (o.globals.verbose) {
+    observers.push((ev) => {
+      const code = ev.result ? (ev.result.skipped ? 'dry-run' : `exit ${ev.result.exitCode}`) : 'unreachable';
+      const ms = ev.result ? ` ${ev.result.durationMs}ms` : '';
+      o.io.err(`${o.theme.c.dim(`[${ev.node}] ${ev.argv.join(' ')} → ${code}${ms}`)}\n`);
+    });
+  }
+  return {
+    io: o.io,
+    theme: o.theme,
+    env: o.env,
+    cwd: o.cwd,
+    globals: o.globals,
+    progress: o.progress,
+    prompter: o.prompter,
+    inventory,
+    transport(nodes) {
+      let t: Transport = factory(nodes, inventory());
+      if (o.globals.dryRun) {
+        const d = new DryRunTransport(t);
+        dry.push(d);
+        t = d;
+      }
+      return new ObservedTransport(t, observers);
+    },
+    planned: () => dry.flatMap((d) => d.planned),
+    now: () => Date.now(),
+  };
+}

@@ -1,0 +1,47 @@
+/** The one interface through which every remote (or local) command runs. */
+
+/** Options of one command. */
+export interface ExecOptions {
+  /** true when the command changes the node; dry-run records instead of running it */
+  mutates?: boolean;
+  timeoutMs?: number;
+  /** fed on stdin; never logged or journaled (passwords travel only this way) */
+  input?: string;
+  /** short human title of the step, for verbose output and the dry-run plan */
+  title?: string;
+}
+
+/** What a finished command returned; a non-zero exit is data, not an exception. */
+export interface ExecResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+  durationMs: number;
+  /** true when dry-run recorded a mutating command instead of running it */
+  skipped?: boolean;
+}
+
+/** Runs argv on a named node. Throws UnreachableError when the node cannot be reached. */
+export interface Transport {
+  exec(node: string, argv: readonly string[], opts?: ExecOptions): Promise<ExecResult>;
+  /** release connections a run opened (control masters persist by design; this only forgets state) */
+  close?(): Promise<void>;
+}
+
+/** A mutating command that dry-run recorded instead of running. */
+export interface PlannedCommand {
+  node: string;
+  title: string;
+  command: string[];
+  mutates: true;
+}
+
+/** Called after every command, for --verbose and the journal. */
+export type ExecObserver = (event: {
+  node: string;
+  argv: readonly string[];
+  mutates: boolean;
+  result: ExecResult | undefined;
+  error?: unknown;
+  hasInput: boolean;
+}) => void;

@@ -1,0 +1,117 @@
+/** The one plan executor: runs steps in order, judges each, undoes what it can on failure. */
+import { UnreachableError } from '../errors.js';
+import type { Transport } from '../transport/types.js';
+import type { Plan, Step } from './plan.js';
+
+/** What the executor tells the UI as it goes. */
+export type PlanEvent =
+  | { type: 'started'; step: Step; index: number }
+  | { type: 'succeeded'; step: Step; index: number; message?: string }
+  | { type: 'skipped'; step: Step; index: number; message?: string }
+  | { type: 'failed'; step: Step; index: number; message: string }
+  | { type: 'undone'; step: Step; index: number; ok: boolean; message?: string };
+
+/** How a plan run ended. */
+export interface PlanRun {
+  ok: boolean;
+  /** steps that finished, in order */
+  done: Step[];
+  failed?: { step: Step; index: number; message: string; unreachable: boolean };
+  /** true when a mutating step finished and was not undone: the cluster changed */
+  changed: boolean;
+  cancelled: boolean;
+}
+
+/** Options of executePlan. */
+export interface ExecuteOptions {
+  onEvent?: (e: PlanEvent) => void | Promise<void>;
+  /** checked between steps: Ctrl-C stops the plan at the next step boundary */
+  signal?: AbortSignal;
+}
+
+async function runStep(t: Transport, step: Step): Promise<{ ok: boolean; skipped?: boolean; message?: string }> {
+  if (step.run) return step.run(t);
+  const r = await t.exec(step.node, step.argv, {
+    mutates: step.mutates,
+    title: step.title,
+    ...(step.input ? { input: step.input() } : {}),
+    ...(step.timeoutMs ? { timeoutMs: step.timeoutMs } : {}),
+  });
+  if (r.skipped) return { ok: true, skipped: true };
+  const judged = step.judge ? step.judge(r) : r.exitCode === 0 ? undefined : lastLine(r.stderr) || lastLine(r.stdout) || `exit code ${r.exitCode}`;
+  if (judged) return { ok: false, message: judged };
+  if (step.verify) {
+    const v = await step.verify(t);
+    if (v) return { ok: false, message: v };
+  }
+  return { ok: true };
+}
+
+/** Run a plan step by step; never throws for a failing step, only reports it. */
+export async function executePlan(plan: Plan, t: Transport, opts: ExecuteOptions = {}): Promise<PlanRun> {
+  const done: Step[] = [];
+  const emit = async (e: PlanEvent) => void (await opts.onEvent?.(e));
+  for (const [index, step] of plan.steps.entries()) {
+    if (opts.signal?.aborted) return finish(done, undefined, true);
+    await emit({ type: 'started', step, index });
+    let res: { ok: boolean; skipped?: boolean; message?: string };
+    let unreachable = false;
+    try {
+      res = await runStep(t, step);
+    } catch (e) {
+      unreachable = e instanceof UnreachableError;
+      res = { ok: false, message: e instanceof Error ? e.message : String(e) };
+    }
+    if (res.ok) {
+      done.push(step);
+      await emit(res.skipped ? { type: 'skipped', step, index, ...(res.message ? { message: res.message } : {}) } : { type: 'succeeded', step, index, ...(res.message ? { message: res.message } : {}) });
+      continue;
+    }
+    const message = res.message ?? 'failed';
+    await emit({ type: 'failed', step, index, message });
+    const undone = await undo(done, t, emit);
+    return finish(undone, { step, index, message, unreachable }, false);
+  }
+  return finish(done, undefined, false);
+}
+
+/** Undo finished steps in reverse; returns the steps whose change remains. */
+async function undo(done: Step[], t: Transport, emit: (e: PlanEvent) => Promise<void>): Promise<Step[]> {
+  const remaining = [...done];
+  for (let i = done.length - 1; i >= 0; i--) {
+    const step = done[i]!;
+    if (!step.mutates) continue;
+    if (!step.undo || step.undo.length === 0) break; // earlier changes cannot be reversed past this one
+    let ok = true;
+    let message: string | undefined;
+    for (const u of step.undo) {
+      try {
+        const r = await runStep(t, u);
+        if (!r.ok) {
+          ok = false;
+          message = r.message;
+          break;
+        }
+      } catch (e) {
+        ok = false;
+        message = e instanceof Error ? e.message : String(e);
+        break;
+      }
+    }
+    await emit({ type: 'undone', step, index: i, ok, ...(message ? { message } : {}) });
+    if (!ok) break;
+    remaining.splice(i, 1);
+  }
+  return remaining;
+}
+
+function finish(remaining: Step[], failed: PlanRun['failed'], cancelled: boolean): PlanRun {
+  const run: PlanRun = { ok: !failed && !cancelled, done: remaining, changed: remaining.some((s) => s.mutates), cancelled };
+  if (failed) run.failed = failed;
+  return run;
+}
+
+function lastLine(text: string): string {
+  const lines = text.split('\n').map((l) => l.trim()).filter(Boolean);
+  return lines[lines.length - 1] ?? '';
+}

@@ -1,0 +1,179 @@
+// The built binary against real OpenSSH sshd instances on loopback whose sessions find stand-in
+// PVE tools printing reference samples: transport, parsing, merging, rendering and exit codes.
+import { readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pvx, sshSpy, ROOT } from '../helpers/cli.js';
+import { startLoopbackCluster, freePort, type LoopbackCluster } from '../helpers/sshd.js';
+import { tmpDir } from '../helpers/tmp.js';
+
+const isRoot = process.getuid?.() === 0;
+const FIX = path.join(ROOT, 'test', 'fixtures', 'status');
+const STATUS = readFileSync(path.join(FIX, 'pvecm-status-pve9-3node.txt'), 'utf8');
+const CSTATUS = readFileSync(path.join(FIX, 'pvesh-cluster-status-3node.json'), 'utf8');
+const NAMES = ['proxmox', 'pve2', 'pve3'];
+
+// each tool prints files the test writes per node, so one sshd set serves every scenario
+const tool = (dir: string, name: string) =>
+  `#!/bin/sh\nd='${dir}'/"$PVX_TEST_NODE"/${name}\ncat "$d.out" 2>/dev/null; cat "$d.err" >&2 2>/dev/null; exit "$(cat "$d.rc" 2>/dev/null || echo 0)"\n`;
+
+function answer(dir: string, node: string, toolName: string, out: string, rc = 0, err = ''): void {
+  const d = path.join(dir, node);
+  mkdirSync(d, { recursive: true });
+  writeFileSync(path.join(d, `${toolName}.out`), out);
+  writeFileSync(path.join(d, `${toolName}.err`), err);
+  writeFileSync(path.join(d, `${toolName}.rc`), String(rc));
+}
+
+describe.skipIf(!isRoot)('cluster status over real sshd on loopback', () => {
+  let dir: string;
+  let lc: LoopbackCluster;
+  let env: Record<string, string>;
+
+  beforeAll(async () => {
+    dir = tmpDir('pvx-e2e-status-');
+    const answers = path.join(dir, 'answers');
+    lc = await startLoopbackCluster(path.join(dir, 'nodes'), NAMES, () => ({
+      pvecm: tool(answers, 'pvecm'),
+      pvesh: tool(answers, 'pvesh'),
+      pveversion: tool(answers, 'pveversion'),
+    }));
+    for (const n of NAMES) {
+      answer(answers, n, 'pvecm', STATUS);
+      answer(answers, n, 'pvesh', CSTATUS);
+      answer(answers, n, 'pveversion', 'pve-manager/9.0.6/49c767b70aeb6648 (running kernel: 6.14.8-2-pve)\n');
+    }
+    env = { PVX_RUNTIME_DIR: lc.runtimeDir, PVX_STATE_DIR: path.join(dir, 'state'), PVX_INVENTORY: lc.inventory };
+  });
+
+  afterAll(() => {
+    lc?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('reads all nodes and renders a quorate 3-node cluster (human, exit 0)', () => {
+    const r = pvx(['cluster', 'status'], env);
+    expect(r.stderr).not.toMatch(/error/i);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('Cluster  labcluster  (config version 3, knet, secure auth on)');
+    expect(r.stdout).toContain('quorate: 3 of 3 votes, quorum 2');
+    expect(r.stdout).toMatch(/^pve2 +2 +1 +online +192\.168\.1\.48 +9\.0\.6$/m);
+  });
+
+  it('prints exactly one JSON document with the CLI.md result shape', () => {
+    const r = pvx(['cluster', 'status', '--json'], env);
+    expect(r.code).toBe(0);
+    const doc = JSON.parse(r.stdout);
+    expect(doc).toMatchObject({ schemaVersion: 1, command: 'cluster status', ok: true, warnings: [] });
+    expect(doc.result.cluster).toEqual({ name: 'labcluster', configVersion: 3, transport: 'knet', secureAuth: true });
+    expect(doc.result.quorum).toEqual({ quorate: true, expectedVotes: 3, totalVotes: 3, quorum: 2 });
+    expect(doc.result.nodes.map((n: { name: string }) => n.name)).toEqual(['proxmox', 'pve2', 'pve3']);
+    expect(doc.result.nodes[0]).toEqual({ name: 'proxmox', nodeid: 1, votes: 1, online: true, local: true, address: '192.168.1.47', pveVersion: '9.0.6' });
+  });
+
+  it('keeps one multiplexed connection per node: a second run reuses the control masters', () => {
+    const r = pvx(['cluster', 'status', '--verbose'], env);
+    expect(r.code).toBe(0);
+    // every command of the run is journaled with node, argv and exit code
+    const journal = readFileSync(path.join(dir, 'state', 'journal.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const last = journal.slice(-9);
+    expect(new Set(last.map((e: { node: string }) => e.node))).toEqual(new Set(NAMES));
+    expect(last.every((e: { exitCode: number; mutates: boolean }) => e.exitCode === 0 && e.mutates === false)).toBe(true);
+    expect(r.stderr).toMatch(/\[pve2\] pvecm status → exit 0/);
+  });
+
+  it('asks only one node with --node', () => {
+    const r = pvx(['cluster', 'status', '--node', 'pve3', '--json'], env);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout).result.source).toBe('pve3');
+  });
+
+  it('exits 5 when the cluster is not quorate', () => {
+    const answers = path.join(dir, 'answers');
+    const lost = STATUS.replace('Quorate:          Yes', 'Quorate:          No')
+      .replace('Total votes:      3', 'Total votes:      1')
+      .replace('Quorum:           2', 'Quorum:           2 Activity blocked')
+      .replace('Flags:            Quorate', 'Flags:            ');
+    for (const n of NAMES) answer(answers, n, 'pvecm', lost, 2);
+    try {
+      const r = pvx(['cluster', 'status', '--json'], env);
+      expect(r.code).toBe(5);
+      const doc = JSON.parse(r.stdout);
+      expect(doc.ok).toBe(false);
+      expect(doc.error.code).toBe('NOT_QUORATE');
+      expect(doc.result.quorum.quorate).toBe(false);
+    } finally {
+      for (const n of NAMES) answer(answers, n, 'pvecm', STATUS);
+    }
+  });
+
+  it('reports standalone nodes as such, not as an error dump', () => {
+    const answers = path.join(dir, 'answers');
+    for (const n of NAMES) {
+      answer(answers, n, 'pvecm', '', 2, "Error: Corosync config '/etc/pve/corosync.conf' does not exist - is this node part of a cluster?\n");
+      answer(answers, n, 'pvesh', '[{"id":"node/x","local":1,"name":"x","nodeid":0,"online":1,"type":"node"}]\n');
+    }
+    try {
+      const r = pvx(['cluster', 'status'], env);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toContain('proxmox: standalone (not in a cluster), PVE 9.0.6');
+      expect(r.stderr).not.toMatch(/error|Corosync config/i);
+    } finally {
+      for (const n of NAMES) {
+        answer(answers, n, 'pvecm', STATUS);
+        answer(answers, n, 'pvesh', CSTATUS);
+      }
+    }
+  });
+
+  it('exits 6 and names the node when one cannot be reached', async () => {
+    const port = await freePort(); // nothing listens there
+    const inv = path.join(dir, 'inv-down.yaml');
+    writeFileSync(inv, readFileSync(lc.inventory, 'utf8') + `  - name: pve4\n    host: 127.0.0.1\n    port: ${port}\n`);
+    const r = pvx(['cluster', 'status', '--json', '-i', inv], env);
+    expect(r.code).toBe(6);
+    const doc = JSON.parse(r.stdout);
+    expect(doc.error.code).toBe('UNREACHABLE');
+    expect(doc.result.unreachable).toEqual([expect.objectContaining({ name: 'pve4', message: expect.stringContaining('Connection refused') })]);
+    expect(doc.result.quorum.quorate).toBe(true);
+  });
+
+  it('refuses an unknown host key with the way to verify it, and never adds it', () => {
+    const inv = path.join(dir, 'inv-nokey.yaml');
+    const emptyKnown = path.join(dir, 'empty_known_hosts');
+    writeFileSync(emptyKnown, '');
+    writeFileSync(inv, readFileSync(lc.inventory, 'utf8').replace(lc.knownHosts, emptyKnown));
+    const r = pvx(['cluster', 'status', '-i', inv], { ...env, PVX_RUNTIME_DIR: path.join(dir, 'run-fresh') });
+    expect(r.code).toBe(6);
+    expect(r.stderr).toContain('is not known');
+    expect(r.stderr).toContain('ssh-keyscan -p');
+    expect(readFileSync(emptyKnown, 'utf8')).toBe('');
+  });
+
+  describe('bad input: exit 2 and not one ssh process', () => {
+    it.each([
+      ['a node name that is not in the inventory', ['cluster', 'status', '--node', 'pve9']],
+      ['a node name that is not a valid name', ['cluster', 'status', '--node', 'bad_name;rm']],
+      ['an unknown option', ['cluster', 'status', '--nodez', 'x']],
+      ['a bad connect timeout', ['--connect-timeout', '0', 'cluster', 'status']],
+    ])('%s', (_label, args) => {
+      const spy = sshSpy(tmpDir('pvx-spy-'));
+      const r = pvx(args, { ...env, PATH: `${spy.pathPrefix}:${process.env['PATH']}` });
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(/error: /);
+      expect(spy.calls()).toEqual([]);
+    });
+
+    it('a malformed inventory names the file and the path in it', () => {
+      const spy = sshSpy(tmpDir('pvx-spy-'));
+      const inv = path.join(dir, 'bad.yaml');
+      writeFileSync(inv, 'nodes:\n  - name: pve1\n    host: 10.0.0.1\n    link0: 10.0.0.300\n');
+      const r = pvx(['cluster', 'status', '-i', inv, '--json'], { ...env, PATH: `${spy.pathPrefix}:${process.env['PATH']}` });
+      expect(r.code).toBe(2);
+      const doc = JSON.parse(r.stdout);
+      expect(doc.error.code).toBe('CONFIG');
+      expect(doc.error.message).toContain(`${inv}: nodes[0].link0: must be an IP address`);
+      expect(spy.calls()).toEqual([]);
+    });
+  });
+});

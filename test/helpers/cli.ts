@@ -1,0 +1,38 @@
+/** Runs the built CLI (bin/pvx.js) as a user would, with an ssh spy on the PATH. */
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { spawnSync } from 'node:child_process';
+
+/** Absolute path of the project. */
+export const ROOT = path.resolve(new URL('../..', import.meta.url).pathname);
+
+/** Result of one CLI run. */
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Run `node bin/pvx.js …` with extra env; stdin is not a TTY. */
+export function pvx(args: string[], env: Record<string, string> = {}, input?: string): CliResult {
+  const r = spawnSync(process.execPath, [path.join(ROOT, 'bin', 'pvx.js'), ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, NO_COLOR: '1', ...env },
+    ...(input !== undefined ? { input } : { stdio: ['ignore', 'pipe', 'pipe'] }),
+    timeout: 120_000,
+  });
+  return { code: r.status ?? -1, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
+}
+
+/** A directory with an `ssh` that logs each call before running the real one; `calls()` reads the log. */
+export function sshSpy(dir: string): { pathPrefix: string; calls(): string[] } {
+  const bin = path.join(dir, 'spy-bin');
+  mkdirSync(bin, { recursive: true });
+  const log = path.join(dir, 'ssh-calls.log');
+  writeFileSync(path.join(bin, 'ssh'), `#!/bin/sh\nprintf '%s\\n' "$*" >> '${log}'\nexec /usr/bin/ssh "$@"\n`);
+  chmodSync(path.join(bin, 'ssh'), 0o755);
+  return {
+    pathPrefix: bin,
+    calls: () => (existsSync(log) ? readFileSync(log, 'utf8').split('\n').filter(Boolean) : []),
+  };
+}

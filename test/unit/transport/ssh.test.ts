@@ -1,0 +1,55 @@
+import { execFileSync } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { afterMarker, remoteCommand, sshBaseArgs } from '../../../src/transport/ssh.js';
+import { sshFailure } from '../../../src/transport/ssh-errors.js';
+
+describe('sshBaseArgs', () => {
+  it('uses batch mode, a connect timeout and a control socket, and never weakens host-key checks', () => {
+    const args = sshBaseArgs(
+      { name: 'pve1', host: '10.0.0.1', port: 2222, user: 'root', identityFile: '/k', knownHostsFile: '/kh', connectTimeout: 7 },
+      { runtimeDir: '/run/user/0/pvx' },
+    );
+    const joined = args.join(' ');
+    expect(joined).toContain('BatchMode=yes');
+    expect(joined).toContain('ConnectTimeout=7');
+    expect(joined).toContain('ControlPath=/run/user/0/pvx/cm-%C');
+    expect(joined).toContain('UserKnownHostsFile=/kh');
+    expect(args).toEqual(expect.arrayContaining(['-p', '2222', '-l', 'root', '-i', '/k']));
+    expect(joined).not.toMatch(/StrictHostKeyChecking|accept-new|\/dev\/null/);
+  });
+});
+
+describe('remoteCommand', () => {
+  it('cuts login-shell noise and runs the argv under the C locale', () => {
+    const cmd = remoteCommand(['sh', '-c', 'echo "$LC_ALL:$1"', 'x', "it's; $(id)"], 'MARK');
+    // what a noisy .bashrc does before the command runs
+    const out = execFileSync('/bin/sh', ['-c', `echo 'Welcome!'; echo 'noise' >&2; ${cmd}`], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    expect(afterMarker(out, 'MARK')).toBe("C:it's; $(id)\n");
+  });
+
+  it('reports a missing marker as undefined (ssh itself failed)', () => {
+    expect(afterMarker('ssh: connect to host x port 22: Connection refused\n', 'MARK')).toBeUndefined();
+  });
+});
+
+describe('sshFailure', () => {
+  const ep = { name: 'pve1', host: '10.0.0.1', port: 22, knownHostsFile: '/lab/known_hosts' };
+  it('explains an unknown host key with a way to verify it', () => {
+    const e = sshFailure(ep, 'No ED25519 host key is known for 10.0.0.1 and you have requested strict checking.\r\nHost key verification failed.\r\n');
+    expect(e.code).toBe('HOST_KEY_UNKNOWN');
+    expect(e.exitCode).toBe(6);
+    expect(e.hint).toContain('ssh-keyscan -p 22 10.0.0.1');
+    expect(e.hint).toContain('ssh-keygen -lf');
+    expect(e.hint).toContain('/lab/known_hosts');
+  });
+  it('tells a changed host key apart', () => {
+    const e = sshFailure(ep, '@@@@@\n@    WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED!     @\n@@@@@\nHost key verification failed.\n');
+    expect(e.code).toBe('HOST_KEY_CHANGED');
+  });
+  it('recognises refused key auth and plain connection failures', () => {
+    expect(sshFailure(ep, 'root@10.0.0.1: Permission denied (publickey).\n').code).toBe('SSH_AUTH_FAILED');
+    const e = sshFailure(ep, 'ssh: connect to host 10.0.0.1 port 22: Connection refused\n');
+    expect(e.code).toBe('UNREACHABLE');
+    expect(e.message).toContain('Connection refused');
+  });
+});

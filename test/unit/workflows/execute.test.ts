@@ -1,0 +1,87 @@
+import { describe, expect, it } from 'vitest';
+import { executePlan, type PlanEvent } from '../../../src/workflows/execute.js';
+import { describePlan, type Plan } from '../../../src/workflows/plan.js';
+import { DryRunTransport } from '../../../src/transport/dry-run.js';
+import { FakeTransport } from '../../helpers/fake-transport.js';
+
+const plan = (extra: Partial<Plan> = {}): Plan => ({
+  title: 't',
+  steps: [
+    { node: 'a', title: 'read', argv: ['pvecm', 'status'], mutates: false },
+    { node: 'a', title: 'create', argv: ['pvecm', 'create', 'c1'], mutates: true, undo: [{ node: 'a', title: 'undo create', argv: ['rm', '-f', '/x'], mutates: true }] },
+    { node: 'b', title: 'join', argv: ['pvecm', 'add', 'a'], mutates: true, input: () => 'secret-pw', judge: (r) => (r.stdout.includes('successfully added') ? undefined : 'join did not finish') },
+  ],
+  ...extra,
+});
+
+describe('executePlan', () => {
+  it('runs steps in order, feeds the secret on stdin and reports events', async () => {
+    const t = new FakeTransport([
+      { node: 'a', argv: ['pvecm', 'status'] },
+      { node: 'a', argv: ['pvecm', 'create', 'c1'] },
+      { node: 'b', argv: ['pvecm', 'add', 'a'], result: { stdout: "successfully added node 'b' to cluster.\n" } },
+    ]);
+    const events: PlanEvent['type'][] = [];
+    const run = await executePlan(plan(), t, { onEvent: (e) => void events.push(e.type) });
+    t.verify();
+    expect(run.ok).toBe(true);
+    expect(run.changed).toBe(true);
+    expect(events).toEqual(['started', 'succeeded', 'started', 'succeeded', 'started', 'succeeded']);
+    expect(t.calls[2]!.opts.input).toBe('secret-pw');
+  });
+
+  it('judges by output, not by exit code, and undoes earlier changes', async () => {
+    const t = new FakeTransport([
+      { node: 'a', argv: ['pvecm', 'status'] },
+      { node: 'a', argv: ['pvecm', 'create', 'c1'] },
+      { node: 'b', argv: ['pvecm', 'add', 'a'], result: { exitCode: 0, stderr: '401 authentication failure\n' } },
+      { node: 'a', argv: ['rm', '-f', '/x'] },
+    ]);
+    const events: string[] = [];
+    const run = await executePlan(plan(), t, { onEvent: (e) => void events.push(`${e.type}:${e.step.title}`) });
+    t.verify();
+    expect(run.ok).toBe(false);
+    expect(run.failed?.message).toBe('join did not finish');
+    expect(run.changed).toBe(false);
+    expect(events).toContain('undone:create');
+  });
+
+  it('reports a change that could not be undone', async () => {
+    const p = plan();
+    delete p.steps[1]!.undo;
+    const t = new FakeTransport([
+      { node: 'a', argv: ['pvecm', 'status'] },
+      { node: 'a', argv: ['pvecm', 'create', 'c1'] },
+      { node: 'b', argv: ['pvecm', 'add', 'a'], unreachable: true },
+    ]);
+    const run = await executePlan(p, t);
+    expect(run.ok).toBe(false);
+    expect(run.changed).toBe(true);
+    expect(run.failed?.unreachable).toBe(true);
+  });
+
+  it('stops between steps when cancelled', async () => {
+    const ac = new AbortController();
+    const t = new FakeTransport([{ node: 'a', argv: ['pvecm', 'status'] }]);
+    const run = await executePlan(plan(), t, { signal: ac.signal, onEvent: (e) => { if (e.type === 'succeeded') ac.abort(); } });
+    expect(run.cancelled).toBe(true);
+    expect(run.done).toHaveLength(1);
+  });
+
+  it('under dry-run, reads run and writes are only recorded', async () => {
+    const fake = new FakeTransport([{ node: 'a', argv: ['pvecm', 'status'] }]);
+    const dry = new DryRunTransport(fake);
+    const p = plan();
+    p.steps[2]!.judge = undefined;
+    const run = await executePlan(p, dry);
+    fake.verify();
+    expect(run.ok).toBe(true);
+    expect(dry.planned.map((c) => c.command.join(' '))).toEqual(['pvecm create c1', 'pvecm add a']);
+  });
+
+  it('describes a plan without its secrets', () => {
+    const d = describePlan(plan());
+    expect(d[2]).toEqual({ node: 'b', title: 'join', command: ['pvecm', 'add', 'a'], mutates: true, stdin: 'secret' });
+    expect(JSON.stringify(d)).not.toContain('secret-pw');
+  });
+});
