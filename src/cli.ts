@@ -1,14 +1,20 @@
 /** The entry: parses argv, runs the command, renders the result; the only place exit codes are set. */
 import { readFileSync } from 'node:fs';
 import { CommanderError, InvalidArgumentError, type Command } from 'commander';
-import { makeDeps, type GlobalOptions, type TransportFactory } from './context.js';
+import type { GlobalOptions, TransportFactory } from './context.js';
 import { EXIT, PvxError, UsageError, exitCodeOf } from './errors.js';
 import { buildProgram, forEachCommand, type Dispatch } from './program.js';
 import { systemIO, type IO } from './ui/io.js';
-import { makeProgress } from './ui/progress.js';
-import { inquirerPrompter, type Prompter } from './ui/prompter.js';
+import type { Prompter } from './ui/prompter.js';
 import { envelopeOf, errorEnvelope, writeHumanError, writeJson, writeWarnings } from './ui/report.js';
-import { makeTheme } from './ui/theme.js';
+import type { Theme } from './ui/theme.js';
+
+// --version and --help must stay close to Node's own start-up: everything a command needs
+// (transport, execa, zod, yaml, chalk) is imported only once a command runs.
+async function loadTheme(color: boolean): Promise<Theme> {
+  const { makeTheme } = await import('./ui/theme.js');
+  return makeTheme(color);
+}
 
 /** What a run can be given instead of the process's own (command tests use this). */
 export interface RunOptions {
@@ -54,13 +60,18 @@ export async function run(argv: readonly string[], ro: RunOptions = {}): Promise
   const wantsJson = argv.includes('--json');
   const noColor = argv.includes('--no-color');
   const io = ro.io ?? systemIO(noColor, env);
-  const theme = makeTheme(io.color && !noColor);
   let exitCode: number = EXIT.OK;
   let commandName = 'pvx';
 
   const dispatch: Dispatch = async (name, cmd, action, render) => {
     commandName = name;
     const globals = globalsOf(cmd, env);
+    const [{ makeDeps }, { makeProgress }, { inquirerPrompter }, theme] = await Promise.all([
+      import('./context.js'),
+      import('./ui/progress.js'),
+      import('./ui/prompter.js'),
+      loadTheme(io.color && !noColor),
+    ]);
     const progress = makeProgress(io, theme, { json: globals.json, quiet: globals.quiet });
     const deps = makeDeps({
       io, theme, env, cwd: ro.cwd ?? process.cwd(), globals, progress,
@@ -97,7 +108,7 @@ export async function run(argv: readonly string[], ro: RunOptions = {}): Promise
     const e = toPvxError(err);
     if (e === 'exit0') return EXIT.OK;
     if (wantsJson) writeJson(io, errorEnvelope(commandName, e));
-    else writeHumanError(io, theme, e, env['PVX_VERBOSE'] === '1' || argv.includes('-v') || argv.includes('--verbose'));
+    else writeHumanError(io, await loadTheme(io.color && !noColor), e, env['PVX_VERBOSE'] === '1' || argv.includes('-v') || argv.includes('--verbose'));
     return exitCodeOf(e);
   }
   return exitCode;
