@@ -52,7 +52,7 @@ export function toNodeId(tool: string, field: string, raw: string | undefined): 
   throw new ParseError(tool, `${field}: expected a node id, got '${v}'`, v);
 }
 
-/** `Label: value` lines (label made of letters and spaces) into a map; the first occurrence wins. */
+/** `Label: value` lines into a map (labels are letters, spaces and parentheses); the first occurrence wins. */
 export function labelledValues(lines: readonly string[], pattern = /^\s*([A-Za-z][A-Za-z ()]*?)\s*:\s?(.*)$/): Map<string, string> {
   const out = new Map<string, string>();
   for (const line of lines) {
