@@ -9,7 +9,7 @@ import { pvx, ROOT } from '../helpers/cli.js';
 import { startLoopbackCluster } from '../helpers/sshd.js';
 import { tmpDir } from '../helpers/tmp.js';
 
-const FIX = path.join(ROOT, 'test', 'fixtures', 'status');
+const FIX = path.join(ROOT, 'test', 'fixtures', 'pve');
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 it.skipIf(process.getuid?.() !== 0)('cluster status: cold vs within ControlPersist', async () => {
@@ -20,8 +20,8 @@ it.skipIf(process.getuid?.() !== 0)('cluster status: cold vs within ControlPersi
     return `#!/bin/sh\ncat '${p}'\n`;
   };
   const lc = await startLoopbackCluster(path.join(dir, 'nodes'), ['proxmox', 'pve2', 'pve3'], () => ({
-    pvecm: out('pvecm', 'pvecm-status-pve9-3node.txt'),
-    pvesh: out('pvesh', 'pvesh-cluster-status-3node.json'),
+    pvecm: out('pvecm', 'pvecm-status/pve9-3node-cluster-validation.txt'),
+    pvesh: out('pvesh', 'pvesh/cluster-status-3node-pve9-constructed.json'),
     pveversion: '#!/bin/sh\necho "pve-manager/9.0.6/49c767b70aeb6648 (running kernel: 6.14.8-2-pve)"\n',
   }));
   try {

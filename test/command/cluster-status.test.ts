@@ -4,9 +4,9 @@ import { describe, expect, it } from 'vitest';
 import { FakeTransport, type Script } from '../helpers/fake-transport.js';
 import { runInProcess, writeInventory } from '../helpers/run-cli.js';
 
-const FIX = path.resolve(new URL('../fixtures/status', import.meta.url).pathname);
-const STATUS = readFileSync(path.join(FIX, 'pvecm-status-pve9-3node.txt'), 'utf8');
-const CSTATUS = readFileSync(path.join(FIX, 'pvesh-cluster-status-3node.json'), 'utf8');
+const FIX = path.resolve(new URL('../fixtures/pve', import.meta.url).pathname);
+const STATUS = readFileSync(path.join(FIX, 'pvecm-status/pve9-3node-cluster-validation.txt'), 'utf8');
+const CSTATUS = readFileSync(path.join(FIX, 'pvesh/cluster-status-3node-pve9-constructed.json'), 'utf8');
 const VERSION = 'pve-manager/9.0.6/49c767b70aeb6648 (running kernel: 6.14.8-2-pve)\n';
 const NAMES = ['proxmox', 'pve2', 'pve3'];
 const STANDALONE_ERR = "Error: Corosync config '/etc/pve/corosync.conf' does not exist - is this node part of a cluster?\n";

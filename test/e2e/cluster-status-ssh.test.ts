@@ -8,9 +8,9 @@ import { startLoopbackCluster, freePort, type LoopbackCluster } from '../helpers
 import { tmpDir } from '../helpers/tmp.js';
 
 const isRoot = process.getuid?.() === 0;
-const FIX = path.join(ROOT, 'test', 'fixtures', 'status');
-const STATUS = readFileSync(path.join(FIX, 'pvecm-status-pve9-3node.txt'), 'utf8');
-const CSTATUS = readFileSync(path.join(FIX, 'pvesh-cluster-status-3node.json'), 'utf8');
+const FIX = path.join(ROOT, 'test', 'fixtures', 'pve');
+const STATUS = readFileSync(path.join(FIX, 'pvecm-status/pve9-3node-cluster-validation.txt'), 'utf8');
+const CSTATUS = readFileSync(path.join(FIX, 'pvesh/cluster-status-3node-pve9-constructed.json'), 'utf8');
 const NAMES = ['proxmox', 'pve2', 'pve3'];
 
 // each tool prints files the test writes per node, so one sshd set serves every scenario
