@@ -1,0 +1,85 @@
+/**
+ * The state of /etc/pve as PVE::Cluster sees it: mounted or not, writable (quorate) or not.
+ * On a node /etc/pve is a bind mount, read-only while the node has no quorum; under a test
+ * root it is a symlink and a marker file stands for the read-only remount.
+ */
+import { existsSync, lstatSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { Die } from './errors.js';
+import type { SimPaths } from './paths.js';
+
+/** One mount of /proc/self/mountinfo. */
+export interface MountEntry {
+  mountPoint: string;
+  options: string[];
+}
+
+/** Parse /proc/self/mountinfo (octal escapes in paths decoded). */
+export function parseMountinfo(text: string): MountEntry[] {
+  const out: MountEntry[] = [];
+  for (const line of text.split('\n')) {
+    const f = line.split(' ');
+    if (f.length < 6) continue;
+    const mp = (f[4] ?? '').replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
+    out.push({ mountPoint: mp, options: (f[5] ?? '').split(',') });
+  }
+  return out;
+}
+
+/** The last (visible) mount on `mountPoint`, if any. */
+export function findMount(mountPoint: string): MountEntry | undefined {
+  let text = '';
+  try {
+    text = readFileSync('/proc/self/mountinfo', 'utf8');
+  } catch {
+    return undefined;
+  }
+  const hits = parseMountinfo(text).filter((m) => m.mountPoint === mountPoint);
+  return hits[hits.length - 1];
+}
+
+/** Marker that stands for a read-only /etc/pve under a test root. */
+export function roMarker(paths: SimPaths): string {
+  return path.join(paths.simRun, 'pve.ro');
+}
+
+/** Is /etc/pve mounted (pmxcfs running)? */
+export function cfsMounted(paths: SimPaths): boolean {
+  if (paths.root) {
+    try {
+      return lstatSync(paths.etcPve).isSymbolicLink();
+    } catch {
+      return false;
+    }
+  }
+  return findMount(paths.etcPve) !== undefined;
+}
+
+/** Is /etc/pve writable, i.e. is the node quorate (PVE::Cluster::check_cfs_quorum)? */
+export function cfsQuorate(paths: SimPaths): boolean {
+  if (!cfsMounted(paths)) return false;
+  if (paths.root) return !existsSync(roMarker(paths));
+  return findMount(paths.etcPve)?.options.includes('rw') ?? false;
+}
+
+/** check_cfs_is_mounted. */
+export function checkCfsIsMounted(paths: SimPaths): void {
+  if (!cfsMounted(paths)) throw new Die('pve configuration filesystem (pmxcfs) not mounted\n');
+}
+
+/** check_cfs_quorum. */
+export function checkCfsQuorum(paths: SimPaths): void {
+  if (!cfsQuorate(paths)) throw new Die('cluster not ready - no quorum?\n');
+}
+
+/** What the PVE Perl tools print when pmxcfs is not running (cfs_update warnings, then the ACL load failure). */
+export const IPCC_DOWN_TEXT =
+  'ipcc_send_rec[1] failed: Connection refused\n' +
+  'ipcc_send_rec[2] failed: Connection refused\n' +
+  'ipcc_send_rec[3] failed: Connection refused\n' +
+  'Unable to load access control list: Connection refused\n';
+
+/** The RPC environment of qm/pct/ha-manager/pvesh/pvesm cannot start without pmxcfs. */
+export function checkRpcEnv(paths: SimPaths): void {
+  if (!cfsMounted(paths)) throw new Die(IPCC_DOWN_TEXT);
+}

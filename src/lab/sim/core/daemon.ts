@@ -1,0 +1,50 @@
+/** Daemonising: the one place that starts a process without waiting for it (pmxcfs forks its server). */
+import { spawn } from 'node:child_process';
+import { openSync } from 'node:fs';
+
+/** Start `node <script> <args>` detached in its own session; resolves with its pid once it reports ready. */
+export function spawnDaemon(script: string, args: readonly string[], env: NodeJS.ProcessEnv, logFile: string, readyTimeoutMs = 30_000): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const log = openSync(logFile, 'a');
+    const child = spawn(process.execPath, [script, ...args], {
+      detached: true,
+      env,
+      stdio: ['ignore', log, log, 'ipc'],
+    });
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error('child failed to send \'1\''));
+    }, readyTimeoutMs);
+    child.once('message', (m) => {
+      clearTimeout(timer);
+      if (m !== 'ready') {
+        reject(new Error(String(m)));
+        return;
+      }
+      child.disconnect();
+      child.unref();
+      resolve(child.pid ?? 0);
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`child failed to send '1' (exit ${code ?? 'signal'})`));
+    });
+    child.once('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+  });
+}
+
+/** In the daemon: tell the starting parent that start-up finished. */
+export function reportReady(): void {
+  if (process.send) {
+    process.send('ready');
+    process.disconnect?.();
+  }
+}
+
+/** In the daemon: tell the starting parent that start-up failed. */
+export function reportFailure(message: string): void {
+  if (process.send) process.send(message);
+}

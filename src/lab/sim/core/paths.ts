@@ -1,0 +1,69 @@
+/** Every path a simulated tool touches, on a node or under a test root (PVX_SIM_ROOT). */
+import path from 'node:path';
+import { labPaths, type NodeIdentity } from '../../layout.js';
+
+/** Paths of one node as the simulated tools see them. */
+export interface SimPaths {
+  /** '' on a lab node; a scratch directory when the tools run outside a node */
+  root: string;
+  etcPve: string;
+  etcCorosync: string;
+  corosyncConf: string;
+  authkey: string;
+  /** pmxcfs pid file (CFS_PID_FN in pve-cluster) */
+  pveClusterPid: string;
+  /** runtime state of the simulated daemons (node-private /run) */
+  simRun: string;
+  taskDir: string;
+  varLog: string;
+  /** the stand-in tools (systemctl, pmxcfs, …) */
+  binDir: string;
+  /** per-node symlink target of /etc/pve/local (the shared database cannot hold a per-node link) */
+  localNodeLink: string;
+  /** node-private pmxcfs database while standalone or in local mode */
+  localDb: string;
+  /** node-private lab directory on the shared lab root */
+  nodeDir(node: string): string;
+  /** shared pmxcfs database of a cluster */
+  clusterDb(cluster: string): string;
+  /** where the running state of the guests of `node` lives (shared, so it survives sessions and moves with a migration) */
+  guestState(node: string): string;
+  /** backups of a replaced node database */
+  dbBackupDir: string;
+  /** the lab root password file */
+  rootPassword: string;
+  labRoot: string;
+}
+
+/** Resolve the paths of the node described by `node`, honouring PVX_SIM_ROOT. */
+export function simPaths(node: NodeIdentity, env: NodeJS.ProcessEnv): SimPaths {
+  const root = env['PVX_SIM_ROOT'] ?? '';
+  const r = (p: string): string => (root ? path.join(root, p) : p);
+  const lab = labPaths(node.lab, { PVX_LAB_ROOT: path.dirname(node.labRoot) });
+  const nodeDir = (n: string): string => lab.nodeDir(n);
+  return {
+    root,
+    etcPve: r('/etc/pve'),
+    etcCorosync: r('/etc/corosync'),
+    corosyncConf: r('/etc/corosync/corosync.conf'),
+    authkey: r('/etc/corosync/authkey'),
+    pveClusterPid: r('/run/pve-cluster.pid'),
+    simRun: r('/run/pvx-lab'),
+    taskDir: r('/var/log/pve/tasks'),
+    varLog: r('/var/log'),
+    binDir: r('/etc/pvx-lab/bin'),
+    localNodeLink: r('/etc/pvx-lab/local-node'),
+    localDb: path.join(nodeDir(node.name), 'pve-local'),
+    nodeDir,
+    clusterDb: (c) => lab.clusterDir(c),
+    guestState: (n) => path.join(nodeDir(n), 'guests'),
+    dbBackupDir: path.join(nodeDir(node.name), 'pve-cluster-backup'),
+    rootPassword: path.join(lab.root, 'root-password'),
+    labRoot: lab.root,
+  };
+}
+
+/** The path a user sees for a file under /etc/pve (messages always name the real location). */
+export function pveShown(rel: string): string {
+  return path.posix.join('/etc/pve', rel);
+}

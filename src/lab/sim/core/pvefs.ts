@@ -1,0 +1,146 @@
+/** File access in /etc/pve with PVE's semantics: atomic writes, pmxcfs errors, cfs locks. */
+import { mkdirSync, readFileSync, readdirSync, renameSync, rmdirSync, statSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { cfsQuorate } from './cfs.js';
+import { Die, errnoOf } from './errors.js';
+import type { SimPaths } from './paths.js';
+import { sleep } from './time.js';
+
+/** The path a user would see (the test root stripped). */
+export function shown(paths: SimPaths, abs: string): string {
+  return paths.root && abs.startsWith(paths.root) ? abs.slice(paths.root.length) || '/' : abs;
+}
+
+/** Text of a file, or undefined when it does not exist. */
+export function readText(abs: string): string | undefined {
+  try {
+    return readFileSync(abs, 'utf8');
+  } catch (e) {
+    if (errnoOf(e) === 'ENOENT' || errnoOf(e) === 'ENOTDIR') return undefined;
+    throw e;
+  }
+}
+
+/** strerror of the errors a write into pmxcfs can meet; a read-only pmxcfs answers EACCES. */
+function strerror(code: string | undefined): string {
+  switch (code) {
+    case 'EROFS':
+    case 'EACCES':
+      return 'Permission denied';
+    case 'ENOENT':
+      return 'No such file or directory';
+    case 'EEXIST':
+      return 'File exists';
+    case 'ENOTCONN':
+      return 'Transport endpoint is not connected';
+    default:
+      return code ?? 'Input/output error';
+  }
+}
+
+/** PVE::File::file_set_contents: write `<file>.tmp.<pid>`, then rename over the file. */
+export function writeAtomic(paths: SimPaths, abs: string, data: string | Buffer, mode = 0o644): void {
+  const tmp = `${abs}.tmp.${process.pid}`;
+  try {
+    writeFileSync(tmp, data, { mode, flag: 'wx' });
+  } catch (e) {
+    if (errnoOf(e) === 'EEXIST') {
+      unlinkSync(tmp);
+      writeFileSync(tmp, data, { mode, flag: 'wx' });
+    } else {
+      throw new Die(`unable to open file '${shown(paths, tmp)}' - ${strerror(errnoOf(e))}\n`);
+    }
+  }
+  renameSync(tmp, abs);
+}
+
+/** mkdir -p that reports pmxcfs errors like PVE's tools do. */
+export function mkdirPve(paths: SimPaths, abs: string): void {
+  try {
+    mkdirSync(abs, { recursive: true });
+  } catch (e) {
+    throw new Die(`unable to create directory '${shown(paths, abs)}' - ${strerror(errnoOf(e))}\n`);
+  }
+}
+
+/** Remove a file, ignoring a missing one. */
+export function unlinkQuiet(abs: string): void {
+  try {
+    unlinkSync(abs);
+  } catch (e) {
+    if (errnoOf(e) !== 'ENOENT') throw e;
+  }
+}
+
+/** Names in a directory (empty when it does not exist). */
+export function listDir(abs: string): string[] {
+  try {
+    return readdirSync(abs);
+  } catch {
+    return [];
+  }
+}
+
+const LOCK_LIFETIME_MS = 120_000;
+
+/** PVE::Cluster cfs_lock: a directory under /etc/pve/priv/lock, 10 s to get it, expiring after 120 s. */
+export async function cfsLock<T>(paths: SimPaths, lockid: string, fn: () => Promise<T>, err: (t: string) => void, timeoutS = 10): Promise<T> {
+  const lockdir = path.join(paths.etcPve, 'priv', 'lock');
+  const file = path.join(lockdir, lockid);
+  let got = false;
+  try {
+    try {
+      mkdirSync(lockdir, { recursive: true });
+    } catch {
+      // checked below
+    }
+    try {
+      statSync(lockdir);
+    } catch {
+      throw new Die('pve cluster filesystem not online.\n');
+    }
+    const started = Date.now();
+    let lastLog = 0;
+    for (;;) {
+      try {
+        mkdirSync(file);
+        got = true;
+        break;
+      } catch (e) {
+        if (errnoOf(e) !== 'EEXIST') throw new Die('got lock request timeout\n');
+      }
+      try {
+        if (Date.now() - statSync(file).mtimeMs > LOCK_LIFETIME_MS) {
+          rmdirSync(file);
+          continue;
+        }
+      } catch {
+        continue;
+      }
+      const slept = Math.floor((Date.now() - started) / 1000);
+      if (slept >= timeoutS) throw new Die('got lock request timeout\n');
+      if (slept > lastLog) {
+        err(`trying to acquire cfs lock '${lockid}' ...\n`);
+        lastLog = slept;
+      }
+      try {
+        utimesSync(file, 0, 0);
+      } catch {
+        // an unlock request is only a hint
+      }
+      await sleep(100);
+    }
+  } catch (e) {
+    const msg = !got && !cfsQuorate(paths) ? 'no quorum!\n' : e instanceof Error ? e.message : String(e);
+    throw new Die(`cfs-lock '${lockid}' error: ${msg}`);
+  }
+  try {
+    return await fn();
+  } finally {
+    try {
+      rmdirSync(file);
+    } catch {
+      // already expired
+    }
+  }
+}

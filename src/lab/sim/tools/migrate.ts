@@ -1,0 +1,312 @@
+/**
+ * `qm migrate` / `pct migrate` (reference §4.1-4.3): the API's refusals, then a migration task
+ * whose log has the real lines and takes time in proportion to memory and disks over the
+ * bandwidth (PVX_SIM_TIME_SCALE shrinks the waiting for tests). The guest's config file moves to
+ * the target node's directory in /etc/pve and its running state moves with it.
+ */
+import { existsSync, renameSync } from 'node:fs';
+import { checkCfsQuorum } from '../core/cfs.js';
+import { checkNodeExists, onlineNodes, remoteNodeIp } from '../core/cluster.js';
+import type { SimEnv } from '../core/env.js';
+import { Die, paramError } from '../core/errors.js';
+import { cmd2string, pveSshCommand, run } from '../core/exec.js';
+import { confFile, guestVolumes, memBytes, moveRunState, runState, saveGuest, setStopped, type GuestType } from '../core/guests.js';
+import { isHaManaged, queueCrmCommand } from '../core/ha.js';
+import type { Values } from '../core/schema.js';
+import { readStorages, storageOnNode } from '../core/storage.js';
+import { runTask, type Task } from '../core/task.js';
+import { hms, isoLocal, sleep } from '../core/time.js';
+import { checkLock, guestWord, loadConfig, upidExit } from './guest-ops.js';
+
+const MiB = 1024 * 1024;
+/** Transfer speeds without a bandwidth limit (bytes per simulated second). */
+const DEFAULT_MEM_SPEED = 800 * MiB;
+const DEFAULT_DISK_SPEED = 300 * MiB;
+
+/** PVE::Format::render_bytes. */
+export function renderBytes(value: number, precision = 2): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
+  let u = 0;
+  let v = value;
+  if (v > 1023) {
+    u = Math.floor(Math.log(v) / Math.log(1024));
+    v /= 1024 ** u;
+  }
+  return `${v.toFixed(precision)} ${units[u]}`;
+}
+
+function roundPowerOf2(n: number): number {
+  return n <= 1 ? 1 : 2 << Math.floor(Math.log(n - 1) / Math.log(2));
+}
+
+function timeScale(env: SimEnv): number {
+  const s = Number(env.ctx.env['PVX_SIM_TIME_SCALE'] ?? '1');
+  return Number.isFinite(s) && s >= 0 ? s : 1;
+}
+
+/** One migration log line: `YYYY-MM-DD HH:MM:SS [ERROR: ]text`. */
+function mlog(task: Task, level: 'info' | 'err' | 'warn', msg: string): void {
+  const text = msg.replace(/\n+$/, '');
+  if (!text) return;
+  const prefix = `${isoLocal()}${level === 'err' ? ' ERROR:' : ''}`;
+  for (const l of text.split('\n')) task.print(`${prefix} ${l}\n`);
+}
+
+interface MigrationPlan {
+  type: GuestType;
+  vmid: number;
+  target: string;
+  targetIp: string;
+  online: boolean;
+  restart: boolean;
+  withLocalDisks: boolean;
+  bwlimitKiB?: number;
+}
+
+async function sshCheck(env: SimEnv, task: Task, p: MigrationPlan): Promise<void> {
+  const argv = [...pveSshCommand(p.target, p.targetIp), '/bin/true'];
+  const r = await run('/usr/bin/ssh', ['-e', 'none', '-o', 'BatchMode=yes', '-o', 'ConnectTimeout=10', `root@${p.targetIp}`, '/bin/true'], { timeoutMs: 30_000 });
+  if (r.exitCode === 0) return;
+  mlog(task, 'info', `# ${cmd2string(argv)}`);
+  for (const l of `${r.stdout}${r.stderr}`.split('\n')) if (l.trim()) mlog(task, 'info', l);
+  throw new Die("Can't connect to destination address using public key\n");
+}
+
+function isShared(env: SimEnv): (sid: string) => boolean {
+  const st = readStorages(env.paths);
+  return (sid) => st.find((s) => s.id === sid)?.shared ?? false;
+}
+
+async function transfer(env: SimEnv, bytes: number, speed: number, tick: (done: number, elapsed: number) => void): Promise<number> {
+  const seconds = Math.max(1, Math.ceil(bytes / speed));
+  for (let t = 1; t <= seconds; t++) {
+    await sleep(1000 * timeScale(env));
+    tick(Math.min(bytes, speed * t), t);
+  }
+  return seconds;
+}
+
+async function copyLocalVolume(env: SimEnv, task: Task, volid: string, size: number, speedBytes: number): Promise<void> {
+  const sid = volid.slice(0, volid.indexOf(':'));
+  const s = readStorages(env.paths).find((x) => x.id === sid);
+  const name = volid.slice(volid.indexOf(':') + 1).replace(/^\d+\//, '');
+  if (s && (s.type === 'lvmthin' || s.type === 'lvm')) mlog(task, 'info', `  Logical volume "${name}" created.`);
+  const secs = await transfer(env, size, speedBytes, () => undefined);
+  const gb = (size / 1e9).toFixed(1);
+  const gib = (size / 1024 ** 3).toFixed(1);
+  mlog(task, 'info', `${size} bytes (${gb} GB, ${gib} GiB) copied, ${secs} s, ${(size / 1e6 / secs).toFixed(1)} MB/s`);
+  mlog(task, 'info', `successfully imported '${volid}'`);
+  mlog(task, 'info', `volume '${volid}' is '${volid}' on the target`);
+}
+
+function moveConfig(env: SimEnv, p: MigrationPlan): void {
+  const g = loadConfig(env, p.type, p.vmid);
+  delete g.conf['lock'];
+  saveGuest(env.paths, p.type, env.nodename, p.vmid, g);
+  renameSync(confFile(env.paths, p.type, env.nodename, p.vmid), confFile(env.paths, p.type, p.target, p.vmid));
+}
+
+function unlock(env: SimEnv, p: MigrationPlan): void {
+  if (!existsSync(confFile(env.paths, p.type, env.nodename, p.vmid))) return;
+  const g = loadConfig(env, p.type, p.vmid);
+  delete g.conf['lock'];
+  saveGuest(env.paths, p.type, env.nodename, p.vmid, g);
+}
+
+async function qemuMigration(env: SimEnv, task: Task, p: MigrationPlan): Promise<{ problems: boolean }> {
+  const shared = isShared(env);
+  const running = runState(env.paths, env.nodename, p.vmid) !== undefined;
+  if (running && env.rel.major >= 9) mlog(task, 'warn', 'conntrack state migration not supported or disabled, active connections might get dropped');
+  await sshCheck(env, task, p);
+  mlog(task, 'info', `starting migration of VM ${p.vmid} to node '${p.target}' (${p.targetIp})`);
+  const g = loadConfig(env, 'qemu', p.vmid);
+  g.conf['lock'] = 'migrate';
+  saveGuest(env.paths, 'qemu', env.nodename, p.vmid, g);
+  const vols = guestVolumes('qemu', g.conf).filter((v) => !v.cdrom && v.storage && !shared(v.storage));
+  try {
+    const errors: string[] = [];
+    for (const v of [...vols].sort((a, b) => (a.volid < b.volid ? -1 : 1))) {
+      if (v.ref === 'attached' && running && !p.withLocalDisks) errors.push(`can't migrate local disk '${v.volid}': can't live migrate attached local disks without with-local-disks option`);
+      mlog(task, 'info', `found local disk '${v.volid}' (${v.ref})`);
+    }
+    for (const e of errors) mlog(task, 'warn', e);
+    if (errors.length) throw new Die("Problem found while scanning volumes - can't migrate VM - check log\n");
+    const diskSpeed = p.bwlimitKiB ? p.bwlimitKiB * 1024 : DEFAULT_DISK_SPEED;
+    const offline = vols.filter((v) => !running || v.ref !== 'attached');
+    if (offline.length) mlog(task, 'info', 'copying local disk images');
+    for (const v of offline) await copyLocalVolume(env, task, v.volid, v.size, diskSpeed);
+  } catch (e) {
+    mlog(task, 'err', e instanceof Error ? e.message : String(e));
+    mlog(task, 'info', 'aborting phase 1 - cleanup resources');
+    unlock(env, p);
+    throw e;
+  }
+  if (!running) {
+    moveConfig(env, p);
+    return { problems: false };
+  }
+  mlog(task, 'info', `starting VM ${p.vmid} on remote node '${p.target}'`);
+  const online = await onlineNodes(env.ctx, env.paths);
+  if (!online.has(p.target)) {
+    mlog(task, 'info', `[${p.target}] cluster not ready - no quorum?`);
+    mlog(task, 'err', 'online migrate failure - remote command failed with exit code 255');
+    mlog(task, 'info', 'aborting phase 2 - cleanup resources');
+    mlog(task, 'info', 'migrate_cancel');
+    unlock(env, p);
+    return { problems: true };
+  }
+  const live = vols.filter((v) => v.ref === 'attached');
+  const job = (key: string): string => `${env.rel.major >= 9 ? 'mirror' : 'drive'}-${key}`;
+  mlog(task, 'info', 'start remote tunnel');
+  mlog(task, 'info', 'ssh tunnel ver 1');
+  if (live.length) {
+    mlog(task, 'info', 'starting storage migration');
+    const speed = p.bwlimitKiB ? p.bwlimitKiB * 1024 : DEFAULT_DISK_SPEED;
+    for (const v of live) {
+      mlog(task, 'info', `${v.key}: start migration to nbd:unix:/run/qemu-server/${p.vmid}_nbd.migrate:exportname=drive-${v.key}`);
+      mlog(task, 'info', p.bwlimitKiB ? `drive mirror is starting for drive-${v.key} with bandwidth limit: ${p.bwlimitKiB} KB/s` : `drive mirror is starting for drive-${v.key}`);
+      await transfer(env, v.size, speed, (done, t) => {
+        const pct = ((done * 100) / Math.max(1, v.size)).toFixed(2);
+        const ready = done >= v.size ? ', ready' : '';
+        mlog(task, 'info', `${job(v.key)}: transferred ${renderBytes(done, 1)} of ${renderBytes(v.size, 1)} (${pct}%) in ${t}s${ready}`);
+      });
+    }
+    mlog(task, 'info', "all 'mirror' jobs are ready");
+    mlog(task, 'info', 'switching mirror jobs to actively synced mode');
+  }
+  const uri = `unix:/run/qemu-server/${p.vmid}.migrate`;
+  mlog(task, 'info', `starting online/live migration on ${uri}`);
+  mlog(task, 'info', 'set migration capabilities');
+  if (p.bwlimitKiB) mlog(task, 'info', `migration speed limit: ${renderBytes(p.bwlimitKiB * 1024, 1)}/s`);
+  mlog(task, 'info', 'migration downtime limit: 100 ms');
+  const memMiB = memBytes(g.conf) / MiB;
+  mlog(task, 'info', `migration cachesize: ${renderBytes(roundPowerOf2(Math.floor((memMiB * 1048576) / 10)), 1)}`);
+  mlog(task, 'info', 'set migration parameters');
+  mlog(task, 'info', `start migrate command to ${uri}`);
+  const total = memBytes(g.conf);
+  const speed = p.bwlimitKiB ? p.bwlimitKiB * 1024 : DEFAULT_MEM_SPEED;
+  const secs = await transfer(env, total, speed, (done) => {
+    if (done < total) mlog(task, 'info', `migration active, transferred ${renderBytes(done, 1)} of ${renderBytes(total, 1)} VM-state, ${renderBytes(speed, 1)}/s`);
+  });
+  const downtime = 40 + (p.vmid % 50);
+  mlog(task, 'info', `average migration speed: ${renderBytes(total / secs, 1)}/s - downtime ${downtime} ms`);
+  if (env.rel.major >= 9) mlog(task, 'info', `migration completed, transferred ${renderBytes(total, 1)} VM-state`);
+  mlog(task, 'info', 'migration status: completed');
+  for (const v of live) {
+    mlog(task, 'info', `${job(v.key)}: Completing block job...`);
+    mlog(task, 'info', `${job(v.key)}: Completed successfully.`);
+  }
+  if (live.length) mlog(task, 'info', 'stopping NBD storage migration server on target.');
+  moveConfig(env, p);
+  moveRunState(env.paths, env.nodename, p.target, p.vmid);
+  return { problems: false };
+}
+
+async function lxcMigration(env: SimEnv, task: Task, p: MigrationPlan): Promise<{ problems: boolean }> {
+  const shared = isShared(env);
+  const g = loadConfig(env, 'lxc', p.vmid);
+  checkLock('lxc', g);
+  let running = runState(env.paths, env.nodename, p.vmid) !== undefined;
+  if (running && p.online) throw new Die('lxc live migration is currently not implemented\n');
+  if (running && !p.restart) throw new Die('running container can only be migrated in restart mode at /usr/share/perl5/PVE/LXC/Migrate.pm line 53.\n');
+  await sshCheck(env, task, p);
+  const wasRunning = running;
+  if (p.restart && running) {
+    mlog(task, 'info', `shutdown CT ${p.vmid}`);
+    await sleep(1000 * timeScale(env));
+    setStopped(env.paths, env.nodename, p.vmid);
+    running = false;
+  }
+  mlog(task, 'info', `starting migration of CT ${p.vmid} to node '${p.target}' (${p.targetIp})`);
+  g.conf['lock'] = 'migrate';
+  saveGuest(env.paths, 'lxc', env.nodename, p.vmid, g);
+  let migrated = false;
+  try {
+    const vols = guestVolumes('lxc', g.conf).filter((v) => v.storage);
+    const local = [];
+    for (const v of vols) {
+      if (shared(v.storage)) mlog(task, 'info', `volume '${v.volid}' is on shared storage '${v.storage}'`);
+      else local.push(v);
+    }
+    for (const v of [...local].sort((a, b) => (a.volid < b.volid ? -1 : 1))) mlog(task, 'info', `found local volume '${v.volid}' (in current VM config)`);
+    const speed = p.bwlimitKiB ? p.bwlimitKiB * 1024 : DEFAULT_DISK_SPEED;
+    for (const v of local) await copyLocalVolume(env, task, v.volid, v.size, speed);
+    moveConfig(env, p);
+    migrated = true;
+  } catch (e) {
+    mlog(task, 'err', e instanceof Error ? e.message : String(e));
+    mlog(task, 'info', 'aborting phase 1 - cleanup resources');
+    throw e;
+  } finally {
+    mlog(task, 'info', 'start final cleanup');
+    if (!migrated) {
+      unlock(env, p);
+      if (p.restart && wasRunning) mlog(task, 'info', 'start container on source node');
+    } else if (p.restart && wasRunning) {
+      mlog(task, 'info', 'start container on target node');
+      const { setRunning } = await import('../core/guests.js');
+      setRunning(env.paths, p.target, p.vmid, 'lxc');
+    }
+  }
+  return { problems: false };
+}
+
+/** The migrate handler of qm (`type` qemu) and pct (`type` lxc). */
+export async function migrateGuest(env: SimEnv, type: GuestType, v: Values): Promise<number> {
+  const vmid = Number(v['vmid']);
+  const target = String(v['target']);
+  const word = guestWord(type);
+  if (target === env.nodename) throw paramError({ target: 'target is local node.' });
+  checkCfsQuorum(env.paths);
+  checkNodeExists(env.ctx, env.paths, target);
+  const targetIp = (await remoteNodeIp(env.paths, target)) ?? target;
+  const g = loadConfig(env, type, vmid);
+  const running = runState(env.paths, env.nodename, vmid) !== undefined;
+  if (type === 'qemu') {
+    checkLock(type, g);
+    if (running && !v['online']) throw new Die("can't migrate running VM without --online\n");
+    if (!running && v['online']) env.ctx.err("VM isn't running. Doing offline migration instead.\n");
+    const storages = readStorages(env.paths);
+    for (const vol of guestVolumes(type, g.conf)) {
+      const s = storages.find((x) => x.id === vol.storage);
+      if (s && !storageOnNode(s, target)) throw new Die(`storage '${s.id}' is not available on node '${target}'\n`);
+    }
+  } else if (running && !v['online'] && !v['restart']) {
+    throw new Die("can't migrate running container without --online or --restart\n");
+  }
+  if (isHaManaged(env.paths, vmid)) {
+    const r = await runTask(env.ctx, env.paths.taskDir, 'hamigrate', String(vmid), async (task) => {
+      task.print(`Requesting HA migration for ${word} ${vmid} to node ${target}\n`);
+      await queueCrmCommand(env.paths, `migrate ${type === 'qemu' ? 'vm' : 'ct'}:${vmid} ${target}`, env.ctx.err);
+    });
+    return upidExit(r.ok);
+  }
+  const plan: MigrationPlan = {
+    type,
+    vmid,
+    target,
+    targetIp,
+    online: Boolean(v['online']) && running,
+    restart: Boolean(v['restart']),
+    withLocalDisks: Boolean(v['with-local-disks']),
+  };
+  if (v['bwlimit'] !== undefined && Number(v['bwlimit']) > 0) plan.bwlimitKiB = Number(v['bwlimit']);
+  if (type === 'lxc') plan.online = Boolean(v['online']);
+  const r = await runTask(env.ctx, env.paths.taskDir, type === 'qemu' ? 'qmigrate' : 'vzmigrate', String(vmid), async (task) => {
+    const started = Date.now();
+    const duration = (): string => hms((Date.now() - started) / 1000);
+    let res: { problems: boolean };
+    try {
+      res = type === 'qemu' ? await qemuMigration(env, task, plan) : await lxcMigration(env, task, plan);
+    } catch (e) {
+      mlog(task, 'err', `migration aborted (duration ${duration()}): ${e instanceof Error ? e.message : String(e)}`);
+      throw new Die('migration aborted\n');
+    }
+    if (res.problems) {
+      mlog(task, 'err', `migration finished with problems (duration ${duration()})`);
+      throw new Die('migration problems\n');
+    }
+    mlog(task, 'info', `migration finished successfully (duration ${duration()})`);
+  });
+  return upidExit(r.ok);
+}

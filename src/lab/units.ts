@@ -1,0 +1,86 @@
+/** The services of a lab node: how each daemon is known, where its pidfile and log are (node paths). */
+import { NODE_BIN_DIR } from './layout.js';
+
+/** Identifier of a service the systemctl stand-in manages. */
+export type UnitId = 'ssh' | 'chrony' | 'corosync' | 'pve-cluster';
+
+/** One service of a lab node, by the conventions the simulated tools rely on. */
+export interface UnitSpec {
+  id: UnitId;
+  /** names systemctl accepts (without .service) */
+  names: readonly string[];
+  description: string;
+  /** unit file path shown by `systemctl status` */
+  unitFile: string;
+  pidFile: string;
+  /** what the process calls itself in /proc/<pid>/comm (pidfile sanity check); undefined: any */
+  comm?: string;
+  log: string;
+}
+
+/** Every unit of a lab node, in start order (pve-cluster before corosync, as on PVE). */
+export const UNITS: readonly UnitSpec[] = [
+  {
+    id: 'ssh',
+    names: ['ssh', 'sshd'],
+    description: 'OpenBSD Secure Shell server',
+    unitFile: '/lib/systemd/system/ssh.service',
+    pidFile: '/run/sshd.pid',
+    comm: 'sshd',
+    log: '/var/log/sshd.log',
+  },
+  {
+    id: 'chrony',
+    names: ['chrony', 'chronyd'],
+    description: 'chrony, an NTP client/server',
+    unitFile: '/lib/systemd/system/chrony.service',
+    pidFile: '/run/chrony/chronyd.pid',
+    comm: 'chronyd',
+    log: '/var/log/chrony/chronyd.log',
+  },
+  {
+    id: 'pve-cluster',
+    names: ['pve-cluster'],
+    description: 'The Proxmox VE cluster filesystem',
+    unitFile: '/lib/systemd/system/pve-cluster.service',
+    pidFile: '/run/pve-cluster.pid',
+    log: '/var/log/pve-cluster.log',
+  },
+  {
+    id: 'corosync',
+    names: ['corosync'],
+    description: 'Corosync Cluster Engine',
+    unitFile: '/lib/systemd/system/corosync.service',
+    pidFile: '/run/corosync.pid',
+    comm: 'corosync',
+    log: '/var/log/corosync/corosync.log',
+  },
+];
+
+/** The unit called `name` (with or without `.service`), or undefined. */
+export function findUnit(name: string): UnitSpec | undefined {
+  const bare = name.endsWith('.service') ? name.slice(0, -'.service'.length) : name;
+  return UNITS.find((u) => u.names.includes(bare));
+}
+
+/** The spec of a unit by id. */
+export function unit(id: UnitId): UnitSpec {
+  const u = UNITS.find((x) => x.id === id);
+  if (!u) throw new Error(`unknown unit ${id}`);
+  return u;
+}
+
+/** The corosync configuration whose absence makes PVE's corosync.service skip its start. */
+export const COROSYNC_CONF = '/etc/corosync/corosync.conf';
+
+/** chronyd's configuration on a node. */
+export const CHRONY_CONF = '/etc/chrony/chrony.conf';
+
+/** PATH of every daemon and session on a node: the stand-in tools first. */
+export const NODE_PATH = `${NODE_BIN_DIR}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`;
+
+/**
+ * Environment of every daemon: what systemd would give it. Never the session's LD_PRELOAD or
+ * FAKETIME: libfaketime inside sshd kills its seccomp-sandboxed pre-auth child (pitfall 5).
+ */
+export const DAEMON_ENV: Readonly<Record<string, string>> = { PATH: NODE_PATH, LANG: 'C.UTF-8' };
