@@ -1,0 +1,119 @@
+/**
+ * The one read per node: a shell script that runs every probe in parallel on the node and prints
+ * each one's exit code, stdout and stderr as a section, so one round trip answers every check.
+ */
+import { pveversion } from '../pve/argv.js';
+import { chronyc, corosyncTools, ipAddresses, timedatectl } from '../pve/argv-host.js';
+import { shJoin } from '../transport/quote.js';
+
+/** One probe's output. */
+export interface Section {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Section names, in print order. */
+export const SECTION_NAMES = [
+  'user',
+  'hostname',
+  'pveversion',
+  'chrony',
+  'timedatectl',
+  'resolve',
+  'addrs',
+  'files',
+  'conf',
+  'localconf',
+  'cfgtool',
+  'quorum',
+  'udp',
+  'guests',
+] as const;
+
+/** A section name. */
+export type SectionName = (typeof SECTION_NAMES)[number];
+
+const MARK = '@@pvx:';
+
+// Files that decide whether a node is clustered (reference §1.4 join refusals).
+const CLUSTER_FILES = ['/etc/pve/corosync.conf', '/etc/corosync/authkey', '/etc/corosync/corosync.conf'];
+
+/**
+ * Why a script and not one exec per probe: the PVE tools are perl programs that take most of a
+ * second each to start; run side by side on the node they cost one start-up, and one round trip.
+ */
+function script(): string {
+  const lines = [
+    'n=$(uname -n); n=${n%%.*}',
+    'd=$(mktemp -d) || exit 97',
+    'trap \'rm -rf "$d"\' EXIT',
+    // r NAME CMD…: run CMD, keep its streams and exit code under NAME
+    'r() { k=$1; shift; "$@" >"$d/$k.o" 2>"$d/$k.e"; c=$?; echo $c >"$d/$k.r"; return $c; }',
+    'files() { for f in ' + CLUSTER_FILES.map((f) => shJoin([f])).join(' ') + '; do if [ -e "$f" ]; then echo "$f"; fi; done; }',
+    'conf() { if [ -e "$1" ]; then cat "$1"; fi; }',
+    // ports corosync (or anything else) holds, so the UDP probe never binds them
+    'udp() { cat /proc/net/udp; if [ -e /proc/net/udp6 ]; then cat /proc/net/udp6; fi; }',
+    // guest configs are what pvecm add counts (reference §1.4); the name comes from the config's first section
+    'guests() { for f in /etc/pve/nodes/"$n"/qemu-server/*.conf /etc/pve/nodes/"$n"/lxc/*.conf; do if [ -e "$f" ]; then ' +
+      'printf \'%s %s\\n\' "$f" "$(sed -n -E -e \'/^\\[/q\' -e \'s/^(name|hostname): *//p\' "$f" | head -n 1)"; fi; done; }',
+    'r user sh -c \'id -u; id -un\' &',
+    'r hostname echo "$n" &',
+    `r pveversion ${shJoin(pveversion.verbose())} &`,
+    `( r chrony ${shJoin(chronyc.tracking())} || r timedatectl ${shJoin(timedatectl.ntpSynchronized())} ) &`,
+    'r resolve getent ahosts "$n" &',
+    `r addrs ${shJoin(ipAddresses())} &`,
+    'r files files &',
+    'r conf conf /etc/pve/corosync.conf &',
+    'r localconf conf /etc/corosync/corosync.conf &',
+    `r cfgtool ${shJoin(corosyncTools.linkStatus())} &`,
+    `r quorum ${shJoin(corosyncTools.quorumStatus())} &`,
+    'r udp udp &',
+    'r guests guests &',
+    'wait',
+    // a newline before every marker, so output without a final newline cannot swallow one
+    `for k in ${SECTION_NAMES.join(' ')}; do if [ -e "$d/$k.r" ]; then ` +
+      `printf '\\n${MARK}%s:%s\\n' "$k" "$(cat "$d/$k.r")"; cat "$d/$k.o"; printf '\\n${MARK}%s:stderr\\n' "$k"; cat "$d/$k.e"; fi; done`,
+  ];
+  return lines.join('\n');
+}
+
+const SCRIPT = script();
+
+/** The exact command of the facts read (tests script the fake transport with it). */
+export function factsArgv(): string[] {
+  return ['sh', '-c', SCRIPT];
+}
+
+/** Split the script's output into sections; a section that never printed is absent. */
+export function parseSections(stdout: string): Map<SectionName, Section> {
+  const out = new Map<SectionName, Section>();
+  const re = /\n@@pvx:([a-z]+):(\d+|stderr)\n/g;
+  const marks: Array<{ name: string; tag: string; start: number; end: number }> = [];
+  for (let m = re.exec(stdout); m; m = re.exec(stdout)) {
+    marks.push({ name: m[1] ?? '', tag: m[2] ?? '', start: m.index, end: m.index + m[0].length });
+  }
+  marks.forEach((mark, i) => {
+    const body = stdout.slice(mark.end, marks[i + 1]?.start ?? stdout.length);
+    if (!(SECTION_NAMES as readonly string[]).includes(mark.name)) return;
+    const name = mark.name as SectionName;
+    if (mark.tag === 'stderr') {
+      const s = out.get(name);
+      if (s) s.stderr = body;
+      return;
+    }
+    out.set(name, { exitCode: Number(mark.tag), stdout: body, stderr: '' });
+  });
+  return out;
+}
+
+/** Build script output from sections: the inverse of parseSections, for tests and the lab. */
+export function renderSections(sections: Partial<Record<SectionName, Partial<Section>>>): string {
+  let out = '';
+  for (const name of SECTION_NAMES) {
+    const s = sections[name];
+    if (!s) continue;
+    out += `\n${MARK}${name}:${s.exitCode ?? 0}\n${s.stdout ?? ''}\n${MARK}${name}:stderr\n${s.stderr ?? ''}`;
+  }
+  return out;
+}

@@ -1,0 +1,167 @@
+/** Shapes shared by every preflight check: findings, the spec of a run, what was learned per node. */
+import type { InventoryNode } from '../config/inventory.js';
+import type { CorosyncSummary } from '../pve/parse/corosync-conf.js';
+import type { CfgtoolStatus } from '../pve/parse/corosync-cfgtool.js';
+import type { PveVersion } from '../pve/parse/pveversion.js';
+import type { QuorumtoolStatus } from '../pve/parse/quorumtool.js';
+import type { UdpProbeResults } from './udp-probe.js';
+
+/** What the run prepares for; it decides which checks apply. */
+export type Purpose = 'create' | 'join' | 'migrate' | 'general';
+
+/** Every purpose, in the order help texts list them. */
+export const PURPOSES: readonly Purpose[] = ['general', 'create', 'join', 'migrate'];
+
+/** ok, warn and fail are verdicts; skip means the check could not run there (never a pass). */
+export type FindingStatus = 'ok' | 'warn' | 'fail' | 'skip';
+
+/** One verdict of one check on one node (or on one ordered pair of nodes, or one port of a pair). */
+export interface Finding {
+  id: string;
+  node: string;
+  peer?: string;
+  port?: number;
+  status: FindingStatus;
+  /** one sentence */
+  message: string;
+  /** names the fix */
+  hint?: string;
+}
+
+/** Limits a check compares against; all settable from the command line. */
+export interface Thresholds {
+  /** largest clock difference between nodes before a warning, seconds */
+  skewWarnSec: number;
+  /** … before a failure, seconds */
+  skewFailSec: number;
+  /** link0 round trip before a warning, milliseconds */
+  latencyWarnMs: number;
+}
+
+/** PVE's limits: the HA stack complains above 2 s of drift; corosync wants LAN latency (< 5 ms). */
+export const DEFAULT_THRESHOLDS: Thresholds = { skewWarnSec: 0.5, skewFailSec: 2, latencyWarnMs: 5 };
+
+/** What to check. */
+export interface PreflightSpec {
+  purpose: Purpose;
+  /** inventory nodes, in order; for create the first one creates the cluster */
+  nodes: readonly InventoryNode[];
+  /** create: the name of the new cluster; join: the name the member's cluster must have */
+  clusterName?: string;
+  /** join: a member of the target cluster (quorum and member names are read there) */
+  existingMember?: InventoryNode;
+  thresholds?: Partial<Thresholds>;
+}
+
+/** A value read from a node, or why it could not be read. */
+export type Reading<T> =
+  | { ok: true; value: T }
+  /** missing: the tool is not installed; failed: it ran and said no; garbage: output not understood */
+  | { ok: false; reason: 'missing' | 'failed' | 'garbage' | 'absent'; message: string };
+
+/** How the node keeps time. */
+export interface TimeSync {
+  source: 'chrony' | 'timedatectl';
+  synchronized: boolean;
+  /** chrony's `System time`: + ahead of NTP time */
+  offsetSec?: number;
+  /** the reference (server) chrony follows */
+  reference?: string;
+  /** why it is not synchronised, as the tool says it */
+  detail?: string;
+  /** chronyc failed before timedatectl answered */
+  chronyProblem?: string;
+}
+
+/** A VM or container configured on the node. */
+export interface Guest {
+  vmid: number;
+  type: 'qemu' | 'lxc';
+  name?: string;
+}
+
+/** The node's clock against the workstation, corrected by the round trip. */
+export interface ClockReading {
+  /** node clock minus workstation clock, seconds */
+  offsetSec: number;
+  /** half the round trip (plus the clock's own resolution), seconds */
+  uncertaintySec: number;
+}
+
+/** The cluster a node belongs to, from its corosync.conf. */
+export interface NodeCluster {
+  name: string;
+  configVersion: number;
+  nodes: CorosyncSummary['nodes'];
+  /** corosync link numbers the configuration uses (knet link N listens on UDP 5405+N) */
+  linkNumbers: number[];
+  /** /etc/pve/corosync.conf, or only the local /etc/corosync copy (pmxcfs down or a leftover) */
+  source: '/etc/pve/corosync.conf' | '/etc/corosync/corosync.conf';
+}
+
+/** Everything learned about one node in one read. */
+export interface NodeFacts {
+  /** inventory name */
+  name: string;
+  reachable: boolean;
+  unreachable?: { code: string; message: string; hint?: string };
+  /** the read reached the node but its script did not run: why */
+  scriptProblem?: string;
+  user: Reading<{ uid: number; name: string }>;
+  /** the PVE node name (short hostname) */
+  hostname: Reading<string>;
+  pve: Reading<PveVersion>;
+  timeSync: Reading<TimeSync>;
+  clock: Reading<ClockReading>;
+  /** addresses the node name resolves to, on the node */
+  resolved: Reading<string[]>;
+  /** addresses configured on the node's interfaces */
+  localAddresses: Reading<string[]>;
+  /** corosync link 0 address: the inventory's, else the first non-loopback address the name resolves to */
+  link0?: string;
+  link0Source?: 'inventory' | 'resolved';
+  files: Reading<{ pveCorosyncConf: boolean; authkey: boolean; localCorosyncConf: boolean }>;
+  cluster: Reading<NodeCluster | null>;
+  corosyncRunning: boolean;
+  /** UDP ports bound on the node (anything, on any address) */
+  udpPortsInUse: Reading<number[]>;
+  links: Reading<CfgtoolStatus>;
+  quorum: Reading<QuorumtoolStatus>;
+  guests: Reading<Guest[]>;
+}
+
+/** Who does what in the run, derived from the spec and the facts. */
+export interface Roles {
+  /** create: the node that runs pvecm create */
+  creator?: string;
+  /** join: the member whose cluster is joined */
+  member?: string;
+  /** the cluster the nodes end up in (create: the given name; join: the member's) */
+  targetCluster?: string;
+  /** nodes that would run pvecm add (create: all but the creator; join: all but members), minus those already in the target */
+  joining: string[];
+  /** nodes already in the target cluster (create/join skip them) */
+  alreadyMembers: string[];
+}
+
+/** Everything a check reads; checks never talk to nodes themselves. */
+export interface CheckContext {
+  purpose: Purpose;
+  /** inventory names of every node checked, in spec order (for join, the member too) */
+  nodes: readonly string[];
+  inventory: ReadonlyMap<string, InventoryNode>;
+  clusterName?: string;
+  thresholds: Thresholds;
+  facts: ReadonlyMap<string, NodeFacts>;
+  udp: UdpProbeResults;
+  roles: Roles;
+}
+
+/** One preflight check. */
+export interface Check {
+  id: string;
+  title: string;
+  /** purposes the check runs for */
+  purposes: readonly Purpose[];
+  run(ctx: CheckContext): Finding[];
+}

@@ -1,0 +1,152 @@
+// `pvx preflight` speed on a lab of its own (bench, 10.77.14.0/24, 8 nodes), every run cold
+// (a fresh control-socket directory, so each run opens its own ssh connections):
+//   - full preflight of 3 nodes vs a parallel plain `ssh node true` of the same 3 nodes (target <= 2x)
+//   - full preflight of 3 nodes vs `ansible all -m ping` on them, when ansible is installed (target < 1x)
+//   - full preflight of 8 nodes vs 3 nodes (target <= 1.5x)
+// Prints medians and ratios measured in one run; it is not a test. Needs root and `npm run build`.
+// Usage: node test/bench/preflight.mjs [runs]
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+
+const ROOT = path.resolve(new URL('../..', import.meta.url).pathname);
+const LAB = 'bench';
+const SUBNET = '10.77.14.0/24';
+const RUNS = Number(process.argv[2] ?? 7);
+const BIN = path.join(ROOT, 'bin', 'pvx.js');
+const out = (s) => process.stdout.write(`${s}\n`);
+
+if (process.getuid?.() !== 0) {
+  out('skipped: the lab needs root');
+  process.exit(0);
+}
+if (!existsSync(path.join(ROOT, 'dist', 'lab', 'index.js'))) {
+  out('build first: npm run build');
+  process.exit(1);
+}
+const { labUp, labDown, labPaths } = await import(path.join(ROOT, 'dist', 'lab', 'index.js'));
+const scratch = mkdtempSync(path.join(tmpdir(), 'pvx-bench-preflight-'));
+const quiet = () => undefined;
+
+/** Wall time of a child process, ms; rejects on an unexpected exit code. */
+function timed(file, args, env = {}, okCodes = [0]) {
+  return new Promise((resolve, reject) => {
+    const t0 = process.hrtime.bigint();
+    const p = spawn(file, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    p.stdout.resume();
+    p.stderr.on('data', (d) => (err += d));
+    p.on('close', (code) => {
+      const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+      if (!okCodes.includes(code)) reject(new Error(`${path.basename(file)} ${args.slice(0, 4).join(' ')} exited ${code}: ${err.slice(0, 400)}`));
+      else resolve(ms);
+    });
+  });
+}
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+let runtimeSeq = 0;
+function sshOpts(paths) {
+  return ['-F', '/dev/null', '-i', paths.clientKey, '-o', `UserKnownHostsFile=${paths.knownHosts}`, '-o', 'BatchMode=yes', '-o', 'ConnectTimeout=5', '-l', 'root'];
+}
+
+/** pvx preflight, cold: a fresh runtime dir; the masters it leaves are closed afterwards (not timed). */
+async function pvxPreflight(paths, inventory, nodes) {
+  const rt = path.join(scratch, `rt-${runtimeSeq++}`);
+  const ms = await timed(process.execPath, [BIN, '-i', inventory, '--json', 'preflight', '--nodes', nodes.map((n) => n.name).join(',')], {
+    PVX_RUNTIME_DIR: rt,
+    PVX_STATE_DIR: path.join(scratch, 'state'),
+  });
+  for (const n of nodes) {
+    spawnSync('ssh', [...sshOpts(paths), '-o', `ControlPath=${path.join(rt, 'cm-%C')}`, '-O', 'exit', n.address], { stdio: 'ignore' });
+  }
+  return ms;
+}
+
+/** The baseline: one plain, unmultiplexed `ssh node true` per node, all at once. */
+async function sshTrue(paths, nodes) {
+  const t0 = process.hrtime.bigint();
+  await Promise.all(nodes.map((n) => timed('ssh', [...sshOpts(paths), '-o', 'ControlMaster=no', '-o', 'ControlPath=none', n.address, 'true'])));
+  return Number(process.hrtime.bigint() - t0) / 1e6;
+}
+
+function ansibleSetup(paths, nodes) {
+  const which = spawnSync('sh', ['-c', 'command -v ansible'], { encoding: 'utf8' });
+  if (which.status !== 0) return undefined;
+  const dir = path.join(scratch, 'ansible');
+  spawnSync('mkdir', ['-p', dir]);
+  writeFileSync(path.join(dir, 'hosts.ini'), `[lab]\n${nodes.map((n) => `${n.name} ansible_host=${n.address}`).join('\n')}\n`);
+  writeFileSync(
+    path.join(dir, 'ansible.cfg'),
+    [
+      '[defaults]',
+      `inventory = ${path.join(dir, 'hosts.ini')}`,
+      'remote_user = root',
+      `private_key_file = ${paths.clientKey}`,
+      'interpreter_python = /usr/bin/python3',
+      'host_key_checking = True',
+      `local_tmp = ${path.join(dir, 'tmp')}`,
+      'forks = 10',
+      '[ssh_connection]',
+      `ssh_args = -o UserKnownHostsFile=${paths.knownHosts} -o ControlMaster=auto -o ControlPersist=60s`,
+      '',
+    ].join('\n'),
+  );
+  return dir;
+}
+
+/** `ansible all -m ping`, cold: its ControlPersist sockets in a fresh directory each run. */
+async function ansiblePing(dir) {
+  const cp = path.join(scratch, `acp-${runtimeSeq++}`);
+  spawnSync('mkdir', ['-p', cp]);
+  const ms = await timed('ansible', ['all', '-m', 'ping'], { ANSIBLE_CONFIG: path.join(dir, 'ansible.cfg'), ANSIBLE_SSH_CONTROL_PATH_DIR: cp });
+  // close the masters ansible left behind (not timed)
+  spawnSync('sh', ['-c', 'for s in "$1"/*; do [ -S "$s" ] && ssh -o ControlPath="$s" -O exit x; done; true', 'sh', cp], { stdio: 'ignore' });
+  return ms;
+}
+
+async function main() {
+  out(`bringing up lab '${LAB}' (8 nodes, ${SUBNET}) …`);
+  await labDown(LAB, quiet);
+  const info = await labUp({ name: LAB, nodes: 8, subnet: SUBNET }, quiet);
+  const paths = labPaths(LAB);
+  const three = info.nodes.slice(0, 3);
+  const eight = info.nodes;
+  const ansibleDir = ansibleSetup(paths, three);
+
+  // one untimed round of everything, so file caches and the nodes' first start-ups do not count
+  await pvxPreflight(paths, info.inventory, three);
+  await pvxPreflight(paths, info.inventory, eight);
+  await sshTrue(paths, three);
+  if (ansibleDir) await ansiblePing(ansibleDir);
+
+  const s = { pvx3: [], pvx8: [], ssh3: [], ansible3: [] };
+  for (let i = 0; i < RUNS; i++) {
+    s.ssh3.push(await sshTrue(paths, three));
+    s.pvx3.push(await pvxPreflight(paths, info.inventory, three));
+    s.pvx8.push(await pvxPreflight(paths, info.inventory, eight));
+    if (ansibleDir) s.ansible3.push(await ansiblePing(ansibleDir));
+  }
+
+  const m = Object.fromEntries(Object.entries(s).map(([k, v]) => [k, v.length ? median(v) : NaN]));
+  const row = (label, v) => out(`  ${label.padEnd(46)} median ${v.toFixed(0).padStart(5)} ms`);
+  out(`\npvx preflight, cold (fresh control sockets every run), ${RUNS} runs each, lab ${LAB}`);
+  row('parallel plain `ssh node true`, 3 nodes', m.ssh3);
+  row('pvx preflight (general), 3 nodes', m.pvx3);
+  row('pvx preflight (general), 8 nodes', m.pvx8);
+  if (ansibleDir) row('ansible all -m ping, 3 nodes', m.ansible3);
+  out('');
+  out(`  preflight 3 nodes / ssh true 3 nodes:    ${(m.pvx3 / m.ssh3).toFixed(2)}x   (target <= 2)`);
+  if (ansibleDir) out(`  preflight 3 nodes / ansible ping:         ${(m.pvx3 / m.ansible3).toFixed(2)}x   (target < 1)`);
+  else out('  ansible: not installed, comparison skipped (apt-get install ansible to include it)');
+  out(`  preflight 8 nodes / preflight 3 nodes:    ${(m.pvx8 / m.pvx3).toFixed(2)}x   (target <= 1.5)`);
+}
+
+try {
+  await main();
+} finally {
+  await labDown(LAB, quiet).catch((e) => out(`lab down failed: ${e.message}`));
+  rmSync(scratch, { recursive: true, force: true });
+}

@@ -1,0 +1,63 @@
+import { describe, expect, it } from 'vitest';
+import { inventoryNodes, of, runScenario } from './scenario.js';
+import { clusterMember } from './members.js';
+
+const M = [
+  { name: 'pve1', nodeid: 1, address: '10.77.13.11' },
+  { name: 'pve5', nodeid: 2, address: '10.77.13.15' },
+  { name: 'pve6', nodeid: 3, address: '10.77.13.16' },
+];
+
+describe('quorum check', () => {
+  it('passes a quorate cluster to join', async () => {
+    const nodes = inventoryNodes(2);
+    const r = await runScenario({ nodes, spec: { purpose: 'join', existingMember: nodes[0] }, node: { pve1: clusterMember('prod', 1, M) } });
+    expect(of(r, 'quorum')).toEqual([{ id: 'quorum', node: 'pve1', status: 'ok', message: "cluster 'prod' is quorate: 3 of 3 votes, quorum 2" }]);
+  });
+
+  it('finds the member itself when none is named', async () => {
+    const r = await runScenario({ nodes: inventoryNodes(2), spec: { purpose: 'join' }, node: { pve1: clusterMember('prod', 1, M) } });
+    expect(r.roles).toEqual({ member: 'pve1', targetCluster: 'prod', joining: ['pve2'], alreadyMembers: [] });
+    expect(of(r, 'quorum')[0]?.status).toBe('ok');
+  });
+
+  it('fails a cluster that is not quorate', async () => {
+    const nodes = inventoryNodes(2);
+    const r = await runScenario({ nodes, spec: { purpose: 'join', existingMember: nodes[0] }, node: { pve1: clusterMember('prod', 1, M, { present: [1] }) } });
+    const f = of(r, 'quorum')[0];
+    expect(f).toMatchObject({ status: 'fail', message: "cluster 'prod' is not quorate as pve1 sees it: 1 of 3 votes, quorum 2" });
+    expect(f?.hint).toMatch(/cluster not ready - no quorum\?/);
+  });
+
+  it('warns about a QDevice, which must go before a join', async () => {
+    const nodes = inventoryNodes(2);
+    const r = await runScenario({ nodes, spec: { purpose: 'join', existingMember: nodes[0] }, node: { pve1: clusterMember('prod', 1, M, { flags: 'Quorate Qdevice ' }) } });
+    expect(of(r, 'quorum').map((f) => f.status)).toEqual(['ok', 'warn']);
+  });
+
+  it('fails when there is no cluster to join, or corosync is down on the member', async () => {
+    const none = await runScenario({ nodes: inventoryNodes(2), spec: { purpose: 'join' } });
+    expect(of(none, 'quorum')[0]).toMatchObject({ status: 'fail', message: 'none of the nodes is a cluster member: there is no cluster to join' });
+    const nodes = inventoryNodes(2);
+    const down = clusterMember('prod', 1, M);
+    down.sections = { ...down.sections, cfgtool: { exitCode: 1, stderr: 'Could not initialize corosync configuration API error 2\n' }, quorum: { exitCode: 1, stderr: 'Cannot initialize CMAP service\n' } };
+    const r = await runScenario({ nodes, spec: { purpose: 'join', existingMember: nodes[0] }, node: { pve1: down } });
+    expect(of(r, 'quorum')[0]).toMatchObject({ status: 'fail', message: "corosync is not running on pve1 (cluster 'prod')" });
+  });
+
+  it('fails on garbage from corosync-quorumtool', async () => {
+    const nodes = inventoryNodes(2);
+    const bad = clusterMember('prod', 1, M);
+    bad.sections = { ...bad.sections, quorum: { stdout: 'Quorum information\n???\n' } };
+    const r = await runScenario({ nodes, spec: { purpose: 'join', existingMember: nodes[0] }, node: { pve1: bad } });
+    expect(of(r, 'quorum')[0]?.status).toBe('fail');
+    expect(of(r, 'quorum')[0]?.message).toMatch(/^could not read the quorum of cluster 'prod': corosync-quorumtool -s printed something unexpected/);
+  });
+
+  it('checks every node for migrate and fails one outside the cluster', async () => {
+    const members = [{ name: 'pve1', nodeid: 1, address: '10.77.13.11' }, { name: 'pve2', nodeid: 2, address: '10.77.13.12' }];
+    const r = await runScenario({ nodes: inventoryNodes(3), spec: { purpose: 'migrate' }, node: { pve1: clusterMember('prod', 1, members), pve2: clusterMember('prod', 2, members) } });
+    expect(of(r, 'quorum').map((f) => `${f.node}:${f.status}`)).toEqual(['pve1:ok', 'pve2:ok', 'pve3:fail']);
+    expect(of(r, 'quorum')[2]?.message).toBe('pve3 is not in a cluster');
+  });
+});
