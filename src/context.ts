@@ -39,7 +39,7 @@ export interface Deps {
   prompter: Prompter;
   /** the inventory (found per CLI.md); ConfigError when there is none */
   inventory(): Inventory;
-  /** the transport for these nodes: journaled, verbose-aware, dry-run-enforcing */
+  /** the transport for these (inventory) nodes: journaled, verbose-aware, dry-run-enforcing */
   transport(nodes: readonly InventoryNode[]): Transport;
   /** commands dry-run recorded instead of running */
   planned(): PlannedCommand[];
@@ -66,6 +66,7 @@ export function makeDeps(o: DepsOptions): Deps {
   let inv: Inventory | undefined;
   const dry: DryRunTransport[] = [];
   const runId = randomBytes(4).toString('hex');
+  let base: Transport | undefined;
   const inventory = (): Inventory => {
     if (inv) return inv;
     const file = findInventory(o.globals.inventory, o.env, o.cwd);
@@ -92,7 +93,7 @@ export function makeDeps(o: DepsOptions): Deps {
     observers.push((ev) => {
       const code = ev.result ? (ev.result.skipped ? 'dry-run' : `exit ${ev.result.exitCode}`) : 'unreachable';
       const ms = ev.result ? ` ${ev.result.durationMs}ms` : '';
-      o.io.err(`${o.theme.c.dim(`[${ev.node}] ${ev.argv.join(' ')} → ${code}${ms}`)}\n`);
+      o.io.err(`${o.theme.c.dim(`[${ev.node}] ${briefArgv(ev.argv)} → ${code}${ms}`)}\n`);
     });
   }
   return {
@@ -104,8 +105,11 @@ export function makeDeps(o: DepsOptions): Deps {
     progress: o.progress,
     prompter: o.prompter,
     inventory,
-    transport(nodes) {
-      let t: Transport = factory(nodes, inventory());
+    transport() {
+      // one underlying transport per run: a node found unreachable, or a connection opened, in one
+      // phase of a workflow stays so in the next (no second connect timeout per phase)
+      base ??= factory(inventory().nodes, inventory());
+      let t: Transport = base;
       if (o.globals.dryRun) {
         const d = new DryRunTransport(t);
         dry.push(d);
@@ -116,4 +120,14 @@ export function makeDeps(o: DepsOptions): Deps {
     planned: () => dry.flatMap((d) => d.planned),
     now: () => Date.now(),
   };
+}
+
+/** argv for a verbose line: an embedded script shows as its first line and its length. */
+export function briefArgv(argv: readonly string[]): string {
+  return argv
+    .map((a) => {
+      const lines = a.split('\n');
+      return lines.length > 1 ? `${lines[0]}… (${lines.length} lines)` : a;
+    })
+    .join(' ');
 }

@@ -37,7 +37,46 @@ Examples:
   pvx -i "$(pvx lab inventory)" cluster status
   pvx cluster status --json | jq .result.quorum`);
 
-  const cluster = program.command('cluster').description('cluster membership: status');
+  program
+    .command('preflight')
+    .description('prove every prerequisite on every node, in parallel; change nothing')
+    .option('--for <purpose>', 'the checks of: general, create, join or migrate (default general)')
+    .option('--nodes <a,b,c>', 'inventory nodes to check (default: all); for create the first one creates')
+    .option('--cluster-name <name>', 'create: the name of the new cluster (checked too); join: the name the cluster must have')
+    .option('--via <member>', 'join: a member of the cluster to join (default: the first clustered node)')
+    .option('--skew-warn <seconds>', 'clock difference between nodes that warns (default 0.5)')
+    .option('--skew-fail <seconds>', 'clock difference between nodes that fails (default 2)')
+    .option('--latency-warn <ms>', 'link0 round trip that warns (default 5)')
+    .addHelpText('after', `
+Checks: ssh, node-names, pve-version, ntp-sync, clock-skew, hostname-resolution, udp-corosync
+(every ordered pair, UDP 5405-5412 on link0), link-latency; for create/join also not-clustered,
+no-guests, cluster-name, two-node; for join/migrate quorum. Exit 0 all passed (warnings allowed),
+3 a check failed, 2 bad input (nothing ran).
+
+Examples:
+  pvx preflight
+  pvx preflight --for create --nodes pve1,pve2,pve3 --cluster-name prod
+  pvx preflight --for join --nodes pve4 --via pve1
+  pvx preflight --skew-warn 0.2 --latency-warn 2 --json | jq '.result.checks[] | select(.status=="fail")'`)
+    .action(async (opts: Record<string, string | undefined>, cmd: Command) =>
+      dispatch(
+        'preflight',
+        cmd,
+        async (deps) =>
+          (await import('./commands/preflight.js')).preflight(deps, {
+            for: opts['for'],
+            nodes: opts['nodes'],
+            clusterName: opts['clusterName'],
+            via: opts['via'],
+            skewWarn: opts['skewWarn'],
+            skewFail: opts['skewFail'],
+            latencyWarn: opts['latencyWarn'],
+          }),
+        async () => (await import('./ui/render/preflight.js')).renderPreflight,
+      ),
+    );
+
+  const cluster = program.command('cluster').description('cluster membership: create, join, status, remove-node, expected');
   cluster
     .command('status')
     .description('cluster name, quorum and members, read from every inventory node in parallel')
@@ -57,6 +96,195 @@ Examples:
         async () => (await import('./ui/render/cluster-status.js')).renderClusterStatus,
       ),
     );
+  const changeRenderer = async () => (await import('./ui/render/cluster-change.js')).renderClusterChange;
+  cluster
+    .command('create')
+    .description('create a cluster: preflight every node, pvecm create on the first, join the others one at a time, verify')
+    .argument('<name>', 'cluster name: letters, digits and hyphens, at most 15 characters')
+    .requiredOption('--nodes <a,b,c>', 'inventory nodes; the first one creates the cluster')
+    .option('--link0 <node=ip,…>', 'corosync link 0 address per node (default: the inventory link0, else the address the node name resolves to)')
+    .option('--password-file <file>', 'file holding the root password of the first node (env PVX_PASSWORD_FILE); asked once at a terminal otherwise')
+    .option('--use-ssh', 'join over SSH (pvecm add --use_ssh 1) where the nodes already trust each other; no password')
+    .addHelpText('after', `
+Each join reads the first node's certificate fingerprint (pvesh get /cluster/config/join) and pins it,
+feeds the password on stdin (never in argv, logs or output), judges pvecm add by its output and by
+re-reading the membership, and waits for quorum before the next node. At the end every node must
+report the same members, quorum, and a writable /etc/pve. Re-running with the same nodes is a no-op;
+nodes missing from an existing cluster of that name are joined.
+Exit 0 done (or nothing to do), 2 bad input, 3 preflight failed (nothing changed), 4 failed after changes.
+
+Examples:
+  pvx cluster create prod --nodes pve1,pve2,pve3 --dry-run
+  pvx cluster create prod --nodes pve1,pve2,pve3 --link0 pve1=10.0.0.1,pve2=10.0.0.2,pve3=10.0.0.3
+  PVX_PASSWORD_FILE=~/.pve-root pvx cluster create prod --nodes pve1,pve2,pve3 --json`)
+    .action(async (name: string, opts: { nodes: string; link0?: string; passwordFile?: string; useSsh?: boolean }, cmd: Command) =>
+      dispatch(
+        'cluster create',
+        cmd,
+        async (deps) =>
+          (await import('./commands/cluster-create.js')).clusterCreate(deps, { name, nodes: opts.nodes, link0: opts.link0, passwordFile: opts.passwordFile, useSsh: opts.useSsh }),
+        changeRenderer,
+      ),
+    );
+  const join = cluster
+    .command('join')
+    .description('join one node to the cluster of a member: preflight, pvecm add with the fingerprint pinned, verify')
+    .argument('<node>', 'the inventory node that joins')
+    .requiredOption('--via <member>', 'an inventory node that is a quorate member of the cluster')
+    .option('--link0 <ip>', 'corosync link 0 address of the joining node (default: inventory link0, else what its name resolves to)')
+    .option('--password-file <file>', 'file holding the root password of the member (env PVX_PASSWORD_FILE); asked once at a terminal otherwise')
+    .option('--use-ssh', 'join over SSH (pvecm add --use_ssh 1); no password')
+    .addHelpText('after', `
+A cluster with several corosync links needs an address for each: --link1 <ip> … --link7 <ip>.
+
+Examples:
+  pvx cluster join pve4 --via pve1 --dry-run
+  pvx cluster join pve4 --via pve1 --link0 10.0.0.4 --password-file ~/.pve-root`);
+  for (let i = 1; i < 8; i++) join.addOption(new Option(`--link${i} <ip>`, `corosync link ${i} address of the joining node`).hideHelp());
+  join.action(async (node: string, opts: Record<string, string | boolean | undefined>, cmd: Command) =>
+    dispatch(
+      'cluster join',
+      cmd,
+      async (deps) => {
+        const links: Partial<Record<number, string>> = {};
+        for (let i = 0; i < 8; i++) {
+          const v = opts[`link${i}`];
+          if (typeof v === 'string') links[i] = v;
+        }
+        return (await import('./commands/cluster-join.js')).clusterJoin(deps, {
+          node,
+          via: String(opts['via']),
+          links,
+          passwordFile: typeof opts['passwordFile'] === 'string' ? opts['passwordFile'] : undefined,
+          useSsh: opts['useSsh'] === true,
+        });
+      },
+      changeRenderer,
+    ),
+  );
+  cluster
+    .command('remove-node')
+    .description('remove a powered-off node: refuse while it hosts guests or is alive, pvecm delnode from a quorate member, clean up, verify')
+    .argument('<node>', 'the node to remove (its PVE node name)')
+    .option('--via <member>', 'the inventory member that runs pvecm delnode (default: the first quorate member)')
+    .option('--offline-confirmed', 'the node is powered off for good: remove it even if it still looks alive')
+    .addHelpText('after', `
+Needs --yes without a terminal; at a terminal you type the node name to confirm.
+corosync may answer 'Could not kill node (error = CS_ERR_NOT_EXIST)': harmless, the node was already down.
+
+Examples:
+  pvx cluster remove-node pve4 --dry-run
+  pvx cluster remove-node pve4 --yes`)
+    .action(async (node: string, opts: { via?: string; offlineConfirmed?: boolean }, cmd: Command) =>
+      dispatch(
+        'cluster remove-node',
+        cmd,
+        async (deps) => (await import('./commands/cluster-remove-node.js')).clusterRemoveNode(deps, { node, via: opts.via, offlineConfirmed: opts.offlineConfirmed }),
+        changeRenderer,
+      ),
+    );
+  cluster
+    .command('expected')
+    .description('set the expected votes on a node (pvecm expected): only for a lone partition whose peers are powered off')
+    .argument('<votes>', 'the expected votes, at least 1', positiveInt('<votes>'))
+    .requiredOption('--node <name>', 'the inventory node to run it on')
+    .addHelpText('after', `
+Risk: a partition told to expect fewer votes acts as the whole cluster. If the missing nodes are still
+running and do the same, both sides write /etc/pve and may start the same guests (split brain).
+Needs --yes without a terminal; at a terminal you type the node name to confirm.
+
+Examples:
+  pvx cluster expected 1 --node pve1 --yes`)
+    .action(async (votes: number, opts: { node: string }, cmd: Command) =>
+      dispatch(
+        'cluster expected',
+        cmd,
+        async (deps) => (await import('./commands/cluster-expected.js')).clusterExpected(deps, { votes, node: opts.node }),
+        changeRenderer,
+      ),
+    );
+
+  const labCmd = program
+    .command('lab')
+    .description('a local rehearsal cluster on this machine (root, Linux): real sshd, corosync and chronyd in network namespaces')
+    .addHelpText('after', `
+Nodes are pve1 … pveN on a closed bridge (10.77.0.0/24 for the default lab). Commands never pick the lab
+implicitly: point them at it with -i "$(pvx lab inventory)" or PVX_INVENTORY.
+
+Examples:
+  pvx lab up --install-deps
+  pvx lab up --nodes 5 --pve 8.4.11,8.4.11,9.1.7 --guests 6
+  pvx lab fault pve3 block-udp 5405-5412
+  pvx lab exec pve1 -- pvecm status
+  pvx lab down`);
+  const labName = () => new Option('--name <lab>', 'lab name (up to 8 letters/digits)').default('pvx');
+  labCmd
+    .command('up')
+    .description('build (or repair) the lab; idempotent')
+    .addOption(labName())
+    .addOption(new Option('--nodes <n>', 'number of nodes, 1 to 16').default(3).argParser(positiveInt('--nodes')))
+    .option('--pve <versions>', 'simulated PVE version(s), one for all or one per node, comma-separated (e.g. 8.4.11,9.1.7)')
+    .addOption(new Option('--guests <n>', 'seed this many VM/CT configs over the nodes').argParser(nonNegativeInt('--guests')))
+    .option('--subnet <cidr>', 'a /24 inside 10.0.0.0/8 (default 10.77.0.0/24 for the default lab)')
+    .option('--install-deps', 'apt-get install what the lab needs (openssh-server corosync chrony nftables libfaketime)')
+    .action(async (opts: { name: string; nodes: number; pve?: string; guests?: number; subnet?: string; installDeps?: boolean }, cmd: Command) =>
+      dispatch(
+        'lab up',
+        cmd,
+        async (deps) =>
+          (await import('./commands/lab.js')).labUpCommand(deps, {
+            name: opts.name,
+            nodes: opts.nodes,
+            installDeps: Boolean(opts.installDeps),
+            ...(opts.pve ? { pve: opts.pve.split(',').map((v) => v.trim()) } : {}),
+            ...(opts.guests !== undefined ? { guests: opts.guests } : {}),
+            ...(opts.subnet ? { subnet: opts.subnet } : {}),
+          }),
+        async () => (await import('./ui/render/lab.js')).renderLabUp,
+      ),
+    );
+  labCmd
+    .command('down')
+    .description('remove every namespace, bridge, mount and process of the lab (also after a crash)')
+    .addOption(labName())
+    .action(async (opts: { name: string }, cmd: Command) =>
+      dispatch('lab down', cmd, async (deps) => (await import('./commands/lab.js')).labDownCommand(deps, opts.name), async () => (await import('./ui/render/lab.js')).renderNothing),
+    );
+  labCmd
+    .command('status')
+    .description('nodes, addresses, daemons and faults of the lab; exit 1 when it is not up')
+    .addOption(labName())
+    .action(async (opts: { name: string }, cmd: Command) =>
+      dispatch('lab status', cmd, async (deps) => (await import('./commands/lab.js')).labStatusCommand(deps, opts.name), async () => (await import('./ui/render/lab.js')).renderLabStatus),
+    );
+  labCmd
+    .command('inventory')
+    .description("print the path of the lab's inventory (for -i \"$(pvx lab inventory)\")")
+    .addOption(labName())
+    .action(async (opts: { name: string }, cmd: Command) =>
+      dispatch('lab inventory', cmd, async (deps) => (await import('./commands/lab.js')).labInventoryCommand(deps, opts.name), async () => (await import('./ui/render/lab.js')).renderLabInventory),
+    );
+  labCmd
+    .command('exec')
+    .description("run a command as a process of a node (its namespaces, its session environment)")
+    .argument('<node>', 'lab node, e.g. pve1')
+    .argument('<command...>', 'the command, after --')
+    .addOption(labName())
+    .addHelpText('after', '\nExample:\n  pvx lab exec pve2 -- corosync-quorumtool -s')
+    .action(async (node: string, command: string[], opts: { name: string }, cmd: Command) =>
+      dispatch('lab exec', cmd, async (deps) => (await import('./commands/lab.js')).labExecCommand(deps, opts.name, node, command), async () => (await import('./ui/render/lab.js')).renderNothing),
+    );
+  labCmd
+    .command('fault')
+    .description('break a node: block-udp <port|from-to>, skew <s>, stop-corosync, kill-corosync, down, pve-version <v>, hosts-loopback; or heal it')
+    .argument('<node>', 'lab node, e.g. pve3 (heal also takes all)')
+    .argument('<fault>', 'the fault')
+    .argument('[arg]', 'its argument (ports, seconds, version)')
+    .addOption(labName())
+    .addHelpText('after', '\nExamples:\n  pvx lab fault pve2 block-udp 5407\n  pvx lab fault pve3 skew 2.5\n  pvx lab fault all heal')
+    .action(async (node: string, fault: string, arg: string | undefined, opts: { name: string }, cmd: Command) =>
+      dispatch('lab fault', cmd, async (deps) => (await import('./commands/lab.js')).labFaultCommand(deps, opts.name, node, fault, arg), async () => (await import('./ui/render/lab.js')).renderNothing),
+    );
 
   return program;
 }
@@ -65,6 +293,14 @@ Examples:
 export function positiveInt(flag: string): (v: string) => number {
   return (v: string) => {
     if (!/^[1-9][0-9]*$/.test(v)) throw new InvalidArgumentError(`${flag} must be a positive whole number, got '${v}'`);
+    return Number(v);
+  };
+}
+
+/** A commander arg parser for whole numbers from 0. */
+export function nonNegativeInt(flag: string): (v: string) => number {
+  return (v: string) => {
+    if (!/^(0|[1-9][0-9]*)$/.test(v)) throw new InvalidArgumentError(`${flag} must be a whole number from 0, got '${v}'`);
     return Number(v);
   };
 }

@@ -1,9 +1,37 @@
 /** Argv builders of the native tools: the exact commands pvx runs (and dry-run prints). */
 
+/** Corosync link addresses by link number (0..7), as `pvecm create/add --linkN` take them. */
+export type LinkAddresses = Readonly<Partial<Record<number, string>>>;
+
+function linkFlags(links: LinkAddresses): string[] {
+  return Object.entries(links)
+    .filter((e): e is [string, string] => typeof e[1] === 'string')
+    .sort((a, b) => Number(a[0]) - Number(b[0]))
+    .flatMap(([n, addr]) => [`--link${n}`, addr]);
+}
+
 /** `pvecm` commands. */
 export const pvecm = {
   status: (): string[] => ['pvecm', 'status'],
   nodes: (): string[] => ['pvecm', 'nodes'],
+  /** `pvecm create <name> --linkN <addr>…` on the first node */
+  create: (cluster: string, links: LinkAddresses): string[] => ['pvecm', 'create', cluster, ...linkFlags(links)],
+  /**
+   * `pvecm add <member> [--fingerprint <fp>] --linkN <addr>… [--use_ssh 1]` on the joining node.
+   * Booleans are given a value: a bare `--use_ssh` would swallow a following argument (reference §0.1).
+   */
+  add: (member: string, opts: { fingerprint?: string; links: LinkAddresses; useSsh?: boolean }): string[] => [
+    'pvecm',
+    'add',
+    member,
+    ...(opts.fingerprint !== undefined ? ['--fingerprint', opts.fingerprint] : []),
+    ...linkFlags(opts.links),
+    ...(opts.useSsh ? ['--use_ssh', '1'] : []),
+  ],
+  /** `pvecm delnode <name>` on a remaining quorate member */
+  delnode: (node: string): string[] => ['pvecm', 'delnode', node],
+  /** `pvecm expected <votes>` (corosync-quorumtool -e) */
+  expected: (votes: number): string[] => ['pvecm', 'expected', String(votes)],
 };
 
 /** `pvesh get <path> --output-format json` (one line, sorted keys, 0/1 booleans). */
@@ -16,3 +44,107 @@ export const pveversion = {
   short: (): string[] => ['pveversion'],
   verbose: (): string[] => ['pveversion', '-v'],
 };
+
+/** Directory of a node's files in the cluster filesystem. */
+export function pveNodeDir(node: string): string {
+  return `/etc/pve/nodes/${node}`;
+}
+
+/** Plain file commands pvx runs inside /etc/pve. */
+export const files = {
+  touch: (file: string): string[] => ['touch', file],
+  remove: (file: string): string[] => ['rm', '-f', file],
+  removeTree: (dir: string): string[] => ['rm', '-r', dir],
+  isDir: (dir: string): string[] => ['test', '-d', dir],
+};
+
+/** What a guest migration asks of the native tool (bandwidth already in KiB/s). */
+export interface GuestMigrateOptions {
+  /** qm: live migration of a running VM */
+  online?: boolean;
+  /** pct: shut the running CT down, move it, start it on the target */
+  restart?: boolean;
+  /** qm only: move disks on local storage (pct copies local volumes on its own) */
+  withLocalDisks?: boolean;
+  /** storage on the target for the local disks */
+  targetStorage?: string;
+  bwlimitKiB?: number;
+}
+
+/**
+ * `qm migrate` / `pct migrate` (reference §4.1, §4.2). The spellings differ (`--targetstorage` vs
+ * `--target-storage`); booleans carry a value so none can swallow a positional (§0.1).
+ */
+export const guestMigrate = {
+  qm: (vmid: number, target: string, o: GuestMigrateOptions = {}): string[] => [
+    'qm',
+    'migrate',
+    String(vmid),
+    target,
+    ...(o.online ? ['--online', '1'] : []),
+    ...(o.withLocalDisks ? ['--with-local-disks', '1'] : []),
+    ...(o.targetStorage !== undefined ? ['--targetstorage', o.targetStorage] : []),
+    ...(o.bwlimitKiB !== undefined ? ['--bwlimit', String(o.bwlimitKiB)] : []),
+  ],
+  pct: (vmid: number, target: string, o: GuestMigrateOptions = {}): string[] => [
+    'pct',
+    'migrate',
+    String(vmid),
+    target,
+    ...(o.restart ? ['--restart', '1'] : []),
+    ...(o.targetStorage !== undefined ? ['--target-storage', o.targetStorage] : []),
+    ...(o.bwlimitKiB !== undefined ? ['--bwlimit', String(o.bwlimitKiB)] : []),
+  ],
+};
+
+/** `qm config <vmid>` / `pct config <vmid>`: the current configuration, on the guest's node. */
+export function guestConfig(type: 'qemu' | 'lxc', vmid: number): string[] {
+  return [type === 'qemu' ? 'qm' : 'pct', 'config', String(vmid)];
+}
+
+/** The HA resource id of a guest: `vm:<id>` or `ct:<id>`. */
+export function haSid(type: 'qemu' | 'lxc', vmid: number): string {
+  return `${type === 'qemu' ? 'vm' : 'ct'}:${vmid}`;
+}
+
+/** `ha-manager` commands (reference §5.2). */
+export const haManager = {
+  /** queues a CRM request and returns at once; the move happens later (or never) */
+  migrate: (sid: string, node: string): string[] => ['ha-manager', 'migrate', sid, node],
+};
+
+/** `systemctl` verbs on one unit (pve-cluster is pmxcfs; corosync is the membership daemon). */
+export const systemctl = {
+  stop: (unit: string): string[] => ['systemctl', 'stop', unit],
+  start: (unit: string): string[] => ['systemctl', 'start', unit],
+};
+
+/** Where a node keeps its cluster configuration (reference §2.2, §2.3). */
+export const CLUSTER_PATHS = {
+  /** the cluster-wide corosync.conf inside pmxcfs */
+  pveCorosyncConf: '/etc/pve/corosync.conf',
+  corosyncDir: '/etc/corosync',
+  corosyncConf: '/etc/corosync/corosync.conf',
+  authkey: '/etc/corosync/authkey',
+  /** corosync's runtime state */
+  corosyncState: '/var/lib/corosync',
+  /** the pmxcfs database (sqlite) */
+  configDb: '/var/lib/pve-cluster/config.db',
+  /** written by pmxcfs, also when started by hand with -l */
+  pmxcfsPidFile: '/var/run/pve-cluster.pid',
+} as const;
+
+/** `pmxcfs -l`: the cluster filesystem in local mode, writable without quorum. */
+export function pmxcfsLocal(): string[] {
+  return ['pmxcfs', '-l'];
+}
+
+/** Remove everything inside a directory, keeping the directory (`rm -r dir/*` without a shell glob). */
+export function emptyDir(dir: string): string[] {
+  return ['find', dir, '-mindepth', '1', '-delete'];
+}
+
+/** `corosync-cfgtool -R`: corosync re-reads corosync.conf on every node of the partition. */
+export function corosyncReload(): string[] {
+  return ['corosync-cfgtool', '-R'];
+}

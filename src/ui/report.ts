@@ -7,7 +7,8 @@ import type { Theme } from './theme.js';
 export interface Outcome<T = unknown> {
   command: string;
   result: T;
-  exitCode: ExitCode;
+  /** one of EXIT, or (lab exec) the exit code of the user's own command */
+  exitCode: ExitCode | number;
   warnings: string[];
   /** set when exitCode is not 0: why */
   error?: PvxError;

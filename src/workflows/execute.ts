@@ -31,7 +31,8 @@ export interface ExecuteOptions {
 
 async function runStep(t: Transport, step: Step): Promise<{ ok: boolean; skipped?: boolean; message?: string }> {
   if (step.run) return step.run(t);
-  const r = await t.exec(step.node, step.argv, {
+  const argv = step.argvAtRun ? step.argvAtRun() : step.argv;
+  const r = await t.exec(step.node, argv, {
     mutates: step.mutates,
     title: step.title,
     ...(step.input ? { input: step.input() } : {}),

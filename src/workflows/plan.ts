@@ -7,6 +7,8 @@ export interface Step {
   title: string;
   /** the exact native command; for a `run` step, the command it stands for in the printed plan */
   argv: string[];
+  /** the argv to run when it depends on what an earlier step read (a fingerprint known only after create); `argv` is then what the plan prints */
+  argvAtRun?: () => string[];
   mutates: boolean;
   /** fed on stdin and never printed, logged or journaled (passwords) */
   input?: () => string;

@@ -84,4 +84,20 @@ describe('executePlan', () => {
     expect(d[2]).toEqual({ node: 'b', title: 'join', command: ['pvecm', 'add', 'a'], mutates: true, stdin: 'secret' });
     expect(JSON.stringify(d)).not.toContain('secret-pw');
   });
+
+  it('runs the argv completed at run time and prints the planned one', async () => {
+    let learned = '';
+    const p: Plan = {
+      title: 't',
+      steps: [
+        { node: 'a', title: 'read', argv: ['pvesh', 'get', '/x'], mutates: false, run: async () => ((learned = 'FP'), { ok: true }) },
+        { node: 'b', title: 'join', argv: ['pvecm', 'add', 'a', '--fingerprint', '<fp>'], argvAtRun: () => ['pvecm', 'add', 'a', '--fingerprint', learned], mutates: true },
+      ],
+    };
+    const t = new FakeTransport([{ node: 'b', argv: ['pvecm', 'add', 'a', '--fingerprint', 'FP'] }]);
+    const run = await executePlan(p, t);
+    t.verify();
+    expect(run.ok).toBe(true);
+    expect(describePlan(p)[1]!.command).toEqual(['pvecm', 'add', 'a', '--fingerprint', '<fp>']);
+  });
 });

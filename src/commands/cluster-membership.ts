@@ -1,0 +1,41 @@
+/** Membership as cluster workflows need it, read with the same reader as `cluster status`. */
+import type { Transport } from '../transport/types.js';
+import type { Membership } from '../workflows/membership.js';
+import { readNode, type NodeView } from './cluster-status.js';
+
+/** The membership a `cluster status` node view describes. */
+export function membershipOf(v: NodeView): Membership {
+  switch (v.kind) {
+    case 'member': {
+      const cs = v.clusterStatus;
+      const st = v.status;
+      const cluster = st.cluster?.name ?? cs?.cluster?.name;
+      if (cluster === undefined) return { node: v.node, kind: 'error', message: 'pvecm status names no cluster' };
+      const nodes = cs?.nodes ?? [];
+      return {
+        node: v.node,
+        kind: 'member',
+        cluster,
+        quorate: st.quorum.quorate,
+        configured: nodes.map((n) => n.name).sort(),
+        online: nodes.filter((n) => n.online).map((n) => n.name).sort(),
+        partitionSize: st.members.length,
+        expectedVotes: st.quorum.expectedVotes,
+        totalVotes: st.quorum.totalVotes,
+      };
+    }
+    case 'standalone':
+      return { node: v.node, kind: 'standalone' };
+    case 'corosync-down':
+      return { node: v.node, kind: 'corosync-down', message: v.message };
+    case 'error':
+      return { node: v.node, kind: 'error', message: v.message };
+    case 'unreachable':
+      return { node: v.node, kind: 'unreachable', message: v.error.message };
+  }
+}
+
+/** Read one node's membership over the transport. */
+export async function readMembership(t: Transport, node: string): Promise<Membership> {
+  return membershipOf(await readNode(t, node));
+}

@@ -1,0 +1,127 @@
+/** `pvx cluster remove-node <node>`: refuse while it hosts guests or is alive, delnode from a quorate member, clean up, verify. */
+import type { Deps } from '../context.js';
+import type { InventoryNode } from '../config/inventory.js';
+import { CancelledError, NotQuorateError, PreflightError, UsageError } from '../errors.js';
+import { files, pveNodeDir, pveshGet } from '../pve/argv.js';
+import { ParseError } from '../pve/parse/errors.js';
+import { parseClusterResources, type GuestResource } from '../pve/parse/pvesh-resources.js';
+import type { Transport } from '../transport/types.js';
+import { canPrompt } from '../ui/io.js';
+import type { Outcome } from '../ui/report.js';
+import { planRemoveNode } from '../workflows/cluster-remove-node.js';
+import { DEFAULT_TIMING, type Membership, type Timing } from '../workflows/membership.js';
+import { describePlan } from '../workflows/plan.js';
+import { readMembership } from './cluster-membership.js';
+import { checkNodeName, inventoryNodes, pvxCommandLine } from './cluster-nodes.js';
+import { failedChangeOutcome, readStates, runPlanWithProgress, type ClusterChangeResult, type PlanResult } from './cluster-plan-run.js';
+
+/** Options of `cluster remove-node`. */
+export interface RemoveNodeOptions {
+  node: string;
+  via?: string | undefined;
+  offlineConfirmed?: boolean | undefined;
+  timing?: Timing;
+}
+
+const COMMAND = 'cluster remove-node';
+
+/** What pvx says about corosync's CS_ERR_NOT_EXIST after a delnode. */
+export const NOT_EXIST_NOTE =
+  "corosync answered 'Could not kill node (error = CS_ERR_NOT_EXIST)': harmless, it only means the node was already down when pvecm delnode asked corosync to stop it";
+
+/** Guests the cluster places on `node`, read from a member's /cluster/resources. */
+export async function guestsOn(t: Transport, member: string, node: string): Promise<GuestResource[]> {
+  const r = await t.exec(member, pveshGet('/cluster/resources', ['--type', 'vm']));
+  if (r.exitCode !== 0) throw new PreflightError(`could not list the guests of the cluster on ${member}: ${r.stderr.trim().split('\n').pop() ?? `exit code ${r.exitCode}`}`);
+  try {
+    return parseClusterResources(r.stdout).guests.filter((g) => g.node === node);
+  } catch (e) {
+    if (e instanceof ParseError) throw new PreflightError(`could not list the guests of the cluster on ${member}: ${e.message}`);
+    throw e;
+  }
+}
+
+/** The member to run delnode from: --via, else the first quorate member (in inventory order) that lists the node. */
+function pickVia(views: readonly Membership[], node: string): Membership | undefined {
+  const members = views.filter((v): v is Extract<Membership, { kind: 'member' }> => v.kind === 'member');
+  return members.find((m) => m.quorate && m.configured.includes(node)) ?? members.find((m) => m.quorate) ?? members[0] ?? views[0];
+}
+
+/** Run `cluster remove-node`. */
+export async function clusterRemoveNode(deps: Deps, opts: RemoveNodeOptions): Promise<Outcome<ClusterChangeResult | PlanResult>> {
+  checkNodeName('node', opts.node);
+  if (opts.via !== undefined) checkNodeName('--via', opts.via);
+  if (opts.via === opts.node) throw new UsageError(`--via must name another member than ${opts.node}`);
+  const mayAsk = canPrompt(deps.io, deps.globals.json);
+  if (!deps.globals.dryRun && !deps.globals.yes && !mayAsk) {
+    throw new UsageError(`removing ${opts.node} from its cluster cannot be undone, and there is no terminal to confirm it`, { hint: 'pass --yes to confirm (or --dry-run to see the plan)' });
+  }
+  const inv = deps.inventory();
+  const target = inv.nodes.find((n) => n.name === opts.node);
+  const candidates: InventoryNode[] = opts.via !== undefined ? inventoryNodes(inv, [opts.via]) : inv.nodes.filter((n) => n.name !== opts.node);
+  if (candidates.length === 0) throw new UsageError(`no other inventory node to run pvecm delnode from`, { hint: 'add a cluster member to the inventory, or pass --via <member>' });
+  const timing = opts.timing ?? DEFAULT_TIMING;
+  const t = deps.transport([...candidates, ...(target ? [target] : [])]);
+
+  const reading = await deps.progress.start(`reading the cluster state${target ? ` of ${opts.node} and` : ' of'} ${candidates.map((n) => n.name).join(', ')}`);
+  const views = await readStates(t, [...candidates.map((n) => n.name), ...(target ? [opts.node] : [])]);
+  const via = pickVia(candidates.map((n) => views.get(n.name)!), opts.node)!;
+  const targetView = target ? views.get(opts.node) : undefined;
+  reading.succeed(`read ${views.size} node(s); delnode would run on ${via.node}`);
+  const guests = via.kind === 'member' && via.configured.includes(opts.node) ? await guestsOn(t, via.node, opts.node) : [];
+  const nodeDirExists = via.kind === 'member' ? (await t.exec(via.node, files.isDir(pveNodeDir(opts.node)))).exitCode === 0 : false;
+
+  const decision = planRemoveNode(
+    { node: opts.node, via: via.node, offlineConfirmed: Boolean(opts.offlineConfirmed) },
+    { via, guests, nodeDirExists, ...(targetView ? { target: targetView } : {}) },
+    { read: readMembership, timing },
+  );
+  if (decision.kind === 'unchanged') {
+    return {
+      command: COMMAND,
+      result: { action: 'remove-node', cluster: decision.cluster, outcome: 'unchanged', summary: `${opts.node} is not a member of cluster '${decision.cluster}' and left nothing behind: nothing to do`, members: decision.members, steps: [] },
+      exitCode: 0,
+      warnings: [],
+    };
+  }
+  if (decision.kind === 'refused') {
+    const msg = `cannot remove ${opts.node}: ${decision.problems.join('; ')}`;
+    if (decision.usage) throw new UsageError(msg);
+    if (decision.notQuorate) {
+      throw new NotQuorateError(msg, {
+        hint: `bring the missing members back; only if they are powered off for good: pvx cluster expected <votes present> --node ${via.node} --yes (split-brain risk)`,
+      });
+    }
+    throw new PreflightError(msg, { hint: opts.offlineConfirmed ? undefined : `if ${opts.node} is powered off for good, pass --offline-confirmed` });
+  }
+  const warnings = [...decision.warnings];
+  if (deps.globals.dryRun) return { command: COMMAND, result: { title: decision.plan.title, plan: describePlan(decision.plan) }, exitCode: 0, warnings };
+
+  if (!deps.globals.yes) {
+    const ok = await deps.prompter.confirmTyped(
+      `Remove ${opts.node} from cluster '${decision.cluster}' (pvecm delnode on ${via.node}; it cannot rejoin without a reinstall). Type ${opts.node} to confirm:`,
+      opts.node,
+    );
+    if (!ok) throw new CancelledError(`${opts.node} was not removed`);
+  }
+
+  const before = new Map([[via.node, via]]);
+  const recovery = pvxCommandLine(inv, ['cluster', 'remove-node', opts.node, '--via', via.node, '--yes', ...(opts.offlineConfirmed ? ['--offline-confirmed'] : [])]);
+  const { run, steps } = await runPlanWithProgress(deps, t, decision.plan);
+  if (decision.progress.delnode?.kind === 'removed' && decision.progress.delnode.nodeWasDown) warnings.push(NOT_EXIST_NOTE);
+  if (run.ok) {
+    const summary = decision.cleanupOnly
+      ? `Removed the stale ${pveNodeDir(opts.node)} on ${via.node}; ${opts.node} was already out of cluster '${decision.cluster}'`
+      : `Removed ${opts.node} from cluster '${decision.cluster}': ${via.node} now lists ${decision.members.join(', ')} and is quorate`;
+    return {
+      command: COMMAND,
+      result: { action: 'remove-node', cluster: decision.cluster, outcome: decision.cleanupOnly ? 'cleaned' : 'removed', summary, members: decision.members, steps },
+      exitCode: 0,
+      warnings,
+    };
+  }
+  return failedChangeOutcome(deps, t, {
+    command: COMMAND, action: 'remove-node', cluster: decision.cluster, what: `removing ${opts.node}`,
+    run, steps, before, nodes: [via.node], recovery, warnings,
+  });
+}

@@ -1,0 +1,175 @@
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { run } from '../../src/cli.js';
+import type { Prompter } from '../../src/ui/prompter.js';
+import { FakeCluster } from '../helpers/fake-cluster.js';
+import { writeInventory } from '../helpers/run-cli.js';
+import { testIO } from '../helpers/test-io.js';
+import { tmpDir } from '../helpers/tmp.js';
+
+const NAMES = ['pve1', 'pve2', 'pve3', 'pve4'];
+
+async function pvx(args: string[], fc: FakeCluster, opts: { tty?: boolean; prompter?: Prompter } = {}) {
+  const io = testIO({ tty: Boolean(opts.tty) });
+  const state = tmpDir('pvx-state-');
+  const code = await run(args, {
+    io,
+    env: { PVX_STATE_DIR: state, PVX_RUNTIME_DIR: path.join(state, 'run') },
+    cwd: state,
+    transportFactory: () => fc,
+    ...(opts.prompter ? { prompter: opts.prompter } : {}),
+  });
+  return { code, stdout: io.stdoutText(), stderr: io.stderrText() };
+}
+
+function setup() {
+  const fc = new FakeCluster(NAMES).form('lab', ['pve1', 'pve2', 'pve3']);
+  const pw = path.join(tmpDir('pvx-pw-'), 'pw');
+  writeFileSync(pw, `${fc.password}\n`);
+  return { fc, inv: writeInventory(NAMES), pw };
+}
+
+describe('pvx cluster join', () => {
+  it('joins a fourth node through a member and verifies from both', async () => {
+    const { fc, inv, pw } = setup();
+    const r = await pvx(['-i', inv, 'cluster', 'join', 'pve4', '--via', 'pve1', '--password-file', pw], fc);
+    expect(r.stderr).not.toContain('error');
+    expect(r.code).toBe(0);
+    expect(fc.mutations()).toEqual([
+      `pve4: pvecm add 10.99.0.1 --fingerprint ${fc.fingerprint('pve1')} --link0 10.99.0.4`,
+      'pve1: touch /etc/pve/nodes/pve1/.pvx-write-check',
+      'pve1: rm -f /etc/pve/nodes/pve1/.pvx-write-check',
+      'pve4: touch /etc/pve/nodes/pve4/.pvx-write-check',
+      'pve4: rm -f /etc/pve/nodes/pve4/.pvx-write-check',
+    ]);
+    expect(r.stdout).toContain("✔ Joined pve4 to cluster 'lab': pve1 and pve4 see the same 4 member(s), quorate, /etc/pve writable.");
+  });
+
+  it('--dry-run shows the real fingerprint (the cluster exists) and changes nothing', async () => {
+    const { fc, inv } = setup();
+    const r = await pvx(['-i', inv, '--dry-run', 'cluster', 'join', 'pve4', '--via', 'pve2', '--use-ssh'], fc);
+    expect(r.code).toBe(0);
+    expect(fc.mutations()).toEqual([]);
+    expect(r.stdout).toContain('pvecm add 10.99.0.2 --link0 10.99.0.4 --use_ssh 1\n');
+    const j = await pvx(['-i', inv, '--json', '--dry-run', 'cluster', 'join', 'pve4', '--via', 'pve2'], fc);
+    expect(JSON.parse(j.stdout).result.plan[1].command).toEqual(['pvecm', 'add', '10.99.0.2', '--fingerprint', fc.fingerprint('pve2'), '--link0', '10.99.0.4']);
+  });
+
+  it('is a no-op for a member; a link the cluster lacks is bad input (exit 2)', async () => {
+    const { fc, inv, pw } = setup();
+    const r = await pvx(['-i', inv, 'cluster', 'join', 'pve3', '--via', 'pve1', '--password-file', pw], fc);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("pve3 is already a member of cluster 'lab': nothing to do");
+    const r2 = await pvx(['-i', inv, '--json', 'cluster', 'join', 'pve4', '--via', 'pve1', '--link1', '10.1.0.4', '--password-file', pw], fc);
+    expect(r2.code).toBe(2);
+    expect(JSON.parse(r2.stdout).error.message).toContain("has no corosync link 1");
+    expect(fc.mutations()).toEqual([]);
+  });
+
+  it('bad input exits 2 with no command: --via itself, bad address, missing --via', async () => {
+    const { fc, inv, pw } = setup();
+    for (const args of [['pve4', '--via', 'pve4'], ['pve4', '--via', 'pve1', '--link0', 'nope'], ['pve4'], ['pve_4', '--via', 'pve1']]) {
+      const r = await pvx(['-i', inv, 'cluster', 'join', ...args, '--password-file', pw], fc);
+      expect(r.code, args.join(' ')).toBe(2);
+    }
+    expect(fc.calls).toEqual([]);
+  });
+
+  it('a wrong password changes nothing: exit 1 with the command to run again', async () => {
+    const { fc, inv } = setup();
+    const wrong = path.join(tmpDir('pvx-pw-'), 'pw');
+    writeFileSync(wrong, 'wrong-pw\n');
+    const r = await pvx(['-i', inv, 'cluster', 'join', 'pve4', '--via', 'pve1', '--password-file', wrong], fc);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('nothing changed: login to pve1 failed, wrong root password?');
+    expect(r.stderr).toContain(`run again: pvx -i ${inv} cluster join pve4 --via pve1 --password-file ${wrong}`);
+    expect(r.stdout + r.stderr).not.toContain('wrong-pw');
+  });
+});
+
+describe('pvx cluster remove-node', () => {
+  it('needs --yes without a terminal (exit 2, no command)', async () => {
+    const { fc, inv } = setup();
+    const r = await pvx(['-i', inv, 'cluster', 'remove-node', 'pve3'], fc);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('pass --yes');
+    expect(fc.calls).toEqual([]);
+  });
+
+  it('removes a node that is down: delnode from a quorate member, stale directory removed, member list shrank; CS_ERR_NOT_EXIST explained', async () => {
+    const { fc, inv } = setup();
+    fc.node('pve3').reachable = false;
+    const r = await pvx(['-i', inv, '--yes', 'cluster', 'remove-node', 'pve3'], fc);
+    expect(r.code).toBe(0);
+    expect(fc.mutations()).toEqual(['pve1: pvecm delnode pve3', 'pve1: rm -r /etc/pve/nodes/pve3']);
+    expect(r.stdout).toContain("✔ Removed pve3 from cluster 'lab': pve1 now lists pve1, pve2 and is quorate.");
+    expect(r.stderr).toContain("Could not kill node (error = CS_ERR_NOT_EXIST)': harmless");
+    expect(fc.clusters.get('lab')!.members.map((m) => m.name)).toEqual(['pve1', 'pve2']);
+    const again = await pvx(['-i', inv, '--yes', 'cluster', 'remove-node', 'pve3'], fc);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toContain('nothing to do');
+  });
+
+  it('refuses a live member unless --offline-confirmed, and a node with guests (exit 3)', async () => {
+    const { fc, inv } = setup();
+    const r = await pvx(['-i', inv, '--yes', '--json', 'cluster', 'remove-node', 'pve3'], fc);
+    expect(r.code).toBe(3);
+    expect(JSON.parse(r.stdout).error).toMatchObject({ message: expect.stringContaining('still answers as a live member'), hint: expect.stringContaining('--offline-confirmed') });
+    fc.node('pve3').corosync = false;
+    fc.node('pve3').guests.push({ vmid: 101, type: 'lxc', name: 'db' });
+    const g = await pvx(['-i', inv, '--yes', 'cluster', 'remove-node', 'pve3', '--offline-confirmed'], fc);
+    expect(g.code).toBe(3);
+    expect(g.stderr).toContain('pve3 still hosts 1 guest(s): CT 101 (db)');
+    expect(fc.mutations()).toEqual([]);
+  });
+
+  it('asks for the node name at a terminal; a wrong answer cancels (exit 130)', async () => {
+    const { fc, inv } = setup();
+    fc.node('pve3').reachable = false;
+    const asked: string[] = [];
+    const prompter: Prompter = { confirmTyped: async (m, expected) => (asked.push(`${m}|${expected}`), false), secret: async () => '' };
+    const r = await pvx(['-i', inv, 'cluster', 'remove-node', 'pve3'], fc, { tty: true, prompter });
+    expect(r.code).toBe(130);
+    expect(asked).toEqual(["Remove pve3 from cluster 'lab' (pvecm delnode on pve1; it cannot rejoin without a reinstall). Type pve3 to confirm:|pve3"]);
+    expect(fc.mutations()).toEqual([]);
+  });
+
+  it('--dry-run shows delnode and the cleanup without --yes', async () => {
+    const { fc, inv } = setup();
+    fc.node('pve3').reachable = false;
+    const r = await pvx(['-i', inv, '--dry-run', 'cluster', 'remove-node', 'pve3'], fc);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('pvecm delnode pve3\n');
+    expect(r.stdout).toContain('rm -r /etc/pve/nodes/pve3\n');
+    expect(fc.mutations()).toEqual([]);
+  });
+});
+
+describe('pvx cluster expected', () => {
+  it('needs --yes without a terminal', async () => {
+    const { fc, inv } = setup();
+    const r = await pvx(['-i', inv, 'cluster', 'expected', '1', '--node', 'pve1'], fc);
+    expect(r.code).toBe(2);
+    expect(fc.calls).toEqual([]);
+  });
+
+  it('sets the expected votes on a lone survivor, with the risk spelled out', async () => {
+    const { fc, inv } = setup();
+    fc.node('pve2').reachable = false;
+    fc.node('pve3').reachable = false;
+    const r = await pvx(['-i', inv, '--json', 'cluster', 'expected', '1', '--node', 'pve1', '--yes'], fc);
+    expect(r.code).toBe(0);
+    const doc = JSON.parse(r.stdout);
+    expect(doc.result).toMatchObject({ action: 'expected', outcome: 'set' });
+    expect(doc.warnings[0]).toContain('split brain');
+    expect(fc.mutations()).toEqual(['pve1: pvecm expected 1']);
+  });
+
+  it('rejects votes that are not a positive number (exit 2)', async () => {
+    const { fc, inv } = setup();
+    const r = await pvx(['-i', inv, 'cluster', 'expected', '0', '--node', 'pve1', '--yes'], fc);
+    expect(r.code).toBe(2);
+    expect(fc.calls).toEqual([]);
+  });
+});

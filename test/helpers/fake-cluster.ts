@@ -1,0 +1,306 @@
+/**
+ * A strict, stateful stand-in for a few PVE nodes behind the Transport interface: it answers the
+ * preflight reads, `pvecm status`, the pvesh reads, and changes its state on `pvecm create|add|
+ * delnode|expected` the way the reference describes (including `pvecm add` exiting 0 on a failed
+ * join). Any other command throws, so a test sees every command pvx runs.
+ */
+import { createHash } from 'node:crypto';
+import { clockArgv } from '../../src/checks/clock-probe.js';
+import { factsArgv } from '../../src/checks/facts-script.js';
+import { UnreachableError } from '../../src/errors.js';
+import type { ExecOptions, ExecResult, Transport } from '../../src/transport/types.js';
+import { cfgtool, corosyncConf, factsOutput, quorumtool } from '../unit/checks/scenario.js';
+
+/** One pretend node. */
+export interface FakeNode {
+  name: string;
+  address: string;
+  reachable: boolean;
+  corosync: boolean;
+  cluster?: string;
+  guests: Array<{ vmid: number; type: 'qemu' | 'lxc'; name: string }>;
+}
+
+/** One pretend cluster (its corosync.conf and /etc/pve). */
+export interface FakeClusterState {
+  name: string;
+  members: Array<{ name: string; nodeid: number; address: string }>;
+  configVersion: number;
+  expectedOverride?: number;
+  files: Set<string>;
+}
+
+/** One command the fake saw. */
+export interface FakeCall {
+  node: string;
+  argv: readonly string[];
+  opts: ExecOptions;
+}
+
+/** How the next `pvecm add` on a node misbehaves. */
+export type AddFault =
+  /** the task fails after login but the CLI exits 0 with no success line */
+  | 'exit0-no-success'
+  /** prints the success line, but the node never shows up in the cluster */
+  | 'success-without-membership';
+
+const ok = (stdout = '', stderr = '', exitCode = 0): ExecResult => ({ exitCode, stdout, stderr, durationMs: 1 });
+const STANDALONE = "Error: Corosync config '/etc/pve/corosync.conf' does not exist - is this node part of a cluster?\n";
+
+/** The fake. `password` is the root password `pvecm add` accepts. */
+export class FakeCluster implements Transport {
+  readonly calls: FakeCall[] = [];
+  readonly nodes = new Map<string, FakeNode>();
+  readonly clusters = new Map<string, FakeClusterState>();
+  readonly addFaults = new Map<string, AddFault>();
+  /** nodes whose corosync UDP ports are blocked both ways */
+  readonly udpBlocked = new Set<string>();
+  password = 'S3cret pass!';
+
+  constructor(names: readonly string[], subnet = '10.99.0.') {
+    names.forEach((name, i) => this.nodes.set(name, { name, address: `${subnet}${i + 1}`, reachable: true, corosync: false, guests: [] }));
+  }
+
+  /** Form a cluster directly (as if created earlier). */
+  form(cluster: string, names: readonly string[]): this {
+    const members = names.map((n, i) => ({ name: n, nodeid: i + 1, address: this.node(n).address }));
+    this.clusters.set(cluster, { name: cluster, members, configVersion: members.length, files: new Set(names.map((n) => `/etc/pve/nodes/${n}`)) });
+    for (const n of names) Object.assign(this.node(n), { cluster, corosync: true });
+    return this;
+  }
+
+  node(name: string): FakeNode {
+    const n = this.nodes.get(name);
+    if (!n) throw new Error(`no fake node ${name}`);
+    return n;
+  }
+
+  fingerprint(name: string): string {
+    const h = createHash('sha256').update(name).digest('hex').toUpperCase();
+    return h.match(/../g)!.join(':');
+  }
+
+  /** Commands that change something, as `node: argv` lines. */
+  mutations(): string[] {
+    return this.calls.filter((c) => c.opts.mutates).map((c) => `${c.node}: ${c.argv.join(' ')}`);
+  }
+
+  private clusterOf(n: FakeNode): FakeClusterState | undefined {
+    return n.cluster ? this.clusters.get(n.cluster) : undefined;
+  }
+
+  private online(c: FakeClusterState): string[] {
+    return c.members.filter((m) => {
+      const n = this.node(m.name);
+      return n.reachable && n.corosync && !this.udpBlocked.has(m.name);
+    }).map((m) => m.name);
+  }
+
+  private quorum(c: FakeClusterState, from: string): { partition: string[]; expected: number; quorate: boolean } {
+    const online = this.udpBlocked.has(from) ? [from] : this.online(c);
+    const expected = c.expectedOverride ?? c.members.length;
+    return { partition: online, expected, quorate: online.length * 2 > expected };
+  }
+
+  async exec(node: string, argv: readonly string[], opts: ExecOptions = {}): Promise<ExecResult> {
+    this.calls.push({ node, argv, opts });
+    const n = this.node(node);
+    if (!n.reachable) throw new UnreachableError(node, `cannot reach ${node} over SSH: Connection timed out`, { hint: 'check the node' });
+    const a = argv.join(' ');
+    if (same(argv, factsArgv())) return ok(this.facts(n));
+    if (same(argv, clockArgv())) {
+      const ms = Date.now();
+      return ok(`${Math.floor(ms / 1000)}.${String(ms % 1000).padStart(3, '0')}000000\n`);
+    }
+    if (argv[0] === 'perl') return ok(this.probe(n, argv));
+    if (a === 'pvecm status') return this.pvecmStatus(n);
+    if (a === 'pvesh get /cluster/status --output-format json') return this.clusterStatus(n);
+    if (a === 'pveversion') return ok('pve-manager/9.1.7/16b139a017452f16 (running kernel: 6.14.11-4-pve)\n');
+    if (a === 'pvesh get /cluster/config/join --output-format json') return this.joinInfo(n);
+    if (a === 'pvesh get /cluster/resources --type vm --output-format json') return this.resources(n);
+    if (argv[0] === 'pvecm' && argv[1] === 'create') return this.create(n, argv);
+    if (argv[0] === 'pvecm' && argv[1] === 'add') return this.add(n, argv, opts.input);
+    if (argv[0] === 'pvecm' && argv[1] === 'delnode') return this.delnode(n, argv[2] ?? '');
+    if (argv[0] === 'pvecm' && argv[1] === 'expected') return this.expected(n, Number(argv[2]));
+    if (argv[0] === 'touch' || (argv[0] === 'rm' && argv[1] === '-f')) return this.write(n, argv[argv.length - 1] ?? '', argv[0] === 'touch');
+    if (argv[0] === 'rm' && argv[1] === '-r') return this.removeTree(n, argv[2] ?? '');
+    if (argv[0] === 'test' && argv[1] === '-d') return ok('', '', this.clusterOf(n)?.files.has(argv[2] ?? '') ? 0 : 1);
+    throw new Error(`unexpected command on ${node}: ${JSON.stringify(argv)}`);
+  }
+
+  private facts(n: FakeNode): string {
+    const c = this.clusterOf(n);
+    const guests = n.guests.map((g) => `/etc/pve/nodes/${n.name}/${g.type === 'qemu' ? 'qemu-server' : 'lxc'}/${g.vmid}.conf ${g.name}\n`).join('');
+    if (!c) return factsOutput(n.name, n.address, { sections: { guests: { stdout: guests } } });
+    const me = c.members.find((m) => m.name === n.name)!;
+    const q = this.quorum(c, n.name);
+    const running = n.corosync;
+    return factsOutput(n.name, n.address, {
+      sections: {
+        files: { stdout: '/etc/pve/corosync.conf\n/etc/corosync/authkey\n/etc/corosync/corosync.conf\n' },
+        conf: { stdout: corosyncConf(c.name, c.members) },
+        localconf: { stdout: corosyncConf(c.name, c.members) },
+        guests: { stdout: guests },
+        ...(running
+          ? {
+              cfgtool: { stdout: cfgtool(me.nodeid, n.address, c.members.map((m) => ({ nodeid: m.nodeid, state: q.partition.includes(m.name) ? 'connected' : 'disconnected' }))) },
+              quorum: {
+                exitCode: q.quorate ? 0 : 2,
+                stdout: quorumtool({ local: me.nodeid, members: c.members.filter((m) => q.partition.includes(m.name)), expected: q.expected }),
+              },
+            }
+          : {}),
+      },
+    });
+  }
+
+  private probe(n: FakeNode, argv: readonly string[]): string {
+    const at = argv.indexOf('--');
+    const [, listen, , , ports, expect, targets] = argv.slice(at + 1);
+    const portList = (ports ?? '').split(',').filter(Boolean);
+    const nameOf = (addr: string) => [...this.nodes.values()].find((x) => x.address === addr)?.name ?? '';
+    const blocked = (a: string, b: string) => this.udpBlocked.has(a) || this.udpBlocked.has(b);
+    const lines: string[] = [];
+    if (listen === '1') {
+      for (const p of portList) lines.push(`bind ${p} ok`);
+      for (const addr of (expect ?? '').split(',').filter(Boolean)) {
+        for (const p of portList) if (!blocked(nameOf(addr), n.name)) lines.push(`recv ${addr} ${p}`);
+      }
+    }
+    for (const addr of (targets ?? '').split(',').filter(Boolean).sort()) {
+      for (const p of portList) lines.push(`probe ${addr} ${p} ${blocked(n.name, nameOf(addr)) ? 'timeout' : 'ok 0.200'}`);
+    }
+    lines.push('done 0.040');
+    return lines.join('\n') + '\n';
+  }
+
+  private pvecmStatus(n: FakeNode): ExecResult {
+    const c = this.clusterOf(n);
+    if (!c) return ok('', STANDALONE, 2);
+    const header = `Cluster information\n-------------------\nName:             ${c.name}\nConfig Version:   ${c.configVersion}\nTransport:        knet\nSecure auth:      on\n\n`;
+    if (!n.corosync) return ok(header, 'Cannot initialize CMAP service\n', 1);
+    const q = this.quorum(c, n.name);
+    const me = c.members.find((m) => m.name === n.name)!;
+    return ok(header + quorumtool({ local: me.nodeid, members: c.members.filter((m) => q.partition.includes(m.name)), expected: q.expected }), '', q.quorate ? 0 : 2);
+  }
+
+  private clusterStatus(n: FakeNode): ExecResult {
+    const c = this.clusterOf(n);
+    if (!c) return ok(JSON.stringify([{ id: `node/${n.name}`, local: 1, name: n.name, nodeid: 0, online: 1, type: 'node' }]) + '\n');
+    const q = this.quorum(c, n.name);
+    const rows: unknown[] = [{ id: 'cluster', name: c.name, nodes: c.members.length, quorate: q.quorate ? 1 : 0, type: 'cluster', version: c.configVersion }];
+    for (const m of c.members) {
+      rows.push({ id: `node/${m.name}`, ip: m.address, level: '', local: m.name === n.name ? 1 : 0, name: m.name, nodeid: m.nodeid, online: q.partition.includes(m.name) ? 1 : 0, type: 'node' });
+    }
+    return ok(JSON.stringify(rows) + '\n');
+  }
+
+  private joinInfo(n: FakeNode): ExecResult {
+    const c = this.clusterOf(n);
+    if (!c) return ok('', 'node is not in a cluster, no join info available!\n', 255);
+    const doc = {
+      config_digest: '111418c98000acfda99059d29cd89123583020a0',
+      nodelist: c.members.map((m) => ({ name: m.name, nodeid: String(m.nodeid), pve_addr: m.address, pve_fp: this.fingerprint(m.name), quorum_votes: '1', ring0_addr: m.address })),
+      preferred_node: n.name,
+      totem: { cluster_name: c.name, config_version: String(c.configVersion), interface: { '0': { linknumber: '0' } }, ip_version: 'ipv4-6', link_mode: 'passive', secauth: 'on', version: '2' },
+    };
+    return ok(JSON.stringify(doc) + '\n');
+  }
+
+  private resources(n: FakeNode): ExecResult {
+    const c = this.clusterOf(n);
+    const rows = (c?.members ?? []).flatMap((m) => this.node(m.name).guests.map((g) => ({ id: `${g.type}/${g.vmid}`, name: g.name, node: m.name, status: 'stopped', template: 0, type: g.type, vmid: g.vmid })));
+    return ok(JSON.stringify(rows) + '\n');
+  }
+
+  private create(n: FakeNode, argv: readonly string[]): ExecResult {
+    if (n.cluster) return ok('', "cluster config '/etc/pve/corosync.conf' already exists\n", 255);
+    const name = argv[2] ?? '';
+    const link0 = argv[argv.indexOf('--link0') + 1] ?? n.address;
+    this.clusters.set(name, { name, members: [{ name: n.name, nodeid: 1, address: link0 }], configVersion: 1, files: new Set([`/etc/pve/nodes/${n.name}`]) });
+    Object.assign(n, { cluster: name, corosync: true });
+    return ok(
+      'Corosync Cluster Engine Authentication key generator.\nGathering 2048 bits for key from /dev/urandom.\nWriting corosync key to /etc/corosync/authkey.\n' +
+        'Writing corosync config to /etc/pve/corosync.conf\nRestart corosync and cluster filesystem\n',
+    );
+  }
+
+  private add(n: FakeNode, argv: readonly string[], input: string | undefined): ExecResult {
+    const host = argv[2] ?? '';
+    const peer = [...this.nodes.values()].find((x) => x.address === host);
+    const c = peer ? this.clusterOf(peer) : undefined;
+    const useSsh = argv.includes('--use_ssh');
+    const fp = argv.includes('--fingerprint') ? argv[argv.indexOf('--fingerprint') + 1] : undefined;
+    const link0 = argv.includes('--link0') ? argv[argv.indexOf('--link0') + 1] ?? n.address : n.address;
+    let out = '';
+    if (!useSsh) {
+      if (input === undefined) return ok('', 'EOF while reading password\n', 0);
+      out += `Establishing API connection with host '${host}'\n`;
+      if (input !== `${this.password}\n`) return ok(out, '401 401 authentication failure\n', 0);
+      if (!peer || fp !== this.fingerprint(peer.name)) return ok(out, `fingerprint '${fp}' not verified, abort!\n`, 0);
+      out += 'Login succeeded.\ncheck cluster join API version\n';
+    }
+    if (!c) return ok(out, 'Remote side is not able to use API for Cluster join!\n', 0);
+    const refusals: string[] = [];
+    if (n.cluster) refusals.push("cluster config '/etc/pve/corosync.conf' already exists");
+    if (n.guests.length > 0) refusals.push('this host already contains virtual guests');
+    if (refusals.length > 0) return ok(out + `detected the following error(s):\n${refusals.map((r) => `* ${r}`).join('\n')}\n`, 'Check if node may join a cluster failed!\n', 0);
+    const fault = this.addFaults.get(n.name);
+    this.addFaults.delete(n.name);
+    out += 'Request addition of this node\n';
+    if (fault === 'exit0-no-success') {
+      // the cluster took the node in, then the local part of the task died
+      c.members.push({ name: n.name, nodeid: Math.max(...c.members.map((m) => m.nodeid)) + 1, address: link0 });
+      c.configVersion++;
+      return ok(out + 'Join request OK, finishing setup locally\nstopping pve-cluster service\n', 'unable to start pve-cluster: timeout\n', 0);
+    }
+    out += 'Join request OK, finishing setup locally\nstopping pve-cluster service\nwaiting for quorum...OK\n(re)generate node files\nmerge authorized SSH keys\n';
+    if (fault !== 'success-without-membership') {
+      c.members.push({ name: n.name, nodeid: Math.max(...c.members.map((m) => m.nodeid)) + 1, address: link0 });
+      c.configVersion++;
+      c.files.add(`/etc/pve/nodes/${n.name}`);
+      Object.assign(n, { cluster: c.name, corosync: true });
+    }
+    return ok(out + `successfully added node '${n.name}' to cluster.\n`);
+  }
+
+  private delnode(n: FakeNode, name: string): ExecResult {
+    const c = this.clusterOf(n);
+    if (!c) return ok('', STANDALONE, 255);
+    if (name === n.name) return ok('', 'Cannot delete myself from cluster!\n', 255);
+    if (!this.quorum(c, n.name).quorate) return ok('', 'cluster not ready - no quorum?\n', 255);
+    const m = c.members.find((x) => x.name === name);
+    if (!m) return ok('', `Node/IP: ${name} is not a known host of the cluster.\n`, 255);
+    const wasOnline = this.online(c).includes(name);
+    c.members = c.members.filter((x) => x.name !== name);
+    c.configVersion++;
+    return ok(`Killing node ${m.nodeid}\n`, wasOnline ? '' : 'Could not kill node (error = CS_ERR_NOT_EXIST)\n');
+  }
+
+  private expected(n: FakeNode, votes: number): ExecResult {
+    const c = this.clusterOf(n);
+    if (!c) return ok('', STANDALONE, 255);
+    if (votes < this.quorum(c, n.name).partition.length) return ok('', 'Unable to set expected votes: CS_ERR_INVALID_PARAM\n', 1);
+    c.expectedOverride = votes;
+    return ok();
+  }
+
+  private write(n: FakeNode, file: string, create: boolean): ExecResult {
+    const c = this.clusterOf(n);
+    if (!c || !this.quorum(c, n.name).quorate) return ok('', `${create ? 'touch' : 'rm'}: cannot ${create ? 'touch' : 'remove'} '${file}': Permission denied\n`, 1);
+    if (create) c.files.add(file);
+    else c.files.delete(file);
+    return ok();
+  }
+
+  private removeTree(n: FakeNode, dir: string): ExecResult {
+    const c = this.clusterOf(n);
+    if (!c || !c.files.has(dir)) return ok('', `rm: cannot remove '${dir}': No such file or directory\n`, 1);
+    c.files.delete(dir);
+    return ok();
+  }
+}
+
+function same(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
