@@ -129,7 +129,8 @@ export function mergeViews(views: readonly NodeView[], inventory: readonly Inven
       name: n.name,
       nodeid: n.nodeid,
       votes: votesById.get(n.nodeid) ?? null,
-      online: n.online,
+      // online and votes both from the one quorumtool membership read, so they never disagree
+      online: votesById.has(n.nodeid),
       local: n.name === authority.node,
       address: n.ip ?? addrById.get(n.nodeid) ?? null,
       pveVersion: versionByName.get(n.name) ?? null,

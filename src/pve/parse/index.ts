@@ -20,3 +20,5 @@ export * from './guest-list.js';
 export * from './migration-log.js';
 export * from './pvesm-status.js';
 export * from './pvesr.js';
+export * from './guest-config.js';
+export * from './cpuinfo.js';

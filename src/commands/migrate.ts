@@ -1,0 +1,267 @@
+/**
+ * `pvx migrate <guests…> --to <node>`: one read of the cluster, the checks of every guest, then a
+ * worker pool that moves the guests that may go, each judged by its task output and by where it
+ * is afterwards. `--dry-run` prints the exact native command per guest and node.
+ */
+import type { Deps } from '../context.js';
+import { StepError, UnreachableError, UsageError } from '../errors.js';
+import { cpuVendor } from '../pve/argv-host.js';
+import { guestConfig, pveshGet } from '../pve/argv.js';
+import { parseCpuVendor } from '../pve/parse/cpuinfo.js';
+import { ParseError } from '../pve/parse/errors.js';
+import { parseGuestConfig, type GuestConfigFacts } from '../pve/parse/guest-config.js';
+import { parseHaStatusCurrent, type HaServiceDetail } from '../pve/parse/pvesh-ha-status.js';
+import type { ClusterResources, GuestResource } from '../pve/parse/pvesh-resources.js';
+import type { Transport } from '../transport/types.js';
+import type { Outcome } from '../ui/report.js';
+import { decideGuest, guestLabel, memoryWarning, precheckGuest, withHaStates, type Decision, type MigrateFacts, type Move } from '../workflows/migrate-checks.js';
+import { runMove, type GuestResult } from '../workflows/migrate-run.js';
+import { parseSelectors, resolveSelectors } from '../workflows/migrate-selectors.js';
+import { describePlan, type PlannedStep } from '../workflows/plan.js';
+import { ResourceReader } from '../workflows/resources-reader.js';
+import { backoffDelays, realSleep, runPool } from '../workflows/worker-pool.js';
+import { readNode, type NodeView } from './cluster-status.js';
+import { parseMigrateOptions, type MigrateInput, type MigrateOptions } from './migrate-options.js';
+import { poolProgress } from './migrate-progress.js';
+
+export type { MigrateInput } from './migrate-options.js';
+
+/** The result of a run (CLI.md). */
+export interface MigrateResult {
+  guests: GuestResult[];
+}
+
+/** The result of `--dry-run`: the plan (CLI.md) and the guests that would not go. */
+export interface MigratePlanResult {
+  plan: PlannedStep[];
+  title: string;
+  skipped: GuestResult[];
+}
+
+const READ_TIMEOUT_MS = 60_000;
+/** Waits before retrying a guest whose config lock was busy (PVE itself waits 10 s for a lock first). */
+const LOCK_BACKOFF_MS = backoffDelays(2000, 4, 16_000);
+/** Config reads at once: each is a session on its node's one SSH connection (sshd allows 10 by default). */
+const READ_CONCURRENCY = 8;
+
+function usage(problems: readonly string[], hint: string): UsageError {
+  return new UsageError(problems.length === 1 ? (problems[0] ?? '') : `${problems.length} problems: ${problems.join('; ')}`, { hint });
+}
+
+function lastLine(text: string): string | undefined {
+  return text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean)
+    .pop();
+}
+
+/** Why nothing can move to the target, from its own view of the cluster and the resources. */
+export function targetProblem(target: string, view: NodeView, res: ClusterResources): string | undefined {
+  switch (view.kind) {
+    case 'unreachable':
+      return `the target ${target} cannot be reached: ${view.error.message}`;
+    case 'standalone':
+      return `the target ${target} is not in a cluster`;
+    case 'corosync-down':
+      return `the target ${target} is not part of the cluster right now: ${view.message}`;
+    case 'error':
+      return `the target ${target} could not tell its cluster state: ${view.message}`;
+    case 'member': {
+      const q = view.status.quorum;
+      if (!q.quorate) return `the target ${target} is not quorate (${q.totalVotes} of ${q.expectedVotes} votes, ${q.quorum} needed)`;
+      break;
+    }
+  }
+  const node = res.nodes.find((n) => n.node === target);
+  if (!node) return `${target} is not a node of this cluster`;
+  if (!node.online) return `the target ${target} is ${node.status}`;
+  return undefined;
+}
+
+async function readVendor(t: Transport, node: string): Promise<string | undefined> {
+  try {
+    const r = await t.exec(node, cpuVendor(), { timeoutMs: READ_TIMEOUT_MS, title: 'read the CPU vendor' });
+    return r.exitCode === 0 ? parseCpuVendor(r.stdout) : undefined;
+  } catch (e) {
+    if (e instanceof UnreachableError) return undefined;
+    throw e;
+  }
+}
+
+/** The HA services as the HA stack sees them (configured ones included), or why they could not be read. */
+async function readHaServices(t: Transport, node: string): Promise<{ services: HaServiceDetail[] } | { problem: string }> {
+  try {
+    const r = await t.exec(node, pveshGet('/cluster/ha/status/current'), { timeoutMs: READ_TIMEOUT_MS, title: 'read the HA status' });
+    if (r.exitCode !== 0) return { problem: lastLine(r.stderr) ?? `exit code ${r.exitCode}` };
+    return { services: parseHaStatusCurrent(r.stdout).services };
+  } catch (e) {
+    if (e instanceof UnreachableError || e instanceof ParseError) return { problem: e.message };
+    throw e;
+  }
+}
+
+async function readConfig(t: Transport, g: GuestResource): Promise<{ config: GuestConfigFacts } | { problem: string; unreachable?: boolean }> {
+  try {
+    const r = await t.exec(g.node, guestConfig(g.type, g.vmid), { timeoutMs: READ_TIMEOUT_MS, title: `read the configuration of ${guestLabel(g)}` });
+    if (r.exitCode !== 0) return { problem: `its configuration could not be read: ${lastLine(r.stderr) ?? `exit code ${r.exitCode}`}` };
+    return { config: parseGuestConfig(g.type, r.stdout) };
+  } catch (e) {
+    if (e instanceof UnreachableError) return { problem: `its node ${g.node} cannot be reached: ${e.message}`, unreachable: true };
+    if (e instanceof ParseError) return { problem: `its configuration could not be understood: ${e.message}` };
+    throw e;
+  }
+}
+
+function skipped(g: GuestResource, target: string, reason: string): GuestResult {
+  return { vmid: g.vmid, type: g.type, from: g.node, to: target, status: 'skipped', durationMs: 0, error: reason };
+}
+
+/** The exit code and error of a finished (or planned) migration: 0 only when every guest is on the target. */
+function verdict(results: readonly GuestResult[], alreadyThere: ReadonlySet<number>, target: string, dryRun: boolean): { exitCode: 0 | 1; error?: StepError } {
+  const failed = results.filter((r) => r.status === 'failed').length;
+  const left = results.filter((r) => r.status === 'skipped' && !alreadyThere.has(r.vmid)).length;
+  if (failed === 0 && left === 0) return { exitCode: 0 };
+  const parts = [...(failed ? [`${failed} failed`] : []), ...(left ? [`${left} skipped`] : [])];
+  const message = dryRun
+    ? `${left} of ${results.length} guest(s) would not move to ${target} (skipped)`
+    : `${failed + left} of ${results.length} guest(s) did not move to ${target}: ${parts.join(', ')}`;
+  return {
+    exitCode: 1,
+    error: new StepError(message, {
+      code: 'MIGRATE_INCOMPLETE',
+      hint: "each guest's line says why; fix that and run the same command again (guests already on the target are left alone)",
+    }),
+  };
+}
+
+/** Run `pvx migrate`. */
+export async function migrate(deps: Deps, input: MigrateInput): Promise<Outcome<MigrateResult | MigratePlanResult>> {
+  const { options: o, problems } = parseMigrateOptions(input);
+  const sel = parseSelectors(input.guests);
+  const all = [...sel.problems, ...problems];
+  if (!o || all.length > 0) throw usage(all, 'guests are VMIDs (100), ranges (100-110) or all@<node>; see pvx migrate --help');
+  const inv = deps.inventory();
+  if (!inv.nodes.some((n) => n.name === o.target)) {
+    throw new UsageError(`--to: node '${o.target}' is not in the inventory ${inv.file}`, { hint: `known nodes: ${inv.nodes.map((n) => n.name).join(', ')}` });
+  }
+  const t = deps.transport(inv.nodes);
+  const reader = new ResourceReader(t, [o.target, ...inv.nodes.map((n) => n.name).filter((n) => n !== o.target)]);
+
+  const step = await deps.progress.start(`reading the cluster (from ${o.target} first)`);
+  let read;
+  let targetView: NodeView;
+  let targetVendor: string | undefined;
+  let ha: Awaited<ReturnType<typeof readHaServices>>;
+  try {
+    [read, targetView, targetVendor, ha] = await Promise.all([reader.all(), readNode(t, o.target), readVendor(t, o.target), readHaServices(t, o.target)]);
+  } catch (e) {
+    step.fail('could not read the cluster');
+    throw e;
+  }
+  const res = read.resources;
+  const { guests: named, unknown } = resolveSelectors(sel.selectors, res);
+  if (unknown.length > 0) {
+    step.fail(`read the cluster from ${read.node}`);
+    throw new UsageError(`no such guest(s) in the cluster: ${unknown.join(', ')}`, {
+      hint: `the cluster (read from ${read.node}) has ${res.guests.length} guest(s) on ${res.nodes.map((n) => n.node).join(', ') || 'no nodes'}`,
+      details: { unknown },
+    });
+  }
+  step.succeed(`read the cluster from ${read.node}: ${named.length} guest(s) selected`);
+  const guests = 'services' in ha ? withHaStates(named, ha.services) : named;
+
+  const facts: MigrateFacts = {
+    inventory: new Set(inv.nodes.map((n) => n.name)),
+    nodeStatus: new Map(res.nodes.map((n) => [n.node, n.status])),
+    cpuVendor: new Map(),
+    storages: res.storages,
+  };
+  const tp = targetProblem(o.target, targetView, res);
+  if (tp) facts.targetProblem = tp;
+
+  const decisions = await decideAll(deps, t, guests, o, facts, targetVendor);
+  const moves = decisions.flatMap((d) => (d.kind === 'move' ? [d.move] : []));
+  const alreadyThere = new Set(decisions.flatMap((d) => (d.kind === 'skip' && d.alreadyThere ? [d.guest.vmid] : [])));
+  const warnings = [...new Set(moves.flatMap((m) => m.warnings))];
+  if ('problem' in ha && !tp) warnings.push(`could not read the HA status from ${o.target} (${ha.problem}): only guests whose resources show an HA state are treated as HA-managed`);
+  const free = res.nodes.find((n) => n.node === o.target);
+  const mem = memoryWarning(moves, o.target, free?.maxmem !== undefined && free.mem !== undefined ? free.maxmem - free.mem : undefined);
+  if (mem) warnings.push(mem);
+  const skips = new Map(decisions.flatMap((d) => (d.kind === 'skip' ? [[d.guest.vmid, skipped(d.guest, o.target, d.reason)] as const] : [])));
+
+  if (deps.globals.dryRun) {
+    const title = `migrate ${moves.length} guest(s) to ${o.target}${o.parallel > 1 ? `, ${o.parallel} at a time` : ''}`;
+    const plan = describePlan({ title, steps: moves.map((m) => ({ node: m.node, title: m.title, argv: m.argv, mutates: true })) });
+    const skippedList = [...skips.values()];
+    const v = verdict(skippedList, alreadyThere, o.target, true);
+    return { command: 'migrate', result: { plan, title, skipped: skippedList }, exitCode: v.exitCode, warnings, ...(v.error ? { error: v.error } : {}) };
+  }
+
+  const progress = poolProgress(deps, o.target, guests.length);
+  for (const s of skips.values()) await progress.ended(guestLabel(s), `${guestLabel(s)} on ${s.from}: skipped: ${s.error}`, 'skip');
+  for (const w of warnings) await progress.note(`warning: ${w}`);
+  const pollMs = Math.min(2000, Math.max(250, Math.round((o.timeoutSec * 1000) / 10)));
+  const results = await runPool(
+    moves,
+    o.parallel,
+    async (m, _i, release) => {
+      await progress.started(guestLabel(m.guest));
+      return runMove(m, {
+        transport: t,
+        reader,
+        now: () => deps.now(),
+        sleep: realSleep,
+        target: o.target,
+        timeoutMs: o.timeoutSec * 1000,
+        pollMs,
+        lockBackoffMs: LOCK_BACKOFF_MS,
+        note: (text) => void progress.note(text),
+        // the next guest may start while this one's new place is read back
+        commandDone: release,
+      });
+    },
+    async (r) => {
+      const label = guestLabel(r);
+      const time = `${(r.durationMs / 1000).toFixed(1)} s`;
+      if (r.status === 'migrated') await progress.ended(label, `${label} ${r.from} → ${r.to}: migrated in ${time}`, 'succeed');
+      else await progress.ended(label, `${label} ${r.from} → ${r.to}: failed after ${time}: ${r.error ?? ''}`, 'fail');
+    },
+  );
+  await progress.flush();
+  const byId = new Map(results.map((r) => [r.vmid, r]));
+  const ordered = guests.map((g) => byId.get(g.vmid) ?? skips.get(g.vmid) ?? skipped(g, o.target, 'not run'));
+  const v = verdict(ordered, alreadyThere, o.target, false);
+  return { command: 'migrate', result: { guests: ordered }, exitCode: v.exitCode, warnings, ...(v.error ? { error: v.error } : {}) };
+}
+
+/** The verdict on every guest: prechecks, then (for those still going) CPU vendors and configurations, read in parallel. */
+async function decideAll(deps: Deps, t: Transport, guests: readonly GuestResource[], o: MigrateOptions, facts: MigrateFacts, targetVendor: string | undefined): Promise<Decision[]> {
+  const pre = guests.map((g) => ({ g, ...precheckGuest(g, o, facts) }));
+  const going = pre.filter((p) => p.reasons.length === 0).map((p) => p.g);
+  if (going.length === 0) return pre.map((p) => ({ kind: 'skip', guest: p.g, reason: p.reasons.join('; '), alreadyThere: p.alreadyThere }));
+
+  const step = await deps.progress.start(`checking ${going.length} guest(s)`);
+  const vendors = facts.cpuVendor as Map<string, string>;
+  if (targetVendor) vendors.set(o.target, targetVendor);
+  const liveSources = [...new Set(going.filter((g) => g.type === 'qemu' && g.status === 'running').map((g) => g.node))];
+  const [, configs] = await Promise.all([
+    Promise.all(
+      liveSources.map(async (n) => {
+        const v = await readVendor(t, n);
+        if (v) vendors.set(n, v);
+      }),
+    ),
+    runPool(going, READ_CONCURRENCY, (g) => readConfig(t, g)),
+  ]);
+  const configOf = new Map(going.map((g, i) => [g.vmid, configs[i]]));
+  const out: Decision[] = pre.map((p) => {
+    if (p.reasons.length > 0) return { kind: 'skip', guest: p.g, reason: p.reasons.join('; '), alreadyThere: p.alreadyThere };
+    const c = configOf.get(p.g.vmid);
+    if (!c || !('config' in c)) return { kind: 'skip', guest: p.g, reason: c?.problem ?? 'its configuration was not read', alreadyThere: false };
+    return decideGuest(p.g, c.config, o, facts);
+  });
+  const n = out.filter((d) => d.kind === 'move').length;
+  step.succeed(`checked ${going.length} guest(s): ${n} can go`);
+  return out;
+}

@@ -1,0 +1,243 @@
+/**
+ * A strict, stateful stand-in for a quorate 3-node cluster behind the Transport interface, for
+ * `pvx migrate` tests: it answers /cluster/resources, the target's cluster status, CPU vendors and
+ * guest configs, and moves guests on `qm|pct migrate` with the reference's task-log lines (§4.3).
+ * `ha-manager migrate` only queues a request; a test decides when (or whether) the CRM acts.
+ * Faults per guest make a migration abort, hit a lock time-out, or lie about success. Any other
+ * command throws, so a test sees every command pvx runs.
+ */
+import { UnreachableError } from '../../src/errors.js';
+import type { ExecOptions, ExecResult, Transport } from '../../src/transport/types.js';
+import { quorumtool } from '../unit/checks/scenario.js';
+
+/** One pretend guest. */
+export interface FakeGuest {
+  vmid: number;
+  type: 'qemu' | 'lxc';
+  node: string;
+  name?: string;
+  running: boolean;
+  memMiB: number;
+  /** storage of its one disk (default the shared `nfs1`) */
+  storage?: string;
+  lock?: string;
+  hastate?: string;
+  /** extra config lines */
+  extra?: string[];
+}
+
+/** How a guest's next migration misbehaves. */
+export type MigrateFault =
+  /** `can't lock file … got timeout` for this many attempts, then it works */
+  | { kind: 'lock'; times: number }
+  /** phase 1 fails: `migration aborted` */
+  | { kind: 'abort'; reason: string }
+  /** prints the success line but the guest stays where it was */
+  | { kind: 'stays' };
+
+/** One command the fake saw. */
+export interface FakeCall {
+  node: string;
+  argv: readonly string[];
+  opts: ExecOptions;
+  at: number;
+}
+
+const NODES = ['pve1', 'pve2', 'pve3'] as const;
+const GiB = 1024 ** 3;
+
+const ok = (stdout = '', stderr = '', exitCode = 0): ExecResult => ({ exitCode, stdout, stderr, durationMs: 1 });
+
+/** The fake cluster. */
+export class FakeMigrateCluster implements Transport {
+  readonly calls: FakeCall[] = [];
+  readonly guests = new Map<number, FakeGuest>();
+  readonly faults = new Map<number, MigrateFault>();
+  readonly vendors = new Map<string, string>(NODES.map((n) => [n, 'GenuineIntel']));
+  readonly unreachable = new Set<string>();
+  readonly offline = new Set<string>();
+  /** nodes whose view is not quorate */
+  readonly inquorate = new Set<string>();
+  /** free memory per node, bytes */
+  readonly freeMem = new Map<string, number>(NODES.map((n) => [n, 48 * GiB]));
+  /** storages: id -> shared, on every node */
+  readonly storages = new Map<string, boolean>([
+    ['local', false],
+    ['local-lvm', false],
+    ['nfs1', true],
+  ]);
+  /** HA resources the CRM has not seen yet: in the HA status as `queued`, no hastate in the resources */
+  readonly haQueued = new Set<number>();
+  /** the HA status read fails with this message */
+  haStatusError: string | undefined;
+  /** HA requests queued by ha-manager migrate: sid -> target */
+  readonly haRequests = new Map<string, string>();
+  /** when set, the CRM carries out a queued request once this many resource reads have passed */
+  crmAfterReads: number | undefined;
+  /** how long a migration takes, ms (per guest, or the default) */
+  migrateMs = 0;
+  readonly migrateMsOf = new Map<number, number>();
+  private vmReads = 0;
+  private inFlight = 0;
+  /** the most migrations that ran at the same time */
+  maxInFlight = 0;
+
+  constructor(guests: FakeGuest[]) {
+    for (const g of guests) this.guests.set(g.vmid, { ...g });
+  }
+
+  /** Commands that change something, as `node: argv` lines. */
+  mutations(): string[] {
+    return this.calls.filter((c) => c.opts.mutates).map((c) => `${c.node}: ${c.argv.join(' ')}`);
+  }
+
+  async exec(node: string, argv: readonly string[], opts: ExecOptions = {}): Promise<ExecResult> {
+    this.calls.push({ node, argv, opts, at: Date.now() });
+    if (this.unreachable.has(node) || this.offline.has(node)) {
+      throw new UnreachableError(node, `cannot reach ${node} over SSH: Connection timed out`, { hint: 'check the node' });
+    }
+    const a = argv.join(' ');
+    if (a === 'pvesh get /cluster/resources --output-format json') return ok(JSON.stringify(this.resources(true)) + '\n');
+    if (a === 'pvesh get /cluster/resources --type vm --output-format json') {
+      this.vmReads++;
+      this.crm();
+      return ok(JSON.stringify(this.resources(false)) + '\n');
+    }
+    if (a === 'pvesh get /cluster/ha/status/current --output-format json') return this.haStatus(node);
+    if (a === 'pvecm status') return this.pvecmStatus(node);
+    if (a === 'pvesh get /cluster/status --output-format json') return ok(this.clusterStatus(node));
+    if (a === 'pveversion') return ok('pve-manager/9.1.7/16b139a017452f16 (running kernel: 6.14.11-4-pve)\n');
+    if (a === 'grep -m 1 ^vendor_id /proc/cpuinfo') return ok(`vendor_id\t: ${this.vendors.get(node)}\n`);
+    if ((argv[0] === 'qm' || argv[0] === 'pct') && argv[1] === 'config') return this.config(node, argv[0], Number(argv[2]));
+    if ((argv[0] === 'qm' || argv[0] === 'pct') && argv[1] === 'migrate') return this.migrate(node, argv);
+    if (argv[0] === 'ha-manager' && argv[1] === 'migrate') return this.haMigrate(argv[2] ?? '', argv[3] ?? '');
+    throw new Error(`unexpected command on ${node}: ${JSON.stringify(argv)}`);
+  }
+
+  private resources(full: boolean): unknown[] {
+    const rows: unknown[] = [];
+    for (const g of [...this.guests.values()].sort((x, y) => x.vmid - y.vmid)) {
+      const maxmem = g.memMiB * 1024 * 1024;
+      const row: Record<string, unknown> = {
+        id: `${g.type}/${g.vmid}`,
+        vmid: g.vmid,
+        type: g.type,
+        node: g.node,
+        name: g.name ?? `${g.type === 'qemu' ? 'vm' : 'ct'}${g.vmid}`,
+        status: this.offline.has(g.node) ? 'unknown' : g.running ? 'running' : 'stopped',
+        template: 0,
+        maxmem,
+        mem: g.running ? Math.floor(maxmem * 0.4) : 0,
+        maxdisk: 8 * GiB,
+      };
+      if (g.lock) row['lock'] = g.lock;
+      if (g.hastate) row['hastate'] = g.hastate;
+      rows.push(row);
+    }
+    if (!full) return rows;
+    for (const n of NODES) {
+      const online = !this.offline.has(n);
+      rows.push({ id: `node/${n}`, node: n, type: 'node', status: online ? 'online' : 'offline', ...(online ? { maxmem: 64 * GiB, mem: 64 * GiB - (this.freeMem.get(n) ?? 0), maxcpu: 8 } : {}) });
+      for (const [s, shared] of this.storages) {
+        rows.push({ id: `storage/${n}/${s}`, storage: s, node: n, type: 'storage', plugintype: shared ? 'nfs' : 'lvmthin', shared: shared ? 1 : 0, status: online ? 'available' : 'unknown', content: 'images,rootdir' });
+      }
+    }
+    return rows;
+  }
+
+  private haStatus(node: string): ExecResult {
+    if (this.haStatusError) return ok('', `${this.haStatusError}\n`, 255);
+    const rows: unknown[] = [{ id: 'quorum', node, quorate: 1, status: 'OK', type: 'quorum' }];
+    for (const g of [...this.guests.values()].sort((x, y) => x.vmid - y.vmid)) {
+      const queued = this.haQueued.has(g.vmid);
+      if (!g.hastate && !queued) continue;
+      const sid = `${g.type === 'qemu' ? 'vm' : 'ct'}:${g.vmid}`;
+      const state = queued ? 'queued' : (g.hastate ?? '');
+      rows.push({ id: `service:${sid}`, node: g.node, sid, state, ...(queued ? {} : { crm_state: state }), request_state: 'started', status: `${sid} (${g.node}, ${state})`, type: 'service' });
+    }
+    return ok(JSON.stringify(rows) + '\n');
+  }
+
+  private pvecmStatus(node: string): ExecResult {
+    const header = 'Cluster information\n-------------------\nName:             lab\nConfig Version:   3\nTransport:        knet\nSecure auth:      on\n\n';
+    const local = NODES.indexOf(node as (typeof NODES)[number]) + 1;
+    const members = this.inquorate.has(node)
+      ? [{ nodeid: local, address: `10.99.0.${local}` }]
+      : NODES.map((_, i) => ({ nodeid: i + 1, address: `10.99.0.${i + 1}` })).filter((m) => !this.offline.has(NODES[m.nodeid - 1] ?? ''));
+    const quorate = members.length * 2 > NODES.length;
+    return ok(header + quorumtool({ local, members, expected: NODES.length }), '', quorate ? 0 : 2);
+  }
+
+  private clusterStatus(node: string): string {
+    const rows: unknown[] = [{ id: 'cluster', name: 'lab', nodes: 3, quorate: this.inquorate.has(node) ? 0 : 1, type: 'cluster', version: 3 }];
+    NODES.forEach((n, i) => rows.push({ id: `node/${n}`, ip: `10.99.0.${i + 1}`, level: '', local: n === node ? 1 : 0, name: n, nodeid: i + 1, online: this.offline.has(n) ? 0 : 1, type: 'node' }));
+    return JSON.stringify(rows) + '\n';
+  }
+
+  private config(node: string, tool: string, vmid: number): ExecResult {
+    const g = this.guests.get(vmid);
+    const dir = tool === 'qm' ? 'qemu-server' : 'lxc';
+    if (!g || g.node !== node) return ok('', `Configuration file 'nodes/${node}/${dir}/${vmid}.conf' does not exist\n`, 255);
+    const st = g.storage ?? 'nfs1';
+    const lines =
+      g.type === 'qemu'
+        ? ['boot: order=scsi0', 'cores: 1', `memory: ${g.memMiB}`, `name: ${g.name ?? `vm${vmid}`}`, `scsi0: ${st}:vm-${vmid}-disk-0,size=8G`, 'scsihw: virtio-scsi-single']
+        : ['arch: amd64', `hostname: ${g.name ?? `ct${vmid}`}`, `memory: ${g.memMiB}`, 'ostype: debian', `rootfs: ${st}:vm-${vmid}-disk-0,size=4G`, 'swap: 512'];
+    if (g.lock) lines.push(`lock: ${g.lock}`);
+    return ok([...lines, ...(g.extra ?? [])].sort().join('\n') + '\n');
+  }
+
+  private async migrate(node: string, argv: readonly string[]): Promise<ExecResult> {
+    const vmid = Number(argv[2]);
+    const target = argv[3] ?? '';
+    const g = this.guests.get(vmid);
+    const word = argv[0] === 'qm' ? 'VM' : 'CT';
+    if (!g || g.node !== node) return ok('', `Configuration file 'nodes/${node}/${argv[0] === 'qm' ? 'qemu-server' : 'lxc'}/${vmid}.conf' does not exist\n`, 255);
+    const fault = this.faults.get(vmid);
+    if (fault?.kind === 'lock' && fault.times > 0) {
+      fault.times--;
+      const file = argv[0] === 'qm' ? `/var/lock/qemu-server/lock-${vmid}.conf` : `/run/lock/lxc/pve-config-${vmid}.lock`;
+      return ok('', `trying to acquire lock...\ncan't lock file '${file}' - got timeout\n`, 255);
+    }
+    if (g.lock) return ok('', `${word} is locked (${g.lock})\n`, 255);
+    if (g.running && argv[0] === 'qm' && !argv.includes('--online')) return ok('', "can't migrate running VM without --online\n", 255);
+    if (g.running && argv[0] === 'pct' && !argv.includes('--restart')) return ok('', "can't migrate running container without --online or --restart\n", 255);
+    this.inFlight++;
+    this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
+    try {
+      const ms = this.migrateMsOf.get(vmid) ?? this.migrateMs;
+      if (ms > 0) await new Promise((r) => setTimeout(r, ms));
+      const ts = '2026-08-19 17:22:53';
+      const start = `${ts} starting migration of ${word} ${vmid} to node '${target}' (10.99.0.${NODES.indexOf(target as (typeof NODES)[number]) + 1})\n`;
+      if (fault?.kind === 'abort') {
+        this.faults.delete(vmid);
+        return ok(`${start}${ts} ERROR: ${fault.reason}\n${ts} aborting phase 1 - cleanup resources\n${ts} ERROR: migration aborted (duration 00:00:01): ${fault.reason}\n`, 'migration aborted\n', 255);
+      }
+      const body = word === 'VM' && g.running ? `${ts} starting VM ${vmid} on remote node '${target}'\n${ts} migration status: completed\n` : '';
+      if (fault?.kind !== 'stays') g.node = target;
+      else this.faults.delete(vmid);
+      return ok(`${start}${body}${ts} migration finished successfully (duration 00:00:01)\n`);
+    } finally {
+      this.inFlight--;
+    }
+  }
+
+  private haMigrate(sid: string, target: string): ExecResult {
+    const vmid = Number(sid.split(':')[1]);
+    const g = this.guests.get(vmid);
+    if (!g || (!g.hastate && !this.haQueued.has(vmid))) return ok('', `resource '${sid}' is not HA managed\n`, 255);
+    this.haRequests.set(sid, target);
+    this.vmReads = 0;
+    return ok();
+  }
+
+  /** The CRM: carries out queued requests after `crmAfterReads` reads of the guests. */
+  private crm(): void {
+    if (this.crmAfterReads === undefined || this.vmReads < this.crmAfterReads) return;
+    for (const [sid, target] of this.haRequests) {
+      const g = this.guests.get(Number(sid.split(':')[1]));
+      if (g) g.node = target;
+      this.haRequests.delete(sid);
+    }
+  }
+}
