@@ -76,7 +76,7 @@ Examples:
       ),
     );
 
-  const cluster = program.command('cluster').description('cluster membership: create, join, status, remove-node, expected');
+  const cluster = program.command('cluster').description('cluster membership: create, join, status, remove-node, expected, teardown, restore');
   cluster
     .command('status')
     .description('cluster name, quorum and members, read from every inventory node in parallel')
@@ -203,6 +203,63 @@ Examples:
         changeRenderer,
       ),
     );
+  cluster
+    .command('teardown')
+    .description('destroy the cluster of the inventory nodes: back up and verify every node, separate the others, then the last one; guests stay')
+    .option('--backup-dir <dir>', 'where the workstation copies of the backups go (default: <state dir>/backups); a <cluster>-<timestamp> directory is made in it')
+    .addHelpText('after', `
+Shows the cluster, its nodes (online or not), the guests per node, HA resources and shared storage, and
+what will happen; at a terminal you type the cluster name to go on (a wrong name changes nothing, exit
+130); without a terminal --yes is required. Before anything is deleted, /etc/corosync,
+/etc/pve/corosync.conf and /var/lib/pve-cluster/config.db of every reachable node are put in a tar with a
+sha256, kept on the node (/var/lib/pvx/backups/<cluster>-<timestamp>/) and copied here, and each copy is
+checked on both sides. Then each other node is separated (stop pve-cluster and corosync, pmxcfs -l,
+remove the corosync configuration, stop that pmxcfs by its PID, start pve-cluster, clear
+/var/lib/corosync) and removed with pvecm delnode on the last node (pvecm expected where it would lack
+quorum); the last node is separated last. Nodes that are down are only removed from the membership.
+Refused while HA resources are configured. Ctrl-C stops between steps.
+Exit 0 done (or no cluster), 1 backups failed (nothing changed), 2 bad input or no --yes without a
+terminal, 3 refused, 4 failed after changes (the message names the restore command), 6 a node could
+not be reached before any change, 130 cancelled (a wrong cluster name, or Ctrl-C before any change).
+
+Examples:
+  pvx cluster teardown --dry-run
+  pvx cluster teardown
+  pvx cluster teardown --yes --backup-dir ~/pvx-backups --json`)
+    .action(async (opts: { backupDir?: string }, cmd: Command) =>
+      dispatch(
+        'cluster teardown',
+        cmd,
+        async (deps) => (await import('./commands/cluster-teardown.js')).clusterTeardown(deps, { backupDir: opts.backupDir }),
+        async () => (await import('./ui/render/cluster-teardown.js')).renderTeardown,
+      ),
+    );
+  cluster
+    .command('restore')
+    .description("put nodes' corosync configuration back from a teardown backup (checksums verified first) and restart their cluster services")
+    .argument('<backup>', 'the backup directory pvx cluster teardown made (…/backups/<cluster>-<timestamp>)')
+    .option('--node <a,b>', 'restore only these nodes (default: every node of the backup that is not a member now)')
+    .addHelpText('after', `
+Every archive is checked against its sha256 and must hold the corosync files, or nothing runs (exit 2).
+When members of the cluster still run, their corosync.conf is kept and the restored nodes are added back
+to it (a higher config_version); the archive is uploaded, checked again on the node, /etc/corosync and
+/etc/pve/corosync.conf are put back through a local pmxcfs, and pve-cluster and corosync start.
+The configuration database in the backup is not written back: pmxcfs syncs it from the cluster.
+Needs --yes without a terminal. Exit 0 restored and quorate, 2 bad or corrupted backup, 4 failed after
+changes, 5 restored but not quorate, 6 a node to restore is unreachable.
+
+Examples:
+  pvx cluster restore ~/.local/state/pvx/backups/prod-20250101T120000Z --node pve3 --dry-run
+  pvx cluster restore ~/.local/state/pvx/backups/prod-20250101T120000Z --node pve3`)
+    .action(async (backup: string, opts: { node?: string }, cmd: Command) =>
+      dispatch(
+        'cluster restore',
+        cmd,
+        async (deps) => (await import('./commands/cluster-restore.js')).clusterRestore(deps, { backup, node: opts.node }),
+        async () => (await import('./ui/render/cluster-teardown.js')).renderRestore,
+      ),
+    );
+
   program
     .command('migrate')
     .description('move guests to a node: checks first, then a worker pool; HA-managed guests are followed until they run there')

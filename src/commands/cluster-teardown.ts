@@ -1,0 +1,334 @@
+/**
+ * `pvx cluster teardown`: show the cluster and what will happen, confirm (type the cluster name or
+ * --yes), back up and verify every reachable node's cluster configuration, separate the other
+ * nodes and remove them from the membership, separate the last node, check every node.
+ */
+import path from 'node:path';
+import type { Deps } from '../context.js';
+import { CancelledError, ChangedThenFailedError, PreflightError, StepError, UnreachableError, UsageError, type PvxError } from '../errors.js';
+import { CLUSTER_PATHS } from '../pve/argv.js';
+import { canPrompt } from '../ui/io.js';
+import type { Outcome } from '../ui/report.js';
+import { guestFileLabel, type GuestFile } from '../workflows/guest-files.js';
+import { describeMembership, DEFAULT_TIMING, type Membership, type Timing } from '../workflows/membership.js';
+import { describePlan, type Plan, type PlannedStep } from '../workflows/plan.js';
+import { backupSetName, backupSteps, CLUSTER_ESSENTIALS, entryOf, nodeBackupDir, type NodeBackup } from '../workflows/teardown-backup.js';
+import type { TeardownNode, TeardownRole } from '../workflows/teardown-decide.js';
+import { planTeardown } from '../workflows/teardown-plan.js';
+import { BackupSetDir, defaultBackupRoot } from './backup-store.js';
+import { readMembership } from './cluster-membership.js';
+import { pvxCommandLine } from './cluster-nodes.js';
+import { failureError, journalFile, readStates, type StepReport } from './cluster-plan-run.js';
+import { readTeardownFacts, type SharedStorage, type TeardownFacts } from './cluster-teardown-facts.js';
+import { listenForInterrupt, parseHold, runPlanSteps, waitAtHold } from './plan-progress.js';
+
+const COMMAND = 'cluster teardown';
+
+/** Options of `cluster teardown`. */
+export interface TeardownOptions {
+  backupDir?: string | undefined;
+  /** tests shorten the waits */
+  timing?: Timing;
+}
+
+/** One node in the result. */
+export interface TeardownNodeResult {
+  name: string;
+  role: TeardownRole;
+  /** its state before, in words */
+  before: string;
+  /** its state at the end (or at the failure), in words */
+  after?: string;
+  guestsBefore: string[];
+  /** the guest configurations it holds at the end; absent when not checked */
+  guestsAfter?: string[];
+}
+
+/** The backups of a run. */
+export interface TeardownBackups {
+  /** the set's directory on this workstation */
+  dir: string;
+  /** the set's directory on every node */
+  nodeDir: string;
+  nodes: Array<{ node: string; file: string; nodeFile: string; sha256: string; files: string[]; missing: string[] }>;
+}
+
+/** The JSON result of `cluster teardown`. */
+export interface TeardownResult {
+  cluster: string | null;
+  outcome: 'torn-down' | 'unchanged' | 'failed';
+  summary: string;
+  nodes: TeardownNodeResult[];
+  backups?: TeardownBackups;
+  steps: StepReport[];
+  /** what to do on nodes that were down */
+  downNodes: Array<{ node: string; advice: string }>;
+  notes: string[];
+  journal?: string;
+  /** the command that puts the separated nodes back (after a failure: those whose separation started) */
+  restore?: string;
+  /** after a failure: the command that finishes the teardown */
+  continue?: string;
+}
+
+/** The result of `cluster teardown --dry-run`. */
+export interface TeardownPlanResult {
+  title: string;
+  cluster: string;
+  /** where the backups would go on this workstation (the timestamp is that of this run) */
+  backupDir: string;
+  plan: PlannedStep[];
+}
+
+/** The overview shown before the question (stderr, people only). */
+export interface TeardownOverview {
+  cluster: string;
+  quorate: boolean | undefined;
+  nodes: TeardownNode[];
+  facts: TeardownFacts;
+  last: string;
+  others: string[];
+  removeOnly: string[];
+  /** nodes before whose removal the last node gets `pvecm expected` */
+  expectedBefore: string[];
+  localDir: string;
+  nodeDir: string;
+}
+
+function labels(g: readonly GuestFile[] | undefined): string[] {
+  return (g ?? []).map(guestFileLabel);
+}
+
+/** What to do on a node that was down, once it is back. */
+export function downNodeAdvice(inv: Parameters<typeof pvxCommandLine>[0], node: string): string {
+  return (
+    `${node} was not reachable: it was removed from the membership, but it still has its cluster configuration. ` +
+    `Keep it off this network until it is separated: once it is back, run ${pvxCommandLine(inv, ['cluster', 'teardown'])} again ` +
+    `(it separates ${node} the same way), or on ${node} itself: systemctl stop pve-cluster corosync; pmxcfs -l; ` +
+    `rm ${CLUSTER_PATHS.pveCorosyncConf}; rm -r ${CLUSTER_PATHS.corosyncDir}/*; kill <PID in ${CLUSTER_PATHS.pmxcfsPidFile}>; ` +
+    `systemctl start pve-cluster; rm -r ${CLUSTER_PATHS.corosyncState}/*`
+  );
+}
+
+function haRefusal(facts: TeardownFacts): PreflightError | undefined {
+  const ha = facts.ha;
+  if (!ha || 'problem' in ha) return undefined;
+  if (ha.services.length > 0) {
+    const sids = ha.services.map((s) => s.sid);
+    return new PreflightError(
+      `${sids.length} HA resource(s) are configured (${sids.join(', ')}): a node that loses quorum while HA is active fences itself (watchdog reboot), and a teardown takes quorum away from every node`,
+      { hint: `remove them first (the guests keep running): ${sids.map((s) => `ha-manager remove ${s}`).join('; ')}; then wait until 'ha-manager status' shows every lrm idle, and run the teardown again` },
+    );
+  }
+  if (ha.activeLrms.length > 0) {
+    return new PreflightError(`the HA local resource manager is still active on ${ha.activeLrms.join(', ')} (its watchdog is armed): a node losing quorum now would fence itself`, {
+      hint: "wait until 'ha-manager status' shows every lrm idle, then run the teardown again",
+    });
+  }
+  return undefined;
+}
+
+function sharedStorageNote(s: readonly SharedStorage[]): string | undefined {
+  if (s.length === 0) return undefined;
+  return `shared storage stays configured on every node: ${s.map((x) => `${x.storage} (${x.plugintype})`).join(', ')}; standalone nodes no longer coordinate VMIDs or locks, so let only one of them use it (pvesm set <storage> --disable 1 on the others) or keep their VMIDs apart`;
+}
+
+/** Run `cluster teardown`. */
+export async function clusterTeardown(deps: Deps, opts: TeardownOptions): Promise<Outcome<TeardownResult | TeardownPlanResult>> {
+  const { globals } = deps;
+  const mayAsk = canPrompt(deps.io, globals.json);
+  if (!globals.dryRun && !globals.yes && !mayAsk) {
+    throw new UsageError('tearing down a cluster needs a confirmation, and there is no terminal to ask at', { hint: 'pass --yes to confirm (or --dry-run to see the plan)' });
+  }
+  if (opts.backupDir !== undefined && opts.backupDir.trim() === '') throw new UsageError('--backup-dir is empty', { hint: 'give a directory, e.g. --backup-dir ~/pvx-backups' });
+  const hold = parseHold(deps.env['PVX_TEARDOWN_HOLD']);
+  const inv = deps.inventory();
+  const names = inv.nodes.map((n) => n.name);
+  const timing = opts.timing ?? DEFAULT_TIMING;
+  const t = deps.transport(inv.nodes);
+
+  const reading = await deps.progress.start(`reading the cluster state of ${names.join(', ')}`);
+  const facts = await readTeardownFacts(t, names);
+  const d = facts.decision;
+  if (d.kind === 'plan') reading.succeed(`cluster '${d.input.cluster}': ${d.input.nodes.map((n) => `${n.name} ${n.role === 'down' ? 'down' : n.online ? 'online' : 'offline'}`).join(', ')}`);
+  else reading.succeed(`read ${names.length} node(s)`);
+
+  if (d.kind === 'nothing') {
+    const summary = `no inventory node is in a cluster (${d.standalone.join(', ') || 'none reachable'} standalone): nothing to tear down`;
+    return { command: COMMAND, result: { cluster: null, outcome: 'unchanged', summary, nodes: [], steps: [], downNodes: [], notes: [] }, exitCode: 0, warnings: [] };
+  }
+  if (d.kind === 'refused') {
+    const msg = `cannot tear down: ${d.problems.join('; ')}`;
+    if (d.reason === 'several-clusters') throw new UsageError(msg, { hint: 'use an inventory that holds the nodes of one cluster only' });
+    if (d.reason === 'unreachable-online') throw new UnreachableError(d.nodes[0] ?? '', msg, { hint: 'nothing was changed' });
+    throw new PreflightError(msg, { hint: 'nothing was changed' });
+  }
+  const ha = haRefusal(facts);
+  if (ha) throw ha;
+
+  const input = d.input;
+  const warnings: string[] = [];
+  if (facts.ha && 'problem' in facts.ha) warnings.push(`the HA status could not be read (${facts.ha.problem}); make sure no HA resource is configured`);
+  const storageNote = sharedStorageNote(facts.sharedStorages);
+  const set = backupSetName(input.cluster, deps.now());
+  const root = opts.backupDir !== undefined ? path.resolve(deps.cwd, opts.backupDir) : defaultBackupRoot(deps.env);
+  const store = new BackupSetDir(path.join(root, set));
+  const backupNodes = input.nodes.filter((n) => n.role === 'separate' || n.role === 'last').map((n) => n.name);
+  const backups = backupNodes.map((n) => backupSteps(n, set, store));
+  const backupPlan: Plan = { title: `back up the cluster configuration of ${backupNodes.join(', ')}`, steps: backups.flatMap((b) => b.steps) };
+  const td = planTeardown(input, facts.guestFiles, { read: readMembership, timing });
+
+  if (globals.dryRun) {
+    return {
+      command: COMMAND,
+      result: { title: `tear down cluster '${input.cluster}'`, cluster: input.cluster, backupDir: store.dir, plan: [...describePlan(backupPlan), ...describePlan(td.plan)] },
+      exitCode: 0,
+      warnings: [...warnings, ...(storageNote ? [storageNote] : [])],
+    };
+  }
+
+  const authority = facts.readings.find((r) => r.node === input.last)?.membership;
+  const overview: TeardownOverview = {
+    cluster: input.cluster,
+    quorate: authority?.kind === 'member' ? authority.quorate : undefined,
+    nodes: input.nodes,
+    facts,
+    last: input.last,
+    others: input.others.map((o) => o.node),
+    removeOnly: input.removeOnly,
+    expectedBefore: td.expectedBefore,
+    localDir: store.dir,
+    nodeDir: nodeBackupDir(set),
+  };
+  if (!globals.json && !globals.quiet) {
+    const { renderTeardownOverview } = await import('../ui/render/cluster-teardown.js');
+    deps.io.err(renderTeardownOverview(overview, deps.theme));
+  }
+  if (!globals.yes) {
+    let ok = false;
+    try {
+      ok = await deps.prompter.confirmTyped(`Type the cluster name (${input.cluster}) to tear it down:`, input.cluster);
+    } catch (e) {
+      if (e instanceof Error && e.name === 'ExitPromptError') throw new CancelledError(`cluster '${input.cluster}' was not touched`);
+      throw e;
+    }
+    if (!ok) throw new CancelledError(`the name did not match '${input.cluster}': nothing was changed`);
+  }
+
+  const before = new Map(facts.readings.map((r) => [r.node, r.membership]));
+  const nodeResults = (after?: ReadonlyMap<string, Membership>): TeardownNodeResult[] =>
+    input.nodes.map((n) => {
+      const rec = td.records.get(n.name);
+      const a = after?.get(n.name);
+      return {
+        name: n.name,
+        role: n.role,
+        before: n.detail,
+        ...(a ? { after: describeMembership(a) } : {}),
+        guestsBefore: labels(facts.guestFiles.get(n.name)),
+        ...(rec?.guestsAfter ? { guestsAfter: labels(rec.guestsAfter) } : {}),
+      };
+    });
+  const downNodes = input.nodes.filter((n) => n.role === 'down').map((n) => ({ node: n.name, advice: downNodeAdvice(inv, n.name) }));
+  const interrupt = listenForInterrupt(deps);
+  try {
+    // phase 1: backups; a failure is undone on the nodes and the workstation copy is dropped
+    const b = await runPlanSteps(deps, t, backupPlan, { signal: interrupt.signal });
+    if (!b.run.ok) {
+      store.remove();
+      const recovery = pvxCommandLine(inv, ['cluster', 'teardown', ...(opts.backupDir !== undefined ? ['--backup-dir', opts.backupDir] : [])]);
+      const { error } = failureError(deps, b.run, `backing up cluster '${input.cluster}'`, before, before, recovery);
+      return failed(error, b.steps, nodeResults(), `the backups failed; nothing was changed (${error.message.split('\n')[0] ?? ''})`);
+    }
+    const records = backups.map((x) => x.record);
+    const manifest = store.writeManifest(input.cluster, set, new Date(deps.now()).toISOString(), records);
+    for (const r of records) {
+      const lacking = CLUSTER_ESSENTIALS.filter((f) => !r.files.includes(entryOf(f)));
+      if (lacking.length > 0) warnings.push(`${r.node} had no ${lacking.join(', ')} to back up`);
+    }
+    const backupInfo: TeardownBackups = {
+      dir: store.dir,
+      nodeDir: nodeBackupDir(set),
+      nodes: manifest.nodes.map((n) => ({ node: n.node, file: path.join(store.dir, n.file), nodeFile: n.nodePath, sha256: n.sha256, files: n.files, missing: n.missing })),
+    };
+    deps.progress.note(`backups verified on ${records.length} node(s) and copied to ${store.dir}`);
+    const notHeld = records.flatMap((r: NodeBackup) => r.missing.map((m) => `${r.node}: ${m}`));
+    if (notHeld.length > 0) warnings.push(`not on the node, so not in its backup: ${notHeld.join('; ')}`);
+
+    // phase 2: the teardown
+    const done = await runPlanSteps(deps, t, td.plan, {
+      signal: interrupt.signal,
+      betweenSteps: async (next) => {
+        if (hold && td.firstStepOf.get(hold.node) === next) await waitAtHold(hold, interrupt.signal, (s) => deps.progress.note(s));
+      },
+    });
+    const after = await readStates(t, names);
+    if (!done.run.ok) {
+      const f = done.run.failed;
+      // a node was touched once one of its steps ran; one that could not be reached at its first step was not
+      const reached = f ? f.index : done.run.done.length;
+      const touched = [...td.firstStepOf.entries()]
+        .filter(([, i]) => (f ? i < reached || (i === reached && !f.unreachable) : i < reached))
+        .map(([n]) => n);
+      const changed = done.run.changed || touched.length > 0;
+      const restore = pvxCommandLine(inv, ['cluster', 'restore', store.dir, ...(touched.length > 0 ? ['--node', touched.join(',')] : [])]);
+      const cont = pvxCommandLine(inv, ['cluster', 'teardown']);
+      const journal = journalFile(deps);
+      const where = f ? ` at teardown step ${f.index + 1} on ${f.step.node} (${f.step.title})` : '';
+      const cause = f ? f.message : 'cancelled with Ctrl-C';
+      const states = names.map((n) => `  ${n}: ${describeMembership(after.get(n) ?? { node: n, kind: 'error', message: 'not read' })}${touched.includes(n) ? ' [separation started]' : ''}`);
+      const details = {
+        failedStep: f ? { index: f.index + 1, node: f.step.node, title: f.step.title, message: f.message } : null,
+        nodes: names.map((n) => ({ name: n, state: after.get(n)?.kind ?? 'error', detail: describeMembership(after.get(n) ?? { node: n, kind: 'error', message: 'not read' }), separationStarted: touched.includes(n) })),
+        backups: backupInfo,
+        journal,
+        restore,
+        continue: cont,
+      };
+      let error: PvxError;
+      if (!changed) {
+        const kept = `the verified backups stay in ${store.dir}`;
+        if (done.run.cancelled) error = new CancelledError(`teardown of '${input.cluster}' cancelled before any change; ${kept}`, { details });
+        else if (f?.unreachable) error = new UnreachableError(f.step.node, `teardown of '${input.cluster}' stopped before any change${where}: ${cause}; ${kept}`, { details, hint: `once ${f.step.node} answers, run again: ${cont}` });
+        else error = new StepError(`teardown of '${input.cluster}' stopped before any change${where}: ${cause}; ${kept}`, { details, hint: `fix the cause and run again: ${cont}` });
+      } else {
+        error = new ChangedThenFailedError(
+          [
+            `teardown of '${input.cluster}' stopped after changes${where}: ${cause}`,
+            ...states,
+            `  backups: ${store.dir} (on each node: ${nodeBackupDir(set)}/)`,
+            `  journal: ${journal}`,
+          ].join('\n'),
+          { details, hint: `to put the separated node(s) back: ${restore}\n      to finish the teardown instead, once the cause is fixed: ${cont}` },
+        );
+      }
+      return failed(error, [...b.steps, ...done.steps], nodeResults(after), error.message.split('\n')[0] ?? '', { backups: backupInfo, journal, restore, continue: cont });
+    }
+    const notes: string[] = [];
+    const standalone = names.filter((n) => td.records.has(n));
+    if (standalone.length > 1) {
+      notes.push(`each node still holds the other nodes' directories under /etc/pve/nodes/ (with their guest configurations): remove them once you have checked, e.g. on ${standalone[0]}: rm -r ${standalone.slice(1).map((n) => `/etc/pve/nodes/${n}`).join(' ')}`);
+    }
+    if (storageNote) warnings.push(storageNote);
+    for (const dn of downNodes) warnings.push(dn.advice);
+    const summary = `cluster '${input.cluster}' is torn down: ${standalone.join(', ')} ${standalone.length === 1 ? 'is' : 'are'} standalone${input.removeOnly.length ? `; ${input.removeOnly.join(', ')} removed from the membership` : ''}`;
+    return {
+      command: COMMAND,
+      result: { cluster: input.cluster, outcome: 'torn-down', summary, nodes: nodeResults(after), backups: backupInfo, steps: [...b.steps, ...done.steps], downNodes, notes, restore: pvxCommandLine(inv, ['cluster', 'restore', store.dir]) },
+      exitCode: 0,
+      warnings,
+    };
+  } finally {
+    interrupt.dispose();
+  }
+
+  function failed(error: PvxError, steps: StepReport[], nodes: TeardownNodeResult[], summary: string, extra: Partial<TeardownResult> = {}): Outcome<TeardownResult> {
+    return {
+      command: COMMAND,
+      result: { cluster: input.cluster, outcome: 'failed', summary, nodes, steps, downNodes, notes: [], ...extra },
+      exitCode: error.exitCode,
+      warnings,
+      error,
+    };
+  }
+}

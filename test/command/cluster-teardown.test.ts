@@ -1,0 +1,365 @@
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { run } from '../../src/cli.js';
+import type { Prompter } from '../../src/ui/prompter.js';
+import { TeardownFake } from '../helpers/fake-teardown.js';
+import { writeInventory } from '../helpers/run-cli.js';
+import { testIO } from '../helpers/test-io.js';
+import { tmpDir } from '../helpers/tmp.js';
+
+const NAMES = ['pve1', 'pve2', 'pve3'];
+
+async function pvx(args: string[], fc: TeardownFake | undefined, opts: { tty?: boolean; prompter?: Prompter; state?: string } = {}) {
+  const io = testIO({ tty: Boolean(opts.tty) });
+  const state = opts.state ?? tmpDir('pvx-state-');
+  const code = await run(args, {
+    io,
+    env: { PVX_STATE_DIR: state, PVX_RUNTIME_DIR: path.join(state, 'run') },
+    cwd: state,
+    transportFactory: () => {
+      if (!fc) throw new Error('no transport expected in this test');
+      return fc;
+    },
+    ...(opts.prompter ? { prompter: opts.prompter } : {}),
+  });
+  return { code, stdout: io.stdoutText(), stderr: io.stderrText(), state };
+}
+
+function setup() {
+  const fc = new TeardownFake(NAMES).form('prod', NAMES);
+  fc.node('pve1').guests.push({ vmid: 100, type: 'qemu', name: 'web' }, { vmid: 103, type: 'lxc', name: 'dns' });
+  fc.node('pve2').guests.push({ vmid: 101, type: 'lxc', name: 'db' });
+  fc.node('pve3').guests.push({ vmid: 102, type: 'qemu', name: 'mail' });
+  return { fc, inv: writeInventory(NAMES) };
+}
+
+const SEPARATE = (n: string) => [
+  `${n}: systemctl stop pve-cluster`,
+  `${n}: systemctl stop corosync`,
+  `${n}: pmxcfs -l`,
+  `${n}: rm -f /etc/pve/corosync.conf`,
+  `${n}: find /etc/corosync -mindepth 1 -delete`,
+  `${n}: stop-pmxcfs`,
+  `${n}: systemctl start pve-cluster`,
+  `${n}: find /var/lib/corosync -mindepth 1 -delete`,
+];
+
+function clusterMutations(fc: TeardownFake): string[] {
+  return fc
+    .mutations()
+    .filter((m) => !m.includes('sqlite3'))
+    .map((m) => (m.includes('/proc/$pid/cmdline') ? `${m.split(':')[0]}: stop-pmxcfs` : m));
+}
+
+function sayName(answer: string): Prompter & { asked: string[] } {
+  const asked: string[] = [];
+  return {
+    asked,
+    confirmTyped: async (message) => (asked.push(message), answer === 'prod'),
+    secret: async () => '',
+  };
+}
+
+describe('pvx cluster teardown', () => {
+  it('backs up every node, separates pve3 then pve2, removes them on pve1, separates pve1 last, and checks every node (--yes)', async () => {
+    const { fc, inv } = setup();
+    const r = await pvx(['-i', inv, 'cluster', 'teardown', '--yes'], fc);
+    expect(r.stderr).not.toContain('error');
+    expect(r.code).toBe(0);
+    expect(clusterMutations(fc)).toEqual([
+      ...SEPARATE('pve3'),
+      'pve1: pvecm delnode pve3',
+      ...SEPARATE('pve2'),
+      'pve1: pvecm expected 1',
+      'pve1: pvecm delnode pve2',
+      ...SEPARATE('pve1'),
+    ]);
+    // three backups made before the first change
+    const firstChange = fc.calls.findIndex((c) => c.argv.join(' ') === 'systemctl stop pve-cluster');
+    expect(fc.calls.slice(0, firstChange).filter((c) => c.argv[2]?.includes('sqlite3')).map((c) => c.node)).toEqual(NAMES);
+    expect(fc.calls.slice(firstChange).some((c) => c.argv[2]?.includes('sqlite3'))).toBe(false);
+    for (const n of NAMES) expect(fc.node(n).cluster).toBeUndefined();
+
+    expect(r.stdout).toContain("✔ Cluster 'prod' is torn down: pve1, pve2, pve3 are standalone.");
+    expect(r.stdout).toContain('guest configurations (before → after): pve1 2 → 2, pve2 1 → 1, pve3 1 → 1');
+    expect(r.stdout).toMatch(/to undo: pvx -i \S+ cluster restore \S+backups\/prod-\d{8}T\d{6}Z/);
+    // the overview goes to stderr even without a terminal, so a log shows what was done
+    expect(r.stderr).toContain("Cluster 'prod': quorate, 3 node(s) configured");
+    expect(r.stderr).toContain('separated last');
+    expect(r.stderr).toContain('[pve3] stop pve-cluster on pve3');
+    expect(r.stderr).toContain('shared storage stays configured on every node: nfs1 (nfs)');
+
+    const sets = readdirSync(path.join(r.state, 'backups'));
+    expect(sets).toHaveLength(1);
+    const dir = path.join(r.state, 'backups', sets[0]!);
+    expect(readdirSync(dir).sort()).toEqual(['manifest.json', ...NAMES.flatMap((n) => [`${n}.tar.gz`, `${n}.tar.gz.sha256`])]);
+    const manifest = JSON.parse(readFileSync(path.join(dir, 'manifest.json'), 'utf8'));
+    expect(manifest).toMatchObject({ schemaVersion: 1, cluster: 'prod', nodes: NAMES.map((node) => ({ node, missing: ['/var/lib/pve-cluster/config.db'] })) });
+    const journal = readFileSync(path.join(r.state, 'journal.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(journal.filter((j) => j.mutates).length).toBeGreaterThanOrEqual(clusterMutations(fc).length);
+  });
+
+  it('prints one JSON document with the nodes, their guests before and after, and the backups', async () => {
+    const { fc, inv } = setup();
+    const r = await pvx(['-i', inv, '--json', '--yes', 'cluster', 'teardown'], fc);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toBe('');
+    const doc = JSON.parse(r.stdout);
+    expect(doc).toMatchObject({ schemaVersion: 1, command: 'cluster teardown', ok: true });
+    expect(doc.result.outcome).toBe('torn-down');
+    expect(doc.result.nodes).toEqual([
+      expect.objectContaining({ name: 'pve1', role: 'last', guestsBefore: ['VM 100', 'CT 103'], guestsAfter: ['VM 100', 'CT 103'], after: 'standalone (not in a cluster)' }),
+      expect.objectContaining({ name: 'pve2', role: 'separate', guestsBefore: ['CT 101'], guestsAfter: ['CT 101'] }),
+      expect.objectContaining({ name: 'pve3', role: 'separate', guestsBefore: ['VM 102'], guestsAfter: ['VM 102'] }),
+    ]);
+    expect(doc.result.backups.nodes.map((b: { node: string; files: string[] }) => [b.node, b.files.length])).toEqual(NAMES.map((n) => [n, 3]));
+    expect(doc.result.backups.nodeDir).toMatch(/^\/var\/lib\/pvx\/backups\/prod-\d{8}T\d{6}Z$/);
+    expect(doc.warnings).toContainEqual(expect.stringContaining('not on the node, so not in its backup'));
+  });
+
+  it('--dry-run prints the full plan per node with exact commands and changes nothing', async () => {
+    const { fc, inv } = setup();
+    const r = await pvx(['-i', inv, '--dry-run', '--json', 'cluster', 'teardown'], fc);
+    expect(r.code).toBe(0);
+    expect(fc.mutations()).toEqual([]);
+    const doc = JSON.parse(r.stdout);
+    const plan: Array<{ node: string; command: string[]; mutates: boolean }> = doc.result.plan;
+    expect(plan.slice(0, 9).map((s) => `${s.node}: ${s.command[0]}`)).toEqual(NAMES.flatMap((n) => [`${n}: sh`, `${n}: base64`, `${n}: sh`]));
+    expect(plan.filter((s) => s.command[0] === 'pvecm').map((s) => `${s.node}: ${s.command.join(' ')}`)).toEqual(['pve1: pvecm delnode pve3', 'pve1: pvecm expected 1', 'pve1: pvecm delnode pve2']);
+    expect(plan.filter((s) => s.command.join(' ') === 'pmxcfs -l').map((s) => s.node)).toEqual(['pve3', 'pve2', 'pve1']);
+    expect(plan).toHaveLength(9 + 3 * 9 + 3);
+
+    const human = await pvx(['-i', inv, '--dry-run', 'cluster', 'teardown'], fc);
+    expect(human.stdout).toContain("Plan: tear down cluster 'prod' (--dry-run: nothing was changed)");
+    expect(human.stdout).toContain('        pmxcfs -l');
+    expect(human.stdout).toContain('        find /etc/corosync -mindepth 1 -delete');
+    expect(human.stdout).toMatch(/Backups would go to \S+\/backups\/prod-/);
+    expect(fc.mutations()).toEqual([]);
+  });
+
+  it('needs --yes without a terminal, and says so before touching any node', async () => {
+    const { fc, inv } = setup();
+    const r = await pvx(['-i', inv, 'cluster', 'teardown'], fc);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('pass --yes to confirm');
+    expect(fc.calls).toEqual([]);
+    const j = await pvx(['-i', inv, '--json', 'cluster', 'teardown'], fc);
+    expect(j.code).toBe(2);
+    expect(JSON.parse(j.stdout).error).toMatchObject({ code: 'USAGE', exitCode: 2 });
+  });
+
+  it('at a terminal asks for the cluster name: a wrong one changes nothing (exit 130), the right one tears down', async () => {
+    const { fc, inv } = setup();
+    const wrong = sayName('prd');
+    const r = await pvx(['-i', inv, 'cluster', 'teardown'], fc, { tty: true, prompter: wrong });
+    expect(r.code).toBe(130);
+    expect(wrong.asked).toEqual(['Type the cluster name (prod) to tear it down:']);
+    expect(r.stderr).toContain("the name did not match 'prod': nothing was changed");
+    expect(r.stderr.indexOf('What happens, step by step:')).toBeGreaterThan(-1);
+    expect(fc.mutations()).toEqual([]);
+    expect(existsSync(path.join(r.state, 'backups'))).toBe(false);
+
+    const right = sayName('prod');
+    const ok = await pvx(['-i', inv, 'cluster', 'teardown'], fc, { tty: true, prompter: right });
+    expect(ok.code).toBe(0);
+    expect(right.asked).toHaveLength(1);
+  });
+
+  it('takes Ctrl-C at the question as a cancel (exit 130), and rejects a malformed hold before touching a node', async () => {
+    const { fc, inv } = setup();
+    const interrupted: Prompter = {
+      confirmTyped: async () => {
+        throw Object.assign(new Error('User force closed the prompt with SIGINT'), { name: 'ExitPromptError' });
+      },
+      secret: async () => '',
+    };
+    const r = await pvx(['-i', inv, 'cluster', 'teardown'], fc, { tty: true, prompter: interrupted });
+    expect(r.code).toBe(130);
+    expect(r.stderr).toContain("cluster 'prod' was not touched");
+    expect(fc.mutations()).toEqual([]);
+
+    const io = testIO();
+    const state = tmpDir('pvx-state-');
+    const code = await run(['-i', inv, '--yes', 'cluster', 'teardown'], { io, env: { PVX_STATE_DIR: state, PVX_TEARDOWN_HOLD: 'pve2' }, cwd: state, transportFactory: () => fc });
+    expect(code).toBe(2);
+    expect(io.stderrText()).toContain('PVX_TEARDOWN_HOLD must be <node>:<absolute file>');
+    expect(fc.mutations()).toEqual([]);
+  });
+
+  it('refuses while HA resources are configured (exit 3), naming them and the commands that remove them', async () => {
+    const { fc, inv } = setup();
+    fc.ha = ['vm:100'];
+    const r = await pvx(['-i', inv, '--yes', 'cluster', 'teardown'], fc);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toContain('1 HA resource(s) are configured (vm:100)');
+    expect(r.stderr).toContain('ha-manager remove vm:100');
+    expect(fc.mutations()).toEqual([]);
+  });
+
+  it('aborts with nothing changed when a backup does not verify (exit 1), removing the backups made so far', async () => {
+    const { fc, inv } = setup();
+    fc.failures.push({ node: 'pve2', argv: 'sh -c set -eu; cd', result: { exitCode: 1, stderr: 'pve2.tar.gz: FAILED\nsha256sum: WARNING: 1 computed checksum did NOT match\n' } });
+    const r = await pvx(['-i', inv, '--yes', 'cluster', 'teardown'], fc);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('did NOT match');
+    expect(r.stderr).toContain('nothing changed');
+    expect(clusterMutations(fc).filter((m) => !m.includes('rm -rf'))).toEqual([]);
+    expect(fc.mutations().filter((m) => /^\w+: rm -rf /.test(m)).map((m) => m.split(':')[0])).toEqual(['pve2', 'pve1']);
+    expect(readdirSync(path.join(r.state, 'backups'))).toEqual([]);
+    for (const n of NAMES) expect(fc.node(n).cluster).toBe('prod');
+  });
+
+  it('stops when a node drops mid-way (exit 4): every node state, the backups, the journal and the exact restore command', async () => {
+    const { fc, inv } = setup();
+    fc.onCommand = (node, argv) => {
+      if (node === 'pve2' && argv.join(' ') === 'systemctl stop pve-cluster') fc.node('pve2').reachable = false;
+    };
+    const r = await pvx(['-i', inv, '--yes', 'cluster', 'teardown'], fc);
+    expect(r.code).toBe(4);
+    expect(clusterMutations(fc)).toEqual([...SEPARATE('pve3'), 'pve1: pvecm delnode pve3', 'pve2: systemctl stop pve-cluster']);
+    expect(r.stderr).toMatch(/teardown of 'prod' stopped after changes at teardown step 11 on pve2 \(stop pve-cluster on pve2\): cannot reach pve2/);
+    expect(r.stderr).toContain('  pve1: member of');
+    expect(r.stderr).toContain('  pve2: unreachable');
+    expect(r.stderr).toContain('  pve3: standalone (not in a cluster) [separation started]');
+    expect(r.stderr).toMatch(/backups: \S+\/backups\/prod-\d{8}T\d{6}Z \(on each node: \/var\/lib\/pvx\/backups\/prod-/);
+    expect(r.stderr).toContain(`journal: ${path.join(r.state, 'journal.jsonl')}`);
+    expect(r.stderr).toMatch(/to put the separated node\(s\) back: pvx -i \S+ cluster restore \S+ --node pve3\n/);
+    expect(r.stderr).toMatch(/to finish the teardown instead, once the cause is fixed: pvx -i \S+ cluster teardown/);
+
+    const j = await pvx(['-i', inv, '--yes', '--json', 'cluster', 'teardown'], setupFailing());
+    const doc = JSON.parse(j.stdout);
+    expect(doc.ok).toBe(false);
+    expect(doc.error).toMatchObject({ code: 'CHANGED_THEN_FAILED', exitCode: 4 });
+    expect(doc.error.details.restore).toMatch(/cluster restore .* --node pve3$/);
+    expect(doc.error.details.nodes.map((n: { name: string; separationStarted: boolean }) => [n.name, n.separationStarted])).toEqual([['pve1', false], ['pve2', false], ['pve3', true]]);
+    expect(doc.result).toMatchObject({ outcome: 'failed', cluster: 'prod' });
+  });
+
+  it('exits 6 with nothing changed when the first node to separate drops before its first step', async () => {
+    const { fc, inv } = setup();
+    fc.onCommand = (node, argv) => {
+      if (node === 'pve3' && argv.join(' ') === 'systemctl stop pve-cluster') fc.node('pve3').reachable = false;
+    };
+    const r = await pvx(['-i', inv, '--yes', 'cluster', 'teardown'], fc);
+    expect(r.code).toBe(6);
+    expect(r.stderr).toMatch(/teardown of 'prod' stopped before any change at teardown step 1 on pve3 .*the verified backups stay in \S+backups\/prod-/);
+    expect(clusterMutations(fc)).toEqual(['pve3: systemctl stop pve-cluster']);
+  });
+
+  it('stops between steps on Ctrl-C and says where each node stands (exit 4)', async () => {
+    const { fc, inv } = setup();
+    fc.onCommand = (node, argv) => {
+      if (node === 'pve3' && argv.join(' ') === 'pmxcfs -l') process.emit('SIGINT');
+    };
+    const r = await pvx(['-i', inv, '--yes', 'cluster', 'teardown'], fc);
+    expect(r.code).toBe(4);
+    expect(clusterMutations(fc)).toEqual(SEPARATE('pve3').slice(0, 3));
+    expect(r.stderr).toContain('Ctrl-C: stopping after the current step');
+    expect(r.stderr).toContain('cancelled with Ctrl-C');
+    expect(r.stderr).toMatch(/cluster restore \S+ --node pve3/);
+    expect(process.listenerCount('SIGINT')).toBe(0);
+  });
+
+  it('removes a node that is down from the membership only, and says what to do with it when it is back', async () => {
+    const { fc, inv } = setup();
+    fc.node('pve3').reachable = false;
+    fc.node('pve3').corosync = false;
+    const r = await pvx(['-i', inv, '--yes', 'cluster', 'teardown'], fc);
+    expect(r.code).toBe(0);
+    expect(clusterMutations(fc)).toEqual(['pve1: pvecm delnode pve3', ...SEPARATE('pve2'), 'pve1: pvecm expected 1', 'pve1: pvecm delnode pve2', ...SEPARATE('pve1')]);
+    expect(r.stderr).toContain('down (unreachable)');
+    expect(r.stderr).toMatch(/pve3 was not reachable: it was removed from the membership.*once it is back, run pvx -i \S+ cluster teardown again/);
+    expect(r.stdout).toContain("Cluster 'prod' is torn down: pve1, pve2 are standalone; pve3 removed from the membership.");
+  });
+
+  it('has nothing to do when every node is standalone', async () => {
+    const fc = new TeardownFake(NAMES);
+    const r = await pvx(['-i', writeInventory(NAMES), '--yes', 'cluster', 'teardown'], fc);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('nothing to tear down');
+    expect(fc.mutations()).toEqual([]);
+  });
+});
+
+function setupFailing(): TeardownFake {
+  const { fc } = setup();
+  fc.onCommand = (node, argv) => {
+    if (node === 'pve2' && argv.join(' ') === 'systemctl stop pve-cluster') fc.node('pve2').reachable = false;
+  };
+  return fc;
+}
+
+describe('pvx cluster restore', () => {
+  async function failedTeardown() {
+    const { fc, inv } = setup();
+    fc.onCommand = (node, argv) => {
+      if (node === 'pve2' && argv.join(' ') === 'systemctl stop pve-cluster') fc.node('pve2').reachable = false;
+    };
+    const r = await pvx(['-i', inv, '--yes', 'cluster', 'teardown'], fc);
+    expect(r.code).toBe(4);
+    const set = readdirSync(path.join(r.state, 'backups'))[0]!;
+    fc.onCommand = undefined;
+    return { fc, inv, state: r.state, dir: path.join(r.state, 'backups', set) };
+  }
+
+  it('refuses a corrupted backup before touching any node (exit 2)', async () => {
+    const { inv, dir } = await failedTeardown();
+    const file = path.join(dir, 'pve3.tar.gz');
+    const bytes = readFileSync(file);
+    bytes[10] = (bytes[10] ?? 0) ^ 0x55;
+    writeFileSync(file, bytes);
+    const r = await pvx(['-i', inv, '--yes', 'cluster', 'restore', dir, '--node', 'pve3'], undefined);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/the backup of pve3 \(\S+pve3.tar.gz\) is refused: checksum mismatch/);
+    const j = await pvx(['-i', inv, '--yes', '--json', 'cluster', 'restore', dir], undefined);
+    expect(JSON.parse(j.stdout).error).toMatchObject({ code: 'BACKUP_CORRUPT', exitCode: 2 });
+  });
+
+  it('says what is wrong with a path that is no backup, or a node it does not hold', async () => {
+    const { inv, dir } = await failedTeardown();
+    expect((await pvx(['-i', inv, '--yes', 'cluster', 'restore', tmpDir('pvx-nob-')], undefined)).stderr).toContain('is not a pvx backup');
+    const r = await pvx(['-i', inv, '--yes', 'cluster', 'restore', dir, '--node', 'pve9'], undefined);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('holds no backup of pve9');
+  });
+
+  it('needs --yes without a terminal', async () => {
+    const { inv, dir } = await failedTeardown();
+    const r = await pvx(['-i', inv, 'cluster', 'restore', dir, '--node', 'pve3'], undefined);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('pass --yes');
+  });
+
+  it('--dry-run: adds the separated node back to the running configuration, then restores it', async () => {
+    const { fc, inv, dir } = await failedTeardown();
+    fc.node('pve2').reachable = true;
+    const before = fc.mutations().length;
+    const r = await pvx(['-i', inv, '--dry-run', '--json', 'cluster', 'restore', dir, '--node', 'pve3'], fc);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(fc.mutations().length).toBe(before);
+    const plan: Array<{ node: string; title: string; command: string[] }> = JSON.parse(r.stdout).result.plan;
+    expect(plan.map((s) => `${s.node}: ${s.command[0] === 'sh' ? s.title.split(' (')[0] : s.command.join(' ')}`)).toEqual([
+      // the titles say which file: corosync's own copy first on the members, the cluster-wide one at the end
+      'pve1: write corosync.conf version 4',
+      'pve1: corosync-cfgtool -R',
+      'pve2: write corosync.conf version 4',
+      'pve2: corosync-cfgtool -R',
+      expect.stringMatching(/^pve3: upload the verified backup to \/var\/lib\/pvx\/backups\/prod-\S+\/pve3.tar.gz on pve3$/),
+      'pve3: systemctl stop pve-cluster',
+      'pve3: systemctl stop corosync',
+      'pve3: pmxcfs -l',
+      'pve3: write corosync.conf version 4',
+      expect.stringMatching(/^pve3: tar -xzf \/var\/lib\/pvx\/backups\/prod-\S+\/pve3.tar.gz -C \/ etc\/corosync$/),
+      'pve3: write corosync.conf version 4',
+      'pve3: stop that local pmxcfs by its PID',
+      'pve3: systemctl start pve-cluster',
+      'pve3: systemctl start corosync',
+      'pve1: once quorate, write corosync.conf version 4',
+      'pve3: pvecm status',
+    ]);
+    expect(plan[0]?.title).toContain('to /etc/corosync/corosync.conf on pve1');
+    expect(plan[14]?.title).toContain('to /etc/pve/corosync.conf on pve1 (the cluster-wide copy)');
+  });
+});

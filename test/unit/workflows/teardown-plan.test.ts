@@ -1,0 +1,150 @@
+import { describe, expect, it } from 'vitest';
+import { executePlan } from '../../../src/workflows/execute.js';
+import { guestFilesArgv } from '../../../src/workflows/guest-files.js';
+import type { TeardownInput } from '../../../src/workflows/teardown-decide.js';
+import { clusterTracesArgv, delnodeStep, expectedStep, parseClusterTraces, planTeardown, separationSteps, stopPmxcfsArgv } from '../../../src/workflows/teardown-plan.js';
+import { FakeTransport } from '../../helpers/fake-transport.js';
+import { fakeTiming, member, scriptedReader, standalone } from './cluster-plans.helpers.js';
+
+const ALL = ['pve1', 'pve2', 'pve3'];
+const noRead = scriptedReader({});
+
+function input(o: Partial<TeardownInput> = {}): TeardownInput {
+  return {
+    cluster: 'prod',
+    last: 'pve1',
+    others: [{ node: 'pve3', configured: true }, { node: 'pve2', configured: true }],
+    removeOnly: [],
+    quorum: { configured: ALL.map((name) => ({ name, votes: 1 })), online: ALL, expectedVotes: 3 },
+    nodes: [],
+    ...o,
+  };
+}
+
+const SEPARATION = [
+  'systemctl stop pve-cluster',
+  'systemctl stop corosync',
+  'pmxcfs -l',
+  'rm -f /etc/pve/corosync.conf',
+  'find /etc/corosync -mindepth 1 -delete',
+  'stop-pmxcfs',
+  'systemctl start pve-cluster',
+  'find /var/lib/corosync -mindepth 1 -delete',
+  'check',
+];
+
+function shape(steps: ReturnType<typeof planTeardown>['plan']['steps']): string[] {
+  return steps.map((s) => {
+    const cmd = s.argv === stopPmxcfsArgv() || s.argv.join(' ') === stopPmxcfsArgv().join(' ') ? 'stop-pmxcfs' : s.argv.join(' ') === guestFilesArgv().join(' ') ? 'check' : s.argv.join(' ');
+    return `${s.node}: ${cmd}`;
+  });
+}
+
+describe('the teardown plan', () => {
+  it('separates the others one by one, removes each on the last node, sets expected votes where the last node would be alone, then separates it', () => {
+    const td = planTeardown(input(), new Map(), { read: noRead, timing: fakeTiming() });
+    expect(shape(td.plan.steps)).toEqual([
+      ...SEPARATION.map((c) => `pve3: ${c}`),
+      'pve1: pvecm delnode pve3',
+      ...SEPARATION.map((c) => `pve2: ${c}`),
+      'pve1: pvecm expected 1',
+      'pve1: pvecm delnode pve2',
+      ...SEPARATION.map((c) => `pve1: ${c}`),
+    ]);
+    expect(td.expectedBefore).toEqual(['pve2']);
+    expect(td.firstStepOf).toEqual(new Map([['pve3', 0], ['pve2', 10], ['pve1', 21]]));
+    expect(td.plan.steps.filter((s) => !s.mutates).map((s) => s.title)).toEqual([
+      'check that pve3 is standalone and kept its 0 guest configuration(s)',
+      'check that pve2 is standalone and kept its 0 guest configuration(s)',
+      'check that pve1 is standalone and kept its 0 guest configuration(s)',
+    ]);
+  });
+
+  it('removes down nodes first while the cluster is quorate, and counts votes', () => {
+    const td = planTeardown(
+      input({ others: [{ node: 'pve3', configured: true }], removeOnly: ['pve2'], quorum: { configured: [{ name: 'pve1', votes: 2 }, { name: 'pve2', votes: 1 }, { name: 'pve3', votes: 1 }], online: ['pve1', 'pve3'], expectedVotes: 4 } }),
+      new Map(),
+      { read: noRead, timing: fakeTiming() },
+    );
+    // pve1 has 2 of the 3 votes left once pve2 is gone: it stays quorate alone
+    expect(shape(td.plan.steps).filter((s) => s.includes('pvecm'))).toEqual(['pve1: pvecm delnode pve2', 'pve1: pvecm delnode pve3']);
+  });
+
+  it('sets the expected votes before the first removal when the last node starts without quorum', () => {
+    const td = planTeardown(input({ others: [], removeOnly: ['pve2', 'pve3'], quorum: { configured: ALL.map((name) => ({ name, votes: 1 })), online: ['pve1'], expectedVotes: 3 } }), new Map(), {
+      read: noRead,
+      timing: fakeTiming(),
+    });
+    // each removal gives corosync a new nodelist, and with it the expected votes of the nodes left
+    expect(shape(td.plan.steps).slice(0, 4)).toEqual(['pve1: pvecm expected 1', 'pve1: pvecm delnode pve2', 'pve1: pvecm expected 1', 'pve1: pvecm delnode pve3']);
+  });
+
+  it('does not remove anyone when no corosync runs on the last node, nor nodes the cluster no longer lists', () => {
+    const td = planTeardown(input({ others: [{ node: 'pve3', configured: false }], quorum: undefined }), new Map(), { read: noRead, timing: fakeTiming() });
+    expect(shape(td.plan.steps).some((s) => s.includes('pvecm'))).toBe(false);
+  });
+});
+
+describe('teardown steps at run time', () => {
+  it('skips pvecm expected when the last node is quorate without the node that left, and sets it otherwise', async () => {
+    const timing = fakeTiming();
+    const quorate = member('pve1', 'prod', ['pve1', 'pve2'], { online: ['pve1'] });
+    const read = scriptedReader({ pve1: [quorate] });
+    let run = await executePlan({ title: 't', steps: [expectedStep('pve1', 'pve2', 1, { read, timing })] }, new FakeTransport([]));
+    expect(run.ok).toBe(true);
+
+    const lost = member('pve1', 'prod', ['pve1', 'pve2'], { online: ['pve2', 'pve1'], quorate: false });
+    const gone = member('pve1', 'prod', ['pve1', 'pve2'], { online: ['pve1'], quorate: false });
+    const back = member('pve1', 'prod', ['pve1', 'pve2'], { online: ['pve1'] });
+    const read2 = scriptedReader({ pve1: [lost, gone, gone, back] });
+    const t = new FakeTransport([{ node: 'pve1', argv: ['pvecm', 'expected', '1'] }]);
+    run = await executePlan({ title: 't', steps: [expectedStep('pve1', 'pve2', 1, { read: read2, timing })] }, t);
+    expect(run.ok).toBe(true);
+    t.verify();
+    expect(t.calls[0]?.opts.mutates).toBe(true);
+  });
+
+  it('retries delnode while pmxcfs has not seen quorum yet, and accepts CS_ERR_NOT_EXIST', async () => {
+    const timing = fakeTiming();
+    const t = new FakeTransport([
+      { node: 'pve1', argv: ['pvecm', 'delnode', 'pve2'], result: { exitCode: 255, stderr: 'cluster not ready - no quorum?\n' } },
+      { node: 'pve1', argv: ['pvecm', 'delnode', 'pve2'], result: { stdout: 'Killing node 2\n', stderr: 'Could not kill node (error = CS_ERR_NOT_EXIST)\n' } },
+    ]);
+    const read = scriptedReader({ pve1: [member('pve1', 'prod', ['pve1'])] });
+    const run = await executePlan({ title: 't', steps: [delnodeStep('pve1', 'pve2', 'prod', { read, timing })] }, t);
+    expect(run.ok).toBe(true);
+    t.verify();
+    expect(timing.slept).toBe(1000);
+  });
+
+  it('fails delnode for good on other errors', async () => {
+    const t = new FakeTransport([{ node: 'pve1', argv: ['pvecm', 'delnode', 'pve2'], result: { exitCode: 255, stderr: 'Cannot delete myself from cluster!\n' } }]);
+    const run = await executePlan({ title: 't', steps: [delnodeStep('pve1', 'pve2', 'prod', { read: noRead, timing: fakeTiming() })] }, t);
+    expect(run.failed?.message).toMatch(/Cannot delete myself/);
+  });
+
+  it('checks a separated node: standalone, no cluster traces, every guest configuration still there', async () => {
+    const record = { node: 'pve2', guestsBefore: [{ node: 'pve2', type: 'qemu' as const, vmid: 100 }, { node: 'pve2', type: 'lxc' as const, vmid: 101 }], standalone: false };
+    const check = separationSteps('pve2', record, { read: scriptedReader({ pve2: [standalone('pve2')] }), timing: fakeTiming() }).at(-1)!;
+    const ok = new FakeTransport([
+      { node: 'pve2', argv: clusterTracesArgv(), result: { stdout: '' } },
+      { node: 'pve2', argv: guestFilesArgv(), result: { stdout: '/etc/pve/nodes/pve2/qemu-server/100.conf\n/etc/pve/nodes/pve2/lxc/101.conf\n/etc/pve/nodes/pve1/qemu-server/102.conf\n' } },
+    ]);
+    expect((await executePlan({ title: 't', steps: [check] }, ok)).ok).toBe(true);
+    expect(record.standalone).toBe(true);
+
+    const lost = new FakeTransport([
+      { node: 'pve2', argv: clusterTracesArgv(), result: { stdout: '' }, repeat: true },
+      { node: 'pve2', argv: guestFilesArgv(), result: { stdout: '/etc/pve/nodes/pve2/qemu-server/100.conf\n' }, repeat: true },
+    ]);
+    const run = await executePlan({ title: 't', steps: [check] }, lost);
+    expect(run.failed?.message).toBe('GUEST CONFIGURATIONS MISSING on pve2: CT 101 were in /etc/pve/nodes/pve2/ before and are not now');
+
+    const traces = new FakeTransport([{ node: 'pve2', argv: clusterTracesArgv(), result: { stdout: 'file /etc/corosync/authkey\ncorosync running\n' }, repeat: true }]);
+    expect((await executePlan({ title: 't', steps: [check] }, traces)).failed?.message).toBe('pve2 still has /etc/corosync/authkey, corosync is running');
+  });
+
+  it('reads the traces a node still has', () => {
+    expect(parseClusterTraces('file /etc/pve/corosync.conf\nnoise\ncorosync running\n')).toEqual(['/etc/pve/corosync.conf', 'corosync is running']);
+  });
+});
