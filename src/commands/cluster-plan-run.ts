@@ -10,6 +10,7 @@ import { describePlan, type Plan, type PlannedStep } from '../workflows/plan.js'
 import type { StepProgress } from '../ui/progress.js';
 import type { Outcome } from '../ui/report.js';
 import { readMembership } from './cluster-membership.js';
+import { listenForInterrupt } from './plan-progress.js';
 
 /** How one step of a run ended. */
 export interface StepReport {
@@ -57,42 +58,59 @@ export interface PlanResult {
   title: string;
 }
 
+/** Options of runPlanWithProgress. */
+export interface RunPlanOptions {
+  /** stops the plan between steps; without one, Ctrl-C does that for the length of the run */
+  signal?: AbortSignal;
+  /** awaited before the first step and after each finished one (Ctrl-C meanwhile still stops the plan) */
+  betweenSteps?: (nextIndex: number) => Promise<void>;
+}
+
 /** Run the plan, one progress line (or spinner) per step; never throws for a failing step. */
-export async function runPlanWithProgress(deps: Deps, t: Transport, plan: Plan): Promise<{ run: PlanRun; steps: StepReport[] }> {
+export async function runPlanWithProgress(deps: Deps, t: Transport, plan: Plan, opts: RunPlanOptions = {}): Promise<{ run: PlanRun; steps: StepReport[] }> {
   const steps: StepReport[] = describePlan(plan).map((p) => ({ node: p.node, title: p.title, command: p.command, mutates: p.mutates, status: 'not-run' }));
   let current: StepProgress | undefined;
   let startedAt = 0;
   const label = (i: number) => `[${plan.steps[i]?.node}] ${plan.steps[i]?.title}`;
-  const run = await executePlan(plan, t, {
-    onEvent: async (e) => {
-      const report = steps[e.index];
-      if (!report) return;
-      switch (e.type) {
-        case 'started':
-          startedAt = deps.now();
-          current = await deps.progress.start(label(e.index));
-          return;
-        case 'succeeded':
-        case 'skipped':
-          report.status = e.type === 'succeeded' ? 'ok' : 'skipped';
-          report.durationMs = deps.now() - startedAt;
-          if (e.message) report.message = e.message;
-          current?.[e.type === 'succeeded' ? 'succeed' : 'skip'](`${label(e.index)}${e.message ? deps.theme.c.dim(` (${e.message})`) : ''}`);
-          return;
-        case 'failed':
-          report.status = 'failed';
-          report.durationMs = deps.now() - startedAt;
-          report.message = e.message;
-          current?.fail(`${label(e.index)}: ${e.message}`);
-          return;
-        case 'undone':
-          report.status = e.ok ? 'undone' : report.status;
-          deps.progress.note(`${e.ok ? 'undone' : 'could not undo'}: ${label(e.index)}${e.message ? ` (${e.message})` : ''}`);
-          return;
-      }
-    },
-  });
-  return { run, steps };
+  const interrupt = opts.signal ? undefined : listenForInterrupt(deps);
+  const signal = opts.signal ?? interrupt?.signal;
+  try {
+    await opts.betweenSteps?.(0);
+    const run = await executePlan(plan, t, {
+      ...(signal ? { signal } : {}),
+      onEvent: async (e) => {
+        const report = steps[e.index];
+        if (!report) return;
+        switch (e.type) {
+          case 'started':
+            startedAt = deps.now();
+            current = await deps.progress.start(label(e.index));
+            return;
+          case 'succeeded':
+          case 'skipped':
+            report.status = e.type === 'succeeded' ? 'ok' : 'skipped';
+            report.durationMs = deps.now() - startedAt;
+            if (e.message) report.message = e.message;
+            current?.[e.type === 'succeeded' ? 'succeed' : 'skip'](`${label(e.index)}${e.message ? deps.theme.c.dim(` (${e.message})`) : ''}`);
+            await opts.betweenSteps?.(e.index + 1);
+            return;
+          case 'failed':
+            report.status = 'failed';
+            report.durationMs = deps.now() - startedAt;
+            report.message = e.message;
+            current?.fail(`${label(e.index)}: ${e.message}`);
+            return;
+          case 'undone':
+            report.status = e.ok ? 'undone' : report.status;
+            deps.progress.note(`${e.ok ? 'undone' : 'could not undo'}: ${label(e.index)}${e.message ? ` (${e.message})` : ''}`);
+            return;
+        }
+      },
+    });
+    return { run, steps };
+  } finally {
+    interrupt?.dispose();
+  }
 }
 
 /** Read where each node stands now (after a failure), in parallel. */

@@ -18,8 +18,8 @@ import { planRestore, type RestoreNode } from '../workflows/restore-plan.js';
 import { readBackupSet, verifyArchive, type VerifiedArchive } from './backup-store.js';
 import { readMembership } from './cluster-membership.js';
 import { inventoryNodes, parseNodeList, pvxCommandLine } from './cluster-nodes.js';
-import { failureError, nodeState, readStates, type NodeState, type StepReport } from './cluster-plan-run.js';
-import { listenForInterrupt, runPlanSteps } from './plan-progress.js';
+import { failureError, nodeState, readStates, runPlanWithProgress, type NodeState, type StepReport } from './cluster-plan-run.js';
+import { listenForInterrupt } from './plan-progress.js';
 
 const COMMAND = 'cluster restore';
 
@@ -205,7 +205,7 @@ export async function clusterRestore(deps: Deps, opts: RestoreOptions): Promise<
   const interrupt = listenForInterrupt(deps);
   let done;
   try {
-    done = await runPlanSteps(deps, t, plan, { signal: interrupt.signal });
+    done = await runPlanWithProgress(deps, t, plan, { signal: interrupt.signal });
   } finally {
     interrupt.dispose();
   }

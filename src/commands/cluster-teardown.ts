@@ -20,7 +20,8 @@ import { readMembership } from './cluster-membership.js';
 import { pvxCommandLine } from './cluster-nodes.js';
 import { failureError, journalFile, readStates, type StepReport } from './cluster-plan-run.js';
 import { readTeardownFacts, type SharedStorage, type TeardownFacts } from './cluster-teardown-facts.js';
-import { listenForInterrupt, parseHold, runPlanSteps, waitAtHold } from './plan-progress.js';
+import { listenForInterrupt, parseHold, waitAtHold } from './plan-progress.js';
+import { runPlanWithProgress } from './cluster-plan-run.js';
 
 const COMMAND = 'cluster teardown';
 
@@ -233,7 +234,7 @@ export async function clusterTeardown(deps: Deps, opts: TeardownOptions): Promis
   const interrupt = listenForInterrupt(deps);
   try {
     // phase 1: backups; a failure is undone on the nodes and the workstation copy is dropped
-    const b = await runPlanSteps(deps, t, backupPlan, { signal: interrupt.signal });
+    const b = await runPlanWithProgress(deps, t, backupPlan, { signal: interrupt.signal });
     if (!b.run.ok) {
       store.remove();
       const recovery = pvxCommandLine(inv, ['cluster', 'teardown', ...(opts.backupDir !== undefined ? ['--backup-dir', opts.backupDir] : [])]);
@@ -256,7 +257,7 @@ export async function clusterTeardown(deps: Deps, opts: TeardownOptions): Promis
     if (notHeld.length > 0) warnings.push(`not on the node, so not in its backup: ${notHeld.join('; ')}`);
 
     // phase 2: the teardown
-    const done = await runPlanSteps(deps, t, td.plan, {
+    const done = await runPlanWithProgress(deps, t, td.plan, {
       signal: interrupt.signal,
       betweenSteps: async (next) => {
         if (hold && td.firstStepOf.get(hold.node) === next) await waitAtHold(hold, interrupt.signal, (s) => deps.progress.note(s));
