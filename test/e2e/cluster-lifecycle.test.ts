@@ -208,8 +208,15 @@ describe.skipIf(!isRoot)('cluster lifecycle on the lab (e2ec)', () => {
       expect(r.stderr).not.toMatch(/^error:/m);
       expect(r.code).toBe(0);
       expect(r.stdout).toContain("Removed pve4 from cluster 'e2ec'");
-      const s = pvx(['-i', info.inventory, '--json', 'cluster', 'status'], env);
-      const doc = json(s);
+      // corosync on the members reloads the shrunk corosync.conf moments after delnode wrote it
+      const doc = await until(
+        'expected votes 3',
+        () => {
+          const d = json(pvx(['-i', info.inventory, '--json', 'cluster', 'status'], env));
+          return d.result.quorum?.expectedVotes === 3 ? d : undefined;
+        },
+        20_000,
+      );
       expect(doc.result.nodes.map((n: { name: string }) => n.name)).toEqual(['pve1', 'pve2', 'pve3']);
       expect(doc.result.quorum).toMatchObject({ quorate: true, expectedVotes: 3, totalVotes: 3 });
       const dirGone = await labExec(LAB, 'pve1', ['test', '-d', '/etc/pve/nodes/pve4']);
