@@ -132,9 +132,15 @@ export function planRestore(input: RestoreInput, w: ReadWiring): Plan {
       ...writeCluster,
       title: `once quorate, write ${what} to ${CLUSTER_PATHS.pveCorosyncConf} on ${first} (the cluster-wide copy)`,
       run: async (t) => {
+        const deadline = w.timing.now() + w.timing.quorumTimeoutMs;
         const problem = await waitForMembership(t, first, w.read, partitionReady, w.timing.quorumTimeoutMs, w.timing);
         if (problem) return { ok: false, message: problem };
-        return writeCluster.run ? writeCluster.run(t) : { ok: false, message: 'no writer' };
+        // pmxcfs turns /etc/pve writable only once its own quorum notification arrives, a moment after corosync's
+        for (;;) {
+          const r = writeCluster.run ? await writeCluster.run(t) : { ok: false, message: 'no writer' };
+          if (r.ok || !/Read-only file system/.test(r.message ?? '') || w.timing.now() >= deadline) return r;
+          await w.timing.sleep(w.timing.pollMs);
+        }
       },
     });
   }
