@@ -28,7 +28,7 @@ export function medianOffset(offsets: readonly number[]): number {
 export const clockSkewCheck: Check = {
   id: ID,
   title: 'Clock skew',
-  purposes: ['general', 'create', 'join', 'migrate'],
+  purposes: ['general', 'create', 'join', 'migrate', 'ha'],
   run(ctx) {
     const offsets = new Map<string, number>();
     for (const n of ctx.nodes) {

@@ -74,7 +74,7 @@ function link0Findings(f: NodeFacts): Finding[] {
 export const hostnameResolutionCheck: Check = {
   id: ID,
   title: 'Hostname resolution',
-  purposes: ['general', 'create', 'join', 'migrate'],
+  purposes: ['general', 'create', 'join', 'migrate', 'ha'],
   run(ctx) {
     return eachNode(ctx, ID, ctx.nodes, (f): Finding[] => {
       const name = f.hostname.ok ? f.hostname.value : f.name;

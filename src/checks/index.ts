@@ -7,6 +7,7 @@ import type { Transport } from '../transport/types.js';
 import { clockSkewCheck } from './clock-skew.js';
 import { clusterNameCheck } from './cluster-name.js';
 import { finding } from './finding.js';
+import { haVotesCheck } from './ha-votes.js';
 import { probePlans, readNode, runProbes } from './gather.js';
 import { hostnameResolutionCheck } from './hostname-resolution.js';
 import { linkLatencyCheck } from './link-latency.js';
@@ -41,6 +42,7 @@ export const CHECKS: readonly Check[] = [
   clusterNameCheck,
   quorumCheck,
   twoNodeCheck,
+  haVotesCheck,
 ];
 
 /** What runPreflight needs besides the spec. */

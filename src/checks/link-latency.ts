@@ -38,7 +38,7 @@ function pair(ctx: CheckContext, a: NodeFacts, b: NodeFacts): Finding {
 export const linkLatencyCheck: Check = {
   id: ID,
   title: 'Link latency',
-  purposes: ['general', 'create', 'join', 'migrate'],
+  purposes: ['general', 'create', 'join', 'migrate', 'ha'],
   run(ctx) {
     const out: Finding[] = [];
     ctx.nodes.forEach((a, i) => {

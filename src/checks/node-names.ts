@@ -10,7 +10,7 @@ const ID = 'node-names';
 export const nodeNamesCheck: Check = {
   id: ID,
   title: 'Node names',
-  purposes: ['general', 'create', 'join', 'migrate'],
+  purposes: ['general', 'create', 'join', 'migrate', 'ha'],
   run(ctx) {
     const byName = new Map<string, string[]>();
     for (const n of ctx.nodes) {

@@ -8,7 +8,7 @@ const ID = 'ntp-sync';
 export const ntpSyncCheck: Check = {
   id: ID,
   title: 'Time synchronisation',
-  purposes: ['general', 'create', 'join', 'migrate'],
+  purposes: ['general', 'create', 'join', 'migrate', 'ha'],
   run(ctx) {
     return eachNode(ctx, ID, ctx.nodes, (f): Finding[] => {
       const n = f.name;

@@ -41,7 +41,7 @@ export function packageDifferences(v: PveVersion, ref: PveVersion, refName: stri
 export const pveVersionCheck: Check = {
   id: ID,
   title: 'PVE version',
-  purposes: ['general', 'create', 'join', 'migrate'],
+  purposes: ['general', 'create', 'join', 'migrate', 'ha'],
   run(ctx) {
     const versions = new Map<string, PveVersion>();
     for (const n of ctx.nodes) {

@@ -12,7 +12,11 @@ function quorumOf(ctx: CheckContext, f: NodeFacts, forJoin: boolean): Finding[] 
     if (!f.cluster.ok) return [finding(ID, n, 'fail', `could not read the cluster configuration: ${f.cluster.message}`)];
     return [
       finding(ID, n, 'fail', `${n} is not in a cluster`, {
-        hint: forJoin ? 'name a member of the cluster to join with --via <node>' : 'migration works between members of one cluster: create or join the cluster first',
+        hint: forJoin
+          ? 'name a member of the cluster to join with --via <node>'
+          : ctx.purpose === 'ha'
+            ? 'HA works between members of one cluster: create or join the cluster first'
+            : 'migration works between members of one cluster: create or join the cluster first',
       }),
     ];
   }
@@ -50,7 +54,7 @@ function quorumOf(ctx: CheckContext, f: NodeFacts, forJoin: boolean): Finding[] 
 export const quorumCheck: Check = {
   id: ID,
   title: 'Quorum',
-  purposes: ['join', 'migrate'],
+  purposes: ['join', 'migrate', 'ha'],
   run(ctx) {
     if (ctx.purpose === 'join') {
       const m = ctx.roles.member;

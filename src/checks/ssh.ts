@@ -8,7 +8,7 @@ const ID = 'ssh';
 export const sshCheck: Check = {
   id: ID,
   title: 'SSH access',
-  purposes: ['general', 'create', 'join', 'migrate'],
+  purposes: ['general', 'create', 'join', 'migrate', 'ha'],
   run(ctx) {
     return ctx.nodes.map((n): Finding => {
       const f = ctx.facts.get(n);

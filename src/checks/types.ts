@@ -7,10 +7,10 @@ import type { QuorumtoolStatus } from '../pve/parse/quorumtool.js';
 import type { UdpProbeResults } from './udp-probe.js';
 
 /** What the run prepares for; it decides which checks apply. */
-export type Purpose = 'create' | 'join' | 'migrate' | 'general';
+export type Purpose = 'create' | 'join' | 'migrate' | 'ha' | 'general';
 
 /** Every purpose, in the order help texts list them. */
-export const PURPOSES: readonly Purpose[] = ['general', 'create', 'join', 'migrate'];
+export const PURPOSES: readonly Purpose[] = ['general', 'create', 'join', 'migrate', 'ha'];
 
 /** ok, warn and fail are verdicts; skip means the check could not run there (never a pass). */
 export type FindingStatus = 'ok' | 'warn' | 'fail' | 'skip';

@@ -129,7 +129,7 @@ function pair(ctx: CheckContext, a: NodeFacts, b: NodeFacts): Finding[] {
 export const udpCorosyncCheck: Check = {
   id: ID,
   title: 'Corosync UDP 5405-5412',
-  purposes: ['general', 'create', 'join', 'migrate'],
+  purposes: ['general', 'create', 'join', 'migrate', 'ha'],
   run(ctx) {
     const out: Finding[] = [];
     const only = ctx.nodes[0];

@@ -1,5 +1,5 @@
 /** The preflight gate of cluster changes: every check on every node, exit 3 on any failure, before any change. */
-import { runPreflight, type Finding, type PreflightSpec } from '../checks/index.js';
+import { runPreflight, type Finding, type NodeFacts, type PreflightSpec } from '../checks/index.js';
 import type { Deps } from '../context.js';
 import { PreflightError } from '../errors.js';
 import type { Transport } from '../transport/types.js';
@@ -13,6 +13,8 @@ export interface PreflightGate {
   link0: Map<string, string>;
   /** preflight already warned about a two-vote cluster */
   twoNodeWarned: boolean;
+  /** what was read on each node */
+  nodeFacts: Map<string, NodeFacts>;
 }
 
 function where(f: Finding): string {
@@ -46,5 +48,6 @@ export async function preflightGate(deps: Deps, t: Transport, spec: PreflightSpe
     warnings: warns.map(findingLine),
     link0,
     twoNodeWarned: warns.some((f) => f.id === 'two-node'),
+    nodeFacts: res.nodeFacts,
   };
 }
