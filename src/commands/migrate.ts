@@ -6,10 +6,9 @@
 import type { Deps } from '../context.js';
 import { StepError, UnreachableError, UsageError } from '../errors.js';
 import { cpuVendor } from '../pve/argv-host.js';
-import { guestConfig, pveshGet } from '../pve/argv.js';
+import { pveshGet } from '../pve/argv.js';
 import { parseCpuVendor } from '../pve/parse/cpuinfo.js';
 import { ParseError } from '../pve/parse/errors.js';
-import { parseGuestConfig, type GuestConfigFacts } from '../pve/parse/guest-config.js';
 import { parseHaStatusCurrent, type HaServiceDetail } from '../pve/parse/pvesh-ha-status.js';
 import type { ClusterResources, GuestResource } from '../pve/parse/pvesh-resources.js';
 import type { Transport } from '../transport/types.js';
@@ -21,6 +20,7 @@ import { describePlan, type PlannedStep } from '../workflows/plan.js';
 import { ResourceReader } from '../workflows/resources-reader.js';
 import { backoffDelays, realSleep, runPool } from '../workflows/worker-pool.js';
 import { readNode, type NodeView } from './cluster-status.js';
+import { readGuestConfig } from './guest-reads.js';
 import { parseMigrateOptions, type MigrateInput, type MigrateOptions } from './migrate-options.js';
 import { poolProgress } from './migrate-progress.js';
 
@@ -97,18 +97,6 @@ async function readHaServices(t: Transport, node: string): Promise<{ services: H
     return { services: parseHaStatusCurrent(r.stdout).services };
   } catch (e) {
     if (e instanceof UnreachableError || e instanceof ParseError) return { problem: e.message };
-    throw e;
-  }
-}
-
-async function readConfig(t: Transport, g: GuestResource): Promise<{ config: GuestConfigFacts } | { problem: string; unreachable?: boolean }> {
-  try {
-    const r = await t.exec(g.node, guestConfig(g.type, g.vmid), { timeoutMs: READ_TIMEOUT_MS, title: `read the configuration of ${guestLabel(g)}` });
-    if (r.exitCode !== 0) return { problem: `its configuration could not be read: ${lastLine(r.stderr) ?? `exit code ${r.exitCode}`}` };
-    return { config: parseGuestConfig(g.type, r.stdout) };
-  } catch (e) {
-    if (e instanceof UnreachableError) return { problem: `its node ${g.node} cannot be reached: ${e.message}`, unreachable: true };
-    if (e instanceof ParseError) return { problem: `its configuration could not be understood: ${e.message}` };
     throw e;
   }
 }
@@ -252,7 +240,7 @@ async function decideAll(deps: Deps, t: Transport, guests: readonly GuestResourc
         if (v) vendors.set(n, v);
       }),
     ),
-    runPool(going, READ_CONCURRENCY, (g) => readConfig(t, g)),
+    runPool(going, READ_CONCURRENCY, (g) => readGuestConfig(t, g)),
   ]);
   const configOf = new Map(going.map((g, i) => [g.vmid, configs[i]]));
   const out: Decision[] = pre.map((p) => {

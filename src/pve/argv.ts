@@ -107,11 +107,67 @@ export function haSid(type: 'qemu' | 'lxc', vmid: number): string {
   return `${type === 'qemu' ? 'vm' : 'ct'}:${vmid}`;
 }
 
-/** `ha-manager` commands (reference §5.2). */
+/** Resource properties `ha-manager add|set` take (reference §5.2); undefined ones are left out. */
+export interface HaResourceOptions {
+  state?: string;
+  group?: string;
+  maxRestart?: number;
+  maxRelocate?: number;
+  comment?: string;
+}
+
+function haResourceFlags(o: HaResourceOptions): string[] {
+  return [
+    ...(o.state !== undefined ? ['--state', o.state] : []),
+    ...(o.group !== undefined ? ['--group', o.group] : []),
+    ...(o.maxRestart !== undefined ? ['--max_restart', String(o.maxRestart)] : []),
+    ...(o.maxRelocate !== undefined ? ['--max_relocate', String(o.maxRelocate)] : []),
+    ...(o.comment !== undefined ? ['--comment', o.comment] : []),
+  ];
+}
+
+/** `ha-manager` commands (reference §5.2); booleans carry a value so none can swallow a positional. */
 export const haManager = {
   /** queues a CRM request and returns at once; the move happens later (or never) */
   migrate: (sid: string, node: string): string[] => ['ha-manager', 'migrate', sid, node],
+  status: (): string[] => ['ha-manager', 'status'],
+  /** adds a resource; without --state the CRM starts it (`started` is the default) */
+  add: (sid: string, o: HaResourceOptions): string[] => ['ha-manager', 'add', sid, ...haResourceFlags(o)],
+  set: (sid: string, o: HaResourceOptions & { delete?: readonly string[] }): string[] => [
+    'ha-manager',
+    'set',
+    sid,
+    ...haResourceFlags(o),
+    ...(o.delete && o.delete.length > 0 ? ['--delete', o.delete.join(',')] : []),
+  ],
+  /** stops HA managing the guest; the guest itself keeps running or stays stopped */
+  remove: (sid: string): string[] => ['ha-manager', 'remove', sid],
+  /** PVE 8 groups (refused on PVE 9 once groups became rules) */
+  groupconfig: (): string[] => ['ha-manager', 'groupconfig'],
+  groupadd: (group: string, nodes: string, restricted: boolean): string[] => ['ha-manager', 'groupadd', group, '--nodes', nodes, '--restricted', restricted ? '1' : '0'],
+  groupremove: (group: string): string[] => ['ha-manager', 'groupremove', group],
+  /** PVE 9 node-affinity rules */
+  ruleAdd: (rule: string, resources: readonly string[], nodes: string, strict: boolean): string[] => [
+    'ha-manager',
+    'rules',
+    'add',
+    'node-affinity',
+    rule,
+    '--resources',
+    resources.join(','),
+    '--nodes',
+    nodes,
+    '--strict',
+    strict ? '1' : '0',
+  ],
+  ruleSetResources: (rule: string, resources: readonly string[]): string[] => ['ha-manager', 'rules', 'set', 'node-affinity', rule, '--resources', resources.join(',')],
+  ruleRemove: (rule: string): string[] => ['ha-manager', 'rules', 'remove', rule],
 };
+
+/** `pvesr list`: every replication job of the cluster. */
+export function pvesrList(): string[] {
+  return ['pvesr', 'list'];
+}
 
 /** `systemctl` verbs on one unit (pve-cluster is pmxcfs; corosync is the membership daemon). */
 export const systemctl = {
