@@ -8,7 +8,7 @@ import path from 'node:path';
 import type * as ProcessModule from '../transport/process.js';
 import { NODE_BIN_DIR } from './layout.js';
 import { isAlive, processComm, sleep, waitGone } from './procfs.js';
-import { CHRONY_CONF, COROSYNC_CONF, DAEMON_ENV, type UnitSpec } from './units.js';
+import { CHRONY_CONF, COROSYNC_CONF, DAEMON_ENV, unit, type UnitSpec } from './units.js';
 
 // loaded only when a process must start: status queries stay free of execa's start-up cost
 const proc = (): Promise<typeof ProcessModule> => import('../transport/process.js');
@@ -150,7 +150,15 @@ export async function startService(u: UnitSpec): Promise<StartOutcome> {
     case 'pve-cluster': {
       const pmxcfs = path.join(NODE_BIN_DIR, 'pmxcfs');
       if (!existsSync(pmxcfs)) return fail(u, `${pmxcfs} is missing: this pvx build has no simulated pmxcfs, so pve-cluster cannot start`);
-      return startForking(u, pmxcfs, [], 10_000);
+      const r = await startForking(u, pmxcfs, [], 10_000);
+      // a clustered node runs its HA daemon whenever its cluster filesystem runs
+      if (r.ok && existsSync(COROSYNC_CONF)) await startService(unit('pve-ha'));
+      return r;
+    }
+    case 'pve-ha': {
+      const crm = path.join(NODE_BIN_DIR, 'pve-ha-crm');
+      if (!existsSync(crm)) return fail(u, `${crm} is missing: this pvx build has no simulated HA stack`);
+      return startForking(u, crm, ['start'], 10_000);
     }
   }
 }
@@ -174,6 +182,7 @@ async function stopPid(pid: number, timeoutMs = 10_000): Promise<void> {
 
 /** Stop a unit (SIGTERM, SIGKILL after 10 s) and return once its process is gone. */
 export async function stopService(u: UnitSpec): Promise<void> {
+  if (u.id === 'pve-cluster') await stopService(unit('pve-ha'));
   const pid = await mainPid(u);
   if (pid !== undefined) await stopPid(pid);
   await unlink(u.pidFile).catch(() => undefined);

@@ -2,7 +2,7 @@
 import { NODE_BIN_DIR } from './layout.js';
 
 /** Identifier of a service the systemctl stand-in manages. */
-export type UnitId = 'ssh' | 'chrony' | 'corosync' | 'pve-cluster';
+export type UnitId = 'ssh' | 'chrony' | 'corosync' | 'pve-cluster' | 'pve-ha';
 
 /** One service of a lab node, by the conventions the simulated tools rely on. */
 export interface UnitSpec {
@@ -54,6 +54,15 @@ export const UNITS: readonly UnitSpec[] = [
     pidFile: '/run/corosync.pid',
     comm: 'corosync',
     log: '/var/log/corosync/corosync.log',
+  },
+  {
+    // one daemon stands for both HA services; it runs with pve-cluster on clustered nodes
+    id: 'pve-ha',
+    names: ['pve-ha-crm', 'pve-ha-lrm'],
+    description: 'PVE Cluster HA Resource Manager Daemon',
+    unitFile: '/lib/systemd/system/pve-ha-crm.service',
+    pidFile: '/run/pve-ha-crm.pid',
+    log: '/var/log/pve-ha-manager.log',
   },
 ];
 

@@ -15,4 +15,6 @@ export const SIM_TOOLS: Record<string, () => Promise<SimTool>> = {
   pvesh: async () => (await import('./tools/pvesh.js')).pvesh,
   pvesm: async () => (await import('./tools/pvesm.js')).pvesm,
   pvesr: async () => (await import('./tools/pvesr.js')).pvesr,
+  'pve-ha-crm': async () => (await import('./tools/pve-ha.js')).pveHaCrm,
+  'pve-ha-lrm': async () => (await import('./tools/pve-ha.js')).pveHaLrm,
 };

@@ -61,7 +61,8 @@ export interface ManagerStatus {
   master_node?: string;
   timestamp?: number;
   node_status?: Record<string, string>;
-  service_status?: Record<string, { node?: string; state?: string; running?: number; uid?: string; target?: string }>;
+  service_status?: Record<string, { node?: string; state?: string; running?: number; uid?: string; target?: string; maintenance_node?: string }>;
+  node_request?: Record<string, { maintenance?: number }>;
   disarm?: { mode?: string; state?: string };
 }
 
@@ -76,15 +77,44 @@ export function readManagerStatus(paths: SimPaths): ManagerStatus {
   }
 }
 
+/** What an LRM wrote to /etc/pve/nodes/<node>/lrm_status. */
+export interface LrmStatusFile {
+  state?: string;
+  mode?: string;
+  timestamp?: number;
+  results?: Record<string, { sid: string; state: string; exit_code: number }>;
+}
+
 /** Read /etc/pve/nodes/<node>/lrm_status. */
-export function readLrmStatus(paths: SimPaths, node: string): { state?: string; mode?: string; timestamp?: number } {
+export function readLrmStatus(paths: SimPaths, node: string): LrmStatusFile {
   const t = readText(path.join(paths.etcPve, 'nodes', node, 'lrm_status'));
   if (!t) return {};
   try {
-    return JSON.parse(t) as { state?: string; mode?: string; timestamp?: number };
+    return JSON.parse(t) as LrmStatusFile;
   } catch {
     return {};
   }
+}
+
+/** Write /etc/pve/nodes/<node>/lrm_status (the LRM of that node). */
+export function writeLrmStatus(paths: SimPaths, node: string, st: LrmStatusFile): void {
+  mkdirSync(path.join(paths.etcPve, 'nodes', node), { recursive: true });
+  writeAtomic(paths, path.join(paths.etcPve, 'nodes', node, 'lrm_status'), JSON.stringify(st));
+}
+
+/** Write /etc/pve/ha/manager_status (the CRM master). */
+export function writeManagerStatus(paths: SimPaths, st: ManagerStatus): void {
+  mkdirSync(path.join(paths.etcPve, 'ha'), { recursive: true });
+  writeAtomic(paths, haFile(paths, 'manager_status'), JSON.stringify(st));
+}
+
+/** Take the queued crm commands (the caller holds the domain-ha lock). */
+export function takeCrmCommands(paths: SimPaths): string[] {
+  const file = haFile(paths, 'crm_commands');
+  const text = readText(file);
+  if (!text) return [];
+  writeAtomic(paths, file, '');
+  return text.split('\n').filter((l) => l.trim() !== '');
 }
 
 /** PVE::HA::Config::queue_crm_commands. */

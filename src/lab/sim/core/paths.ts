@@ -12,6 +12,8 @@ export interface SimPaths {
   authkey: string;
   /** pmxcfs pid file (CFS_PID_FN in pve-cluster) */
   pveClusterPid: string;
+  /** pid file of the HA daemon (pve-ha-crm and pve-ha-lrm in one process) */
+  haPid: string;
   /** runtime state of the simulated daemons (node-private /run) */
   simRun: string;
   taskDir: string;
@@ -48,6 +50,7 @@ export function simPaths(node: NodeIdentity, env: NodeJS.ProcessEnv): SimPaths {
     corosyncConf: r('/etc/corosync/corosync.conf'),
     authkey: r('/etc/corosync/authkey'),
     pveClusterPid: r('/run/pve-cluster.pid'),
+    haPid: r('/run/pve-ha-crm.pid'),
     simRun: r('/run/pvx-lab'),
     taskDir: r('/var/log/pve/tasks'),
     varLog: r('/var/log'),

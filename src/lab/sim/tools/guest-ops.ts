@@ -11,7 +11,7 @@ import { isHaManaged, readResources, writeResources } from '../core/ha.js';
 import { mkdirPve } from '../core/pvefs.js';
 import type { Values } from '../core/schema.js';
 import { readStorages } from '../core/storage.js';
-import { runTask } from '../core/task.js';
+import { runTask, type TaskResult } from '../core/task.js';
 import { qemuVersion } from '../core/versions.js';
 import path from 'node:path';
 
@@ -60,14 +60,25 @@ export async function startGuest(env: SimEnv, type: GuestType, vmid: number): Pr
     });
     return upidExit(r.ok);
   }
-  const r = await runTask(env.ctx, env.paths.taskDir, taskType(type, 'start'), String(vmid), async () => {
-    const g = loadConfig(env, type, vmid);
-    if (g.conf['template'] === '1') throw new Die(type === 'qemu' ? "you can't start a vm if it's a template\n" : "you can't start a CT if it's a template\n");
-    checkLock(type, g);
-    if (type === 'qemu' && runState(env.paths, env.nodename, vmid)) throw new Die(`VM ${vmid} already running\n`);
-    setRunning(env.paths, env.nodename, vmid, type);
-  });
-  return upidExit(r.ok);
+  return upidExit((await startGuestTask(env, type, vmid)).ok);
+}
+
+/** The start task itself, without asking HA (also what the HA resource agent runs). */
+export async function startGuestTask(env: SimEnv, type: GuestType, vmid: number, opts: { haStarted?: boolean } = {}): Promise<TaskResult> {
+  return runTask(
+    env.ctx,
+    env.paths.taskDir,
+    taskType(type, 'start'),
+    String(vmid),
+    async () => {
+      const g = loadConfig(env, type, vmid);
+      if (g.conf['template'] === '1') throw new Die(type === 'qemu' ? "you can't start a vm if it's a template\n" : "you can't start a CT if it's a template\n");
+      checkLock(type, g);
+      if (type === 'qemu' && runState(env.paths, env.nodename, vmid)) throw new Die(`VM ${vmid} already running\n`);
+      setRunning(env.paths, env.nodename, vmid, type);
+    },
+    opts,
+  );
 }
 
 /** `qm stop` / `pct stop`. */
@@ -82,15 +93,27 @@ export async function stopGuest(env: SimEnv, type: GuestType, vmid: number): Pro
     });
     return upidExit(r.ok);
   }
-  const r = await runTask(env.ctx, env.paths.taskDir, taskType(type, 'stop'), String(vmid), async () => {
-    if (!existsSync(confFile(env.paths, type, env.nodename, vmid))) {
-      throw new Die(`unable to find configuration file for ${word} ${vmid} on node '${env.nodename}'\n`);
-    }
-    if (!runState(env.paths, env.nodename, vmid)) return;
-    checkLock(type, loadConfig(env, type, vmid));
-    setStopped(env.paths, env.nodename, vmid);
-  });
-  return upidExit(r.ok);
+  return upidExit((await stopGuestTask(env, type, vmid)).ok);
+}
+
+/** The stop task itself, without asking HA (also what the HA resource agent runs). */
+export async function stopGuestTask(env: SimEnv, type: GuestType, vmid: number, opts: { haStarted?: boolean } = {}): Promise<TaskResult> {
+  const word = guestWord(type);
+  return runTask(
+    env.ctx,
+    env.paths.taskDir,
+    taskType(type, 'stop'),
+    String(vmid),
+    async () => {
+      if (!existsSync(confFile(env.paths, type, env.nodename, vmid))) {
+        throw new Die(`unable to find configuration file for ${word} ${vmid} on node '${env.nodename}'\n`);
+      }
+      if (!runState(env.paths, env.nodename, vmid)) return;
+      checkLock(type, loadConfig(env, type, vmid));
+      setStopped(env.paths, env.nodename, vmid);
+    },
+    opts,
+  );
 }
 
 function macAddress(): string {

@@ -14,7 +14,7 @@ import { confFile, guestVolumes, memBytes, moveRunState, runState, saveGuest, se
 import { isHaManaged, queueCrmCommand } from '../core/ha.js';
 import type { Values } from '../core/schema.js';
 import { readStorages, storageOnNode } from '../core/storage.js';
-import { runTask, type Task } from '../core/task.js';
+import { runTask, type Task, type TaskResult } from '../core/task.js';
 import { hms, isoLocal, sleep } from '../core/time.js';
 import { checkLock, guestWord, loadConfig, upidExit } from './guest-ops.js';
 
@@ -251,6 +251,51 @@ async function lxcMigration(env: SimEnv, task: Task, p: MigrationPlan): Promise<
   return { problems: false };
 }
 
+/** The migration task of a plan (qmigrate / vzmigrate), its log lines and its timing. */
+async function migrationTask(env: SimEnv, plan: MigrationPlan, opts: { haStarted?: boolean } = {}): Promise<TaskResult> {
+  const { type } = plan;
+  return runTask(
+    env.ctx,
+    env.paths.taskDir,
+    type === 'qemu' ? 'qmigrate' : 'vzmigrate',
+    String(plan.vmid),
+    async (task) => {
+      const started = Date.now();
+      const duration = (): string => hms((Date.now() - started) / 1000);
+      let res: { problems: boolean };
+      try {
+        res = type === 'qemu' ? await qemuMigration(env, task, plan) : await lxcMigration(env, task, plan);
+      } catch (e) {
+        mlog(task, 'err', `migration aborted (duration ${duration()}): ${e instanceof Error ? e.message : String(e)}`);
+        throw new Die('migration aborted\n');
+      }
+      if (res.problems) {
+        mlog(task, 'err', `migration finished with problems (duration ${duration()})`);
+        throw new Die('migration problems\n');
+      }
+      mlog(task, 'info', `migration finished successfully (duration ${duration()})`);
+    },
+    opts,
+  );
+}
+
+/** A migration the HA resource agent runs for the LRM: online for a running VM, offline otherwise (a relocation stops the guest first). */
+export async function haMigrateGuest(env: SimEnv, type: GuestType, vmid: number, target: string): Promise<TaskResult> {
+  checkCfsQuorum(env.paths);
+  checkNodeExists(env.ctx, env.paths, target);
+  const running = runState(env.paths, env.nodename, vmid) !== undefined;
+  const plan: MigrationPlan = {
+    type,
+    vmid,
+    target,
+    targetIp: (await remoteNodeIp(env.paths, target)) ?? target,
+    online: type === 'qemu' && running,
+    restart: false,
+    withLocalDisks: false,
+  };
+  return migrationTask(env, plan, { haStarted: true });
+}
+
 /** The migrate handler of qm (`type` qemu) and pct (`type` lxc). */
 export async function migrateGuest(env: SimEnv, type: GuestType, v: Values): Promise<number> {
   const vmid = Number(v['vmid']);
@@ -292,21 +337,6 @@ export async function migrateGuest(env: SimEnv, type: GuestType, v: Values): Pro
   };
   if (v['bwlimit'] !== undefined && Number(v['bwlimit']) > 0) plan.bwlimitKiB = Number(v['bwlimit']);
   if (type === 'lxc') plan.online = Boolean(v['online']);
-  const r = await runTask(env.ctx, env.paths.taskDir, type === 'qemu' ? 'qmigrate' : 'vzmigrate', String(vmid), async (task) => {
-    const started = Date.now();
-    const duration = (): string => hms((Date.now() - started) / 1000);
-    let res: { problems: boolean };
-    try {
-      res = type === 'qemu' ? await qemuMigration(env, task, plan) : await lxcMigration(env, task, plan);
-    } catch (e) {
-      mlog(task, 'err', `migration aborted (duration ${duration()}): ${e instanceof Error ? e.message : String(e)}`);
-      throw new Die('migration aborted\n');
-    }
-    if (res.problems) {
-      mlog(task, 'err', `migration finished with problems (duration ${duration()})`);
-      throw new Die('migration problems\n');
-    }
-    mlog(task, 'info', `migration finished successfully (duration ${duration()})`);
-  });
+  const r = await migrationTask(env, plan);
   return upidExit(r.ok);
 }

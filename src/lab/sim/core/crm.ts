@@ -1,0 +1,318 @@
+/**
+ * The CRM master's state machine (PVE::HA::Manager, reduced): one step takes the previous
+ * manager_status, the resources, the queued crm commands, which nodes are alive and what the LRMs
+ * reported, and returns the next manager_status plus the changes the master must make itself.
+ * Pure: the daemon does the file and guest work.
+ */
+import { selectServiceNode, type Placement } from './ha-placement.js';
+
+/** One service in manager_status.service_status. */
+export interface CrmService {
+  node: string;
+  state: string;
+  uid: string;
+  running?: number;
+  target?: string;
+  /** the node a service left because of maintenance, to return to */
+  maintenance_node?: string;
+}
+
+/** manager_status as the master writes it. */
+export interface CrmStatus {
+  master_node?: string;
+  timestamp?: number;
+  node_status: Record<string, string>;
+  service_status: Record<string, CrmService>;
+  node_request?: Record<string, { maintenance?: number }>;
+}
+
+/** A configured resource: its requested state and where its guest's config is. */
+export interface CrmServiceConf {
+  /** started, stopped, disabled or ignored */
+  state: string;
+  type: 'vm' | 'ct';
+  /** node of the guest config; undefined when the guest does not exist */
+  node?: string;
+}
+
+/** An LRM's result for the command it ran for a service uid. */
+export interface LrmResult {
+  sid: string;
+  state: string;
+  exit_code: number;
+}
+
+/** Everything one CRM step looks at. */
+export interface CrmInput {
+  prev: CrmStatus;
+  master: string;
+  /** epoch seconds */
+  now: number;
+  services: Record<string, CrmServiceConf>;
+  /** lines of crm_commands, oldest first */
+  commands: readonly string[];
+  /** every cluster node: alive (its LRM reported recently, from a quorate partition) or not */
+  nodes: Record<string, { online: boolean }>;
+  /** per node: the results its LRM reported, by uid */
+  results: Record<string, Record<string, LrmResult>>;
+  placement: Record<string, Placement>;
+  /** when each node was first seen not alive (epoch seconds); kept by the daemon between steps */
+  unknownSince: Record<string, number>;
+  /** seconds a node may be gone before its services are recovered elsewhere */
+  fenceDelay: number;
+  newUid(): string;
+}
+
+/** A guest config the master moves away from a fenced node (recovery). */
+export interface CrmSteal {
+  sid: string;
+  from: string;
+  to: string;
+}
+
+/** What one step produced. */
+export interface CrmOutput {
+  status: CrmStatus;
+  /** requested states the master writes back to resources.cfg (crm-command stop) */
+  setState: Record<string, string>;
+  steal: CrmSteal[];
+  unknownSince: Record<string, number>;
+  /** log lines in the style of pve-ha-crm's */
+  log: string[];
+}
+
+const MOVING = new Set(['migrate', 'relocate']);
+
+function usableNodes(status: CrmStatus): string[] {
+  return Object.keys(status.node_status)
+    .filter((n) => status.node_status[n] === 'online')
+    .sort();
+}
+
+function serviceLoad(ss: Record<string, CrmService>): Record<string, number> {
+  const load: Record<string, number> = {};
+  for (const s of Object.values(ss)) {
+    const n = s.target ?? s.node;
+    if (s.state !== 'stopped') load[n] = (load[n] ?? 0) + 1;
+  }
+  return load;
+}
+
+/** Node states; a node gone for fenceDelay seconds while it still has active services is fenced. */
+function nodeStatus(i: CrmInput, unknownSince: Record<string, number>, log: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  const active = (n: string): boolean => Object.values(i.prev.service_status ?? {}).some((sd) => sd.node === n && sd.state !== 'stopped');
+  for (const n of Object.keys(i.nodes).sort()) {
+    const before = i.prev.node_status[n];
+    let s: string;
+    if (i.nodes[n]?.online) {
+      delete unknownSince[n];
+      s = i.prev.node_request?.[n]?.maintenance ? 'maintenance' : 'online';
+    } else {
+      unknownSince[n] ??= i.now;
+      s = active(n) && i.now - (unknownSince[n] ?? i.now) >= i.fenceDelay ? 'fence' : 'unknown';
+    }
+    if (before !== undefined && before !== s) log.push(`node '${n}': state changed from '${before}' => '${s}'`);
+    out[n] = s;
+  }
+  return out;
+}
+
+function applyCommands(i: CrmInput, st: CrmStatus, setState: Record<string, string>, log: string[]): void {
+  for (const line of i.commands) {
+    const [cmd, a, b] = line.trim().split(/\s+/);
+    if (!cmd) continue;
+    if (cmd === 'enable-node-maintenance' || cmd === 'disable-node-maintenance') {
+      if (!a || !(a in st.node_status)) {
+        log.push(`ignore crm command - node '${a ?? ''}' does not exist`);
+        continue;
+      }
+      st.node_request ??= {};
+      if (cmd === 'enable-node-maintenance') st.node_request[a] = { maintenance: 1 };
+      else delete st.node_request[a];
+      if (st.node_status[a] === 'online' || st.node_status[a] === 'maintenance') st.node_status[a] = cmd === 'enable-node-maintenance' ? 'maintenance' : 'online';
+      log.push(`got crm command: ${line.trim()}`);
+      continue;
+    }
+    if (cmd === 'disarm-ha' || cmd === 'arm-ha') {
+      log.push(`got crm command: ${line.trim()} (not acted on)`);
+      continue;
+    }
+    const sd = a ? st.service_status[a] : undefined;
+    if (!a || !sd) {
+      log.push(`ignore crm command - service '${a ?? ''}' is not managed: ${line.trim()}`);
+      continue;
+    }
+    if (cmd === 'migrate' || cmd === 'relocate') {
+      if (!b || !(b in st.node_status)) {
+        log.push(`ignore crm command - node '${b ?? ''}' does not exist: ${line.trim()}`);
+      } else if (sd.node === b) {
+        log.push(`ignore crm command - service already on target node: ${line.trim()}`);
+      } else if (st.node_status[b] !== 'online') {
+        log.push(`ignore crm command - target node '${b}' is not online: ${line.trim()}`);
+      } else if (sd.state === 'started' || sd.state === 'stopped') {
+        const motion = cmd === 'migrate' && i.services[a]?.type === 'vm' && sd.state === 'started' ? 'migrate' : 'relocate';
+        log.push(`got crm command: ${line.trim()}`);
+        moveService(st, a, sd, motion, b, i, log);
+      } else {
+        log.push(`ignore crm command - service '${a}' is in state '${sd.state}': ${line.trim()}`);
+      }
+    } else if (cmd === 'stop') {
+      log.push(`got crm command: ${line.trim()}`);
+      setState[a] = 'stopped';
+      if (sd.state !== 'stopped') setServiceState(st, a, 'request_stop', i, log);
+    } else {
+      log.push(`unknown crm command: ${line.trim()}`);
+    }
+  }
+}
+
+function setServiceState(st: CrmStatus, sid: string, state: string, i: CrmInput, log: string[], extra: Partial<CrmService> = {}): void {
+  const old = st.service_status[sid];
+  if (!old) return;
+  const next: CrmService = { node: extra.node ?? old.node, state, uid: i.newUid() };
+  if (extra.target !== undefined) next.target = extra.target;
+  const back = 'maintenance_node' in extra ? extra.maintenance_node : old.maintenance_node;
+  if (back !== undefined) next.maintenance_node = back;
+  if (extra.running !== undefined) next.running = extra.running;
+  const to = extra.target ? ` (node = ${old.node}, target = ${extra.target})` : ` (node = ${next.node})`;
+  log.push(`service '${sid}': state changed from '${old.state}' to '${state}'${to}`);
+  st.service_status[sid] = next;
+}
+
+function moveService(st: CrmStatus, sid: string, sd: CrmService, motion: 'migrate' | 'relocate', target: string, i: CrmInput, log: string[], extra: Partial<CrmService> = {}): void {
+  setServiceState(st, sid, motion, i, log, { target, ...(sd.running ? { running: sd.running } : {}), ...extra });
+}
+
+/** One step of the CRM master. */
+export function crmStep(i: CrmInput): CrmOutput {
+  const log: string[] = [];
+  const unknownSince = { ...i.unknownSince };
+  const setState: Record<string, string> = {};
+  const steal: CrmSteal[] = [];
+  const st: CrmStatus = {
+    master_node: i.master,
+    timestamp: i.now,
+    node_status: {},
+    service_status: structuredClone(i.prev.service_status ?? {}),
+    ...(i.prev.node_request && Object.keys(i.prev.node_request).length ? { node_request: structuredClone(i.prev.node_request) } : {}),
+  };
+  st.node_status = nodeStatus(i, unknownSince, log);
+  if (i.prev.master_node !== i.master) log.push(`status change slave => master`);
+
+  // resources removed from the configuration, ignored, or new
+  for (const sid of Object.keys(st.service_status)) {
+    const cd = i.services[sid];
+    if (!cd || cd.state === 'ignored') {
+      log.push(`removing stale service '${sid}' (no config)`);
+      delete st.service_status[sid];
+    }
+  }
+  for (const [sid, cd] of Object.entries(i.services).sort(([a], [b]) => (a < b ? -1 : 1))) {
+    if (st.service_status[sid] || cd.state === 'ignored' || cd.node === undefined) continue;
+    const state = cd.state === 'started' ? 'request_start' : 'request_stop';
+    log.push(`adding new service '${sid}' on node '${cd.node}'`);
+    st.service_status[sid] = { node: cd.node, state, uid: i.newUid() };
+  }
+
+  applyCommands(i, st, setState, log);
+
+  const usable = usableNodes(st);
+  for (const sid of Object.keys(st.service_status).sort()) {
+    const sd = st.service_status[sid] as CrmService;
+    const cd = i.services[sid];
+    if (!cd || cd.node === undefined) continue;
+    const req = setState[sid] ?? cd.state;
+    const p = i.placement[sid];
+    const result = i.results[sd.node]?.[sd.uid];
+    const load = serviceLoad(st.service_status);
+    // the guest's config is the truth about where it is whenever nothing moves it
+    if (!MOVING.has(sd.state) && sd.node !== cd.node && sd.state !== 'fence' && sd.state !== 'recovery') sd.node = cd.node;
+    const nodeState = st.node_status[sd.node];
+
+    if (nodeState === 'fence' && sd.state !== 'fence' && sd.state !== 'recovery' && sd.state !== 'stopped') {
+      setServiceState(st, sid, 'fence', i, log);
+      continue;
+    }
+    switch (sd.state) {
+      case 'request_start': {
+        const node = selectServiceNode(p, sd.node, usable, load);
+        if (node === undefined) break;
+        if (node === sd.node) setServiceState(st, sid, 'started', i, log);
+        else moveService(st, sid, sd, 'relocate', node, i, log);
+        break;
+      }
+      case 'started': {
+        if (req !== 'started') {
+          setServiceState(st, sid, 'request_stop', i, log);
+          break;
+        }
+        if (result && result.exit_code !== 0) {
+          log.push(`service '${sid}' got unrecoverable error (exit code ${result.exit_code})`);
+          setServiceState(st, sid, 'error', i, log);
+          break;
+        }
+        if (result && !sd.running) sd.running = 1;
+        if (nodeState === 'maintenance') {
+          const target = selectServiceNode(p, undefined, usable.filter((n) => n !== sd.node), load);
+          if (target) moveService(st, sid, sd, cd.type === 'vm' ? 'migrate' : 'relocate', target, i, log, { maintenance_node: sd.node });
+          break;
+        }
+        const home = sd.maintenance_node;
+        if (home !== undefined && st.node_status[home] === 'online' && home !== sd.node) {
+          moveService(st, sid, sd, cd.type === 'vm' ? 'migrate' : 'relocate', home, i, log, { maintenance_node: undefined });
+          break;
+        }
+        if (home !== undefined && (home === sd.node || !(home in st.node_status))) delete sd.maintenance_node;
+        if (!usable.includes(sd.node) || (p?.strict && !(sd.node in p.nodes))) {
+          const target = selectServiceNode(p, undefined, usable, load);
+          if (target && target !== sd.node) moveService(st, sid, sd, cd.type === 'vm' ? 'migrate' : 'relocate', target, i, log);
+        }
+        break;
+      }
+      case 'request_stop':
+        if (result) setServiceState(st, sid, 'stopped', i, log);
+        break;
+      case 'stopped': {
+        if (req === 'started') {
+          const node = selectServiceNode(p, sd.node, usable, load);
+          if (node === sd.node) setServiceState(st, sid, 'started', i, log);
+          else if (node !== undefined) moveService(st, sid, sd, 'relocate', node, i, log);
+        } else if (nodeState === 'maintenance') {
+          const target = selectServiceNode(p, undefined, usable.filter((n) => n !== sd.node), load);
+          if (target) moveService(st, sid, sd, 'relocate', target, i, log);
+        }
+        break;
+      }
+      case 'migrate':
+      case 'relocate': {
+        if (!result) break;
+        if (result.exit_code === 0) {
+          const extra: Partial<CrmService> = { node: sd.target ?? sd.node };
+          setServiceState(st, sid, req === 'started' ? 'started' : 'stopped', i, log, extra);
+        } else {
+          log.push(`service '${sid}' - migration failed (exit code ${result.exit_code})`);
+          setServiceState(st, sid, req === 'started' ? 'started' : 'stopped', i, log);
+        }
+        break;
+      }
+      case 'error':
+        if (req === 'disabled') setServiceState(st, sid, 'stopped', i, log);
+        break;
+      case 'fence':
+        setServiceState(st, sid, 'recovery', i, log);
+        break;
+      case 'recovery': {
+        const target = selectServiceNode(p, undefined, usable, load);
+        if (!target) break;
+        log.push(`recover service '${sid}' from fenced node '${sd.node}' to node '${target}'`);
+        steal.push({ sid, from: sd.node, to: target });
+        setServiceState(st, sid, req === 'started' ? 'started' : 'request_stop', i, log, { node: target });
+        break;
+      }
+      default:
+        break;
+    }
+  }
+  return { status: st, setState, steal, unknownSince, log };
+}

@@ -1,0 +1,57 @@
+/**
+ * The LRM of one node (PVE::HA::LRM, reduced): which commands to run for the services the CRM
+ * placed on this node, and the lrm_status it writes. Pure: the daemon runs the commands.
+ */
+import type { CrmStatus, LrmResult } from './crm.js';
+
+/** A command the LRM runs for a service (one per uid). */
+export type LrmAction =
+  | { kind: 'start' | 'stop'; sid: string; uid: string }
+  | { kind: 'migrate' | 'relocate'; sid: string; uid: string; target: string };
+
+/** /etc/pve/nodes/<node>/lrm_status. */
+export interface LrmStatus {
+  state: 'wait_for_agent_lock' | 'active' | 'maintenance';
+  mode: 'active' | 'maintenance';
+  timestamp: number;
+  results: Record<string, LrmResult>;
+}
+
+/** Commands to run now: for each service on this node whose uid has no result and is not running already. */
+export function lrmActions(ms: CrmStatus, node: string, results: Record<string, LrmResult>, inFlight: ReadonlySet<string>): LrmAction[] {
+  const out: LrmAction[] = [];
+  for (const sid of Object.keys(ms.service_status ?? {}).sort()) {
+    const sd = ms.service_status[sid];
+    if (!sd || sd.node !== node || results[sd.uid] || inFlight.has(sd.uid)) continue;
+    switch (sd.state) {
+      case 'started':
+        out.push({ kind: 'start', sid, uid: sd.uid });
+        break;
+      case 'request_stop':
+      case 'stopped':
+        out.push({ kind: 'stop', sid, uid: sd.uid });
+        break;
+      case 'migrate':
+      case 'relocate':
+        if (sd.target) out.push({ kind: sd.state, sid, uid: sd.uid, target: sd.target });
+        break;
+      default:
+        break;
+    }
+  }
+  return out;
+}
+
+/** Results the CRM still refers to (older ones are dropped, as the real LRM does). */
+export function keepResults(ms: CrmStatus, results: Record<string, LrmResult>): Record<string, LrmResult> {
+  const live = new Set(Object.values(ms.service_status ?? {}).map((s) => s.uid));
+  return Object.fromEntries(Object.entries(results).filter(([uid]) => live.has(uid)));
+}
+
+/** The lrm_status this node writes: active while it has active services, maintenance mode on request. */
+export function lrmStatus(ms: CrmStatus, node: string, results: Record<string, LrmResult>, now: number): LrmStatus {
+  const maintenance = Boolean(ms.node_request?.[node]?.maintenance);
+  const active = Object.values(ms.service_status ?? {}).some((s) => (s.node === node || s.target === node) && s.state !== 'stopped' && s.state !== 'freeze');
+  const state = active ? 'active' : maintenance ? 'maintenance' : 'wait_for_agent_lock';
+  return { state, mode: maintenance ? 'maintenance' : 'active', timestamp: now, results };
+}

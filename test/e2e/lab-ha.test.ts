@@ -1,0 +1,136 @@
+/**
+ * The lab's HA stack (one pve-ha-crm/lrm daemon per clustered node) acting on requests, on labs
+ * of their own: e2eha (PVE 9, 10.77.31.0/24) and e2eha8 (PVE 8, 10.77.32.0/24), 3 nodes formed
+ * with the sim's pvecm. A stopped guest added with the default state is really started, one added
+ * `--state stopped` stays stopped, a migration passes through `migrate` and ends started on the
+ * target, removal drops the service, and stopping pve-cluster stops the daemon. Needs root.
+ */
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { labDown, labExec, labUp, type LabInfo } from '../../src/lab/index.js';
+
+const NODES = ['pve1', 'pve2', 'pve3'];
+const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+
+async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+function haLab(lab: string, subnet: string, pve: string): void {
+  const log: string[] = [];
+  let info: LabInfo;
+  const fencing = pve.startsWith('9');
+
+  async function sh(node: string, argv: string[], input?: string): Promise<string> {
+    const r = await labExec(lab, node, argv, { timeoutMs: 60_000, ...(input !== undefined ? { input } : {}) });
+    if (r.exitCode !== 0) throw new Error(`${node}: ${argv.join(' ')} failed (${r.exitCode}): ${r.stderr || r.stdout}`);
+    return r.stdout;
+  }
+
+  const status = (node = 'pve3'): Promise<string> => sh(node, ['ha-manager', 'status']);
+  const qmStatus = async (node: string, id: number): Promise<string> => (await sh(node, ['qm', 'status', String(id)])).trim();
+
+  describe.skipIf(!isRoot)(`the lab's HA stack on PVE ${pve} (${lab})`, () => {
+    beforeAll(async () => {
+      await labDown(lab, (l) => void log.push(l));
+      info = await labUp({ name: lab, nodes: NODES.length, subnet, pveVersions: [pve] }, (l) => void log.push(l));
+      for (const n of NODES) await sh(n, ['sh', '-c', 'echo PVX_SIM_TIME_SCALE=0.05 >> /etc/environment']);
+      const password = readFileSync(info.rootPasswordFile, 'utf8');
+      await sh('pve1', ['pvecm', 'create', lab]);
+      const join = JSON.parse(await sh('pve1', ['pvesh', 'get', '/cluster/config/join', '--output-format', 'json'])) as { nodelist: Array<{ name: string; pve_fp: string; pve_addr: string }> };
+      const first = join.nodelist.find((n) => n.name === 'pve1')!;
+      for (const n of ['pve2', 'pve3']) await sh(n, ['pvecm', 'add', first.pve_addr, '--fingerprint', first.pve_fp], password);
+      await until('3 quorate members', async () => {
+        const s = await labExec(lab, 'pve1', ['pvecm', 'status']);
+        return /^Nodes: +3$/m.test(s.stdout) && /^Quorate: +Yes$/m.test(s.stdout) ? true : undefined;
+      }, 60_000);
+      await sh('pve1', ['qm', 'create', '100', '--name', 'vm100', '--memory', '512', '--scsi0', 'labshare:1']);
+      await sh('pve1', ['qm', 'create', '101', '--name', 'vm101', '--memory', '512', '--scsi0', 'labshare:1']);
+    }, 240_000);
+
+    afterAll(async () => {
+      await labDown(lab, (l) => void log.push(l));
+    });
+
+    it('runs one HA daemon per clustered node, and a cluster without resources shows only quorum', async () => {
+      for (const n of NODES) expect((await sh(n, ['pve-ha-crm', 'status'])).trim()).toBe('running');
+      expect(await status()).toBe(fencing ? 'quorum OK\nfencing standby (CRM watchdog standby)\n' : 'quorum OK\n');
+    });
+
+    it('starts a stopped VM added with the default state, a moment after the request', async () => {
+      expect(await qmStatus('pve1', 100)).toBe('status: stopped');
+      await sh('pve1', ['ha-manager', 'add', 'vm:100']);
+      // the command only wrote the configuration: nothing has run yet
+      expect(await status('pve1')).toMatch(/^service vm:100 \(pve1, queued\)$/m);
+      const seen = new Set<string>();
+      const text = await until('vm:100 started', async () => {
+        const s = await status();
+        const st = /^service vm:100 \(pve1, ([^)]+)\)$/m.exec(s)?.[1];
+        if (st) seen.add(st);
+        return st === 'started' ? s : undefined;
+      });
+      expect([...seen].some((s) => s === 'request_start' || s === 'starting' || s === 'queued')).toBe(true);
+      expect(text).toMatch(/^master pve1 \(active, \w{3} \w{3} [ \d]\d \d\d:\d\d:\d\d \d{4}\)$/m);
+      if (fencing) expect(text).toMatch(/^fencing armed \(CRM watchdog active\)$/m);
+      const lrm = fencing ? /^lrm pve1 \(active, watchdog active, .+\)$/m : /^lrm pve1 \(active, \w{3} .+\)$/m;
+      expect(text).toMatch(lrm);
+      expect(text).toMatch(fencing ? /^lrm pve2 \(idle, watchdog standby, .+\)$/m : /^lrm pve2 \(idle, \w{3} .+\)$/m);
+      expect(await qmStatus('pve1', 100)).toBe('status: running');
+      const json = JSON.parse(await sh('pve2', ['pvesh', 'get', '/cluster/ha/status/current', '--output-format', 'json'])) as Array<Record<string, unknown>>;
+      expect(json.find((e) => e['id'] === 'service:vm:100')).toMatchObject({ state: 'started', crm_state: 'started', node: 'pve1', request_state: 'started' });
+      expect(json.find((e) => e['id'] === 'master')).toMatchObject({ node: 'pve1', type: 'master' });
+    });
+
+    it('keeps a stopped VM added with --state stopped stopped', async () => {
+      await sh('pve1', ['ha-manager', 'add', '101', '--state', 'stopped']);
+      await until('vm:101 stopped', async () => ((await status()).includes('service vm:101 (pve1, stopped)') ? true : undefined));
+      await new Promise((r) => setTimeout(r, 2000));
+      expect(await status()).toMatch(/^service vm:101 \(pve1, stopped\)$/m);
+      expect(await qmStatus('pve1', 101)).toBe('status: stopped');
+    });
+
+    it('migrates an HA VM through the migrate state to started on the target', async () => {
+      await sh('pve1', ['ha-manager', 'migrate', 'vm:100', 'pve2']);
+      const seen = new Set<string>();
+      await until('vm:100 started on pve2', async () => {
+        const m = /^service vm:100 \((\S+), ([^)]+)\)$/m.exec(await status());
+        if (m) seen.add(`${m[1]} ${m[2]}`);
+        return m?.[1] === 'pve2' && m[2] === 'started' ? true : undefined;
+      });
+      expect(seen).toContain('pve1 migrate');
+      expect((await sh('pve2', ['ls', '/etc/pve/nodes/pve2/qemu-server/'])).split('\n')).toContain('100.conf');
+      expect(await qmStatus('pve2', 100)).toBe('status: running');
+      const tasks = await sh('pve1', ['sh', '-c', 'grep -h "qmigrate:100:" /var/log/pve/tasks/index']);
+      expect(tasks).toMatch(/qmigrate:100:root@pam: \S+ OK$/m);
+    });
+
+    it('stops a service through crm-command stop and writes the requested state', async () => {
+      await sh('pve1', ['ha-manager', 'crm-command', 'stop', 'vm:100', '0']);
+      await until('vm:100 stopped', async () => ((await status()).includes('service vm:100 (pve2, stopped)') ? true : undefined));
+      expect(await qmStatus('pve2', 100)).toBe('status: stopped');
+      expect(await sh('pve1', ['ha-manager', 'config'])).toContain('vm:100\n\tstate stopped\n');
+    });
+
+    it('drops a removed service from the status, leaving the guest as it is', async () => {
+      await sh('pve1', ['ha-manager', 'remove', 'vm:101']);
+      await until('vm:101 gone', async () => (!(await status()).includes('vm:101') ? true : undefined));
+      expect(await qmStatus('pve1', 101)).toBe('status: stopped');
+    });
+
+    it('stops the HA daemon with pve-cluster and starts it again with it', async () => {
+      await sh('pve3', ['systemctl', 'stop', 'pve-cluster']);
+      expect((await sh('pve3', ['pve-ha-crm', 'status'])).trim()).toBe('stopped');
+      await sh('pve3', ['systemctl', 'start', 'pve-cluster']);
+      expect((await sh('pve3', ['pve-ha-crm', 'status'])).trim()).toBe('running');
+    });
+  });
+}
+
+haLab('e2eha', '10.77.31.0/24', '9.1.7');
+haLab('e2eha8', '10.77.32.0/24', '8.4.11');
