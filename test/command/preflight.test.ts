@@ -139,7 +139,7 @@ describe('pvx preflight: bad input exits 2 before any node is touched', () => {
     [['--nodes', 'pve1,,pve2'], /--nodes must be a comma-separated list/],
     [['--nodes', 'pve1,pve1'], /--nodes names 'pve1' twice/],
     [['--nodes', 'pve1,pve9'], /'pve9' is not in the inventory .*pvx\.yaml/],
-    [['--for', 'destroy'], /--for must be one of general, create, join, migrate; got 'destroy'/],
+    [['--for', 'destroy'], /--for must be one of general, create, join, migrate, ha; got 'destroy'/],
     [['--for', 'create', '--cluster-name', 'bad_name'], /cluster name 'bad_name' is invalid/],
     [['--for', 'create', '--cluster-name', 'sixteen-chars-xx'], /at most 15/],
     [['--cluster-name', 'prod'], /--cluster-name applies to --for create or --for join/],

@@ -56,6 +56,8 @@ export class FakeCluster implements Transport {
   /** nodes whose corosync UDP ports are blocked both ways */
   readonly udpBlocked = new Set<string>();
   password = 'S3cret pass!';
+  /** `pveversion -v` every node prints in its facts (default: the PVE 9.1.7 sample) */
+  pveversionVerbose: string | undefined;
 
   constructor(names: readonly string[], subnet = '10.99.0.') {
     names.forEach((name, i) => this.nodes.set(name, { name, address: `${subnet}${i + 1}`, reachable: true, corosync: false, guests: [] }));
@@ -137,6 +139,7 @@ export class FakeCluster implements Transport {
     const running = n.corosync;
     return factsOutput(n.name, n.address, {
       sections: {
+        ...(this.pveversionVerbose !== undefined ? { pveversion: { stdout: this.pveversionVerbose } } : {}),
         files: { stdout: '/etc/pve/corosync.conf\n/etc/corosync/authkey\n/etc/corosync/corosync.conf\n' },
         conf: { stdout: corosyncConf(c.name, c.members) },
         localconf: { stdout: corosyncConf(c.name, c.members) },

@@ -8,19 +8,24 @@ describe('runPool', () => {
     const events: string[] = [];
     let running = 0;
     let max = 0;
-    const durations = [40, 5, 5, 5, 5, 5];
+    // item 0 holds its worker until item 5 has ended, so the order does not hang on timer precision
+    let openGate: () => void = () => undefined;
+    const gate = new Promise<void>((r) => (openGate = r));
     const results = await runPool(
-      durations,
+      [0, 1, 2, 3, 4, 5],
       2,
-      async (ms, i) => {
+      async (_item, i) => {
         events.push(`start ${i}`);
         running++;
         max = Math.max(max, running);
-        await tick(ms);
+        await (i === 0 ? gate : tick(5));
         running--;
         return i * 10;
       },
-      (r) => void events.push(`done ${r / 10}`),
+      (r) => {
+        events.push(`done ${r / 10}`);
+        if (r === 50) openGate();
+      },
     );
     expect(results).toEqual([0, 10, 20, 30, 40, 50]);
     expect(max).toBe(2);
