@@ -2,9 +2,9 @@
  * `pvx migrate` on a lab of its own (e2em, 10.77.16.0/24, 3 nodes; real sshd and corosync, the
  * simulated qm/pct/ha-manager moving guests for real within the lab's /etc/pve): a live VM, a
  * container with a restart, 20 guests four at a time, a guest that fails while the others go on,
- * an HA-managed guest (the lab has no CRM: the honest end is a time-out reported as failed), bad
- * selectors, the JSON contract, and the README's drain script run as-is. Runs the built
- * bin/pvx.js; needs root.
+ * an HA-managed guest followed until the lab's CRM has moved it (and a time-out while the HA
+ * daemons are stopped), bad selectors, the JSON contract, and the README's drain script run
+ * as-is. Runs the built bin/pvx.js; needs root.
  */
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -241,21 +241,34 @@ describe.skipIf(!isRoot)('pvx migrate on the lab (e2em)', () => {
     await sh('pve2', ['qm', 'unlock', '301']);
   });
 
-  it('an HA-managed guest is requested through ha-manager and followed; with no CRM acting, it times out as failed', async () => {
+  it('an HA-managed guest is requested through ha-manager and followed until the CRM has moved it', async () => {
     await sh('pve1', ['ha-manager', 'add', 'vm:400']);
+    await until('vm:400 started by the CRM', async () => (/^service vm:400 \(pve1, started\)$/m.test(await sh('pve1', ['ha-manager', 'status'])) ? true : undefined), 30_000);
+    const r = cli(['--json', 'migrate', '400', '--to', 'pve2']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(json(r).result.guests).toEqual([{ vmid: 400, type: 'qemu', from: 'pve1', to: 'pve2', status: 'migrated', durationMs: expect.any(Number) }]);
+    expect(journal().filter((e) => e.mutates && e.argv[0] === 'ha-manager').map((e) => `${e.node}: ${e.argv.join(' ')}`)).toEqual(['pve1: ha-manager migrate vm:400 pve2']);
+    expect((await placement()).get(400)).toEqual({ node: 'pve2', status: 'running' });
+    expect(await sh('pve2', ['ha-manager', 'status'])).toMatch(/^service vm:400 \(pve2, started\)$/m);
+  });
+
+  it('with the HA daemons stopped the request times out as failed, and stays queued for the CRM', async () => {
+    for (const n of NODES) await sh(n, ['systemctl', 'stop', 'pve-ha-crm']);
     const t0 = Date.now();
-    const r = cli(['--json', 'migrate', '400', '--to', 'pve2', '--timeout', '4']);
+    const r = cli(['--json', 'migrate', '400', '--to', 'pve1', '--timeout', '4']);
     expect(Date.now() - t0).toBeGreaterThanOrEqual(4000);
     expect(r.code).toBe(1);
     const g = json(r).result.guests[0];
-    expect(g).toMatchObject({ vmid: 400, type: 'qemu', from: 'pve1', to: 'pve2', status: 'failed' });
+    expect(g).toMatchObject({ vmid: 400, type: 'qemu', from: 'pve2', to: 'pve1', status: 'failed' });
     expect(g.error).toBe(
-      'the HA stack did not move VM 400 within 4.0 s (--timeout): it is still on pve1. The request stays queued and may still be carried out; check ha-manager status',
+      "the HA stack did not move VM 400 within 4.0 s (--timeout): it is still on pve2 (HA state 'started'). The request stays queued and may still be carried out; check ha-manager status",
     );
-    expect(journal().filter((e) => e.mutates && e.argv[0] === 'ha-manager').map((e) => `${e.node}: ${e.argv.join(' ')}`)).toEqual(['pve1: ha-manager migrate vm:400 pve2']);
-    // the request really is queued for the CRM, and the guest has not moved
-    expect(await sh('pve1', ['cat', '/etc/pve/ha/crm_commands'])).toBe('migrate vm:400 pve2\n');
-    expect((await placement()).get(400)).toEqual({ node: 'pve1', status: 'running' });
+    expect(await sh('pve1', ['cat', '/etc/pve/ha/crm_commands'])).toBe('migrate vm:400 pve1\n');
+    expect((await placement()).get(400)).toEqual({ node: 'pve2', status: 'running' });
+    // once the daemons run again, the CRM carries the queued request out
+    for (const n of NODES) await sh(n, ['systemctl', 'start', 'pve-ha-crm']);
+    await until('vm:400 back on pve1', async () => ((await placement()).get(400)?.node === 'pve1' ? true : undefined), 60_000);
+    await sh('pve1', ['ha-manager', 'remove', 'vm:400']);
   });
 
   it('bad selectors and unknown VMIDs are exit 2, and nothing mutating runs', async () => {
