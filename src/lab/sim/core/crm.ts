@@ -200,7 +200,8 @@ export function crmStep(i: CrmInput): CrmOutput {
   st.node_status = nodeStatus(i, unknownSince, log);
   if (i.prev.master_node !== i.master) log.push(`status change slave => master`);
 
-  // resources removed from the configuration, ignored, or new
+  // resources removed from the configuration, ignored, or new (a new one advances from the next step on)
+  const added = new Set<string>();
   for (const sid of Object.keys(st.service_status)) {
     const cd = i.services[sid];
     if (!cd || cd.state === 'ignored') {
@@ -213,6 +214,7 @@ export function crmStep(i: CrmInput): CrmOutput {
     const state = cd.state === 'started' ? 'request_start' : 'request_stop';
     log.push(`adding new service '${sid}' on node '${cd.node}'`);
     st.service_status[sid] = { node: cd.node, state, uid: i.newUid() };
+    added.add(sid);
   }
 
   applyCommands(i, st, setState, log);
@@ -221,7 +223,7 @@ export function crmStep(i: CrmInput): CrmOutput {
   for (const sid of Object.keys(st.service_status).sort()) {
     const sd = st.service_status[sid] as CrmService;
     const cd = i.services[sid];
-    if (!cd || cd.node === undefined) continue;
+    if (!cd || cd.node === undefined || added.has(sid)) continue;
     const req = setState[sid] ?? cd.state;
     const p = i.placement[sid];
     const result = i.results[sd.node]?.[sd.uid];
@@ -264,7 +266,8 @@ export function crmStep(i: CrmInput): CrmOutput {
           break;
         }
         if (home !== undefined && (home === sd.node || !(home in st.node_status))) delete sd.maintenance_node;
-        if (!usable.includes(sd.node) || (p?.strict && !(sd.node in p.nodes))) {
+        // a service on a node that is gone waits for fencing; one on a node it may not use moves
+        if (usable.includes(sd.node) && p?.strict && !(sd.node in p.nodes)) {
           const target = selectServiceNode(p, undefined, usable, load);
           if (target && target !== sd.node) moveService(st, sid, sd, cd.type === 'vm' ? 'migrate' : 'relocate', target, i, log);
         }

@@ -1,0 +1,199 @@
+import { describe, expect, it } from 'vitest';
+import { crmStep, type CrmInput, type CrmOutput, type CrmStatus } from '../../../src/lab/sim/core/crm.js';
+import { placementsFromGroups, placementsFromRules, selectServiceNode } from '../../../src/lab/sim/core/ha-placement.js';
+import { keepResults, lrmActions, lrmStatus } from '../../../src/lab/sim/core/lrm.js';
+
+const NODES = { pve1: { online: true }, pve2: { online: true }, pve3: { online: true } };
+
+function input(over: Partial<CrmInput> = {}): CrmInput {
+  let n = 0;
+  return {
+    prev: { node_status: {}, service_status: {} },
+    master: 'pve1',
+    now: 1000,
+    services: {},
+    commands: [],
+    nodes: NODES,
+    results: {},
+    placement: {},
+    unknownSince: {},
+    fenceDelay: 10,
+    newUid: () => `uid${++n}`,
+    ...over,
+  };
+}
+
+/** Run steps, feeding each output back and letting every LRM report success for its services' current uids. */
+function run(first: CrmInput, steps: number, lrmOk = true): CrmOutput[] {
+  const outs: CrmOutput[] = [];
+  let i = first;
+  for (let k = 0; k < steps; k++) {
+    const out = crmStep(i);
+    outs.push(out);
+    const results: CrmInput['results'] = {};
+    if (lrmOk) {
+      for (const [sid, sd] of Object.entries(out.status.service_status)) {
+        results[sd.node] ??= {};
+        (results[sd.node] as Record<string, unknown>)[sd.uid] = { sid, state: sd.state, exit_code: 0 };
+      }
+    }
+    // a finished move puts the guest's config on the target, as the LRM's migration does
+    const services = structuredClone(i.services);
+    for (const [sid, sd] of Object.entries(out.status.service_status)) if (sd.target && services[sid]) services[sid].node = sd.target;
+    i = { ...i, prev: out.status, commands: [], results, services, now: i.now + 1, unknownSince: out.unknownSince };
+  }
+  return outs;
+}
+
+const states = (outs: CrmOutput[], sid: string): string[] => outs.map((o) => `${o.status.service_status[sid]?.node ?? '-'} ${o.status.service_status[sid]?.state ?? '-'}`);
+
+describe('crmStep', () => {
+  it('starts a new service through request_start, and marks it running once its LRM confirms', () => {
+    const outs = run(input({ services: { 'vm:100': { state: 'started', type: 'vm', node: 'pve1' } } }), 3);
+    expect(states(outs, 'vm:100')).toEqual(['pve1 request_start', 'pve1 started', 'pve1 started']);
+    expect(outs[1]?.status.service_status['vm:100']?.running).toBeUndefined();
+    expect(outs[2]?.status.service_status['vm:100']?.running).toBe(1);
+    expect(outs[0]?.status).toMatchObject({ master_node: 'pve1', timestamp: 1000, node_status: { pve1: 'online', pve2: 'online', pve3: 'online' } });
+    expect(new Set(outs.flatMap((o) => Object.values(o.status.service_status).map((s) => s.uid))).size).toBe(2);
+  });
+
+  it('keeps a service requested stopped stopped', () => {
+    const outs = run(input({ services: { 'vm:101': { state: 'stopped', type: 'vm', node: 'pve2' } } }), 3);
+    expect(states(outs, 'vm:101')).toEqual(['pve2 request_stop', 'pve2 stopped', 'pve2 stopped']);
+  });
+
+  it('does not advance a started service without an LRM result', () => {
+    const outs = run(input({ services: { 'vm:100': { state: 'started', type: 'vm', node: 'pve1' } } }), 3, false);
+    expect(states(outs, 'vm:100')).toEqual(['pve1 request_start', 'pve1 started', 'pve1 started']);
+    expect(outs[2]?.status.service_status['vm:100']?.running).toBeUndefined();
+  });
+
+  it('migrates a started VM: migrate with target, then started on the target', () => {
+    const prev: CrmStatus = { node_status: { pve1: 'online', pve2: 'online', pve3: 'online' }, service_status: { 'vm:100': { node: 'pve1', state: 'started', uid: 'a', running: 1 } } };
+    const outs = run(input({ prev, services: { 'vm:100': { state: 'started', type: 'vm', node: 'pve1' } }, commands: ['migrate vm:100 pve2'] }), 2);
+    expect(outs[0]?.status.service_status['vm:100']).toMatchObject({ node: 'pve1', state: 'migrate', target: 'pve2' });
+    expect(outs[1]?.status.service_status['vm:100']).toMatchObject({ node: 'pve2', state: 'started' });
+    expect(outs[1]?.status.service_status['vm:100']?.target).toBeUndefined();
+  });
+
+  it('relocates a container on migrate, and ignores a move to its own node or a node that is not online', () => {
+    const prev: CrmStatus = { node_status: {}, service_status: { 'ct:200': { node: 'pve1', state: 'started', uid: 'a' }, 'vm:100': { node: 'pve1', state: 'started', uid: 'b' } } };
+    const out = crmStep(input({
+      prev,
+      nodes: { ...NODES, pve3: { online: false } },
+      services: { 'ct:200': { state: 'started', type: 'ct', node: 'pve1' }, 'vm:100': { state: 'started', type: 'vm', node: 'pve1' } },
+      commands: ['migrate ct:200 pve2', 'migrate vm:100 pve1', 'relocate vm:100 pve3'],
+    }));
+    expect(out.status.service_status['ct:200']).toMatchObject({ state: 'relocate', target: 'pve2' });
+    expect(out.status.service_status['vm:100']).toMatchObject({ state: 'started', node: 'pve1' });
+    expect(out.log).toContain('ignore crm command - service already on target node: migrate vm:100 pve1');
+  });
+
+  it('crm-command stop sets the requested state to stopped and stops the service', () => {
+    const prev: CrmStatus = { node_status: {}, service_status: { 'vm:100': { node: 'pve1', state: 'started', uid: 'a', running: 1 } } };
+    const outs = run(input({ prev, services: { 'vm:100': { state: 'started', type: 'vm', node: 'pve1' } }, commands: ['stop vm:100 0'] }), 2);
+    expect(outs[0]?.setState).toEqual({ 'vm:100': 'stopped' });
+    expect(states(outs, 'vm:100')).toEqual(['pve1 request_stop', 'pve1 stopped']);
+  });
+
+  it('drops services removed from the configuration or ignored', () => {
+    const prev: CrmStatus = { node_status: {}, service_status: { 'vm:100': { node: 'pve1', state: 'started', uid: 'a' }, 'vm:101': { node: 'pve1', state: 'started', uid: 'b' } } };
+    const out = crmStep(input({ prev, services: { 'vm:101': { state: 'ignored', type: 'vm', node: 'pve1' } } }));
+    expect(out.status.service_status).toEqual({});
+  });
+
+  it('node maintenance moves services away and brings them back on disable', () => {
+    const services = { 'vm:100': { state: 'started', type: 'vm' as const, node: 'pve1' } };
+    const prev: CrmStatus = { node_status: {}, service_status: { 'vm:100': { node: 'pve1', state: 'started', uid: 'a', running: 1 } } };
+    const on = run(input({ prev, services, commands: ['enable-node-maintenance pve1'] }), 3);
+    expect(on[0]?.status.node_status['pve1']).toBe('maintenance');
+    expect(on[0]?.status.node_request).toEqual({ pve1: { maintenance: 1 } });
+    expect(on[0]?.status.service_status['vm:100']).toMatchObject({ state: 'migrate', target: 'pve2', maintenance_node: 'pve1' });
+    expect(on[1]?.status.service_status['vm:100']).toMatchObject({ state: 'started', node: 'pve2', maintenance_node: 'pve1' });
+    const last = on[2] as CrmOutput;
+    const off = run(input({ prev: last.status, services: { 'vm:100': { ...services['vm:100'], node: 'pve2' } }, commands: ['disable-node-maintenance pve1'] }), 2);
+    expect(off[0]?.status.node_status['pve1']).toBe('online');
+    expect(off[0]?.status.service_status['vm:100']).toMatchObject({ state: 'migrate', node: 'pve2', target: 'pve1' });
+    expect(off[1]?.status.service_status['vm:100']).toMatchObject({ state: 'started', node: 'pve1' });
+    expect(off[1]?.status.service_status['vm:100']?.maintenance_node).toBeUndefined();
+  });
+
+  it('fences a node gone for longer than the delay and recovers its services elsewhere', () => {
+    const prev: CrmStatus = { node_status: { pve1: 'online', pve2: 'online', pve3: 'online' }, service_status: { 'vm:100': { node: 'pve3', state: 'started', uid: 'a', running: 1 } } };
+    const services = { 'vm:100': { state: 'started', type: 'vm' as const, node: 'pve3' } };
+    const gone = { ...NODES, pve3: { online: false } };
+    const early = crmStep(input({ prev, services, nodes: gone, now: 1000 }));
+    expect(early.status.node_status['pve3']).toBe('unknown');
+    expect(early.status.service_status['vm:100']?.state).toBe('started');
+    const outs = run(input({ prev: early.status, services, nodes: gone, now: 1010, unknownSince: early.unknownSince }), 3, false);
+    expect(states(outs, 'vm:100')).toEqual(['pve3 fence', 'pve3 recovery', 'pve1 started']);
+    expect(outs[2]?.steal).toEqual([{ sid: 'vm:100', from: 'pve3', to: 'pve1' }]);
+  });
+
+  it('puts a service whose start failed into the error state; disabling it clears that', () => {
+    const prev: CrmStatus = { node_status: {}, service_status: { 'vm:100': { node: 'pve1', state: 'started', uid: 'a' } } };
+    const out = crmStep(input({ prev, services: { 'vm:100': { state: 'started', type: 'vm', node: 'pve1' } }, results: { pve1: { a: { sid: 'vm:100', state: 'started', exit_code: 1 } } } }));
+    expect(out.status.service_status['vm:100']?.state).toBe('error');
+    const cleared = crmStep(input({ prev: out.status, services: { 'vm:100': { state: 'disabled', type: 'vm', node: 'pve1' } } }));
+    expect(cleared.status.service_status['vm:100']?.state).toBe('stopped');
+  });
+
+  it('moves a service off a node a strict placement does not allow', () => {
+    const out = run(input({ services: { 'vm:100': { state: 'started', type: 'vm', node: 'pve1' } }, placement: { 'vm:100': { nodes: { pve3: 1 }, strict: true } } }), 2);
+    expect(states(out, 'vm:100')).toEqual(['pve1 request_start', 'pve1 relocate']);
+    expect(out[1]?.status.service_status['vm:100']?.target).toBe('pve3');
+  });
+});
+
+describe('placement', () => {
+  it('reads PVE 8 groups and PVE 9 node-affinity rules', () => {
+    expect(placementsFromGroups([{ type: 'group', id: 'g1', props: { nodes: 'pve2:2,pve3', restricted: '1' } }], { 'vm:100': 'g1', 'vm:101': undefined })).toEqual({
+      'vm:100': { nodes: { pve2: 2, pve3: 0 }, strict: true },
+    });
+    expect(
+      placementsFromRules([
+        { type: 'node-affinity', id: 'r1', props: { resources: 'vm:100,ct:200', nodes: 'pve3' } },
+        { type: 'node-affinity', id: 'r2', props: { resources: 'vm:101', nodes: 'pve1', disable: '1' } },
+        { type: 'resource-affinity', id: 'r3', props: { resources: 'vm:100,vm:101', affinity: 'negative' } },
+      ]),
+    ).toEqual({ 'vm:100': { nodes: { pve3: 0 }, strict: false }, 'ct:200': { nodes: { pve3: 0 }, strict: false } });
+  });
+
+  it('keeps a service where it is when allowed, else prefers priority, then load, then name', () => {
+    const usable = ['pve1', 'pve2', 'pve3'];
+    expect(selectServiceNode(undefined, 'pve2', usable, {})).toBe('pve2');
+    expect(selectServiceNode({ nodes: { pve3: 0 }, strict: false }, 'pve2', usable, {})).toBe('pve2');
+    expect(selectServiceNode({ nodes: { pve3: 0 }, strict: true }, 'pve2', usable, {})).toBe('pve3');
+    expect(selectServiceNode({ nodes: { pve1: 1, pve3: 2 }, strict: true }, undefined, usable, {})).toBe('pve3');
+    expect(selectServiceNode(undefined, undefined, usable, { pve1: 2, pve2: 1 })).toBe('pve3');
+    expect(selectServiceNode({ nodes: { pve9: 1 }, strict: true }, 'pve1', usable, {})).toBeUndefined();
+  });
+});
+
+describe('lrm', () => {
+  const ms: CrmStatus = {
+    node_status: {},
+    service_status: {
+      'vm:100': { node: 'pve1', state: 'started', uid: 'a' },
+      'vm:101': { node: 'pve1', state: 'request_stop', uid: 'b' },
+      'vm:102': { node: 'pve1', state: 'migrate', uid: 'c', target: 'pve2' },
+      'vm:103': { node: 'pve2', state: 'started', uid: 'd' },
+    },
+  };
+
+  it('runs one command per service uid of its node, not again while it runs or once it has a result', () => {
+    expect(lrmActions(ms, 'pve1', {}, new Set())).toEqual([
+      { kind: 'start', sid: 'vm:100', uid: 'a' },
+      { kind: 'stop', sid: 'vm:101', uid: 'b' },
+      { kind: 'migrate', sid: 'vm:102', uid: 'c', target: 'pve2' },
+    ]);
+    expect(lrmActions(ms, 'pve1', { a: { sid: 'vm:100', state: 'started', exit_code: 0 } }, new Set(['c']))).toEqual([{ kind: 'stop', sid: 'vm:101', uid: 'b' }]);
+  });
+
+  it('writes active with services, idle-waiting without, maintenance mode on request, and keeps only live results', () => {
+    expect(lrmStatus(ms, 'pve1', {}, 5)).toEqual({ state: 'active', mode: 'active', timestamp: 5, results: {} });
+    expect(lrmStatus(ms, 'pve3', {}, 5).state).toBe('wait_for_agent_lock');
+    expect(lrmStatus({ ...ms, node_request: { pve3: { maintenance: 1 } } }, 'pve3', {}, 5)).toMatchObject({ state: 'maintenance', mode: 'maintenance' });
+    expect(keepResults(ms, { a: { sid: 'vm:100', state: 'started', exit_code: 0 }, old: { sid: 'vm:9', state: 'started', exit_code: 0 } })).toEqual({ a: { sid: 'vm:100', state: 'started', exit_code: 0 } });
+  });
+});
