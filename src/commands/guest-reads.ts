@@ -4,18 +4,12 @@ import { guestConfig } from '../pve/argv.js';
 import { ParseError } from '../pve/parse/errors.js';
 import { parseGuestConfig, type GuestConfigFacts } from '../pve/parse/guest-config.js';
 import type { GuestResource } from '../pve/parse/pvesh-resources.js';
+import { lastLine } from '../pve/parse/text.js';
 import type { Transport } from '../transport/types.js';
 import { guestLabel } from '../workflows/migrate-checks.js';
 
 const READ_TIMEOUT_MS = 60_000;
 
-function lastLine(text: string): string | undefined {
-  return text
-    .split('\n')
-    .map((l) => l.trim())
-    .filter(Boolean)
-    .pop();
-}
 
 /** `qm config` / `pct config` on the guest's node, or why it could not be read. */
 export async function readGuestConfig(t: Transport, g: GuestResource): Promise<{ config: GuestConfigFacts } | { problem: string; unreachable?: boolean }> {

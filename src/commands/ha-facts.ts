@@ -13,6 +13,7 @@ import { parseHaRules, type HaRule } from '../pve/parse/pvesh-ha-rules.js';
 import { parseHaStatusCurrent, type HaServiceDetail } from '../pve/parse/pvesh-ha-status.js';
 import { parsePvesrList, type PvesrJob } from '../pve/parse/pvesr.js';
 import type { ClusterResources } from '../pve/parse/pvesh-resources.js';
+import { lastLine } from '../pve/parse/text.js';
 import type { Transport } from '../transport/types.js';
 import type { HaFacts, PreferenceMode } from '../workflows/ha-plan.js';
 import { ResourceReader } from '../workflows/resources-reader.js';
@@ -29,20 +30,11 @@ export interface HaReading {
   warnings: string[];
 }
 
-function lastLine(text: string): string {
-  return (
-    text
-      .split('\n')
-      .map((l) => l.trim())
-      .filter(Boolean)
-      .pop() ?? ''
-  );
-}
 
 /** Run a read on the anchor; a failure or garbage is a StepError naming the command. */
 async function read<T>(t: Transport, node: string, argv: string[], parse: (s: string) => T, what: string): Promise<T> {
   const r = await t.exec(node, argv, { timeoutMs: READ_TIMEOUT_MS, title: what });
-  if (r.exitCode !== 0) throw new StepError(`could not ${what} on ${node}: ${lastLine(r.stderr) || lastLine(r.stdout) || `exit code ${r.exitCode}`}`, { hint: `run ${argv.join(' ')} on ${node} to see why` });
+  if (r.exitCode !== 0) throw new StepError(`could not ${what} on ${node}: ${lastLine(r.stderr) ?? lastLine(r.stdout) ?? `exit code ${r.exitCode}`}`, { hint: `run ${argv.join(' ')} on ${node} to see why` });
   try {
     return parse(r.stdout);
   } catch (e) {
@@ -63,14 +55,14 @@ export async function readHaServices(t: Transport, node: string): Promise<HaServ
 async function readPreferences(t: Transport, node: string, major: number): Promise<{ mode: PreferenceMode; groups: HaGroupConfig[]; rules: HaRule[] }> {
   const r = await t.exec(node, haManager.groupconfig(), { timeoutMs: READ_TIMEOUT_MS, title: 'read the HA groups' });
   if (major < 9) {
-    if (r.exitCode !== 0) throw new StepError(`could not read the HA groups on ${node}: ${lastLine(r.stderr) || `exit code ${r.exitCode}`}`);
+    if (r.exitCode !== 0) throw new StepError(`could not read the HA groups on ${node}: ${lastLine(r.stderr) ?? `exit code ${r.exitCode}`}`);
     return { mode: 'groups', groups: parseHaGroupConfig(r.stdout), rules: [] };
   }
   if (r.exitCode === 0) {
     const groups = parseHaGroupConfig(r.stdout);
     if (groups.length > 0) return { mode: 'groups', groups, rules: [] };
   } else if (!/migrated to rules/.test(r.stderr)) {
-    throw new StepError(`could not tell whether ${node} keeps HA groups or rules: ${lastLine(r.stderr) || `exit code ${r.exitCode}`}`);
+    throw new StepError(`could not tell whether ${node} keeps HA groups or rules: ${lastLine(r.stderr) ?? `exit code ${r.exitCode}`}`);
   }
   const rules = await read(t, node, pveshGet('/cluster/ha/rules'), parseHaRules, 'read the HA rules');
   return { mode: 'rules', groups: [], rules };

@@ -11,6 +11,7 @@ import { parseCpuVendor } from '../pve/parse/cpuinfo.js';
 import { ParseError } from '../pve/parse/errors.js';
 import { parseHaStatusCurrent, type HaServiceDetail } from '../pve/parse/pvesh-ha-status.js';
 import type { ClusterResources, GuestResource } from '../pve/parse/pvesh-resources.js';
+import { lastLine } from '../pve/parse/text.js';
 import type { Transport } from '../transport/types.js';
 import type { Outcome } from '../ui/report.js';
 import { decideGuest, guestLabel, memoryWarning, precheckGuest, withHaStates, type Decision, type MigrateFacts, type Move } from '../workflows/migrate-checks.js';
@@ -48,13 +49,6 @@ function usage(problems: readonly string[], hint: string): UsageError {
   return new UsageError(problems.length === 1 ? (problems[0] ?? '') : `${problems.length} problems: ${problems.join('; ')}`, { hint });
 }
 
-function lastLine(text: string): string | undefined {
-  return text
-    .split('\n')
-    .map((l) => l.trim())
-    .filter(Boolean)
-    .pop();
-}
 
 /** Why nothing can move to the target, from its own view of the cluster and the resources. */
 export function targetProblem(target: string, view: NodeView, res: ClusterResources): string | undefined {

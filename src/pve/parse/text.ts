@@ -28,6 +28,11 @@ export function meaningfulLines(text: string): string[] {
     .filter((l) => l.length > 0);
 }
 
+/** The last meaningful line of a stream: what a failed native command says last is usually why. */
+export function lastLine(text: string): string | undefined {
+  return meaningfulLines(text).pop();
+}
+
 /** A decimal integer field; anything else is a ParseError naming the field. */
 export function toInt(tool: string, field: string, raw: string | undefined): number {
   const v = raw?.trim() ?? '';
