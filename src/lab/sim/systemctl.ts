@@ -1,4 +1,4 @@
-/** `systemctl` on a lab node (no systemd there, pitfall 10): start/stop/restart/kill/status/is-active of ssh, chrony, corosync, pve-cluster. */
+/** `systemctl` on a lab node (no systemd there, pitfall 10): start/stop/restart/kill/status/is-active of ssh, chrony, corosync, pve-cluster, pve-ha-crm/lrm. */
 import { readFile } from 'node:fs/promises';
 import { killService, reloadService, startService, stopService, unitStatus, type UnitStatus } from '../services.js';
 import { formatAgo, formatSystemdTime } from '../time-format.js';
@@ -46,6 +46,7 @@ const DOCS: Record<string, string> = {
   chrony: 'man:chronyd(8)',
   corosync: 'man:corosync',
   'pve-cluster': 'man:pmxcfs(8)',
+  'pve-ha': 'man:pve-ha-crm(8)',
 };
 
 async function statusText(u: UnitSpec, name: string, st: UnitStatus): Promise<string> {
