@@ -11,7 +11,7 @@ import { pvx } from '../helpers/cli.js';
 import { tmpDir } from '../helpers/tmp.js';
 
 const LAB = 'benchc';
-const SUBNET = '10.77.16.0/24';
+const SUBNET = '10.77.19.0/24';
 const log = (): void => undefined;
 
 async function ssh(info: LabInfo, node: string, argv: string[], input?: string): Promise<string> {
