@@ -89,7 +89,8 @@ export async function startLoopbackCluster(dir: string, names: string[], tools: 
         'UsePAM no',
         'StrictModes no',
         'UseDNS no',
-        `SetEnv PATH=${binDir}:/usr/sbin:/usr/bin:/sbin:/bin PVX_TEST_NODE=${name}`,
+        // a home of its own: the machine's /root/.bashrc (sourced by bash under sshd) is not part of a node
+        `SetEnv PATH=${binDir}:/usr/sbin:/usr/bin:/sbin:/bin PVX_TEST_NODE=${name} HOME=${nd}`,
         `Subsystem sftp internal-sftp`,
       ].join('\n') + '\n',
     );
