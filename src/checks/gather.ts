@@ -29,8 +29,8 @@ async function readClock(env: GatherEnv, node: string): Promise<Reading<ClockRea
   return clockReading(r, before, env.now());
 }
 
-/** A sample this precise is kept; the NTP way, a less precise one is taken again and the tightest kept. */
-const CLOCK_PRECISE_SEC = 0.05;
+/** A sample this precise is kept (a multiplexed `date` takes ~0.1-0.2 s here); the NTP way, a less precise one is taken again and the tightest kept. */
+const CLOCK_PRECISE_SEC = 0.15;
 const CLOCK_RESAMPLES = 2;
 
 /** Re-sample a clock whose round trip was long (a busy node, or the facts read beside it). */
