@@ -1,6 +1,6 @@
 /** Daemonising: the one place that starts a process without waiting for it (pmxcfs forks its server). */
 import { spawn } from 'node:child_process';
-import { openSync } from 'node:fs';
+import { openSync, readFileSync, rmSync } from 'node:fs';
 
 /** Start `node <script> <args>` detached in its own session; resolves with its pid once it reports ready. */
 export function spawnDaemon(script: string, args: readonly string[], env: NodeJS.ProcessEnv, logFile: string, readyTimeoutMs = 30_000): Promise<number> {
@@ -47,4 +47,34 @@ export function reportReady(): void {
 /** In the daemon: tell the starting parent that start-up failed. */
 export function reportFailure(message: string): void {
   if (process.send) process.send(message);
+}
+
+/** In the daemon: run `tick` every `pollMs` until SIGTERM or SIGINT (SIGHUP is ignored); a signal cuts the wait short. */
+export async function pollUntilStopped(pollMs: number, tick: (stopping: () => boolean) => Promise<void>): Promise<void> {
+  let stopping = false;
+  let wake: (() => void) | undefined;
+  const stop = (): void => {
+    stopping = true;
+    wake?.();
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+  process.on('SIGHUP', () => undefined);
+  while (!stopping) {
+    await tick(() => stopping);
+    if (stopping) break;
+    await new Promise<void>((r) => {
+      wake = r;
+      setTimeout(r, pollMs);
+    });
+  }
+}
+
+/** In the daemon: remove its pid file, unless another process has written its own there since. */
+export function removeOwnPidFile(file: string): void {
+  try {
+    if (Number(readFileSync(file, 'utf8').trim()) === process.pid) rmSync(file, { force: true });
+  } catch {
+    // pid file already gone
+  }
 }

@@ -8,7 +8,7 @@ import path from 'node:path';
 import type { SimContext, SimTool } from '../types.js';
 import { cfsQuorate } from '../core/cfs.js';
 import { ipFromHostname, readClusterConf } from '../core/cluster.js';
-import { spawnDaemon, reportFailure, reportReady } from '../core/daemon.js';
+import { pollUntilStopped, removeOwnPidFile, spawnDaemon, reportFailure, reportReady } from '../core/daemon.js';
 import { errorText } from '../core/errors.js';
 import { BIN, run } from '../core/exec.js';
 import { mountPve, setPveReadOnly, unmountPve } from '../core/mount.js';
@@ -131,44 +131,26 @@ async function setup(ctx: SimContext, paths: SimPaths, plan: PmxcfsPlan): Promis
 
 /** The server loop: quorum → read-only/writable, corosync.conf sync; SIGTERM unmounts and exits. */
 async function serve(ctx: SimContext, paths: SimPaths, plan: PmxcfsPlan): Promise<number> {
-  let stopping = false;
-  let wake: (() => void) | undefined;
-  const stop = (): void => {
-    stopping = true;
-    wake?.();
-  };
-  process.on('SIGTERM', stop);
-  process.on('SIGINT', stop);
-  process.on('SIGHUP', () => undefined);
   let last = cfsQuorate(paths);
   if (plan.mode === 'cluster') logLine(paths, ctx.node.name, last ? '[status] notice: node has quorum' : '[status] notice: node lost quorum');
-  while (!stopping) {
-    if (plan.mode === 'cluster') {
-      try {
-        const q = await quorate();
-        if (stopping) break;
-        if (q !== last) {
-          await setPveReadOnly(paths, !q);
-          logLine(paths, ctx.node.name, q ? '[status] notice: node has quorum' : '[status] notice: node lost quorum');
-          last = q;
-        }
-        if (q) await syncCorosyncConf(paths, ctx.node.name, true);
-      } catch (e) {
-        logLine(paths, ctx.node.name, `[main] crit: ${errorText(e).trim()}`);
+  await pollUntilStopped(POLL_MS, async (stopping) => {
+    if (plan.mode !== 'cluster') return;
+    try {
+      const q = await quorate();
+      if (stopping()) return;
+      if (q !== last) {
+        await setPveReadOnly(paths, !q);
+        logLine(paths, ctx.node.name, q ? '[status] notice: node has quorum' : '[status] notice: node lost quorum');
+        last = q;
       }
+      if (q) await syncCorosyncConf(paths, ctx.node.name, true);
+    } catch (e) {
+      logLine(paths, ctx.node.name, `[main] crit: ${errorText(e).trim()}`);
     }
-    await new Promise<void>((r) => {
-      wake = r;
-      setTimeout(r, POLL_MS);
-    });
-  }
+  });
   logLine(paths, ctx.node.name, '[main] notice: teardown filesystem');
   await unmountPve(paths);
-  try {
-    if (Number((readText(paths.pveClusterPid) ?? '').trim()) === process.pid) rmSync(paths.pveClusterPid, { force: true });
-  } catch {
-    // pid file already gone
-  }
+  removeOwnPidFile(paths.pveClusterPid);
   logLine(paths, ctx.node.name, '[main] notice: exit proxmox configuration filesystem (0)');
   return 0;
 }

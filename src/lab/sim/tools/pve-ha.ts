@@ -11,7 +11,7 @@ import type { SimContext, SimTool } from '../types.js';
 import { cfsMounted, cfsQuorate } from '../core/cfs.js';
 import { clusterNodeNames } from '../core/cluster.js';
 import { crmStep, type CrmServiceConf, type CrmStatus, type LrmResult } from '../core/crm.js';
-import { spawnDaemon, reportReady } from '../core/daemon.js';
+import { pollUntilStopped, removeOwnPidFile, spawnDaemon, reportReady } from '../core/daemon.js';
 import { simEnv, type SimEnv } from '../core/env.js';
 import { errorText } from '../core/errors.js';
 import { confFile, setStopped, type GuestType } from '../core/guests.js';
@@ -217,38 +217,21 @@ async function tick(d: HaDaemon): Promise<void> {
 }
 
 async function serve(env: SimEnv): Promise<number> {
-  let stopping = false;
-  let wake: (() => void) | undefined;
-  const stop = (): void => {
-    stopping = true;
-    wake?.();
-  };
-  process.on('SIGTERM', stop);
-  process.on('SIGINT', stop);
-  process.on('SIGHUP', () => undefined);
   const d: HaDaemon = { env, results: {}, inFlight: new Map(), unknownSince: {}, crmLog: logger(env, 'crm'), lrmLog: logger(env, 'lrm') };
   d.crmLog('starting server');
-  while (!stopping) {
+  await pollUntilStopped(POLL_MS, async () => {
     try {
       await tick(d);
     } catch (e) {
       d.crmLog(`error: ${errorText(e).trim()}`);
     }
-    await new Promise<void>((r) => {
-      wake = r;
-      setTimeout(r, POLL_MS);
-    });
-  }
+  });
   // a command already running (a migration) ends before the agent goes, as the real LRM waits for its workers
   let timer: NodeJS.Timeout | undefined;
   await Promise.race([Promise.all(d.inFlight.values()), new Promise<void>((r) => (timer = setTimeout(r, 8000)))]);
   clearTimeout(timer);
   d.crmLog('server stopped');
-  try {
-    if (Number((readText(env.paths.haPid) ?? '').trim()) === process.pid) rmSync(env.paths.haPid, { force: true });
-  } catch {
-    // pid file already gone
-  }
+  removeOwnPidFile(env.paths.haPid);
   return 0;
 }
 
