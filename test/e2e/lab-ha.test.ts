@@ -5,9 +5,9 @@
  * `--state stopped` stays stopped, a migration passes through `migrate` and ends started on the
  * target, removal drops the service, and stopping pve-cluster stops the daemon. Needs root.
  */
-import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { labDown, labExec, labUp, type LabInfo } from '../../src/lab/index.js';
+import { formClusterWithPvecm } from '../helpers/lab-cluster.js';
 
 const NODES = ['pve1', 'pve2', 'pve3'];
 const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
@@ -41,15 +41,7 @@ function haLab(lab: string, subnet: string, pve: string): void {
       await labDown(lab, (l) => void log.push(l));
       info = await labUp({ name: lab, nodes: NODES.length, subnet, pveVersions: [pve] }, (l) => void log.push(l));
       for (const n of NODES) await sh(n, ['sh', '-c', 'echo PVX_SIM_TIME_SCALE=0.05 >> /etc/environment']);
-      const password = readFileSync(info.rootPasswordFile, 'utf8');
-      await sh('pve1', ['pvecm', 'create', lab]);
-      const join = JSON.parse(await sh('pve1', ['pvesh', 'get', '/cluster/config/join', '--output-format', 'json'])) as { nodelist: Array<{ name: string; pve_fp: string; pve_addr: string }> };
-      const first = join.nodelist.find((n) => n.name === 'pve1')!;
-      for (const n of ['pve2', 'pve3']) await sh(n, ['pvecm', 'add', first.pve_addr, '--fingerprint', first.pve_fp], password);
-      await until('3 quorate members', async () => {
-        const s = await labExec(lab, 'pve1', ['pvecm', 'status']);
-        return /^Nodes: +3$/m.test(s.stdout) && /^Quorate: +Yes$/m.test(s.stdout) ? true : undefined;
-      }, 60_000);
+      await formClusterWithPvecm(lab, info, NODES);
       await sh('pve1', ['qm', 'create', '100', '--name', 'vm100', '--memory', '512', '--scsi0', 'labshare:1']);
       await sh('pve1', ['qm', 'create', '101', '--name', 'vm101', '--memory', '512', '--scsi0', 'labshare:1']);
     }, 240_000);

@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { labDown, labExec, labUp, type LabInfo } from '../../src/lab/index.js';
 import { runProcess } from '../../src/transport/process.js';
 import { ROOT, pvx, type CliResult } from '../helpers/cli.js';
+import { formClusterWithPvecm } from '../helpers/lab-cluster.js';
 import { tmpDir } from '../helpers/tmp.js';
 
 const LAB = 'e2em';
@@ -131,15 +132,7 @@ async function formCluster(): Promise<void> {
   if (r.code === 0) return;
   formedBy = `the sim's pvecm (pvx cluster create exited ${r.code})`;
   log(`pvx cluster create failed (${r.code}), forming the cluster with pvecm: ${r.stderr}`);
-  const password = readFileSync(info.rootPasswordFile, 'utf8');
-  await sh('pve1', ['pvecm', 'create', LAB]);
-  const join = JSON.parse(await sh('pve1', ['pvesh', 'get', '/cluster/config/join', '--output-format', 'json'])) as { nodelist: Array<{ name: string; pve_fp: string; pve_addr: string }> };
-  const first = join.nodelist.find((n) => n.name === 'pve1')!;
-  for (const n of ['pve2', 'pve3']) await sh(n, ['pvecm', 'add', first.pve_addr, '--fingerprint', first.pve_fp], password);
-  await until('3 quorate members', async () => {
-    const s = await labExec(LAB, 'pve1', ['pvecm', 'status']);
-    return /^Nodes: +3$/m.test(s.stdout) && /^Quorate: +Yes$/m.test(s.stdout) ? true : undefined;
-  });
+  await formClusterWithPvecm(LAB, info, NODES);
 }
 
 describe.skipIf(!isRoot)('pvx migrate on the lab (e2em)', () => {

@@ -78,3 +78,13 @@ export function removeOwnPidFile(file: string): void {
     // pid file already gone
   }
 }
+
+/** Is a process with this pid alive (signal 0 only checks)? */
+export function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -8,7 +8,7 @@ import path from 'node:path';
 import type { SimContext, SimTool } from '../types.js';
 import { cfsQuorate } from '../core/cfs.js';
 import { ipFromHostname, readClusterConf } from '../core/cluster.js';
-import { pollUntilStopped, removeOwnPidFile, spawnDaemon, reportFailure, reportReady } from '../core/daemon.js';
+import { pidAlive, pollUntilStopped, removeOwnPidFile, spawnDaemon, reportFailure, reportReady } from '../core/daemon.js';
 import { errorText } from '../core/errors.js';
 import { BIN, run } from '../core/exec.js';
 import { mountPve, setPveReadOnly, unmountPve } from '../core/mount.js';
@@ -56,15 +56,6 @@ function logLine(paths: SimPaths, node: string, text: string): void {
     appendFileSync(path.join(paths.varLog, 'pve-cluster.log'), `${stamp} ${node} pmxcfs[${process.pid}]: ${text}\n`);
   } catch {
     // logging must not stop the daemon
-  }
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
   }
 }
 

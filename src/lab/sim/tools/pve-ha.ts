@@ -11,7 +11,7 @@ import type { SimContext, SimTool } from '../types.js';
 import { cfsMounted, cfsQuorate } from '../core/cfs.js';
 import { clusterNodeNames } from '../core/cluster.js';
 import { crmStep, type CrmServiceConf, type CrmStatus, type LrmResult } from '../core/crm.js';
-import { pollUntilStopped, removeOwnPidFile, spawnDaemon, reportReady } from '../core/daemon.js';
+import { pidAlive, pollUntilStopped, removeOwnPidFile, spawnDaemon, reportReady } from '../core/daemon.js';
 import { simEnv, type SimEnv } from '../core/env.js';
 import { errorText } from '../core/errors.js';
 import { confFile, setStopped, type GuestType } from '../core/guests.js';
@@ -41,15 +41,6 @@ const POLL_MS = 1000;
 const LRM_ALIVE_S = 5;
 /** how long a node may be gone before its services are recovered elsewhere */
 const FENCE_DELAY_S = 10;
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** PID of the running HA daemon, if any. */
 export function haDaemonPid(env: SimEnv): number | undefined {

@@ -1,0 +1,28 @@
+/** Forms a lab cluster with the nodes' own (simulated) pvecm, without pvx: a baseline independent of the code under test. */
+import { readFileSync } from 'node:fs';
+import { labExec, type LabInfo } from '../../src/lab/index.js';
+
+async function sh(lab: string, node: string, argv: string[], input?: string): Promise<string> {
+  const r = await labExec(lab, node, argv, { timeoutMs: 60_000, ...(input !== undefined ? { input } : {}) });
+  if (r.exitCode !== 0) throw new Error(`${node}: ${argv.join(' ')} failed (${r.exitCode}): ${r.stderr || r.stdout}`);
+  return r.stdout;
+}
+
+/** `pvecm create` on the first node, `pvecm add` with the pinned fingerprint on the others, then wait until all are quorate members. */
+export async function formClusterWithPvecm(lab: string, info: LabInfo, nodes: readonly string[], timeoutMs = 60_000): Promise<void> {
+  const [first, ...rest] = nodes;
+  if (!first) throw new Error('no nodes');
+  const password = readFileSync(info.rootPasswordFile, 'utf8');
+  await sh(lab, first, ['pvecm', 'create', lab]);
+  const join = JSON.parse(await sh(lab, first, ['pvesh', 'get', '/cluster/config/join', '--output-format', 'json'])) as { nodelist: Array<{ name: string; pve_fp: string; pve_addr: string }> };
+  const me = join.nodelist.find((n) => n.name === first);
+  if (!me) throw new Error(`${first} is not in its own join information`);
+  for (const n of rest) await sh(lab, n, ['pvecm', 'add', me.pve_addr, '--fingerprint', me.pve_fp], password);
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const s = await labExec(lab, first, ['pvecm', 'status']);
+    if (new RegExp(`^Nodes: +${nodes.length}$`, 'm').test(s.stdout) && /^Quorate: +Yes$/m.test(s.stdout)) return;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${nodes.length} quorate members`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
