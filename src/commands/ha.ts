@@ -201,7 +201,6 @@ export async function haAdd(deps: Deps, input: HaInput, ro: HaRunOptions = {}): 
 /** Run `pvx ha remove`. */
 export async function haRemove(deps: Deps, input: HaInput): Promise<Outcome<HaChangeResult | HaPlanResult>> {
   const { o, inv } = validated(deps, input, 'pvx ha remove <guests…>; see pvx ha remove --help');
-  if (o.preference || o.state || o.maxRestart !== undefined || o.maxRelocate !== undefined || o.comment !== undefined) throw new UsageError('pvx ha remove takes only guests');
   const t = deps.transport(inv.nodes);
   const r = await readHaState(deps, t, inv.nodes, { preferences: false });
   const guests = resolveGuests(o, r);

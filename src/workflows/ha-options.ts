@@ -113,7 +113,7 @@ function limit(flag: string, raw: string | undefined, problems: string[]): numbe
   return Number(raw);
 }
 
-/** Parse and check the options; `problems` is empty when they are usable. `guestsRequired` is false for `set` (one guest, checked by the caller). */
+/** Parse and check the options; `problems` is empty when they are usable. */
 export function parseHaOptions(input: HaInput): { options?: HaOptions; problems: string[] } {
   const sel = parseSelectors(input.guests);
   const problems = [...sel.problems];
