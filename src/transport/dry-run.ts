@@ -6,6 +6,10 @@ export class DryRunTransport implements Transport {
   readonly planned: PlannedCommand[] = [];
   constructor(private readonly inner: Transport) {}
 
+  get conversations(): boolean {
+    return this.inner.conversations === true;
+  }
+
   async exec(node: string, argv: readonly string[], opts: ExecOptions = {}): Promise<ExecResult> {
     if (!opts.mutates) return this.inner.exec(node, argv, opts);
     this.planned.push({ node, title: opts.title ?? argv.join(' '), command: [...argv], mutates: true });

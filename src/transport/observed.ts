@@ -8,6 +8,10 @@ export class ObservedTransport implements Transport {
     private readonly observers: readonly ExecObserver[],
   ) {}
 
+  get conversations(): boolean {
+    return this.inner.conversations === true;
+  }
+
   async exec(node: string, argv: readonly string[], opts: ExecOptions = {}): Promise<ExecResult> {
     const base = { node, argv, mutates: Boolean(opts.mutates), hasInput: opts.input !== undefined };
     try {

@@ -1,10 +1,11 @@
 /** SSH transport: the system `ssh`, key auth only, one multiplexed TCP connection per node. */
-import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
-import { runProcess } from './process.js';
+import { LineFeed } from './line-feed.js';
 import { shJoin, shQuote } from './quote.js';
 import { sshFailure, type SshEndpoint } from './ssh-errors.js';
+import { converseWith, startStream } from './stream-process.js';
 import type { ExecOptions, ExecResult, Transport } from './types.js';
 
 /** How to reach one node. */
@@ -64,21 +65,42 @@ class Gate {
   private active = 0;
   private waiting: Array<() => void> = [];
   constructor(private readonly limit: number) {}
-  async run<T>(fn: () => Promise<T>): Promise<T> {
+  /** Wait for a place; the returned function gives it back (once). */
+  async enter(): Promise<() => void> {
     if (this.active >= this.limit) await new Promise<void>((r) => this.waiting.push(r));
     this.active++;
-    try {
-      return await fn();
-    } finally {
+    let left = false;
+    return () => {
+      if (left) return;
+      left = true;
       this.active--;
       this.waiting.shift()?.();
-    }
+    };
   }
 }
 
-/** SSH transport over a fixed set of named targets. */
+/** A promise with its settle functions outside. */
+function deferred(): { promise: Promise<void>; resolve(): void; reject(e: unknown): void } {
+  let resolve!: () => void;
+  let reject!: (e: unknown) => void;
+  const promise = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  // a failure nobody else waits for is already reported by the command that met it
+  promise.catch(() => undefined);
+  return { promise, resolve, reject };
+}
+
+/**
+ * SSH transport over a fixed set of named targets. The first command to a node opens its
+ * connection itself (ControlMaster=auto: that ssh authenticates, leaves a master behind for
+ * ControlPersist seconds and runs the command over it), so a cold command costs one ssh process,
+ * not three. Commands that come while it connects wait until its remote shell has spoken.
+ */
 export class SshTransport implements Transport {
-  private readonly ready = new Map<string, Promise<void>>();
+  readonly conversations = true;
+  private readonly opened = new Map<string, Promise<void>>();
   private readonly gate: Gate;
   private readonly marker = `__pvx_${randomBytes(6).toString('hex')}__`;
 
@@ -99,62 +121,75 @@ export class SshTransport implements Transport {
 
   async exec(node: string, argv: readonly string[], opts: ExecOptions = {}): Promise<ExecResult> {
     const t = this.target(node);
-    await this.connect(node, t);
-    const args = [...sshBaseArgs(t, this.settings), '-o', 'ControlMaster=no', '-T', t.host, remoteCommand(argv, this.marker)];
-    const r = await runProcess('ssh', args, {
-      ...(opts.input !== undefined ? { input: opts.input } : {}),
-      ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}),
+    const waitFor = this.opened.get(node);
+    if (waitFor) {
+      // a failed connect is reported to every command of this run, not retried per command
+      await waitFor;
+      return this.run(t, argv, opts);
+    }
+    const open = deferred();
+    this.opened.set(node, open.promise);
+    const leave = await this.gate.enter();
+    try {
+      return await this.run(t, argv, opts, { opened: open.resolve, failed: open.reject, leave });
+    } finally {
+      leave();
+      open.resolve();
+    }
+  }
+
+  private async run(
+    t: SshTarget,
+    argv: readonly string[],
+    opts: ExecOptions,
+    opener?: { opened(): void; failed(e: unknown): void; leave(): void },
+  ): Promise<ExecResult> {
+    const args = [
+      ...sshBaseArgs(t, this.settings),
+      '-o', 'ControlMaster=auto',
+      '-o', `ControlPersist=${this.settings.controlPersist}`,
+      '-T', t.host, remoteCommand(argv, this.marker),
+    ];
+    let spoke = false;
+    let stalled = false;
+    const feed = new LineFeed(this.marker, () => {
+      spoke = true;
+      opener?.opened();
+      opener?.leave();
     });
+    const proc = startStream('ssh', args, {
+      ...(opts.input !== undefined ? { input: opts.input } : {}),
+      ...(opts.converse ? { interactive: true } : {}),
+      ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}),
+      onStdout: (d) => feed.push(d),
+    });
+    // authentication that hangs must not wait for the command's own (possibly absent) timeout
+    const connectTimer = setTimeout(() => {
+      if (spoke) return;
+      stalled = true;
+      proc.kill();
+    }, (t.connectTimeout + 10) * 1000);
+    const talk = converseWith(opts, feed, proc);
+    const r = await proc.done;
+    clearTimeout(connectTimer);
+    feed.close();
+    const talked = await talk;
     const out = afterMarker(r.stdout, this.marker);
     const err = afterMarker(r.stderr, this.marker);
     if (out === undefined) {
-      if (r.timedOut) return { exitCode: 124, stdout: '', stderr: `timed out after ${opts.timeoutMs} ms`, durationMs: r.durationMs };
+      if (r.timedOut && spoke) return { exitCode: 124, stdout: '', stderr: `timed out after ${opts.timeoutMs} ms`, durationMs: r.durationMs };
       // the remote shell never ran: ssh itself failed (its exit is 255) or the session broke
-      throw sshFailure(t, r.stderr);
+      const why = stalled ? `${r.stderr}ssh: connection to ${t.host} did not finish logging in within ${t.connectTimeout + 10} s\n` : r.stderr;
+      const e = sshFailure(t, why);
+      opener?.failed(e);
+      throw e;
     }
+    if (talked !== undefined) throw talked;
     return {
       exitCode: r.timedOut ? 124 : r.exitCode,
       stdout: out,
       stderr: err ?? r.stderr,
       durationMs: r.durationMs,
     };
-  }
-
-  /** Open (or reuse) this node's control master once per run; later commands ride on it. */
-  private connect(node: string, t: SshTarget): Promise<void> {
-    let p = this.ready.get(node);
-    if (!p) {
-      p = this.gate.run(() => this.ensureMaster(t));
-      this.ready.set(node, p);
-      // a failed connect is reported to every caller of this run, not retried per command
-    }
-    return p;
-  }
-
-  private async ensureMaster(t: SshTarget): Promise<void> {
-    const base = sshBaseArgs(t, this.settings);
-    const check = await runProcess('ssh', [...base, '-O', 'check', t.host]);
-    if (check.exitCode === 0) return;
-    const log = path.join(this.settings.runtimeDir, `master-${process.pid}-${randomBytes(4).toString('hex')}.log`);
-    try {
-      // -f backgrounds the master after authentication; its stderr goes to a file, not a pipe,
-      // so the persisting master never holds one of our pipes open.
-      const r = await runProcess(
-        'ssh',
-        [...base, '-o', 'ControlMaster=yes', '-o', `ControlPersist=${this.settings.controlPersist}`, '-f', '-N', t.host],
-        { stderrFile: log, timeoutMs: (t.connectTimeout + 10) * 1000 },
-      );
-      if (r.exitCode !== 0) throw sshFailure(t, safeRead(log) || r.stderr);
-    } finally {
-      rmSync(log, { force: true });
-    }
-  }
-}
-
-function safeRead(file: string): string {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch {
-    return '';
   }
 }

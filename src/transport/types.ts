@@ -9,6 +9,21 @@ export interface ExecOptions {
   input?: string;
   /** short human title of the step, for verbose output and the dry-run plan */
   title?: string;
+  /**
+   * Talk to the command while it runs (only where the transport can: see `conversations`): lines
+   * of its stdout as they come, and its stdin. exec resolves once the command has ended and this
+   * has returned; the result still holds all of stdout. Not with `input`.
+   */
+  converse?(c: Conversation): Promise<void>;
+}
+
+/** A running command's stdout, line by line, and its stdin. */
+export interface Conversation {
+  /** the next whole line of stdout without its newline; undefined once stdout has ended */
+  line(): Promise<string | undefined>;
+  write(text: string): void;
+  /** close stdin */
+  end(): void;
 }
 
 /** What a finished command returned; a non-zero exit is data, not an exception. */
@@ -24,6 +39,8 @@ export interface ExecResult {
 /** Runs argv on a named node. Throws UnreachableError when the node cannot be reached. */
 export interface Transport {
   exec(node: string, argv: readonly string[], opts?: ExecOptions): Promise<ExecResult>;
+  /** true when exec honours `converse`; a transport without it runs each exchange as its own command */
+  readonly conversations?: boolean;
   /** release connections a run opened (control masters persist by design; this only forgets state) */
   close?(): Promise<void>;
 }
