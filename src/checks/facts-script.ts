@@ -42,48 +42,52 @@ const CLUSTER_FILES = ['/etc/pve/corosync.conf', '/etc/corosync/authkey', '/etc/
 /**
  * Why a script and not one exec per probe: the PVE tools are perl programs that take most of a
  * second each to start; run side by side on the node they cost one start-up, and one round trip.
+ * Every fork counts on a busy node, so the cheap sections share one background job, each job
+ * writes its own section headers, and one `cat` prints them all.
  */
-function script(): string {
-  const lines = [
-    'n=$(uname -n); n=${n%%.*}',
-    'd=$(mktemp -d) || exit 97',
-    'trap \'rm -rf "$d"\' EXIT',
-    // r NAME CMD…: run CMD, keep its streams and exit code under NAME
-    'r() { k=$1; shift; "$@" >"$d/$k.o" 2>"$d/$k.e"; c=$?; echo $c >"$d/$k.r"; return $c; }',
-    'files() { for f in ' + CLUSTER_FILES.map((f) => shJoin([f])).join(' ') + '; do if [ -e "$f" ]; then echo "$f"; fi; done; }',
-    'conf() { if [ -e "$1" ]; then cat "$1"; fi; }',
-    // ports corosync (or anything else) holds, so the UDP probe never binds them
-    'udp() { cat /proc/net/udp; if [ -e /proc/net/udp6 ]; then cat /proc/net/udp6; fi; }',
-    // guest configs are what pvecm add counts (reference §1.4); the name comes from the config's first section
-    'guests() { for f in /etc/pve/nodes/"$n"/qemu-server/*.conf /etc/pve/nodes/"$n"/lxc/*.conf; do if [ -e "$f" ]; then ' +
-      'printf \'%s %s\\n\' "$f" "$(sed -n -E -e \'/^\\[/q\' -e \'s/^(name|hostname): *//p\' "$f" | head -n 1)"; fi; done; }',
-    'r user sh -c \'id -u; id -un\' &',
-    'r hostname echo "$n" &',
-    `r pveversion ${shJoin(pveversion.verbose())} &`,
-    `( r chrony ${shJoin(chronyc.tracking())} || r timedatectl ${shJoin(timedatectl.ntpSynchronized())} ) &`,
-    'r resolve getent ahosts "$n" &',
-    `r addrs ${shJoin(ipAddresses())} &`,
-    'r files files &',
-    'r conf conf /etc/pve/corosync.conf &',
-    'r localconf conf /etc/corosync/corosync.conf &',
-    `r cfgtool ${shJoin(corosyncTools.linkStatus())} &`,
-    `r quorum ${shJoin(corosyncTools.quorumStatus())} &`,
-    'r udp udp &',
-    'r guests guests &',
-    'wait',
-    // a newline before every marker, so output without a final newline cannot swallow one
-    `for k in ${SECTION_NAMES.join(' ')}; do if [ -e "$d/$k.r" ]; then ` +
-      `printf '\\n${MARK}%s:%s\\n' "$k" "$(cat "$d/$k.r")"; cat "$d/$k.o"; printf '\\n${MARK}%s:stderr\\n' "$k"; cat "$d/$k.e"; fi; done`,
-  ];
-  return lines.join('\n');
-}
+const SETUP = [
+  'read -r n </proc/sys/kernel/hostname || n=$(uname -n); n=${n%%.*}',
+  'd=$(mktemp -d) || exit 97',
+  'trap \'rm -rf "$d"\' EXIT',
+  // r NAME CMD…: run CMD, keep its streams, and the headers that frame them, under NAME
+  'r() { k=$1; shift; "$@" >"$d/$k.o" 2>"$d/$k.e"; c=$?; ' +
+    `printf '\\n${MARK}%s:%s\\n' "$k" "$c" >"$d/$k.a"; printf '\\n${MARK}%s:stderr\\n' "$k" >"$d/$k.m"; return $c; }`,
+  'files() { for f in ' + CLUSTER_FILES.map((f) => shJoin([f])).join(' ') + '; do if [ -e "$f" ]; then echo "$f"; fi; done; }',
+  'conf() { if [ -e "$1" ]; then cat "$1"; fi; }',
+  // ports corosync (or anything else) holds, so the UDP probe never binds them
+  'udp() { if [ -e /proc/net/udp6 ]; then cat /proc/net/udp /proc/net/udp6; else cat /proc/net/udp; fi; }',
+  'user() { id -u && id -un; }',
+  // guest configs are what pvecm add counts (reference §1.4); the name comes from the config's first section
+  'guests() { for f in /etc/pve/nodes/"$n"/qemu-server/*.conf /etc/pve/nodes/"$n"/lxc/*.conf; do if [ -e "$f" ]; then ' +
+    'printf \'%s %s\\n\' "$f" "$(sed -n -E -e \'/^\\[/q\' -e \'s/^(name|hostname): *//p\' "$f" | head -n 1)"; fi; done; }',
+];
 
-const SCRIPT = script();
+const JOBS = [
+  'r hostname echo "$n"',
+  `r pveversion ${shJoin(pveversion.verbose())} &`,
+  `( r chrony ${shJoin(chronyc.tracking())} || r timedatectl ${shJoin(timedatectl.ntpSynchronized())} ) &`,
+  `r addrs ${shJoin(ipAddresses())} &`,
+  `r cfgtool ${shJoin(corosyncTools.linkStatus())} &`,
+  `r quorum ${shJoin(corosyncTools.quorumStatus())} &`,
+  'r resolve getent ahosts "$n" &',
+  '{ r user user; r files files; r conf conf /etc/pve/corosync.conf; r localconf conf /etc/corosync/corosync.conf; r udp udp; r guests guests; } &',
+];
+
+// a newline before every marker, so output without a final newline cannot swallow one
+const PRINT = [
+  `set --; for k in ${SECTION_NAMES.join(' ')}; do if [ -e "$d/$k.a" ]; then set -- "$@" "$d/$k.a" "$d/$k.o" "$d/$k.m" "$d/$k.e"; fi; done`,
+  'if [ $# -gt 0 ]; then cat "$@"; fi',
+];
+
+const SCRIPT = [...SETUP, ...JOBS, 'wait', ...PRINT].join('\n');
 
 /** The exact command of the facts read (tests script the fake transport with it). */
 export function factsArgv(): string[] {
   return ['sh', '-c', SCRIPT];
 }
+
+/** Lines the session script (src/checks/node-session.ts) builds on: set-up, background jobs, printing. */
+export const FACTS_PARTS = { setup: SETUP, jobs: JOBS, print: PRINT } as const;
 
 /** Split the script's output into sections; a section that never printed is absent. */
 export function parseSections(stdout: string): Map<SectionName, Section> {
