@@ -1,14 +1,16 @@
 /**
- * Reads every node in two rounds: first the facts read and the clock sample of all nodes at once,
- * then the UDP probe of all nodes at once (it needs every node's link0 and corosync state).
+ * Reads every node. Over a transport that holds conversations, one session per node does it all
+ * (node-session.ts). Otherwise in two rounds: first the facts read and the clock sample of all
+ * nodes at once, then the UDP probe of all nodes at once (it needs every node's link0 and
+ * corosync state).
  */
 import type { InventoryNode } from '../config/inventory.js';
 import { UnreachableError } from '../errors.js';
-import type { Transport } from '../transport/types.js';
+import type { ExecResult, Transport } from '../transport/types.js';
 import { clockArgv, clockReading } from './clock-probe.js';
 import { factsArgv, parseSections } from './facts-script.js';
 import { factsFromSections, link0IsLocal, unreachableFacts } from './node-facts.js';
-import { COROSYNC_PORTS, PROBE_TIMING, parseProbeOutput, probeArgv, type ProbePlan, type ProbeTiming, type UdpProbeResults } from './udp-probe.js';
+import { COROSYNC_PORTS, emptyProbeResults, PROBE_TIMING, parseProbeOutput, probeArgv, type ProbeOutput, type ProbePlan, type ProbeTiming, type UdpProbeResults } from './udp-probe.js';
 import type { ClockReading, NodeFacts, Reading } from './types.js';
 
 /** What gathering needs from its caller. */
@@ -56,15 +58,19 @@ export async function readNode(env: GatherEnv, node: InventoryNode): Promise<Nod
   if (c.status === 'fulfilled') clockValue = await tightestClock(env, node.name, c.value).catch((e: unknown) => (e instanceof UnreachableError ? c.value : Promise.reject(e)));
   else if (c.reason instanceof UnreachableError) clockValue = { ok: false, reason: 'failed', message: c.reason.message };
   else throw c.reason;
-  const r = f.value;
+  return factsFromRun(node, f.value, clockValue);
+}
+
+/** A node's facts from what the facts script printed; when it printed nothing, why it did not run. */
+export function factsFromRun(node: InventoryNode, r: Pick<ExecResult, 'exitCode' | 'stdout' | 'stderr'>, clock: Reading<ClockReading>): NodeFacts {
   const sections = parseSections(r.stdout);
-  const facts0 = factsFromSections(node, sections, clockValue);
+  const facts = factsFromSections(node, sections, clock);
   if (sections.size === 0) {
     // the script itself did not run (no /bin/sh, no mktemp, a timeout): keep what the shell said
     const why = r.exitCode === 124 ? 'the facts read timed out' : `the facts read failed (exit code ${r.exitCode}): ${r.stderr.trim().split('\n').pop() ?? ''}`;
-    return { ...facts0, scriptProblem: why };
+    return { ...facts, scriptProblem: why };
   }
-  return facts0;
+  return facts;
 }
 
 /**
@@ -103,6 +109,23 @@ export function probePlans(nodes: readonly string[], facts: ReadonlyMap<string, 
   return plans;
 }
 
+/** What one node's probe run says, or why it says nothing. */
+export type ProbeOutcome = { ok: true; output: ProbeOutput } | { ok: false; message: string };
+
+/** Judge a finished probe command by its exit code and output. */
+export function probeOutcome(r: Pick<ExecResult, 'exitCode' | 'stdout' | 'stderr'>): ProbeOutcome {
+  if (r.exitCode === 127) return { ok: false, message: 'perl is not installed' };
+  if (r.exitCode !== 0) {
+    const why = r.stderr.trim().split('\n').pop() || `exit code ${r.exitCode}`;
+    return { ok: false, message: `the probe failed: ${why}` };
+  }
+  try {
+    return { ok: true, output: parseProbeOutput(r.stdout) };
+  } catch (e) {
+    return { ok: false, message: (e as Error).message };
+  }
+}
+
 /** Round 2: every node's probe at the same moment. */
 export async function runProbes(env: GatherEnv, plans: ReadonlyMap<string, ProbePlan>): Promise<UdpProbeResults> {
   const timing = env.probeTiming ?? PROBE_TIMING;
@@ -114,20 +137,7 @@ export async function runProbes(env: GatherEnv, plans: ReadonlyMap<string, Probe
           timeoutMs: (timing.waitSec + 20) * 1000,
           title: 'probe corosync UDP ports',
         });
-        if (r.exitCode === 127) {
-          outputs.set(plan.node, { ok: false, message: 'perl is not installed' });
-          return;
-        }
-        if (r.exitCode !== 0) {
-          const why = r.stderr.trim().split('\n').pop() || `exit code ${r.exitCode}`;
-          outputs.set(plan.node, { ok: false, message: `the probe failed: ${why}` });
-          return;
-        }
-        try {
-          outputs.set(plan.node, { ok: true, output: parseProbeOutput(r.stdout) });
-        } catch (e) {
-          outputs.set(plan.node, { ok: false, message: (e as Error).message });
-        }
+        outputs.set(plan.node, probeOutcome(r));
       } catch (e) {
         if (!(e instanceof UnreachableError)) throw e;
         outputs.set(plan.node, { ok: false, message: e.message });
@@ -135,4 +145,23 @@ export async function runProbes(env: GatherEnv, plans: ReadonlyMap<string, Probe
     }),
   );
   return { waitSec: timing.waitSec, plans: new Map(plans), outputs };
+}
+
+/** Every node's facts, and the UDP probe between them. */
+export interface Gathered {
+  facts: Map<string, NodeFacts>;
+  udp: UdpProbeResults;
+}
+
+/** Facts and clocks of all nodes at once, then every probe at once: one command per exchange. */
+export async function gatherByRounds(env: GatherEnv, nodes: readonly InventoryNode[], onProbing?: (nodes: number) => void): Promise<Gathered> {
+  const read = await Promise.all(nodes.map((n) => readNode(env, n)));
+  const facts = new Map(read.map((f) => [f.name, f]));
+  const plans = probePlans(
+    nodes.map((n) => n.name),
+    facts,
+  );
+  if (plans.size === 0) return { facts, udp: emptyProbeResults() };
+  onProbing?.(plans.size);
+  return { facts, udp: await runProbes(env, plans) };
 }

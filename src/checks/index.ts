@@ -8,7 +8,7 @@ import { clockSkewCheck } from './clock-skew.js';
 import { clusterNameCheck } from './cluster-name.js';
 import { finding } from './finding.js';
 import { haVotesCheck } from './ha-votes.js';
-import { probePlans, readNode, runProbes } from './gather.js';
+import { gatherByRounds } from './gather.js';
 import { hostnameResolutionCheck } from './hostname-resolution.js';
 import { linkLatencyCheck } from './link-latency.js';
 import { noGuestsCheck } from './no-guests.js';
@@ -21,7 +21,8 @@ import { deriveRoles } from './roles.js';
 import { sshCheck } from './ssh.js';
 import { twoNodeCheck } from './two-node.js';
 import { udpCorosyncCheck } from './udp-corosync.js';
-import { emptyProbeResults, type ProbeTiming } from './udp-probe.js';
+import { gatherBySession } from './node-session.js';
+import type { ProbeTiming } from './udp-probe.js';
 import { DEFAULT_THRESHOLDS, type Check, type CheckContext, type Finding, type NodeFacts, type PreflightSpec, type Roles } from './types.js';
 
 export type { Check, Finding, FindingStatus, NodeFacts, PreflightSpec, Purpose, Roles, Thresholds } from './types.js';
@@ -98,22 +99,16 @@ function runCheck(check: Check, ctx: CheckContext): Finding[] {
   }
 }
 
-/** Run every check of the spec's purpose on every node: two rounds of reads, all nodes at once. */
+/** Run every check of the spec's purpose on every node: every node read at once (gather.ts). */
 export async function runPreflight(spec: PreflightSpec, env: PreflightEnv): Promise<PreflightResult> {
   const nodes = nodesOf(spec);
   const names = nodes.map((n) => n.name);
   const gatherEnv = { transport: env.transport, now: env.now, ...(env.probeTiming ? { probeTiming: env.probeTiming } : {}) };
 
   env.onRound?.(`reading ${nodes.length} node(s)`);
-  const read = await Promise.all(nodes.map((n) => readNode(gatherEnv, n)));
-  const facts = new Map(read.map((f) => [f.name, f]));
-
-  const plans = probePlans(names, facts);
-  let udp = emptyProbeResults();
-  if (plans.size > 0) {
-    env.onRound?.(`probing corosync UDP ports between ${plans.size} node(s)`);
-    udp = await runProbes(gatherEnv, plans);
-  }
+  const onProbing = (n: number) => env.onRound?.(`probing corosync UDP ports between ${n} node(s)`);
+  const gather = env.transport.conversations ? gatherBySession : gatherByRounds;
+  const { facts, udp } = await gather(gatherEnv, nodes, onProbing);
 
   const roles = deriveRoles(spec.purpose, names, facts, spec.clusterName, spec.existingMember?.name);
   const ctx: CheckContext = {

@@ -43,7 +43,9 @@ const PERL = String.raw`
 use strict; use warnings; use IO::Socket::IP; use IO::Select; use Time::HiRes qw(time);
 use Socket qw(getnameinfo NI_NUMERICHOST NI_NUMERICSERV);
 $| = 1;
-my ($self, $listening, $wait, $every, $listen, $expect, $targets) = @ARGV;
+# the plan comes as arguments, or as one line on stdin (fields separated by single spaces) when the only argument is '-'
+my @plan = @ARGV; if (@plan == 1 && $plan[0] eq '-') { my $l = <STDIN> // ''; chomp $l; @plan = split / /, $l, -1 }
+my ($self, $listening, $wait, $every, $listen, $expect, $targets) = map { $_ // '' } @plan;
 my @listen = $listening ? grep { length } split /,/, $listen : (); my @expect = grep { length } split /,/, $expect;
 my @all = (__PORTS__);
 my $sel = IO::Select->new; my (%lis, %pr, %seen, %want);
@@ -132,8 +134,19 @@ const ALL_PORTS = COROSYNC_PORTS.join(',');
  * corosync port, "<address>/<port>+<port>…" for fewer).
  */
 export function probeArgv(plan: ProbePlan, timing: ProbeTiming = PROBE_TIMING): string[] {
+  return ['perl', '-e', PERL, '--', ...probeFields(plan, timing)];
+}
+
+/** The probe's perl program, for a script that starts it with its plan on stdin (`perl -e PROGRAM -- -`). */
+export const PROBE_PROGRAM = PERL;
+
+/** The plan as the one stdin line the probe reads when its only argument is '-'. */
+export function probeLine(plan: ProbePlan, timing: ProbeTiming = PROBE_TIMING): string {
+  return probeFields(plan, timing).join(' ');
+}
+
+function probeFields(plan: ProbePlan, timing: ProbeTiming): string[] {
   return [
-    'perl', '-e', PERL, '--',
     plan.self, plan.listen.length > 0 ? '1' : '0', String(timing.waitSec), String(timing.resendSec),
     plan.listen.length > 0 ? plan.listen.join(',') : ALL_PORTS,
     plan.expect.join(','),

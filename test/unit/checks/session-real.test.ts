@@ -1,0 +1,126 @@
+/**
+ * The one-conversation-per-node preflight on real processes: two stand-in nodes on loopback
+ * addresses, each a real /bin/sh running the session script with stand-ins for the PVE tools
+ * (the reference's captured output), and real perl probing corosync's ports between them.
+ */
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { runPreflight } from '../../../src/checks/index.js';
+import { gatherBySession, sessionArgv } from '../../../src/checks/node-session.js';
+import { COROSYNC_PORTS } from '../../../src/checks/udp-probe.js';
+import { LocalTransport } from '../../../src/transport/local.js';
+import type { ExecOptions, Transport } from '../../../src/transport/types.js';
+import { fixture } from '../parse/fixture.js';
+
+const NODES = [
+  { name: 'sa', host: '127.0.0.21', link0: '127.0.0.21' },
+  { name: 'sb', host: '127.0.0.22', link0: '127.0.0.22' },
+];
+
+/** corosync's ports held on this host by anything (then this test cannot bind them and says so). */
+function corosyncPortsHeld(): boolean {
+  const held = new Set<number>();
+  for (const f of ['/proc/net/udp', '/proc/net/udp6']) {
+    try {
+      for (const line of readFileSync(f, 'utf8').split('\n').slice(1)) {
+        const port = /^\s*\d+:\s+[0-9A-F]+:([0-9A-F]{4})/.exec(line)?.[1];
+        if (port) held.add(parseInt(port, 16));
+      }
+    } catch {
+      // no such table
+    }
+  }
+  return COROSYNC_PORTS.some((p) => held.has(p));
+}
+
+const dirs: string[] = [];
+afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+/** A directory of stand-in PVE tools for one node. */
+function standIns(address: string, opts: { pveversion?: string; failDate?: boolean } = {}): string {
+  const bin = mkdtempSync(path.join(tmpdir(), 'pvx-session-'));
+  dirs.push(bin);
+  const tool = (name: string, body: string) => {
+    writeFileSync(path.join(bin, name), `#!/bin/sh\n${body}\n`);
+    chmodSync(path.join(bin, name), 0o755);
+  };
+  const sample = (name: string, text: string) => {
+    writeFileSync(path.join(bin, `${name}.txt`), text);
+    return `cat ${JSON.stringify(path.join(bin, `${name}.txt`))}`;
+  };
+  tool('pveversion', sample('pveversion', opts.pveversion ?? fixture('pveversion/pve9.1.7-verbose.txt')));
+  tool('chronyc', sample('chrony', fixture('chrony/tracking-synchronised.txt')));
+  tool('corosync-cfgtool', "echo 'Could not initialize corosync configuration API error 2' >&2; exit 1");
+  tool('corosync-quorumtool', "echo 'Cannot initialize QUORUM service' >&2; exit 1");
+  tool('ip', `printf '%s\\n' '1: lo    inet 127.0.0.1/8 scope host lo\\       valid_lft forever preferred_lft forever' '1: lo    inet ${address}/8 scope host secondary lo\\       valid_lft forever preferred_lft forever'`);
+  if (opts.failDate) tool('date', 'exit 3');
+  return bin;
+}
+
+/** Each node a local shell with its own stand-ins first on PATH. */
+class StandInNodes implements Transport {
+  readonly conversations = true;
+  readonly calls: string[] = [];
+  constructor(private readonly bins: Record<string, string>) {}
+  exec(node: string, argv: readonly string[], opts?: ExecOptions) {
+    this.calls.push(node);
+    return new LocalTransport({ PATH: `${this.bins[node]}:/usr/bin:/bin` }).exec(node, argv, opts);
+  }
+}
+
+describe.skipIf(corosyncPortsHeld())('preflight session on real sh and perl (two loopback stand-in nodes)', () => {
+  it('one command per node: versions, clocks, every corosync port both ways, link latency', async () => {
+    const t = new StandInNodes({ sa: standIns('127.0.0.21'), sb: standIns('127.0.0.22') });
+    const rounds: string[] = [];
+    const r = await runPreflight({ purpose: 'create', nodes: NODES, clusterName: 'demo' }, { transport: t, now: () => Date.now(), probeTiming: { waitSec: 1.5, resendSec: 0.1 }, onRound: (s) => rounds.push(s) });
+    expect(t.calls.sort()).toEqual(['sa', 'sb']);
+    expect(rounds).toEqual(['reading 2 node(s)', 'probing corosync UDP ports between 2 node(s)']);
+    const by = (check: string) => r.findings.filter((f) => f.id === check);
+    expect(by('pve-version').map((f) => f.status)).toEqual(['ok', 'ok']);
+    expect(by('ntp-sync').map((f) => f.status)).toEqual(['ok', 'ok']);
+    expect(by('clock-skew').map((f) => f.status)).toEqual(['ok', 'ok']);
+    const udp = by('udp-corosync');
+    expect(udp.map((f) => `${f.node}>${f.peer} ${f.status}`).sort()).toEqual(['sa>sb ok', 'sb>sa ok']);
+    expect(udp[0]?.message).toContain('udp/5405-5412');
+    expect(by('link-latency').map((f) => f.status)).toEqual(['ok']);
+    for (const n of ['sa', 'sb']) {
+      const clock = r.nodeFacts.get(n)?.clock;
+      expect(clock?.ok).toBe(true);
+      // sampled over the open session: a round trip of milliseconds, not a session's start
+      if (clock?.ok) expect(clock.value.uncertaintySec).toBeLessThan(0.1);
+    }
+  });
+
+  it('a version mismatch and a node whose date fails are read the same way as over separate commands', async () => {
+    const old = fixture('pveversion/pve8.4.11-verbose.txt');
+    const t = new StandInNodes({ sa: standIns('127.0.0.21'), sb: standIns('127.0.0.22', { pveversion: old, failDate: true }) });
+    const g = await gatherBySession({ transport: t, now: () => Date.now(), probeTiming: { waitSec: 1, resendSec: 0.1 } }, NODES);
+    const sb = g.facts.get('sb');
+    expect(sb?.clock).toEqual({ ok: false, reason: 'failed', message: 'date failed (exit code 3)' });
+    expect(sb?.pve.ok && sb.pve.value.manager.version).toBe('8.4.11');
+    expect(g.facts.get('sa')?.pve.ok).toBe(true);
+    // the probe still ran between both
+    expect([...g.udp.outputs.values()].every((o) => o.ok)).toBe(true);
+  });
+
+  it('a node whose script cannot start reports why, and the other is still read', async () => {
+    const t = new StandInNodes({ sa: standIns('127.0.0.21'), sb: '/nonexistent' });
+    // PATH without /bin/sh's helpers still finds sh (absolute), but mktemp fails: no usable PATH dirs
+    const broken: Transport = {
+      conversations: true,
+      exec: (node, argv, opts) => (node === 'sb' ? new LocalTransport({ PATH: '/nonexistent' }).exec(node, ['/bin/sh', ...argv.slice(1)], opts) : t.exec(node, argv, opts)),
+    };
+    const g = await gatherBySession({ transport: broken, now: () => Date.now(), probeTiming: { waitSec: 0.5, resendSec: 0.1 } }, NODES);
+    expect(g.facts.get('sb')?.scriptProblem).toMatch(/exit code 97/);
+    expect(g.facts.get('sa')?.pve.ok).toBe(true);
+    expect(g.udp.plans.size).toBe(0);
+  });
+
+  it('the session command carries the probe program as its one argument', () => {
+    const argv = sessionArgv();
+    expect(argv.slice(0, 2)).toEqual(['sh', '-c']);
+    expect(argv[4]).toMatch(/^use strict;/);
+  });
+});
