@@ -62,32 +62,48 @@ const SETUP = [
     'printf \'%s %s\\n\' "$f" "$(sed -n -E -e \'/^\\[/q\' -e \'s/^(name|hostname): *//p\' "$f" | head -n 1)"; fi; done; }',
 ];
 
-const JOBS = [
-  'r hostname echo "$n"',
-  `r pveversion ${shJoin(pveversion.verbose())} &`,
-  `( r chrony ${shJoin(chronyc.tracking())} || r timedatectl ${shJoin(timedatectl.ntpSynchronized())} ) &`,
-  `r addrs ${shJoin(ipAddresses())} &`,
-  `r cfgtool ${shJoin(corosyncTools.linkStatus())} &`,
-  `r quorum ${shJoin(corosyncTools.quorumStatus())} &`,
-  'r resolve getent ahosts "$n" &',
-  '{ r user user; r files files; r conf conf /etc/pve/corosync.conf; r localconf conf /etc/corosync/corosync.conf; r udp udp; r guests guests; } &',
+/** A background job of the script and the sections it writes. */
+export interface FactsJob {
+  line: string;
+  sections: readonly SectionName[];
+  /** not needed to plan the UDP probe (the session probes while these still run) */
+  slow?: boolean;
+}
+
+// in the shell itself: a builtin, no fork
+const SYNC = ['r hostname echo "$n"'];
+
+const JOBS: readonly FactsJob[] = [
+  { line: `r pveversion ${shJoin(pveversion.verbose())}`, sections: ['pveversion'], slow: true },
+  { line: `( r chrony ${shJoin(chronyc.tracking())} || r timedatectl ${shJoin(timedatectl.ntpSynchronized())} )`, sections: ['chrony', 'timedatectl'], slow: true },
+  { line: `r addrs ${shJoin(ipAddresses())}`, sections: ['addrs'] },
+  { line: `r cfgtool ${shJoin(corosyncTools.linkStatus())}`, sections: ['cfgtool'] },
+  { line: `r quorum ${shJoin(corosyncTools.quorumStatus())}`, sections: ['quorum'] },
+  { line: 'r resolve getent ahosts "$n"', sections: ['resolve'] },
+  {
+    line: '{ r user user; r files files; r conf conf /etc/pve/corosync.conf; r localconf conf /etc/corosync/corosync.conf; r udp udp; r guests guests; }',
+    sections: ['user', 'files', 'conf', 'localconf', 'udp', 'guests'],
+  },
 ];
 
-// a newline before every marker, so output without a final newline cannot swallow one
-const PRINT = [
-  `set --; for k in ${SECTION_NAMES.join(' ')}; do if [ -e "$d/$k.a" ]; then set -- "$@" "$d/$k.a" "$d/$k.o" "$d/$k.m" "$d/$k.e"; fi; done`,
-  'if [ $# -gt 0 ]; then cat "$@"; fi',
-];
+/** Print the sections that were written, in SECTION_NAMES order; a newline before every marker, so output without a final newline cannot swallow one. */
+function printLines(names: readonly SectionName[]): string[] {
+  const ordered = SECTION_NAMES.filter((k) => names.includes(k));
+  return [
+    `set --; for k in ${ordered.join(' ')}; do if [ -e "$d/$k.a" ]; then set -- "$@" "$d/$k.a" "$d/$k.o" "$d/$k.m" "$d/$k.e"; fi; done`,
+    'if [ $# -gt 0 ]; then cat "$@"; fi',
+  ];
+}
 
-const SCRIPT = [...SETUP, ...JOBS, 'wait', ...PRINT].join('\n');
+const SCRIPT = [...SETUP, ...SYNC, ...JOBS.map((j) => `${j.line} &`), 'wait', ...printLines(SECTION_NAMES)].join('\n');
 
 /** The exact command of the facts read (tests script the fake transport with it). */
 export function factsArgv(): string[] {
   return ['sh', '-c', SCRIPT];
 }
 
-/** Lines the session script (src/checks/node-session.ts) builds on: set-up, background jobs, printing. */
-export const FACTS_PARTS = { setup: SETUP, jobs: JOBS, print: PRINT } as const;
+/** What the session script (src/checks/node-session.ts) builds on: set-up, the jobs, printing. */
+export const FACTS_PARTS = { setup: SETUP, sync: SYNC, jobs: JOBS, printLines } as const;
 
 /** Split the script's output into sections; a section that never printed is absent. */
 export function parseSections(stdout: string): Map<SectionName, Section> {

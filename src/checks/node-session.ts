@@ -1,8 +1,8 @@
 /**
  * Preflight over one conversation per node: the facts read, the clock samples and the UDP probe
  * ride one remote command. The node starts its facts jobs, answers clock pings while they run,
- * prints the facts, then waits for its probe plan, which pvx can only write once every node's
- * facts are in. One ssh process per node instead of three to five, and the clock is sampled over
+ * prints the facts the probe plan needs, then takes its plan (which pvx can only write once every
+ * node has sent those) and probes while its slow reads finish. One ssh process per node instead of three to five, and the clock is sampled over
  * a session that is already open, so its round trip no longer counts the session's start.
  */
 import type { InventoryNode } from '../config/inventory.js';
@@ -17,21 +17,36 @@ import type { ClockReading, NodeFacts, Reading } from './types.js';
 
 const READY = '@@pvx-ready';
 const CLOCK = '@@pvx-clock ';
+const PLAN_FACTS = '@@pvx-plan-facts';
 const FACTS_END = '@@pvx-facts-end';
+
+const fast = FACTS_PARTS.jobs.filter((j) => !j.slow);
+const slow = FACTS_PARTS.jobs.filter((j) => j.slow);
 
 // Lines pvx writes: 't' asks for the time, 'facts' ends the clock samples; then 'probe' and the
 // plan's line, or 'none'. A date that fails answers '!<exit code>', so no ping goes unanswered.
+// The probe needs only the fast reads (addresses, corosync's state, ports in use), so it runs
+// while the slow ones (pveversion, chrony) still do; its output waits in a file until they end.
+// fd 3 keeps the session's stdin for perl: a background job's own stdin is /dev/null.
 const SESSION = [
   ...FACTS_PARTS.setup,
-  'p=$1',
-  ...FACTS_PARTS.jobs,
+  'exec 3<&0',
+  'p=$1; A=; B=; P=',
+  ...FACTS_PARTS.sync,
+  ...fast.map((j) => `${j.line} & A="$A $!"`),
+  ...slow.map((j) => `${j.line} & B="$B $!"`),
   `echo ${READY}`,
   `while IFS= read -r l && [ "$l" = t ]; do date '+${CLOCK}%s.%N' || echo "${CLOCK}!$?"; done`,
-  'wait',
-  ...FACTS_PARTS.print,
+  'wait $A',
+  ...FACTS_PARTS.printLines(['hostname', ...fast.flatMap((j) => j.sections)]),
+  `printf '\\n${PLAN_FACTS}\\n'`,
+  'IFS= read -r l || l=none',
+  'if [ "$l" = probe ]; then perl -e "$p" -- - <&3 >"$d/probe.o" 2>"$d/probe.e" & P=$!; fi',
+  'wait $B',
+  ...FACTS_PARTS.printLines(slow.flatMap((j) => j.sections)),
   `printf '\\n${FACTS_END}\\n'`,
-  'IFS= read -r l || exit 0',
-  'if [ "$l" = probe ]; then perl -e "$p" -- -; else exit 0; fi',
+  'if [ -z "$P" ]; then exit 0; fi',
+  'wait $P; c=$?; cat "$d/probe.o"; cat "$d/probe.e" >&2; exit $c',
 ].join('\n');
 
 /** The exact command of a node's session (its only argument is the probe's perl program). */
@@ -72,33 +87,63 @@ async function sampleClock(env: GatherEnv, c: Conversation): Promise<Reading<Clo
 
 const NO_CLOCK: Reading<ClockReading> = { ok: false, reason: 'failed', message: 'the node ended the session before its clock was read' };
 
-/** The facts part of a session's stdout (what precedes the end mark; all of it when there is none). */
-function factsText(stdout: string): string {
-  const at = stdout.indexOf(`\n${FACTS_END}\n`);
+/** What precedes `mark` in a session's stdout (all of it when the mark never came). */
+function before(stdout: string, mark: string): string {
+  const at = stdout.indexOf(`\n${mark}\n`);
   return at < 0 ? stdout : stdout.slice(0, at);
 }
 
-function probeText(stdout: string): string {
-  const mark = `\n${FACTS_END}\n`;
-  const at = stdout.indexOf(mark);
-  return at < 0 ? '' : stdout.slice(at + mark.length);
+/** What follows `mark` (nothing when it never came). */
+function after(stdout: string, mark: string): string {
+  const m = `\n${mark}\n`;
+  const at = stdout.indexOf(m);
+  return at < 0 ? '' : stdout.slice(at + m.length);
 }
 
-/** One node's session: its facts as soon as they are in, and later its probe outcome (none without a plan). */
-function runSession(env: GatherEnv, node: InventoryNode, plans: Promise<ReadonlyMap<string, ProbePlan>>, timing: ProbeTiming) {
-  let settleFacts!: (f: NodeFacts) => void;
-  let failFacts!: (e: unknown) => void;
-  let settled = false;
-  const facts = new Promise<NodeFacts>((resolve, reject) => {
-    settleFacts = (f) => {
-      if (!settled) resolve(f);
-      settled = true;
-    };
-    failFacts = (e) => {
-      if (!settled) reject(e);
-      settled = true;
-    };
+/** Lines up to `mark`, joined back into text; undefined when output ended first. */
+async function upTo(c: Conversation, mark: string): Promise<string | undefined> {
+  const lines: string[] = [];
+  for (let l = await c.line(); l !== mark; l = await c.line()) {
+    if (l === undefined) return undefined;
+    lines.push(l);
+  }
+  return lines.join('\n');
+}
+
+/** A promise settled from outside, once. */
+function settleOnce<T>() {
+  let done = false;
+  let ok!: (v: T) => void;
+  let fail!: (e: unknown) => void;
+  const promise = new Promise<T>((resolve, reject) => {
+    ok = resolve;
+    fail = reject;
   });
+  return {
+    promise,
+    get done() {
+      return done;
+    },
+    resolve(v: T) {
+      if (!done) ok(v);
+      done = true;
+    },
+    reject(e: unknown) {
+      if (!done) fail(e);
+      done = true;
+    },
+  };
+}
+
+/**
+ * One node's session: the facts the probe plan needs as soon as they are in, then all its facts,
+ * then its probe outcome (none without a plan).
+ */
+function runSession(env: GatherEnv, node: InventoryNode, plans: Promise<ReadonlyMap<string, ProbePlan>>, timing: ProbeTiming) {
+  const early = settleOnce<NodeFacts>();
+  const full = settleOnce<NodeFacts>();
+  // nobody waits for the full facts when the early ones already failed
+  full.promise.catch(() => undefined);
   let clock = NO_CLOCK;
   let probing = false;
   const probe: Promise<ProbeOutcome | undefined> = env.transport
@@ -109,37 +154,42 @@ function runSession(env: GatherEnv, node: InventoryNode, plans: Promise<Readonly
         for (let l = await c.line(); l !== READY; l = await c.line()) if (l === undefined) return;
         clock = (await sampleClock(env, c)) ?? NO_CLOCK;
         c.write('facts\n');
-        const lines: string[] = [];
-        for (let l = await c.line(); l !== FACTS_END; l = await c.line()) {
-          if (l === undefined) return;
-          lines.push(l);
-        }
-        settleFacts(factsFromRun(node, { exitCode: 0, stdout: lines.join('\n'), stderr: '' }, clock));
+        const first = await upTo(c, PLAN_FACTS);
+        if (first === undefined) return;
+        early.resolve(factsFromRun(node, { exitCode: 0, stdout: first, stderr: '' }, clock));
         const plan = (await plans).get(node.name);
         probing = plan !== undefined;
         c.write(plan ? `probe\n${probeLine(plan, timing)}\n` : 'none\n');
         c.end();
+        const rest = await upTo(c, FACTS_END);
+        if (rest === undefined) return;
+        full.resolve(factsFromRun(node, { exitCode: 0, stdout: first + rest, stderr: '' }, clock));
       },
     })
     .then(
       (r) => {
-        // a script that ended before its facts were complete: what it printed, and why
-        settleFacts(factsFromRun(node, { ...r, stdout: factsText(r.stdout) }, clock));
-        return probing ? probeOutcome({ ...r, stdout: probeText(r.stdout) }) : undefined;
+        // a script that ended early: what it printed, and why
+        const facts = factsFromRun(node, { ...r, stdout: before(r.stdout, FACTS_END).replace(`\n${PLAN_FACTS}\n`, '') }, clock);
+        early.resolve(facts);
+        full.resolve(facts);
+        return probing ? probeOutcome({ ...r, stdout: after(r.stdout, FACTS_END) }) : undefined;
       },
       (e: unknown) => {
         if (!(e instanceof UnreachableError)) {
           // a bug: surfaces through the facts, or through the probe once the facts are in
-          const late = settled;
-          failFacts(e);
+          const late = early.done;
+          early.reject(e);
+          full.reject(e);
           if (late) throw e;
           return undefined;
         }
-        settleFacts(unreachableFacts(node, e));
+        const facts = unreachableFacts(node, e);
+        early.resolve(facts);
+        full.resolve(facts);
         return probing ? { ok: false as const, message: e.message } : undefined;
       },
     );
-  return { facts, probe };
+  return { early: early.promise, facts: full.promise, probe };
 }
 
 /** Every node's facts and the UDP probe between them, over one conversation per node. */
@@ -150,21 +200,21 @@ export async function gatherBySession(env: GatherEnv, nodes: readonly InventoryN
   const runs = nodes.map((n) => runSession(env, n, plansReady, timing));
   let read: NodeFacts[];
   try {
-    read = await Promise.all(runs.map((r) => r.facts));
+    read = await Promise.all(runs.map((r) => r.early));
   } catch (e) {
     // no probe runs after a failure: let every session end before reporting it
     givePlans(new Map());
-    await Promise.all(runs.map((r) => r.probe));
+    await Promise.allSettled(runs.map((r) => r.probe));
     throw e;
   }
-  const facts = new Map(read.map((f) => [f.name, f]));
   const plans = probePlans(
     nodes.map((n) => n.name),
-    facts,
+    new Map(read.map((f) => [f.name, f])),
   );
   if (plans.size > 0) onProbing?.(plans.size);
   givePlans(plans);
-  const outcomes = await Promise.all(runs.map((r) => r.probe));
+  const [all, outcomes] = await Promise.all([Promise.all(runs.map((r) => r.facts)), Promise.all(runs.map((r) => r.probe))]);
+  const facts = new Map(all.map((f) => [f.name, f]));
   if (plans.size === 0) return { facts, udp: emptyProbeResults() };
   const outputs = new Map<string, ProbeOutcome>();
   nodes.forEach((n, i) => {

@@ -2,12 +2,15 @@
 // (a fresh control-socket directory, so each run opens its own ssh connections):
 //   - full preflight of 3 nodes vs a parallel plain `ssh node true` of the same 3 nodes (target <= 2x)
 //   - full preflight of 3 nodes vs `ansible all -m ping` on them, when ansible is installed (target < 1x)
-//   - full preflight of 8 nodes vs 3 nodes (target <= 1.5x)
+//   - full preflight of 8 nodes vs 3 nodes (target <= 1.5x), beside the same ratio for plain
+//     `ssh node true`: on a machine whose cores the lab's nodes share, that is the floor
+//   - warm runs (the masters of the run before still open), and the CPU the whole machine spent
+//     per run (/proc/stat), which shows when the lab is bound by its cores rather than by waiting
 // Prints medians and ratios measured in one run; it is not a test. Needs root and `npm run build`.
 // Usage: node test/bench/preflight.mjs [runs]
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
 import path from 'node:path';
 
 const ROOT = path.resolve(new URL('../..', import.meta.url).pathname);
@@ -47,22 +50,41 @@ function timed(file, args, env = {}, okCodes = [0]) {
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
+/** CPU time the whole machine spent (all cores, ms) since boot, from /proc/stat. */
+function busyMs() {
+  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+  const [user, nice, system, , , irq, softirq] = f;
+  return ((user + nice + system + irq + softirq) * 1000) / 100;
+}
+
+/** Run fn and return [wall ms, busy CPU ms of the whole machine]. */
+async function measured(fn) {
+  const b0 = busyMs();
+  const ms = await fn();
+  return [ms, busyMs() - b0];
+}
+
 let runtimeSeq = 0;
 function sshOpts(paths) {
   return ['-F', '/dev/null', '-i', paths.clientKey, '-o', `UserKnownHostsFile=${paths.knownHosts}`, '-o', 'BatchMode=yes', '-o', 'ConnectTimeout=5', '-l', 'root'];
 }
 
-/** pvx preflight, cold: a fresh runtime dir; the masters it leaves are closed afterwards (not timed). */
-async function pvxPreflight(paths, inventory, nodes) {
-  const rt = path.join(scratch, `rt-${runtimeSeq++}`);
+/** pvx preflight, cold: a fresh runtime dir; the masters it leaves are closed afterwards (not timed). Warm: reuse `rt`. */
+async function pvxPreflight(paths, inventory, nodes, rt) {
+  const cold = rt === undefined;
+  const dir = rt ?? path.join(scratch, `rt-${runtimeSeq++}`);
   const ms = await timed(process.execPath, [BIN, '-i', inventory, '--json', 'preflight', '--nodes', nodes.map((n) => n.name).join(',')], {
-    PVX_RUNTIME_DIR: rt,
+    PVX_RUNTIME_DIR: dir,
     PVX_STATE_DIR: path.join(scratch, 'state'),
   });
-  for (const n of nodes) {
-    spawnSync('ssh', [...sshOpts(paths), '-o', `ControlPath=${path.join(rt, 'cm-%C')}`, '-O', 'exit', n.address], { stdio: 'ignore' });
-  }
+  if (cold) closeMasters(paths, nodes, dir);
   return ms;
+}
+
+function closeMasters(paths, nodes, dir) {
+  for (const n of nodes) {
+    spawnSync('ssh', [...sshOpts(paths), '-o', `ControlPath=${path.join(dir, 'cm-%C')}`, '-O', 'exit', n.address], { stdio: 'ignore' });
+  }
 }
 
 /** The baseline: one plain, unmultiplexed `ssh node true` per node, all at once. */
@@ -119,29 +141,46 @@ async function main() {
   // one untimed round of everything, so file caches and the nodes' first start-ups do not count
   await pvxPreflight(paths, info.inventory, three);
   await pvxPreflight(paths, info.inventory, eight);
-  await sshTrue(paths, three);
+  await sshTrue(paths, eight);
   if (ansibleDir) await ansiblePing(ansibleDir);
 
-  const s = { pvx3: [], pvx8: [], ssh3: [], ansible3: [] };
+  const s = { pvx3: [], pvx8: [], ssh3: [], ssh8: [], warm3: [], ansible3: [] };
+  const cpu = { pvx3: [], pvx8: [], ssh3: [], ssh8: [] };
+  const warmDir = path.join(scratch, 'rt-warm');
+  await pvxPreflight(paths, info.inventory, three, warmDir);
   for (let i = 0; i < RUNS; i++) {
-    s.ssh3.push(await sshTrue(paths, three));
-    s.pvx3.push(await pvxPreflight(paths, info.inventory, three));
-    s.pvx8.push(await pvxPreflight(paths, info.inventory, eight));
+    for (const [k, fn] of [
+      ['ssh3', () => sshTrue(paths, three)],
+      ['ssh8', () => sshTrue(paths, eight)],
+      ['pvx3', () => pvxPreflight(paths, info.inventory, three)],
+      ['pvx8', () => pvxPreflight(paths, info.inventory, eight)],
+    ]) {
+      const [ms, busy] = await measured(fn);
+      s[k].push(ms);
+      cpu[k].push(busy);
+    }
+    s.warm3.push(await pvxPreflight(paths, info.inventory, three, warmDir));
     if (ansibleDir) s.ansible3.push(await ansiblePing(ansibleDir));
   }
+  closeMasters(paths, three, warmDir);
 
   const m = Object.fromEntries(Object.entries(s).map(([k, v]) => [k, v.length ? median(v) : NaN]));
-  const row = (label, v) => out(`  ${label.padEnd(46)} median ${v.toFixed(0).padStart(5)} ms`);
-  out(`\npvx preflight, cold (fresh control sockets every run), ${RUNS} runs each, lab ${LAB}`);
-  row('parallel plain `ssh node true`, 3 nodes', m.ssh3);
-  row('pvx preflight (general), 3 nodes', m.pvx3);
-  row('pvx preflight (general), 8 nodes', m.pvx8);
-  if (ansibleDir) row('ansible all -m ping, 3 nodes', m.ansible3);
+  const c = Object.fromEntries(Object.entries(cpu).map(([k, v]) => [k, median(v)]));
+  const row = (label, k) => out(`  ${label.padEnd(46)} median ${m[k].toFixed(0).padStart(5)} ms${c[k] !== undefined ? `   (machine CPU ${c[k].toFixed(0).padStart(5)} ms)` : ''}`);
+  out(`\npvx preflight, cold (fresh control sockets every run), ${RUNS} runs each, lab ${LAB}, ${cpus().length} cores`);
+  row('parallel plain `ssh node true`, 3 nodes', 'ssh3');
+  row('parallel plain `ssh node true`, 8 nodes', 'ssh8');
+  row('pvx preflight (general), 3 nodes', 'pvx3');
+  row('pvx preflight (general), 8 nodes', 'pvx8');
+  row('pvx preflight, 3 nodes, warm (masters open)', 'warm3');
+  if (ansibleDir) row('ansible all -m ping, 3 nodes', 'ansible3');
   out('');
   out(`  preflight 3 nodes / ssh true 3 nodes:    ${(m.pvx3 / m.ssh3).toFixed(2)}x   (target <= 2)`);
   if (ansibleDir) out(`  preflight 3 nodes / ansible ping:         ${(m.pvx3 / m.ansible3).toFixed(2)}x   (target < 1)`);
   else out('  ansible: not installed, comparison skipped (apt-get install ansible to include it)');
   out(`  preflight 8 nodes / preflight 3 nodes:    ${(m.pvx8 / m.pvx3).toFixed(2)}x   (target <= 1.5)`);
+  out(`  ssh true 8 nodes / ssh true 3 nodes:      ${(m.ssh8 / m.ssh3).toFixed(2)}x   (the same ratio for plain ssh, on these cores)`);
+  out(`  warm / cold preflight, 3 nodes:           ${(m.warm3 / m.pvx3).toFixed(2)}x`);
 }
 
 try {

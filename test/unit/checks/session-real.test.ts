@@ -7,7 +7,10 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { factsArgv, parseSections, SECTION_NAMES } from '../../../src/checks/facts-script.js';
+import { factsFromRun } from '../../../src/checks/gather.js';
 import { runPreflight } from '../../../src/checks/index.js';
+import type { InventoryNode } from '../../../src/config/inventory.js';
 import { gatherBySession, sessionArgv } from '../../../src/checks/node-session.js';
 import { COROSYNC_PORTS } from '../../../src/checks/udp-probe.js';
 import { LocalTransport } from '../../../src/transport/local.js';
@@ -116,6 +119,20 @@ describe.skipIf(corosyncPortsHeld())('preflight session on real sh and perl (two
     expect(g.facts.get('sb')?.scriptProblem).toMatch(/exit code 97/);
     expect(g.facts.get('sa')?.pve.ok).toBe(true);
     expect(g.udp.plans.size).toBe(0);
+  });
+
+  it('reads exactly what the plain facts script reads (sections split around the probe plan, joined back)', async () => {
+    const bins = { sa: standIns('127.0.0.21'), sb: standIns('127.0.0.22') };
+    const t = new StandInNodes(bins);
+    const g = await gatherBySession({ transport: t, now: () => Date.now(), probeTiming: { waitSec: 1, resendSec: 0.1 } }, NODES);
+    const plain = await new LocalTransport({ PATH: `${bins.sa}:/usr/bin:/bin` }).exec('sa', factsArgv());
+    const sections = parseSections(plain.stdout);
+    expect(sections.size).toBe(SECTION_NAMES.length - 1); // chrony answered, so timedatectl never ran
+    const fromPlain = factsFromRun(NODES[0] as InventoryNode, plain, { ok: false, reason: 'failed', message: 'not sampled' });
+    const fromSession = g.facts.get('sa');
+    // the host's UDP table may change between the two reads (other tests bind ports): compare the rest
+    expect(fromSession?.udpPortsInUse.ok && fromPlain.udpPortsInUse.ok).toBe(true);
+    expect({ ...fromSession, clock: undefined, udpPortsInUse: undefined }).toEqual({ ...fromPlain, clock: undefined, udpPortsInUse: undefined });
   });
 
   it('the session command carries the probe program as its one argument', () => {
