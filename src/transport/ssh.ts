@@ -177,9 +177,10 @@ export class SshTransport implements Transport {
     const out = afterMarker(r.stdout, this.marker);
     const err = afterMarker(r.stderr, this.marker);
     if (out === undefined) {
-      if (r.timedOut && spoke) return { exitCode: 124, stdout: '', stderr: `timed out after ${opts.timeoutMs} ms`, durationMs: r.durationMs };
-      // the remote shell never ran: ssh itself failed (its exit is 255) or the session broke
-      const why = stalled ? `${r.stderr}ssh: connection to ${t.host} did not finish logging in within ${t.connectTimeout + 10} s\n` : r.stderr;
+      // the remote shell never ran: ssh itself failed (its exit is 255), the session broke, or
+      // logging in took longer than the connect limit or the command's own timeout
+      const limit = stalled ? `${t.connectTimeout + 10} s` : `${opts.timeoutMs} ms`;
+      const why = stalled || r.timedOut ? `${r.stderr}ssh: ${t.host} did not let pvx log in within ${limit}\n` : r.stderr;
       const e = sshFailure(t, why);
       opener?.failed(e);
       throw e;

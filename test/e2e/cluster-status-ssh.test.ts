@@ -1,5 +1,6 @@
 // The built binary against real OpenSSH sshd instances on loopback whose sessions find stand-in
 // PVE tools printing reference samples: transport, parsing, merging, rendering and exit codes.
+import { spawnSync } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -80,6 +81,26 @@ describe.skipIf(!isRoot)('cluster status over real sshd on loopback', () => {
     expect(new Set(last.map((e: { node: string }) => e.node))).toEqual(new Set(NAMES));
     expect(last.every((e: { exitCode: number; mutates: boolean }) => e.exitCode === 0 && e.mutates === false)).toBe(true);
     expect(r.stderr).toMatch(/\[pve2\] pvecm status → exit 0/);
+  });
+
+  it('cold: the first command to each node opens its master itself; one ssh process per command, no extra ones', () => {
+    const spy = sshSpy(tmpDir('pvx-spy-'));
+    const rt = tmpDir('pvx-rt-');
+    const r = pvx(['cluster', 'status', '--json'], { ...env, PVX_RUNTIME_DIR: rt, PATH: `${spy.pathPrefix}:${process.env['PATH']}` });
+    expect(r.code).toBe(0);
+    const calls = spy.calls();
+    const journal = readFileSync(path.join(dir, 'state', 'journal.jsonl'), 'utf8').trim().split('\n');
+    const ran = journal.slice(-calls.length).map((l) => JSON.parse(l) as { node: string });
+    // no `ssh -O check`, no separate `ssh -f -N` master: every ssh process ran one command
+    expect(calls.filter((c) => / -O | -N /.test(` ${c} `))).toEqual([]);
+    expect(calls.every((c) => c.includes('ControlMaster=auto'))).toBe(true);
+    expect(new Set(ran.map((e) => e.node))).toEqual(new Set(NAMES));
+    // and each node was left one master, so the next run is warm
+    for (const n of lc.nodes) {
+      const check = spawnSync('ssh', ['-o', `ControlPath=${path.join(rt, 'cm-%C')}`, '-p', String(n.port), '-l', 'root', '-O', 'check', '127.0.0.1'], { encoding: 'utf8' });
+      expect(check.status, check.stderr).toBe(0);
+      spawnSync('ssh', ['-o', `ControlPath=${path.join(rt, 'cm-%C')}`, '-p', String(n.port), '-l', 'root', '-O', 'exit', '127.0.0.1']);
+    }
   });
 
   it('asks only one node with --node', () => {
