@@ -42,7 +42,7 @@ const dirs: string[] = [];
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
 /** A directory of stand-in PVE tools for one node. */
-function standIns(address: string, opts: { pveversion?: string; failDate?: boolean } = {}): string {
+function standIns(address: string, opts: { pveversion?: string; failDate?: boolean; noPerl?: boolean } = {}): string {
   const bin = mkdtempSync(path.join(tmpdir(), 'pvx-session-'));
   dirs.push(bin);
   const tool = (name: string, body: string) => {
@@ -59,6 +59,7 @@ function standIns(address: string, opts: { pveversion?: string; failDate?: boole
   tool('corosync-quorumtool', "echo 'Cannot initialize QUORUM service' >&2; exit 1");
   tool('ip', `printf '%s\\n' '1: lo    inet 127.0.0.1/8 scope host lo\\       valid_lft forever preferred_lft forever' '1: lo    inet ${address}/8 scope host secondary lo\\       valid_lft forever preferred_lft forever'`);
   if (opts.failDate) tool('date', 'exit 3');
+  if (opts.noPerl) tool('perl', "echo 'sh: 1: perl: not found' >&2; exit 127");
   return bin;
 }
 
@@ -119,6 +120,16 @@ describe.skipIf(corosyncPortsHeld())('preflight session on real sh and perl (two
     expect(g.facts.get('sb')?.scriptProblem).toMatch(/exit code 97/);
     expect(g.facts.get('sa')?.pve.ok).toBe(true);
     expect(g.udp.plans.size).toBe(0);
+  });
+
+  it('a node without perl: its probe is reported as not run, and its peer hears nothing from it', async () => {
+    const t = new StandInNodes({ sa: standIns('127.0.0.21'), sb: standIns('127.0.0.22', { noPerl: true }) });
+    const g = await gatherBySession({ transport: t, now: () => Date.now(), probeTiming: { waitSec: 0.5, resendSec: 0.1 } }, NODES);
+    expect(g.udp.outputs.get('sb')).toEqual({ ok: false, message: 'perl is not installed' });
+    const sa = g.udp.outputs.get('sa');
+    expect(sa?.ok && [...sa.output.sent.values()].every((x) => x.state !== 'ok')).toBe(true);
+    // the facts were read all the same
+    expect(g.facts.get('sb')?.pve.ok).toBe(true);
   });
 
   it('reads exactly what the plain facts script reads (sections split around the probe plan, joined back)', async () => {
