@@ -103,6 +103,23 @@ describe.skipIf(!isRoot)('cluster status over real sshd on loopback', () => {
     }
   });
 
+  it('a master that died and left its socket behind is replaced, not reported as a failure', () => {
+    const rt = tmpDir('pvx-rt-');
+    expect(pvx(['cluster', 'status', '--node', 'pve2', '--json'], { ...env, PVX_RUNTIME_DIR: rt }).code).toBe(0);
+    const node = lc.nodes.find((n) => n.name === 'pve2');
+    const ctl = ['-o', `ControlPath=${path.join(rt, 'cm-%C')}`, '-p', String(node?.port), '-l', 'root'];
+    const pid = Number(/pid=(\d+)/.exec(spawnSync('ssh', [...ctl, '-O', 'check', '127.0.0.1'], { encoding: 'utf8' }).stderr)?.[1]);
+    expect(pid).toBeGreaterThan(0);
+    // the master this test's own run started
+    process.kill(pid, 'SIGKILL');
+    const r = pvx(['cluster', 'status', '--node', 'pve2', '--json'], { ...env, PVX_RUNTIME_DIR: rt });
+    expect(r.code, r.stderr).toBe(0);
+    const again = spawnSync('ssh', [...ctl, '-O', 'check', '127.0.0.1'], { encoding: 'utf8' });
+    expect(again.status).toBe(0);
+    expect(again.stderr).not.toContain(`pid=${pid})`);
+    spawnSync('ssh', [...ctl, '-O', 'exit', '127.0.0.1']);
+  });
+
   it('asks only one node with --node', () => {
     const r = pvx(['cluster', 'status', '--node', 'pve3', '--json'], env);
     expect(r.code).toBe(0);
