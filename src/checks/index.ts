@@ -8,7 +8,6 @@ import { clockSkewCheck } from './clock-skew.js';
 import { clusterNameCheck } from './cluster-name.js';
 import { finding } from './finding.js';
 import { haVotesCheck } from './ha-votes.js';
-import { gatherByRounds } from './gather.js';
 import { hostnameResolutionCheck } from './hostname-resolution.js';
 import { linkLatencyCheck } from './link-latency.js';
 import { noGuestsCheck } from './no-guests.js';
@@ -107,8 +106,7 @@ export async function runPreflight(spec: PreflightSpec, env: PreflightEnv): Prom
 
   env.onRound?.(`reading ${nodes.length} node(s)`);
   const onProbing = (n: number) => env.onRound?.(`probing corosync UDP ports between ${n} node(s)`);
-  const gather = env.transport.conversations ? gatherBySession : gatherByRounds;
-  const { facts, udp } = await gather(gatherEnv, nodes, onProbing);
+  const { facts, udp } = await gatherBySession(gatherEnv, nodes, onProbing);
 
   const roles = deriveRoles(spec.purpose, names, facts, spec.clusterName, spec.existingMember?.name);
   const ctx: CheckContext = {

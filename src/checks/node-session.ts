@@ -9,7 +9,7 @@ import type { InventoryNode } from '../config/inventory.js';
 import { UnreachableError } from '../errors.js';
 import type { Conversation } from '../transport/types.js';
 import { clockReading } from './clock-probe.js';
-import { FACTS_PARTS } from './facts-script.js';
+import { FACTS_PARTS, type SectionName } from './facts-script.js';
 import { factsFromRun, probeOutcome, probePlans, type GatherEnv, type Gathered, type ProbeOutcome } from './gather.js';
 import { unreachableFacts } from './node-facts.js';
 import { emptyProbeResults, PROBE_PROGRAM, PROBE_TIMING, probeLine, type ProbePlan, type ProbeTiming } from './udp-probe.js';
@@ -22,6 +22,14 @@ const FACTS_END = '@@pvx-facts-end';
 
 const fast = FACTS_PARTS.jobs.filter((j) => !j.slow);
 const slow = FACTS_PARTS.jobs.filter((j) => j.slow);
+
+/** The lines that frame a session's output (for stand-ins of nodes in tests). */
+export const SESSION_MARKS = { ready: READY, clock: CLOCK, planFacts: PLAN_FACTS, factsEnd: FACTS_END } as const;
+
+/** Which sections come before the probe plan and which after it. */
+export function sessionSections(): { early: SectionName[]; late: SectionName[] } {
+  return { early: ['hostname', ...fast.flatMap((j) => j.sections)], late: slow.flatMap((j) => j.sections) };
+}
 
 // Lines pvx writes: 't' asks for the time, 'facts' ends the clock samples; then 'probe' and the
 // plan's line, or 'none'. A date that fails answers '!<exit code>', so no ping goes unanswered.
@@ -38,12 +46,12 @@ const SESSION = [
   `echo ${READY}`,
   `while IFS= read -r l && [ "$l" = t ]; do date '+${CLOCK}%s.%N' || echo "${CLOCK}!$?"; done`,
   'wait $A',
-  ...FACTS_PARTS.printLines(['hostname', ...fast.flatMap((j) => j.sections)]),
+  ...FACTS_PARTS.printLines(sessionSections().early),
   `printf '\\n${PLAN_FACTS}\\n'`,
   'IFS= read -r l || l=none',
   'if [ "$l" = probe ]; then perl -e "$p" -- - <&3 >"$d/probe.o" 2>"$d/probe.e" & P=$!; fi',
   'wait $B',
-  ...FACTS_PARTS.printLines(slow.flatMap((j) => j.sections)),
+  ...FACTS_PARTS.printLines(sessionSections().late),
   `printf '\\n${FACTS_END}\\n'`,
   'if [ -z "$P" ]; then exit 0; fi',
   'wait $P; c=$?; cat "$d/probe.o"; cat "$d/probe.e" >&2; exit $c',
@@ -194,6 +202,8 @@ function runSession(env: GatherEnv, node: InventoryNode, plans: Promise<Readonly
 
 /** Every node's facts and the UDP probe between them, over one conversation per node. */
 export async function gatherBySession(env: GatherEnv, nodes: readonly InventoryNode[], onProbing?: (nodes: number) => void): Promise<Gathered> {
+  // a transport that ignored the conversation would leave every node waiting on its stdin
+  if (!env.transport.conversations) throw new Error('preflight needs a transport that holds conversations');
   const timing = env.probeTiming ?? PROBE_TIMING;
   let givePlans!: (p: ReadonlyMap<string, ProbePlan>) => void;
   const plansReady = new Promise<ReadonlyMap<string, ProbePlan>>((r) => (givePlans = r));

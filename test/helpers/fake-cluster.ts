@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import { clockArgv } from '../../src/checks/clock-probe.js';
 import { factsArgv } from '../../src/checks/facts-script.js';
+import { isSession, playSession } from './session-node.js';
 import { UnreachableError } from '../../src/errors.js';
 import type { ExecOptions, ExecResult, Transport } from '../../src/transport/types.js';
 import { cfgtool, corosyncConf, factsOutput, quorumtool } from '../unit/checks/scenario.js';
@@ -49,6 +50,7 @@ const STANDALONE = "Error: Corosync config '/etc/pve/corosync.conf' does not exi
 
 /** The fake. `password` is the root password `pvecm add` accepts. */
 export class FakeCluster implements Transport {
+  readonly conversations = true;
   readonly calls: FakeCall[] = [];
   readonly nodes = new Map<string, FakeNode>();
   readonly clusters = new Map<string, FakeClusterState>();
@@ -105,6 +107,8 @@ export class FakeCluster implements Transport {
   }
 
   async exec(node: string, argv: readonly string[], opts: ExecOptions = {}): Promise<ExecResult> {
+    // the preflight session, played from this fake's answers to the separate commands
+    if (isSession(argv)) return playSession(opts, (a, o) => this.exec(node, a, o));
     this.calls.push({ node, argv, opts });
     const n = this.node(node);
     if (!n.reachable) throw new UnreachableError(node, `cannot reach ${node} over SSH: Connection timed out`, { hint: 'check the node' });

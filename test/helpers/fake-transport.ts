@@ -1,6 +1,7 @@
 /** A strict fake transport: fails on any unexpected command and on any scripted one never used. */
 import type { ExecOptions, ExecResult, Transport } from '../../src/transport/types.js';
 import { UnreachableError } from '../../src/errors.js';
+import { isSession, playSession } from './session-node.js';
 
 /** One scripted command and what it answers. */
 export interface Script {
@@ -22,11 +23,18 @@ export interface Call {
 
 /** Fake transport; call verify() at the end of a test. */
 export class FakeTransport implements Transport {
+  readonly conversations = true;
   readonly calls: Call[] = [];
   private readonly used = new Set<number>();
   constructor(private readonly scripts: Script[]) {}
 
+  /** The preflight session is played from the node's scripted facts, clock and probe commands. */
   async exec(node: string, argv: readonly string[], opts: ExecOptions = {}): Promise<ExecResult> {
+    if (isSession(argv)) return playSession(opts, (a, o) => this.scripted(node, a, o));
+    return this.scripted(node, argv, opts);
+  }
+
+  private async scripted(node: string, argv: readonly string[], opts: ExecOptions = {}): Promise<ExecResult> {
     this.calls.push({ node, argv, opts });
     const idx = this.scripts.findIndex(
       (s, i) => s.node === node && same(s.argv, argv) && (s.repeat || !this.used.has(i)),

@@ -7,8 +7,10 @@ import { fileURLToPath } from 'node:url';
 import type { InventoryNode } from '../../../src/config/inventory.js';
 import { runPreflight, type PreflightResult } from '../../../src/checks/index.js';
 import { clockArgv } from '../../../src/checks/clock-probe.js';
-import { factsArgv, renderSections, type Section, type SectionName } from '../../../src/checks/facts-script.js';
+import { factsArgv, parseSections, renderSections, type Section, type SectionName } from '../../../src/checks/facts-script.js';
 import { probePlans } from '../../../src/checks/gather.js';
+import type { ExecOptions, Transport } from '../../../src/transport/types.js';
+import { isSession, playSession } from '../../helpers/session-node.js';
 import { probeArgv, type ProbePlan } from '../../../src/checks/udp-probe.js';
 import type { Finding, NodeFacts, PreflightSpec } from '../../../src/checks/types.js';
 import { FakeTransport, type Script } from '../../helpers/fake-transport.js';
@@ -186,10 +188,14 @@ export function scriptsOf(sc: Scenario, facts?: ReadonlyMap<string, NodeFacts>):
     const s = sc.node?.[n.name] ?? {};
     const address = n.link0 ?? n.host;
     if (s.unreachable) {
-      scripts.push({ node: n.name, argv: factsArgv(), unreachable: true }, { node: n.name, argv: clockArgv(), unreachable: true });
+      // one session per node: its one command fails, nothing else is asked
+      scripts.push({ node: n.name, argv: factsArgv(), unreachable: true });
       continue;
     }
-    scripts.push({ node: n.name, argv: factsArgv(), result: s.factsResult ?? { stdout: factsOutput(n.name, address, s) } });
+    const factsResult = s.factsResult ?? { stdout: factsOutput(n.name, address, s) };
+    scripts.push({ node: n.name, argv: factsArgv(), result: factsResult });
+    // a script that did not run ends the session before the clock is asked
+    if (parseSections(factsResult.stdout ?? '').size === 0) continue;
     const clock = s.clock ?? `${Math.floor(NOW_MS / 1000)}.${String(NOW_MS % 1000).padStart(3, '0')}000000`;
     scripts.push({ node: n.name, argv: clockArgv(), result: { exitCode: s.clockExit ?? 0, stdout: `${clock}\n` } });
   }
@@ -212,10 +218,11 @@ export async function scenarioTransport(sc: Scenario): Promise<FakeTransport> {
   // first pass: learn the facts with the probes unscripted, to know which probes will run
   const spec: PreflightSpec = { purpose: 'general', nodes: sc.nodes, ...sc.spec };
   const dry = new FakeTransport([...scriptsOf(sc)]);
-  const probeless = {
-    exec: async (node: string, argv: readonly string[], opts?: object) => {
-      if (argv[0] === 'perl') return { exitCode: 0, stdout: 'done 0\n', stderr: '', durationMs: 1 };
-      return dry.exec(node, argv, opts);
+  const probeless: Transport = {
+    conversations: true,
+    exec: async (node, argv, opts) => {
+      const answer = (a: readonly string[], o?: ExecOptions) => (a[0] === 'perl' ? Promise.resolve({ exitCode: 0, stdout: 'done 0\n', stderr: '', durationMs: 1 }) : dry.exec(node, a, o));
+      return isSession(argv) ? playSession(opts ?? {}, answer) : answer(argv, opts);
     },
   };
   const first = await runPreflight(spec, { transport: probeless, now: () => NOW_MS });

@@ -123,7 +123,7 @@ describe('udp-corosync check', () => {
     const m = member(1, {});
     m.sections = { ...m.sections, udp: { exitCode: 1, stderr: 'cat: /proc/net/udp: Permission denied\n' } };
     const r = await runScenario({ nodes, spec: { purpose: 'join', existingMember: nodes[0] }, node: { pve1: m } });
-    expect(r.transport.calls.filter((c) => c.argv[0] === 'perl').map((c) => [c.node, c.argv[5]])).toEqual([
+    expect(r.transport.calls.filter((c) => c.argv[0] === 'perl').map((c) => [c.node, c.argv[5]]).sort()).toEqual([
       ['pve1', '0'],
       ['pve2', '1'],
     ]);
