@@ -3,7 +3,7 @@ import { clockNow } from '../pve/argv-host.js';
 import type { ExecResult } from '../transport/types.js';
 import type { ClockReading, Reading } from './types.js';
 
-/** The exact clock command (tests script the fake transport with it). */
+/** The clock read as a command of its own: what a fake node answers the session's clock pings from. */
 export function clockArgv(): string[] {
   return clockNow();
 }

@@ -2,8 +2,9 @@
  * Preflight over one conversation per node: the facts read, the clock samples and the UDP probe
  * ride one remote command. The node starts its facts jobs, answers clock pings while they run,
  * prints the facts the probe plan needs, then takes its plan (which pvx can only write once every
- * node has sent those) and probes while its slow reads finish. One ssh process per node instead of three to five, and the clock is sampled over
- * a session that is already open, so its round trip no longer counts the session's start.
+ * node has sent those) and probes while its slow reads finish. One ssh process per node instead
+ * of three to five, and the clock is sampled over a session that is already open, so its round
+ * trip no longer counts the session's start.
  */
 import type { InventoryNode } from '../config/inventory.js';
 import { UnreachableError } from '../errors.js';
