@@ -15,6 +15,7 @@ import { duplicateAddressProblem, linksOf, parseLinkMap } from './cluster-links.
 import { readMembership } from './cluster-membership.js';
 import { inventoryNodes, parseNodeList, pvxCommandLine } from './cluster-nodes.js';
 import { joinAuth, passwordFlagsFor, passwordSource, requirePasswordSource } from './cluster-password.js';
+import { nothingRead } from './shared/nothing-read.js';
 import { failedChangeOutcome, nodeState, readStates, runPlanWithProgress, type ClusterChangeResult, type PlanResult } from './cluster-plan-run.js';
 import { preflightGate } from './cluster-preflight.js';
 
@@ -69,6 +70,8 @@ export async function clusterCreate(deps: Deps, opts: CreateOptions): Promise<Ou
   const t = deps.transport(invNodes);
   const reading = await deps.progress.start(`reading the cluster state of ${names.join(', ')}`);
   const before = await readStates(t, names);
+  const unread = nothingRead(before);
+  if (unread) throw unread;
   reading.succeed(`read ${names.length} node(s): ${[...before.values()].map((m) => `${m.node} ${shortState(m)}`).join(', ')}`);
   const warnings: string[] = [];
 

@@ -8,6 +8,7 @@ import { DEFAULT_TIMING, type Timing } from '../workflows/membership.js';
 import { describePlan } from '../workflows/plan.js';
 import { readMembership } from './cluster-membership.js';
 import { checkNodeName, inventoryNodes, pvxCommandLine } from './cluster-nodes.js';
+import { nothingRead } from './shared/nothing-read.js';
 import { failureError, nodeState, readStates, runPlanWithProgress, type ClusterChangeResult, type PlanResult } from './cluster-plan-run.js';
 
 /** Options of `cluster expected`. */
@@ -33,6 +34,8 @@ export async function clusterExpected(deps: Deps, opts: ExpectedOptions): Promis
   const t = deps.transport([nodeInv]);
   const reading = await deps.progress.start(`reading the quorum of ${opts.node}`);
   const before = await readStates(t, [opts.node]);
+  const unread = nothingRead(before);
+  if (unread) throw unread;
   const m = before.get(opts.node)!;
   reading.succeed(`read ${opts.node}`);
   const decision = planExpected({ node: opts.node, votes: opts.votes }, m, { read: readMembership, timing: opts.timing ?? DEFAULT_TIMING });

@@ -11,6 +11,7 @@ import { linkAddress, linksOf, pickLinks } from './cluster-links.js';
 import { readMembership } from './cluster-membership.js';
 import { checkNodeName, inventoryNodes, pvxCommandLine } from './cluster-nodes.js';
 import { joinAuth, passwordFlagsFor, passwordSource, requirePasswordSource } from './cluster-password.js';
+import { nothingRead } from './shared/nothing-read.js';
 import { failedChangeOutcome, readStates, runPlanWithProgress, type ClusterChangeResult, type PlanResult } from './cluster-plan-run.js';
 import { preflightGate } from './cluster-preflight.js';
 
@@ -56,6 +57,8 @@ export async function clusterJoin(deps: Deps, opts: JoinOptions): Promise<Outcom
   const t = deps.transport([viaInv, nodeInv]);
   const reading = await deps.progress.start(`reading the cluster state of ${opts.via} and ${opts.node}`);
   const before = await readStates(t, [opts.via, opts.node]);
+  const unread = nothingRead(before);
+  if (unread) throw unread;
   const via = before.get(opts.via)!;
   const node = before.get(opts.node)!;
   const joinInfo = via.kind === 'member' ? await readJoinInfo(t, opts.via) : undefined;

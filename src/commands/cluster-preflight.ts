@@ -1,7 +1,7 @@
 /** The preflight gate of cluster changes: every check on every node, exit 3 on any failure, before any change. */
 import { runPreflight, type Finding, type NodeFacts, type PreflightSpec } from '../checks/index.js';
 import type { Deps } from '../context.js';
-import { PreflightError } from '../errors.js';
+import { PreflightError, UnreachableError } from '../errors.js';
 import type { Transport } from '../transport/types.js';
 
 /** What a passed preflight hands to the plan. */
@@ -26,7 +26,24 @@ export function findingLine(f: Finding): string {
   return `${where(f)}: ${f.id}: ${f.message}${f.hint ? ` (${f.hint})` : ''}`;
 }
 
-/** Run preflight; throws PreflightError (exit 3, nothing changed) listing every failure. */
+/**
+ * When not one node could be reached, the preflight read nothing: that is exit 6 (unreachable), not a
+ * failed check, so a script can tell "the network is down" from "the cluster is not ready".
+ */
+export function noneReachable(nodeFacts: ReadonlyMap<string, NodeFacts>): UnreachableError | undefined {
+  const all = [...nodeFacts.values()];
+  if (all.length === 0 || all.some((f) => f.reachable)) return undefined;
+  const first = all[0]!;
+  const message = all.length === 1
+    ? first.unreachable?.message ?? `${first.name} could not be reached over SSH`
+    : `none of the ${all.length} nodes could be reached over SSH (${all.map((f) => f.name).join(', ')}): ${first.unreachable?.message ?? 'no answer'}`;
+  return new UnreachableError(first.name, `${message}; nothing was changed`, {
+    code: first.unreachable?.code ?? 'UNREACHABLE',
+    hint: first.unreachable?.hint ?? 'check that the nodes are up and that sshd runs on them',
+  });
+}
+
+/** Run preflight; throws PreflightError (exit 3, nothing changed) listing every failure, UnreachableError (6) when no node answered. */
 export async function preflightGate(deps: Deps, t: Transport, spec: PreflightSpec): Promise<PreflightGate> {
   const names = [...spec.nodes, ...(spec.existingMember ? [spec.existingMember] : [])].map((n) => n.name);
   const step = await deps.progress.start(`preflight of ${names.join(', ')}`);
@@ -35,6 +52,8 @@ export async function preflightGate(deps: Deps, t: Transport, spec: PreflightSpe
   const warns = res.findings.filter((f) => f.status === 'warn');
   if (fails.length > 0) {
     step.fail(`preflight: ${fails.length} check(s) failed`);
+    const none = noneReachable(res.nodeFacts);
+    if (none) throw none;
     throw new PreflightError(`preflight failed, nothing was changed:\n${fails.map((f) => `  ${findingLine(f)}`).join('\n')}`, {
       hint: `fix the problems above and run again; 'pvx preflight --for ${spec.purpose} --nodes ${names.join(',')}' shows every check`,
       details: { checks: res.findings },

@@ -1,7 +1,7 @@
 /** `pvx cluster remove-node <node>`: refuse while it hosts guests or is alive, delnode from a quorate member, clean up, verify. */
 import type { Deps } from '../context.js';
 import type { InventoryNode } from '../config/inventory.js';
-import { CancelledError, NotQuorateError, PreflightError, UsageError } from '../errors.js';
+import { CancelledError, NotQuorateError, PreflightError, StepError, UnreachableError, UsageError, type PvxError } from '../errors.js';
 import { files, pveNodeDir, pveshGet } from '../pve/argv.js';
 import { ParseError } from '../pve/parse/errors.js';
 import { parseClusterResources, type GuestResource } from '../pve/parse/pvesh-resources.js';
@@ -13,6 +13,7 @@ import { DEFAULT_TIMING, type Membership, type Timing } from '../workflows/membe
 import { describePlan } from '../workflows/plan.js';
 import { readMembership } from './cluster-membership.js';
 import { checkNodeName, inventoryNodes, pvxCommandLine } from './cluster-nodes.js';
+import { nothingRead } from './shared/nothing-read.js';
 import { failedChangeOutcome, readStates, runPlanWithProgress, type ClusterChangeResult, type PlanResult } from './cluster-plan-run.js';
 
 /** Options of `cluster remove-node`. */
@@ -65,6 +66,11 @@ export async function clusterRemoveNode(deps: Deps, opts: RemoveNodeOptions): Pr
 
   const reading = await deps.progress.start(`reading the cluster state${target ? ` of ${opts.node} and` : ' of'} ${candidates.map((n) => n.name).join(', ')}`);
   const views = await readStates(t, [...candidates.map((n) => n.name), ...(target ? [opts.node] : [])]);
+  // the node to remove may be off for good; the members it is removed from must have been read
+  const unread = nothingRead(new Map(candidates.map((n) => [n.name, views.get(n.name)!])));
+  if (unread) throw unread;
+  const partial = unreadCandidates(candidates.map((n) => views.get(n.name)!), opts.via);
+  if (partial) throw partial;
   const via = pickVia(candidates.map((n) => views.get(n.name)!), opts.node)!;
   const targetView = target ? views.get(opts.node) : undefined;
   reading.succeed(`read ${views.size} node(s); delnode would run on ${via.node}`);
@@ -124,4 +130,19 @@ export async function clusterRemoveNode(deps: Deps, opts: RemoveNodeOptions): Pr
     command: COMMAND, action: 'remove-node', cluster: decision.cluster, what: `removing ${opts.node}`,
     run, steps, before, nodes: [via.node], recovery, warnings,
   });
+}
+
+/**
+ * Without --via every other inventory node is read: one that could not be may be the member whose
+ * view matters (say, the only quorate one), so nothing is judged on the rest. --via names the
+ * member to judge from, and then only it must be read.
+ */
+function unreadCandidates(views: readonly Membership[], via: string | undefined): PvxError | undefined {
+  if (via !== undefined) return undefined;
+  const unread = views.filter((v): v is Extract<Membership, { kind: 'unreachable' | 'error' }> => v.kind === 'unreachable' || v.kind === 'error');
+  if (unread.length === 0) return undefined;
+  const read = views.find((v) => v.kind === 'member');
+  const msg = `the cluster state of ${unread.map((v) => `${v.node} (${v.message})`).join(', ')} could not be read; nothing was changed`;
+  const hint = read ? `to judge from ${read.node} alone, pass --via ${read.node}` : 'make the nodes reachable and run again';
+  return unread.every((v) => v.kind === 'unreachable') ? new UnreachableError(unread[0]!.node, msg, { hint }) : new StepError(msg, { code: 'UNREADABLE', hint });
 }

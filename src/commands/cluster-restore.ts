@@ -18,6 +18,7 @@ import { planRestore, type RestoreNode } from '../workflows/restore-plan.js';
 import { readBackupSet, verifyArchive, type VerifiedArchive } from './backup-store.js';
 import { readMembership } from './cluster-membership.js';
 import { inventoryNodes, parseNodeList, pvxCommandLine } from './cluster-nodes.js';
+import { nothingRead } from './shared/nothing-read.js';
 import { failureError, nodeState, readStates, runPlanWithProgress, type NodeState, type StepReport } from './cluster-plan-run.js';
 import { listenForInterrupt } from './plan-progress.js';
 
@@ -96,6 +97,8 @@ export async function clusterRestore(deps: Deps, opts: RestoreOptions): Promise<
 
   const reading = await deps.progress.start(`reading the cluster state of ${names.join(', ')}`);
   const before = await readStates(t, names);
+  const unread = nothingRead(before);
+  if (unread) throw unread;
   reading.succeed(`read ${names.length} node(s)`);
   const down = wanted.filter((n) => before.get(n)?.kind === 'unreachable');
   if (down.length > 0) {

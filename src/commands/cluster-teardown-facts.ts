@@ -30,6 +30,20 @@ export interface TeardownFacts {
   guests: GuestResource[];
   ha?: HaFacts;
   sharedStorages: SharedStorage[];
+  /** reads that failed on nodes the teardown would act on: any of them means no change may run */
+  unread: ReadProblem[];
+}
+
+/** A read that failed: the node could not be reached, or its answer could not be read. */
+export interface ReadProblem {
+  node: string;
+  what: string;
+  unreachable: boolean;
+  message: string;
+}
+
+function problemOf(node: string, what: string, e: unknown): ReadProblem {
+  return { node, what, unreachable: e instanceof UnreachableError, message: e instanceof Error ? e.message : String(e) };
 }
 
 const READ_TIMEOUT_MS = 60_000;
@@ -39,24 +53,32 @@ function lastLine(text: string): string {
 }
 
 /** A node's own /etc/corosync/corosync.conf, when it has a readable one. */
-async function readLocalConf(t: Transport, node: string): Promise<LocalConf | undefined> {
+async function readLocalConf(t: Transport, node: string, unread: ReadProblem[]): Promise<LocalConf | undefined> {
   try {
     const r = await t.exec(node, ['cat', CLUSTER_PATHS.corosyncConf], { timeoutMs: READ_TIMEOUT_MS, title: 'read corosync.conf' });
     if (r.exitCode !== 0 || r.stdout.trim() === '') return undefined;
     const s = summarizeCorosyncConf(parseCorosyncConf(r.stdout));
     return { cluster: s.clusterName, configVersion: s.configVersion, nodes: s.nodes.map((n) => ({ name: n.name, votes: n.quorumVotes })) };
   } catch (e) {
-    if (e instanceof UnreachableError || e instanceof ParseError) return undefined;
+    if (e instanceof UnreachableError || e instanceof ParseError) {
+      unread.push(problemOf(node, 'its /etc/corosync/corosync.conf', e));
+      return undefined;
+    }
     throw e;
   }
 }
 
-async function readGuestFiles(t: Transport, node: string): Promise<Map<string, GuestFile[]> | undefined> {
+async function readGuestFiles(t: Transport, node: string, unread: ReadProblem[]): Promise<Map<string, GuestFile[]> | undefined> {
   try {
     const r = await t.exec(node, guestFilesArgv(), { timeoutMs: READ_TIMEOUT_MS, title: 'list the guest configurations' });
-    return r.exitCode === 0 ? parseGuestFiles(r.stdout) : undefined;
+    if (r.exitCode === 0) return parseGuestFiles(r.stdout);
+    unread.push({ node, what: 'its guest configurations', unreachable: false, message: lastLine(r.stderr) || `exit code ${r.exitCode}` });
+    return undefined;
   } catch (e) {
-    if (e instanceof UnreachableError) return undefined;
+    if (e instanceof UnreachableError || e instanceof ParseError) {
+      unread.push(problemOf(node, 'its guest configurations', e));
+      return undefined;
+    }
     throw e;
   }
 }
@@ -73,10 +95,13 @@ async function readHa(t: Transport, node: string): Promise<HaFacts> {
   }
 }
 
-async function readResources(t: Transport, node: string): Promise<{ guests: GuestResource[]; shared: SharedStorage[] } | undefined> {
+async function readResources(t: Transport, node: string, unread: ReadProblem[]): Promise<{ guests: GuestResource[]; shared: SharedStorage[] } | undefined> {
   try {
     const r = await t.exec(node, pveshGet('/cluster/resources'), { timeoutMs: READ_TIMEOUT_MS, title: 'read the cluster resources' });
-    if (r.exitCode !== 0) return undefined;
+    if (r.exitCode !== 0) {
+      unread.push({ node, what: 'the cluster resources', unreachable: false, message: lastLine(r.stderr) || `exit code ${r.exitCode}` });
+      return undefined;
+    }
     const res = parseClusterResources(r.stdout);
     const shared = new Map<string, SharedStorage>();
     for (const s of res.storages.filter((x) => x.shared)) {
@@ -86,24 +111,28 @@ async function readResources(t: Transport, node: string): Promise<{ guests: Gues
     }
     return { guests: res.guests, shared: [...shared.values()] };
   } catch (e) {
-    if (e instanceof UnreachableError || e instanceof ParseError) return undefined;
+    if (e instanceof UnreachableError || e instanceof ParseError) {
+      unread.push(problemOf(node, 'the cluster resources', e));
+      return undefined;
+    }
     throw e;
   }
 }
 
 /** Read every inventory node in parallel, decide, then read guests, HA and storage from the member that speaks for the cluster. */
 export async function readTeardownFacts(t: Transport, nodes: readonly string[]): Promise<TeardownFacts> {
+  const unread: ReadProblem[] = [];
   const per = await Promise.all(
     nodes.map(async (node) => {
       const membership = await readMembership(t, node);
       if (membership.kind === 'unreachable') return { reading: { node, membership } satisfies NodeReading, files: undefined };
-      const [conf, files] = await Promise.all([readLocalConf(t, node), readGuestFiles(t, node)]);
+      const [conf, files] = await Promise.all([readLocalConf(t, node, unread), readGuestFiles(t, node, unread)]);
       return { reading: { node, membership, ...(conf ? { conf } : {}) } satisfies NodeReading, files };
     }),
   );
   const readings = per.map((p) => p.reading);
   const decision = decideTeardown(readings);
-  const facts: TeardownFacts = { decision, readings, guestFiles: new Map(), guests: [], sharedStorages: [] };
+  const facts: TeardownFacts = { decision, readings, guestFiles: new Map(), guests: [], sharedStorages: [], unread };
   for (const p of per) {
     const own = p.files?.get(p.reading.node);
     if (p.files) facts.guestFiles.set(p.reading.node, own ?? []);
@@ -115,7 +144,7 @@ export async function readTeardownFacts(t: Transport, nodes: readonly string[]):
   for (const n of decision.input.nodes) {
     if (!facts.guestFiles.has(n.name)) facts.guestFiles.set(n.name, view?.get(n.name) ?? []);
   }
-  const [resources, ha] = await Promise.all([readResources(t, authority.node), readHa(t, authority.node)]);
+  const [resources, ha] = await Promise.all([readResources(t, authority.node, unread), readHa(t, authority.node)]);
   if (resources) {
     facts.guests = resources.guests;
     facts.sharedStorages = resources.shared;

@@ -19,7 +19,7 @@ import { BackupSetDir, defaultBackupRoot } from './backup-store.js';
 import { readMembership } from './cluster-membership.js';
 import { pvxCommandLine } from './cluster-nodes.js';
 import { failureError, journalFile, readStates, type StepReport } from './cluster-plan-run.js';
-import { readTeardownFacts, type SharedStorage, type TeardownFacts } from './cluster-teardown-facts.js';
+import { readTeardownFacts, type ReadProblem, type SharedStorage, type TeardownFacts } from './cluster-teardown-facts.js';
 import { listenForInterrupt, parseHold, waitAtHold } from './plan-progress.js';
 import { runPlanWithProgress } from './cluster-plan-run.js';
 
@@ -129,6 +129,14 @@ function haRefusal(facts: TeardownFacts): PreflightError | undefined {
   return undefined;
 }
 
+/** A teardown acts only on what it read: a failed read of a node it would change stops it before any change. */
+function unreadRefusal(unread: readonly ReadProblem[]): PvxError | undefined {
+  if (unread.length === 0) return undefined;
+  const msg = `cannot tear down: ${unread.map((u) => `${u.what} on ${u.node} could not be read (${u.message})`).join('; ')}; nothing was changed`;
+  if (unread.every((u) => u.unreachable)) return new UnreachableError(unread[0]!.node, msg, { hint: 'make the node reachable and run the teardown again' });
+  return new StepError(msg, { code: 'UNREADABLE', hint: 'run with --verbose to see what the node answered, fix it, and run the teardown again' });
+}
+
 function sharedStorageNote(s: readonly SharedStorage[]): string | undefined {
   if (s.length === 0) return undefined;
   return `shared storage stays configured on every node: ${s.map((x) => `${x.storage} (${x.plugintype})`).join(', ')}; standalone nodes no longer coordinate VMIDs or locks, so let only one of them use it (pvesm set <storage> --disable 1 on the others) or keep their VMIDs apart`;
@@ -161,15 +169,18 @@ export async function clusterTeardown(deps: Deps, opts: TeardownOptions): Promis
   if (d.kind === 'refused') {
     const msg = `cannot tear down: ${d.problems.join('; ')}`;
     if (d.reason === 'several-clusters') throw new UsageError(msg, { hint: 'use an inventory that holds the nodes of one cluster only' });
-    if (d.reason === 'unreachable-online') throw new UnreachableError(d.nodes[0] ?? '', msg, { hint: 'nothing was changed' });
+    if (d.reason === 'unreachable-online' || d.reason === 'unreachable') throw new UnreachableError(d.nodes[0] ?? '', msg, { hint: 'nothing was changed' });
+    if (d.reason === 'unreadable') throw new StepError(msg, { code: 'UNREADABLE', hint: 'nothing was changed; run with --verbose to see what the nodes answered' });
     throw new PreflightError(msg, { hint: 'nothing was changed' });
   }
+  // an unread HA state may hide an armed watchdog, and a teardown takes quorum from every node
+  const unread = unreadRefusal([...facts.unread, ...(facts.ha && 'problem' in facts.ha ? [{ node: d.input.last, what: 'the HA status', unreachable: false, message: facts.ha.problem }] : [])]);
+  if (unread) throw unread;
   const ha = haRefusal(facts);
   if (ha) throw ha;
 
   const input = d.input;
   const warnings: string[] = [];
-  if (facts.ha && 'problem' in facts.ha) warnings.push(`the HA status could not be read (${facts.ha.problem}); make sure no HA resource is configured`);
   const storageNote = sharedStorageNote(facts.sharedStorages);
   const set = backupSetName(input.cluster, deps.now());
   const root = opts.backupDir !== undefined ? path.resolve(deps.cwd, opts.backupDir) : defaultBackupRoot(deps.env);

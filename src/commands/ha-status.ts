@@ -2,7 +2,7 @@
 import type { Deps } from '../context.js';
 import { NotQuorateError, StepError, UnreachableError, UsageError } from '../errors.js';
 import { haManager } from '../pve/argv.js';
-import { ParseError } from '../pve/parse/errors.js';
+import { ParseError, excerptOf } from '../pve/parse/errors.js';
 import { parseHaManagerStatus, type HaFencing, type HaLrm, type HaMaster, type HaQuorum, type HaService } from '../pve/parse/ha-manager-status.js';
 import type { Outcome } from '../ui/report.js';
 import { availabilityTable, downtimeBudget, parsePercent, type DowntimeBudget } from '../workflows/ha-budget.js';
@@ -44,7 +44,9 @@ export async function haStatus(deps: Deps, opts: { node?: string | undefined }):
         const error = new NotQuorateError(`${n.name} has no quorum: ${s.quorum.message}`, { hint: 'the HA stack acts only in a quorate partition; pvx cluster status shows the members' });
         return { command: 'ha status', result, exitCode: error.exitCode, warnings: [], error };
       }
-      return { command: 'ha status', result, exitCode: 0, warnings: s.unrecognized.map((l) => `a line of ha-manager status pvx does not know: ${l}`) };
+      // the status is cluster-wide, so another node's answer is whole; still say whose was not read
+      const skippedNodes = problems.map((p) => `${p} (read from ${n.name} instead)`);
+      return { command: 'ha status', result, exitCode: 0, warnings: [...skippedNodes, ...s.unrecognized.map((l) => `a line of ha-manager status pvx does not know: ${excerptOf(l)}`)] };
     } catch (e) {
       if (e instanceof UnreachableError) {
         unreachable ??= e;

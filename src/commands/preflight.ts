@@ -2,6 +2,7 @@
 import type { InventoryNode } from '../config/inventory.js';
 import type { Deps } from '../context.js';
 import { EXIT, PreflightError, UsageError } from '../errors.js';
+import { noneReachable } from './cluster-preflight.js';
 import { clusterNameProblem, nodeNameProblem } from '../pve/names.js';
 import { DEFAULT_THRESHOLDS, PURPOSES, preflightFailed, runPreflight, type Finding, type NodeFacts, type Purpose, type Thresholds } from '../checks/index.js';
 import type { Outcome } from '../ui/report.js';
@@ -155,6 +156,8 @@ export async function preflight(deps: Deps, opts: PreflightOptions): Promise<Out
   if (failed) {
     step.fail(`preflight: ${counted}`);
     const failures = r.findings.filter((f) => f.status === 'fail');
+    const none = noneReachable(r.nodeFacts);
+    if (none) return { command: 'preflight', result, exitCode: EXIT.UNREACHABLE, warnings: [], error: none };
     return {
       command: 'preflight',
       result,

@@ -23,6 +23,8 @@ export class ResourceReader {
   private order: string[];
   /** a guests read that has been asked for but not sent yet */
   private pending: Promise<ResourcesRead> | undefined;
+  /** nodes that failed a read another node then answered, with why: the run names them */
+  readonly passedOver = new Map<string, string>();
 
   /** `nodes` in order of preference (the first that answers is kept). */
   constructor(
@@ -61,6 +63,7 @@ export class ResourceReader {
           continue;
         }
         const resources = parseClusterResources(r.stdout);
+        for (const p of problems) this.passedOver.set(p.slice(0, p.indexOf(':')), p.slice(p.indexOf(':') + 2));
         if (this.order[0] !== node) this.order = [node, ...this.order.filter((n) => n !== node)];
         return { node, resources };
       } catch (e) {

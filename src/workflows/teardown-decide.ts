@@ -60,7 +60,7 @@ export interface TeardownInput {
 /** The decision. */
 export type TeardownDecision =
   | { kind: 'nothing'; standalone: string[] }
-  | { kind: 'refused'; reason: 'several-clusters' | 'unreachable-online' | 'unknown-online'; problems: string[]; nodes: string[] }
+  | { kind: 'refused'; reason: 'several-clusters' | 'unreachable-online' | 'unknown-online' | 'unreachable' | 'unreadable'; problems: string[]; nodes: string[] }
   | { kind: 'plan'; input: TeardownInput };
 
 type Member = Extract<Membership, { kind: 'member' }>;
@@ -77,10 +77,27 @@ export function pickAuthority(readings: readonly NodeReading[], cluster: string)
   return [...members].sort((a, b) => Number(b.quorate) - Number(a.quorate) || b.partitionSize - a.partitionSize)[0];
 }
 
+/**
+ * Nodes whose cluster pvx could not learn: unreachable, or answering what it could not read, with no
+ * corosync.conf of their own to go by. Any of them may be a member, so "nothing to tear down" or
+ * "that is every member" cannot be said while one is left.
+ */
+function unknownNodes(readings: readonly NodeReading[]): TeardownDecision | undefined {
+  const unknown = readings.filter((r) => (r.membership.kind === 'unreachable' || r.membership.kind === 'error') && clusterOf(r) === undefined);
+  if (unknown.length === 0) return undefined;
+  const unreachable = unknown.every((r) => r.membership.kind === 'unreachable');
+  return {
+    kind: 'refused',
+    reason: unreachable ? 'unreachable' : 'unreadable',
+    problems: unknown.map((r) => `the cluster state of ${r.node} could not be ${r.membership.kind === 'unreachable' ? 'read: it cannot be reached over SSH' : 'read'} (${'message' in r.membership ? r.membership.message : '?'})`),
+    nodes: unknown.map((r) => r.node),
+  };
+}
+
 /** Decide the teardown from what every inventory node said (in inventory order). */
 export function decideTeardown(readings: readonly NodeReading[]): TeardownDecision {
   const clusters = [...new Set(readings.map(clusterOf).filter((c): c is string => c !== undefined))];
-  if (clusters.length === 0) return { kind: 'nothing', standalone: readings.filter((r) => r.membership.kind === 'standalone').map((r) => r.node) };
+  if (clusters.length === 0) return unknownNodes(readings) ?? { kind: 'nothing', standalone: readings.filter((r) => r.membership.kind === 'standalone').map((r) => r.node) };
   if (clusters.length > 1) {
     const problems = clusters.map((c) => `'${c}': ${readings.filter((r) => clusterOf(r) === c).map((r) => r.node).join(', ')}`);
     return { kind: 'refused', reason: 'several-clusters', problems: [`the inventory holds nodes of ${clusters.length} clusters (${problems.join('; ')})`], nodes: [] };
@@ -99,6 +116,7 @@ export function decideTeardown(readings: readonly NodeReading[]): TeardownDecisi
   const problems: string[] = [];
   const blocking: string[] = [];
   let unreachableOnline = false;
+  let unreadable = 0;
   const nodes: TeardownNode[] = [];
   const separate: string[] = [];
   const removeOnly: string[] = [];
@@ -137,12 +155,22 @@ export function decideTeardown(readings: readonly NodeReading[]): TeardownDecisi
       nodes.push({ name, role: 'separated', inInventory: true, configured, online: isOnline, detail: describeMembership(m) });
       continue;
     }
-    if (!ours) continue;
+    if (!ours) {
+      if (m.kind === 'error' && clusterOf(r) === undefined) {
+        unreadable++;
+        blocking.push(name);
+        problems.push(`the cluster state of ${name} could not be read (${m.message}): it may be a member of '${cluster}'; fix it or take it out of the inventory, then run again`);
+      }
+      continue;
+    }
     separate.push(name);
     nodes.push({ name, role: 'separate', inInventory: true, configured, online: isOnline, detail: describeMembership(m) });
   }
-  if (problems.length > 0) return { kind: 'refused', reason: unreachableOnline ? 'unreachable-online' : 'unknown-online', problems, nodes: blocking };
-  if (separate.length === 0) return { kind: 'nothing', standalone: readings.filter((r) => r.membership.kind === 'standalone').map((r) => r.node) };
+  if (problems.length > 0) {
+    const reason = unreachableOnline ? 'unreachable-online' : unreadable === problems.length ? 'unreadable' : 'unknown-online';
+    return { kind: 'refused', reason, problems, nodes: blocking };
+  }
+  if (separate.length === 0) return unknownNodes(readings) ?? { kind: 'nothing', standalone: readings.filter((r) => r.membership.kind === 'standalone').map((r) => r.node) };
 
   const last = authority && separate.includes(authority.node) ? authority.node : (separate[0] as string);
   const lastNode = nodes.find((n) => n.name === last);

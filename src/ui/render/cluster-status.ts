@@ -24,8 +24,10 @@ export function renderClusterStatus(o: Outcome, deps: Deps): string {
       n.pveVersion ?? '-',
     ]);
     out.push(renderTable(['NODE', 'ID', 'VOTES', 'STATE', 'ADDRESS', 'PVE'], rows).trimEnd());
-  } else if (r.standalone.length === 0 && r.unreachable.length > 0) {
+  } else if (r.standalone.length === 0 && r.unreachable.length > 0 && r.unreadable.length === 0) {
     out.push('No node could be reached.');
+  } else if (r.standalone.length === 0 && (r.unreachable.length > 0 || r.unreadable.length > 0)) {
+    out.push('No node could be read.');
   }
   if (r.standalone.length > 0) {
     if (out.length) out.push('');
@@ -34,6 +36,10 @@ export function renderClusterStatus(o: Outcome, deps: Deps): string {
   if (r.unreachable.length > 0) {
     if (out.length) out.push('');
     for (const u of r.unreachable) out.push(`${c.red(u.name)}: unreachable: ${u.message}`);
+  }
+  if (r.unreadable.length > 0) {
+    if (out.length) out.push('');
+    for (const u of r.unreadable) out.push(`${c.red(u.name)}: state not read: ${u.message}`);
   }
   return out.join('\n') + '\n';
 }
