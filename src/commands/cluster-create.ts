@@ -1,4 +1,5 @@
 /** `pvx cluster create <name> --nodes a,b,c`: preflight, pvecm create on the first node, join the others, verify. */
+import type { NodeFacts } from '../checks/index.js';
 import type { Deps } from '../context.js';
 import { PreflightError, UsageError } from '../errors.js';
 import { pveshGet } from '../pve/argv.js';
@@ -11,7 +12,7 @@ import { assessClusterCreate, planClusterCreate, type ClusterNodeRequest } from 
 import type { JoinAuth } from '../workflows/cluster-join-steps.js';
 import { DEFAULT_TIMING, type Membership, type Timing } from '../workflows/membership.js';
 import { describePlan } from '../workflows/plan.js';
-import { duplicateAddressProblem, linksOf, parseLinkMap } from './cluster-links.js';
+import { duplicateAddressProblem, linksOf, managementAddress, parseLinkMap } from './cluster-links.js';
 import { readMembership } from './cluster-membership.js';
 import { inventoryNodes, parseNodeList, pvxCommandLine } from './cluster-nodes.js';
 import { joinAuth, passwordFlagsFor, passwordSource, requirePasswordSource } from './cluster-password.js';
@@ -75,10 +76,11 @@ export async function clusterCreate(deps: Deps, opts: CreateOptions): Promise<Ou
   reading.succeed(`read ${names.length} node(s): ${[...before.values()].map((m) => `${m.node} ${shortState(m)}`).join(', ')}`);
   const warnings: string[] = [];
 
-  const request = (link0: ReadonlyMap<string, string>): ClusterNodeRequest[] =>
+  const request = (link0: ReadonlyMap<string, string>, facts?: ReadonlyMap<string, NodeFacts>): ClusterNodeRequest[] =>
     invNodes.map((n) => {
       const explicit = explicitLink0.get(n.name);
-      return { name: n.name, links: pick0(linksOf(n, explicit !== undefined ? { 0: explicit } : {}, link0.get(n.name))) };
+      const address = managementAddress(facts?.get(n.name));
+      return { name: n.name, links: pick0(linksOf(n, explicit !== undefined ? { 0: explicit } : {}, link0.get(n.name))), ...(address ? { address } : {}) };
     });
   const first = assessClusterCreate(opts.name, names, before);
   if (first.kind === 'unchanged') return unchanged(opts.name, first.members, first.others, warnings);
@@ -91,7 +93,7 @@ export async function clusterCreate(deps: Deps, opts: CreateOptions): Promise<Ou
   const gate = await preflightGate(deps, t, { purpose: 'create', nodes: invNodes, clusterName: opts.name });
   warnings.push(...gate.warnings);
 
-  const nodes = request(gate.link0);
+  const nodes = request(gate.link0, gate.nodeFacts);
   const missing = nodes.filter((n) => n.links[0] === undefined).map((n) => n.name);
   if (missing.length > 0) {
     throw new UsageError(`no corosync link 0 address is known for ${missing.join(', ')}`, { hint: `pass --link0 ${missing.map((n) => `${n}=<ip>`).join(',')} or set link0 in the inventory` });

@@ -2,7 +2,9 @@
 import { UsageError } from '../errors.js';
 import type { InventoryNode } from '../config/inventory.js';
 import type { LinkAddresses } from '../pve/argv.js';
+import type { NodeFacts } from '../checks/index.js';
 import { isIpAddress } from '../pve/names.js';
+import { isLoopbackAddress } from '../pve/parse/getent-hosts.js';
 
 /** Parse `--link0 a=IP,b=IP` against the listed nodes; every problem is a UsageError. */
 export function parseLinkMap(flag: string, value: string, listed: readonly string[]): Map<string, string> {
@@ -38,6 +40,15 @@ export function linksOf(node: InventoryNode, explicit: LinkAddresses, resolvedLi
   if (link0 !== undefined) links[0] = link0;
   if (links[1] === undefined && node.link1 !== undefined) links[1] = node.link1;
   return links;
+}
+
+/**
+ * A node's management address: the first non-loopback address its name resolves to on the node, the
+ * one pmxcfs publishes as the node's IP (`pve_addr` in the join information) and joins connect to.
+ */
+export function managementAddress(facts: Pick<NodeFacts, 'resolved'> | undefined): string | undefined {
+  if (!facts?.resolved.ok) return undefined;
+  return facts.resolved.value.find((a) => !isLoopbackAddress(a));
 }
 
 /** Only the links in `numbers`. */

@@ -14,7 +14,7 @@ import type { ClusterResources, GuestResource } from '../pve/parse/pvesh-resourc
 import { lastLine } from '../pve/parse/text.js';
 import type { Transport } from '../transport/types.js';
 import type { Outcome } from '../ui/report.js';
-import { decideGuest, guestLabel, memoryWarning, precheckGuest, withHaStates, type Decision, type MigrateFacts, type Move } from '../workflows/migrate-checks.js';
+import { decideGuest, guestLabel, haTargetStorageConflicts, memoryWarning, precheckGuest, withHaStates, type Decision, type MigrateFacts, type Move } from '../workflows/migrate-checks.js';
 import { runMove, type GuestResult } from '../workflows/migrate-run.js';
 import { parseSelectors, resolveSelectors } from '../workflows/migrate-selectors.js';
 import { describePlan, type PlannedStep } from '../workflows/plan.js';
@@ -73,30 +73,56 @@ export function targetProblem(target: string, view: NodeView, res: ClusterResour
   return undefined;
 }
 
-async function readVendor(t: Transport, node: string): Promise<string | undefined> {
+/** A node's CPU vendor; `lost` says the node could not be reached for it. */
+async function readVendor(t: Transport, node: string): Promise<{ vendor?: string; lost?: string }> {
   try {
     const r = await t.exec(node, cpuVendor(), { timeoutMs: READ_TIMEOUT_MS, title: 'read the CPU vendor' });
-    return r.exitCode === 0 ? parseCpuVendor(r.stdout) : undefined;
+    const vendor = r.exitCode === 0 ? parseCpuVendor(r.stdout) : undefined;
+    return vendor ? { vendor } : {};
   } catch (e) {
-    if (e instanceof UnreachableError) return undefined;
+    if (e instanceof UnreachableError) return { lost: e.message };
     throw e;
   }
 }
 
 /** The HA services as the HA stack sees them (configured ones included), or why they could not be read. */
-async function readHaServices(t: Transport, node: string): Promise<{ services: HaServiceDetail[] } | { problem: string }> {
+async function readHaServices(t: Transport, node: string): Promise<{ services: HaServiceDetail[] } | { problem: string; lost?: boolean }> {
   try {
     const r = await t.exec(node, pveshGet('/cluster/ha/status/current'), { timeoutMs: READ_TIMEOUT_MS, title: 'read the HA status' });
     if (r.exitCode !== 0) return { problem: lastLine(r.stderr) ?? `exit code ${r.exitCode}` };
     return { services: parseHaStatusCurrent(r.stdout).services };
   } catch (e) {
-    if (e instanceof UnreachableError || e instanceof ParseError) return { problem: e.message };
+    if (e instanceof UnreachableError) return { problem: e.message, lost: true };
+    if (e instanceof ParseError) return { problem: e.message };
     throw e;
   }
 }
 
 function skipped(g: GuestResource, target: string, reason: string): GuestResult {
   return { vmid: g.vmid, type: g.type, from: g.node, to: target, status: 'skipped', durationMs: 0, error: reason };
+}
+
+/**
+ * A run that asks for --target-storage while naming HA-managed guests is bad input as a whole (exit 2,
+ * nothing moves): the HA guests cannot honour it, and moving only the others would half-do the request.
+ */
+function haTargetStorageRefusal(
+  guests: readonly GuestResource[],
+  conflicts: ReadonlyArray<{ guest: GuestResource; reason: string }>,
+  target: string,
+  dryRun: boolean,
+): Outcome<MigrateResult | MigratePlanResult> {
+  const why = new Map(conflicts.map((c) => [c.guest.vmid, c.reason]));
+  const labels = conflicts.map((c) => guestLabel(c.guest)).join(', ');
+  const list = guests.map((g) =>
+    skipped(g, target, why.get(g.vmid) ?? (g.node === target ? `already on ${target}` : `not run: --target-storage cannot apply to ${labels}, so nothing moved`)),
+  );
+  const error = new UsageError(`--target-storage cannot apply to HA-managed guest(s) ${labels}: ha-manager migrate takes no target storage; nothing was moved`, {
+    hint: 'leave them out and move them in a run without --target-storage (their disks keep their storage IDs), move their disks first (qm disk move / pct move-volume), or take them out of HA (pvx ha remove)',
+    details: { haManaged: conflicts.map((c) => c.guest.vmid) },
+  });
+  const result = dryRun ? { plan: [], title: `migrate 0 guest(s) to ${target}`, skipped: list } : { guests: list };
+  return { command: 'migrate', result, exitCode: error.exitCode, warnings: [], error };
 }
 
 /** The exit code and error of a finished (or planned) migration: 0 only when every guest is on the target. */
@@ -133,7 +159,7 @@ export async function migrate(deps: Deps, input: MigrateInput): Promise<Outcome<
   const step = await deps.progress.start(`reading the cluster (from ${o.target} first)`);
   let read;
   let targetView: NodeView;
-  let targetVendor: string | undefined;
+  let targetVendor: Awaited<ReturnType<typeof readVendor>>;
   let ha: Awaited<ReturnType<typeof readHaServices>>;
   try {
     [read, targetView, targetVendor, ha] = await Promise.all([reader.all(), readNode(t, o.target), readVendor(t, o.target), readHaServices(t, o.target)]);
@@ -152,6 +178,8 @@ export async function migrate(deps: Deps, input: MigrateInput): Promise<Outcome<
   }
   step.succeed(`read the cluster from ${read.node}: ${named.length} guest(s) selected`);
   const guests = 'services' in ha ? withHaStates(named, ha.services) : named;
+  const haConflicts = haTargetStorageConflicts(guests, o);
+  if (haConflicts.length > 0) return haTargetStorageRefusal(guests, haConflicts, o.target, deps.globals.dryRun);
 
   const facts: MigrateFacts = {
     inventory: new Set(inv.nodes.map((n) => n.name)),
@@ -159,10 +187,12 @@ export async function migrate(deps: Deps, input: MigrateInput): Promise<Outcome<
     cpuVendor: new Map(),
     storages: res.storages,
   };
-  const tp = targetProblem(o.target, targetView, res);
+  // the target answered its first read but not a later one: what was not read must not be guessed
+  const lost = targetVendor.lost ?? ('lost' in ha && ha.lost ? ha.problem : undefined);
+  const tp = targetProblem(o.target, targetView, res) ?? (lost !== undefined ? `the target ${o.target} cannot be reached: ${lost}` : undefined);
   if (tp) facts.targetProblem = tp;
 
-  const decisions = await decideAll(deps, t, guests, o, facts, targetVendor);
+  const decisions = await decideAll(deps, t, guests, o, facts, targetVendor.vendor);
   const moves = decisions.flatMap((d) => (d.kind === 'move' ? [d.move] : []));
   const alreadyThere = new Set(decisions.flatMap((d) => (d.kind === 'skip' && d.alreadyThere ? [d.guest.vmid] : [])));
   const warnings = [...new Set(moves.flatMap((m) => m.warnings))];
@@ -214,6 +244,7 @@ export async function migrate(deps: Deps, input: MigrateInput): Promise<Outcome<
   const byId = new Map(results.map((r) => [r.vmid, r]));
   const ordered = guests.map((g) => byId.get(g.vmid) ?? skips.get(g.vmid) ?? skipped(g, o.target, 'not run'));
   const v = verdict(ordered, alreadyThere, o.target, false);
+  for (const [node, why] of reader.passedOver) warnings.push(`${node} could not be read (${why}); the cluster resources were read from another member`);
   return { command: 'migrate', result: { guests: ordered }, exitCode: v.exitCode, warnings, ...(v.error ? { error: v.error } : {}) };
 }
 
@@ -230,7 +261,7 @@ async function decideAll(deps: Deps, t: Transport, guests: readonly GuestResourc
   const [, configs] = await Promise.all([
     Promise.all(
       liveSources.map(async (n) => {
-        const v = await readVendor(t, n);
+        const v = (await readVendor(t, n)).vendor;
         if (v) vendors.set(n, v);
       }),
     ),

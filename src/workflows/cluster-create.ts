@@ -12,6 +12,8 @@ import type { Plan, Step } from './plan.js';
 export interface ClusterNodeRequest {
   name: string;
   links: LinkAddresses;
+  /** its management address: the one its name resolves to on it, where its API and SSH listen */
+  address?: string;
 }
 
 /** What `cluster create` was asked for; the first node creates the cluster. */
@@ -99,8 +101,8 @@ export function planClusterCreate(req: CreateRequest, facts: CreateFacts, w: Rea
   const viaReq = req.nodes.find((n) => n.name === via.node);
   const info = facts.joinInfo;
   const viaInfo = info?.nodes.find((n) => n.name === via.node);
-  const viaAddress = viaInfo?.addresses['link0'] ?? viaReq?.links[0];
-  if (viaAddress === undefined) return { kind: 'refused', problems: [`no link 0 address known for ${via.node}`] };
+  // joins go to the member's management address (pve_addr), as the web UI's do, never to a corosync link address
+  const viaAddress = viaInfo?.pveAddr || viaReq?.address;
   const steps: Step[] = [];
   joiners.forEach((name, i) => {
     const links = req.nodes.find((n) => n.name === name)?.links ?? {};
@@ -110,7 +112,7 @@ export function planClusterCreate(req: CreateRequest, facts: CreateFacts, w: Rea
           cluster: req.cluster,
           node: name,
           via: via.node,
-          viaAddress,
+          ...(viaAddress ? { viaAddress } : {}),
           links,
           auth: req.auth,
           partitionBefore: via.partitionSize + i,
@@ -136,8 +138,7 @@ export function planClusterCreate(req: CreateRequest, facts: CreateFacts, w: Rea
 function freshCreate(req: CreateRequest, w: ReadWiring): CreateDecision {
   const creator = req.nodes[0];
   if (!creator) return { kind: 'refused', problems: ['no node given'] };
-  const creatorAddr = creator.links[0];
-  if (creatorAddr === undefined) return { kind: 'refused', problems: [`no link 0 address known for ${creator.name}`] };
+  if (creator.links[0] === undefined) return { kind: 'refused', problems: [`no link 0 address known for ${creator.name}`] };
   const create: Step = {
     node: creator.name,
     title: `create cluster '${req.cluster}' on ${creator.name}`,
@@ -156,7 +157,8 @@ function freshCreate(req: CreateRequest, w: ReadWiring): CreateDecision {
   const steps: Step[] = [create];
   const joiners = req.nodes.slice(1);
   joiners.forEach((n, i) => {
-    steps.push(...joinSteps({ cluster: req.cluster, node: n.name, via: creator.name, viaAddress: creatorAddr, links: n.links, auth: req.auth, partitionBefore: 1 + i }, w.read, w.timing));
+    const viaAddress = creator.address !== undefined ? { viaAddress: creator.address } : {};
+    steps.push(...joinSteps({ cluster: req.cluster, node: n.name, via: creator.name, ...viaAddress, links: n.links, auth: req.auth, partitionBefore: 1 + i }, w.read, w.timing));
   });
   const members = req.nodes.map((n) => n.name).sort();
   steps.push(...verifySteps(req.nodes.map((n) => n.name), { cluster: req.cluster, members, partition: members.length }, w.read, w.timing));

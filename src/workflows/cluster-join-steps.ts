@@ -21,8 +21,13 @@ export interface JoinRequest {
   node: string;
   /** the member whose join information is read and whose API `pvecm add` talks to */
   via: string;
-  /** the address `pvecm add` is given for the member */
-  viaAddress: string;
+  /**
+   * The member's management address as known when planning: the address its name resolves to on it
+   * (`pve_addr` of the join information). `pvecm add` reaches the member there, over its API (8006)
+   * or SSH (22), as the web UI's join does; the corosync link addresses may sit on a network that
+   * has neither. The join information read just before `pvecm add` gives the address that runs.
+   */
+  viaAddress?: string;
   /** the joining node's corosync link addresses */
   links: LinkAddresses;
   auth: JoinAuth;
@@ -32,9 +37,11 @@ export interface JoinRequest {
   partitionBefore: number;
 }
 
-/** What the join steps learn while running (the fingerprint read just before `pvecm add`). */
+/** What the join steps learn while running (the member's fingerprint and address, read just before `pvecm add`). */
 export interface JoinProgress {
   fingerprint?: string;
+  /** the member's management address (`pve_addr`), which `pvecm add` is given */
+  address?: string | undefined;
   info?: JoinInfo;
   outcome?: PvecmAddOutcome;
 }
@@ -57,8 +64,8 @@ export function joinInfoProblem(info: JoinInfo, req: Pick<JoinRequest, 'cluster'
   return undefined;
 }
 
-function addArgv(req: JoinRequest, fingerprint: string): string[] {
-  return pvecm.add(req.viaAddress, {
+function addArgv(req: JoinRequest, address: string, fingerprint: string): string[] {
+  return pvecm.add(address, {
     ...(req.auth.kind === 'password' ? { fingerprint } : {}),
     links: req.links,
     useSsh: req.auth.kind === 'ssh',
@@ -105,20 +112,24 @@ export function joinSteps(req: JoinRequest, read: MembershipReader, timing: Timi
       }
       const problem = joinInfoProblem(info, req);
       if (problem) return { ok: false, message: problem };
-      const fp = normalizeFingerprint(info.nodes.find((n) => n.name === req.via)?.fingerprint ?? '');
+      const via = info.nodes.find((n) => n.name === req.via);
+      const fp = normalizeFingerprint(via?.fingerprint ?? '');
       progress.info = info;
       progress.fingerprint = fp;
-      return { ok: true, message: `cluster '${info.clusterName}', ${info.nodes.length} node(s), fingerprint of ${req.via} ${fp}` };
+      progress.address = via?.pveAddr;
+      return { ok: true, message: `cluster '${info.clusterName}', ${info.nodes.length} node(s), ${req.via} at ${via?.pveAddr ?? '?'} with fingerprint ${fp}` };
     },
   };
 
   const add: Step = {
     node: req.node,
     title: `join cluster '${req.cluster}' through ${req.via}`,
-    argv: addArgv(req, req.knownFingerprint ?? `<fingerprint of ${req.via}>`),
+    argv: addArgv(req, req.viaAddress ?? `<address of ${req.via}>`, req.knownFingerprint ?? `<fingerprint of ${req.via}>`),
     argvAtRun: () => {
       if (!progress.fingerprint) throw new Error(`the fingerprint of ${req.via} was not read`);
-      return addArgv(req, progress.fingerprint);
+      const address = progress.address ?? req.viaAddress;
+      if (!address) throw new Error(`the address of ${req.via} was not read`);
+      return addArgv(req, address, progress.fingerprint);
     },
     mutates: true,
     // a join restarts pve-cluster and waits for quorum itself; minutes are normal on a busy cluster

@@ -47,8 +47,9 @@ export function planClusterJoin(req: JoinCommandRequest, facts: JoinFacts, w: Re
   const problem = joinInfoProblem(info, { cluster: via.cluster, node: req.node, via: req.via, links: req.links });
   if (problem) return { kind: 'refused', problems: [problem], usage: /needs an address|has no corosync link/.test(problem) };
   const viaInfo = info.nodes.find((n) => n.name === req.via);
-  const viaAddress = viaInfo?.addresses['link0'] ?? viaInfo?.pveAddr;
-  if (viaAddress === undefined) return { kind: 'refused', problems: [`the join information lists no address for ${req.via}`] };
+  // the management address, as the web UI joins: not a corosync link address, which may be on a network without 8006 and 22
+  const viaAddress = viaInfo?.pveAddr;
+  if (!viaAddress) return { kind: 'refused', problems: [`the join information lists no address for ${req.via}`] };
   const members = [...new Set([...via.configured, req.node])].sort();
   const steps = [
     ...joinSteps(

@@ -93,6 +93,16 @@ export function storageProblems(
   for (const v of c.volumes) {
     const entries = storages.filter((s) => s.storage === v.storage);
     if (entries.some((s) => s.shared)) continue;
+    if (g.type === 'qemu' && v.cloudinit) {
+      // PVE allocates and writes a missing cloud-init drive when the VM starts: the storage only has to exist there
+      const lacking = candidates.filter((n) => !entries.some((s) => s.node === n));
+      if (lacking.length > 0) {
+        problems.push(
+          `${v.key} is the cloud-init drive on storage ${v.storage}, which ${lacking.join(', ')} ${lacking.length === 1 ? 'does' : 'do'} not have: HA could not start the VM there; put the drive on storage every node has (qm set ${g.vmid} --${v.key} <storage>:cloudinit)`,
+        );
+      }
+      continue;
+    }
     const type = entries[0]?.plugintype;
     const replicatedTo = new Set(replication.filter((j) => j.vmid === g.vmid && j.enabled).map((j) => j.target));
     const missing = candidates.filter((n) => !replicatedTo.has(n));
@@ -106,6 +116,20 @@ export function storageProblems(
         ? `replicate it to ${missing.join(', ')} (pvesr create-local-job ${g.vmid}-<n> <node>) or move it to shared storage`
         : `move it to shared storage (${tool} ${g.type === 'qemu' ? 'disk move' : 'move-volume'} ${g.vmid} ${v.key} <shared storage>)`;
     problems.push(`${v.key} is on ${where}: HA could not restart the guest on ${candidates.join(', ') || 'another node'}; ${fix}`);
+  }
+  for (const d of c.hostDrives) {
+    const elsewhere = candidates.join(', ') || 'another node';
+    if (d.source === 'cdrom' || (d.cdrom && !d.shared)) {
+      problems.push(
+        `${d.key} passes the host's CD drive ${d.source === 'cdrom' ? '' : `${d.source} `}through: PVE does not migrate it, and ${elsewhere} may have none; eject it (qm set ${g.vmid} --${d.key} none,media=cdrom)`,
+      );
+    } else if (d.shared) {
+      warnings.push(`${d.key} is the host ${d.cdrom ? 'CD-ROM' : 'disk'} ${d.source}, marked shared=1: it must be the same device on every node HA may start the VM on`);
+    } else {
+      problems.push(
+        `${d.key} is the host disk ${d.source}: HA could not start the VM on ${elsewhere}, and PVE refuses to migrate it ("local file/device"); copy it onto shared storage (qm disk import ${g.vmid} ${d.source} <shared storage>, then use that volume as ${d.key}), or, if ${d.source} is the same shared device on every node, add shared=1 to ${d.key}`,
+      );
+    }
   }
   for (const b of c.bindMounts) warnings.push(`${b.key} binds the host path ${b.source}: it must exist on every node HA may start the container on`);
   for (const d of c.hostDevices) problems.push(`${d} passes a host device through: the VM cannot start on another node; remove it before adding the VM to HA`);

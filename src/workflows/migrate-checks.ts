@@ -84,6 +84,21 @@ function isRunning(g: GuestResource): boolean {
   return g.status === 'running';
 }
 
+/**
+ * `ha-manager migrate` takes no target storage (the HA stack moves a guest's disks to storage of the
+ * same ID), so --target-storage cannot apply to an HA-managed guest that would move. Each such guest
+ * with the reason; the caller refuses the whole run before anything moves.
+ */
+export function haTargetStorageConflicts(guests: readonly GuestResource[], req: MigrateRequest): Array<{ guest: GuestResource; reason: string }> {
+  if (req.targetStorage === undefined) return [];
+  return guests
+    .filter((g) => g.hastate !== undefined && g.node !== req.target)
+    .map((g) => ({
+      guest: g,
+      reason: `HA-managed (${haSid(g.type, g.vmid)}): ha-manager migrate cannot take --target-storage ${req.targetStorage}; the HA stack keeps its disks on storage with the same ID`,
+    }));
+}
+
 /** Checks that need no guest configuration; reasons it cannot go (empty: read its config next). */
 export function precheckGuest(g: GuestResource, req: MigrateRequest, f: MigrateFacts): { reasons: string[]; alreadyThere: boolean } {
   if (g.node === req.target) return { reasons: [`already on ${req.target}`], alreadyThere: true };
@@ -119,18 +134,46 @@ function available(s: StorageResource | undefined): boolean {
   return s !== undefined && s.status === 'available';
 }
 
+/**
+ * Volumes qemu-server's migration marks `generated` (a cloud-init drive, a VM's TPM state): copied to
+ * the target's storage like local disks, but live migration does not ask for --with-local-disks.
+ */
+function isGenerated(g: GuestResource, v: GuestConfigFacts['volumes'][number]): boolean {
+  return g.type === 'qemu' && (v.cloudinit || v.key === 'tpmstate0');
+}
+
+/**
+ * A VM drive given as a host path stays behind: qemu-server refuses it ("can't migrate local disk
+ * '<path>': local file/device") unless the drive is marked shared=1, and always refuses the host's
+ * CD drive ("can't migrate local cdrom drive"); --with-local-disks does not change either.
+ */
+function hostDriveReasons(g: Pick<GuestResource, 'vmid'>, config: GuestConfigFacts): string[] {
+  return config.hostDrives
+    .filter((d) => d.source === 'cdrom' || !d.shared)
+    .map((d) => {
+      const eject = `eject it first (qm set ${g.vmid} --${d.key} none,media=cdrom)`;
+      if (d.source === 'cdrom') return `${d.key} passes the host's CD drive through, which PVE cannot migrate: ${eject}`;
+      const what = `${d.key} is the host ${d.cdrom ? 'CD-ROM' : 'disk'} ${d.source}, which PVE cannot migrate ("local file/device")`;
+      if (d.cdrom) return `${what}: ${eject}`;
+      return `${what}: copy it onto a storage (qm disk import ${g.vmid} ${d.source} <storage>, then use that volume as ${d.key}), or, if ${d.source} is the same shared device on every node, add shared=1 to ${d.key}`;
+    });
+}
+
 /** The full verdict on a guest that passed precheckGuest, from its configuration. */
 export function decideGuest(g: GuestResource, config: GuestConfigFacts, req: MigrateRequest, f: MigrateFacts): Decision {
   const reasons: string[] = [];
   const label = guestLabel(g);
   for (const b of config.bindMounts) reasons.push(`mount point ${b.key} is a host path ('${b.source}'), which cannot be migrated`);
+  reasons.push(...hostDriveReasons(g, config));
   if (config.hostDevices.length > 0) reasons.push(`uses host devices (${config.hostDevices.join(', ')}), which tie it to ${g.node}`);
 
+  // local: disks the user must agree to copy; copied: every volume that moves to the target's storage
   const local: string[] = [];
+  let copied = 0;
   for (const v of config.volumes) {
     const src = storageOn(f, g.node, v.storage);
     const shared = src?.shared ?? false;
-    if (v.cdrom) {
+    if (v.cdrom && !v.cloudinit) {
       if (!shared) reasons.push(`local CD-ROM image '${v.volid}' (${v.key}): eject it first (qm set ${g.vmid} --${v.key} none,media=cdrom)`);
       else if (!available(storageOn(f, req.target, v.storage))) reasons.push(`storage '${v.storage}' (CD-ROM ${v.key}) is not available on ${req.target}`);
       continue;
@@ -139,13 +182,16 @@ export function decideGuest(g: GuestResource, config: GuestConfigFacts, req: Mig
       if (!available(storageOn(f, req.target, v.storage))) reasons.push(`storage '${v.storage}' (${v.volid}) is not available on ${req.target}`);
       continue;
     }
-    local.push(v.volid);
+    copied++;
+    const generated = isGenerated(g, v);
+    if (!generated) local.push(v.volid);
     const dest = req.targetStorage ?? v.storage;
     if (!available(storageOn(f, req.target, dest))) {
+      const what = generated ? `${v.key === 'tpmstate0' ? 'TPM state' : 'cloud-init drive'} ${v.volid}, copied with the guest` : `local disk ${v.volid}`;
       reasons.push(
         req.targetStorage
           ? `target storage '${dest}' does not exist on ${req.target}`
-          : `storage '${dest}' (local disk ${v.volid}) does not exist on ${req.target}; name one that does with --target-storage`,
+          : `storage '${dest}' (${what}) does not exist on ${req.target}; name one that does with --target-storage`,
       );
     }
   }
@@ -168,7 +214,7 @@ export function decideGuest(g: GuestResource, config: GuestConfigFacts, req: Mig
   }
   const named = g.name ? ` (${g.name})` : '';
   const common = {
-    ...(local.length > 0 && req.targetStorage !== undefined ? { targetStorage: req.targetStorage } : {}),
+    ...(copied > 0 && req.targetStorage !== undefined ? { targetStorage: req.targetStorage } : {}),
     ...(req.bwlimitKiB !== undefined ? { bwlimitKiB: req.bwlimitKiB } : {}),
   };
   let move: Move;

@@ -44,6 +44,26 @@ const JOINED = (n: string) => [
   `${n}: rm -f /etc/pve/nodes/${n}/.pvx-write-check`,
 ];
 
+describe('pvx cluster create with a dedicated corosync network', () => {
+  it('creates on the corosync addresses and joins through the first node`s management address', async () => {
+    const fc = new FakeCluster(NAMES);
+    NAMES.forEach((n, i) => (fc.node(n).link0 = `10.98.0.${i + 1}`));
+    const inv = path.join(tmpDir('pvx-inv-'), 'pvx.yaml');
+    writeFileSync(inv, 'nodes:\n' + NAMES.map((n, i) => `  - name: ${n}\n    host: 10.99.0.${i + 1}\n    link0: 10.98.0.${i + 1}\n`).join(''));
+    const r = await pvx(['-i', inv, 'cluster', 'create', 'lab', '--nodes', 'pve1,pve2,pve3', '--password-file', passwordFile(fc.password)], fc);
+    expect(r.stderr).not.toContain('error');
+    expect(r.code).toBe(0);
+    const fpr = fc.fingerprint('pve1');
+    expect(fc.mutations()).toEqual([
+      'pve1: pvecm create lab --link0 10.98.0.1',
+      `pve2: pvecm add 10.99.0.1 --fingerprint ${fpr} --link0 10.98.0.2`,
+      `pve3: pvecm add 10.99.0.1 --fingerprint ${fpr} --link0 10.98.0.3`,
+      ...NAMES.flatMap(JOINED),
+    ]);
+    expect(fc.clusters.get('lab')!.members.map((m) => m.address)).toEqual(['10.98.0.1', '10.98.0.2', '10.98.0.3']);
+  });
+});
+
 describe('pvx cluster create (in-process, fake cluster)', () => {
   it('creates, joins one node at a time with the password on stdin only, verifies, and says so (human)', async () => {
     const { fc, inv, pw } = setup();

@@ -88,6 +88,43 @@ describe('pvx cluster join', () => {
   });
 });
 
+describe('pvx cluster join on a cluster with a dedicated corosync network', () => {
+  /** Management (SSH, API) on 10.99.0.x, corosync on 10.98.0.x, where 8006 and 22 are closed. */
+  function split() {
+    const fc = new FakeCluster(NAMES);
+    NAMES.forEach((n, i) => (fc.node(n).link0 = `10.98.0.${i + 1}`));
+    fc.form('lab', ['pve1', 'pve2', 'pve3']);
+    const inv = path.join(tmpDir('pvx-inv-'), 'pvx.yaml');
+    writeFileSync(inv, 'nodes:\n' + NAMES.map((n, i) => `  - name: ${n}\n    host: 10.99.0.${i + 1}\n    link0: 10.98.0.${i + 1}\n`).join(''));
+    const pw = path.join(tmpDir('pvx-pw-'), 'pw');
+    writeFileSync(pw, `${fc.password}\n`);
+    return { fc, inv, pw };
+  }
+
+  it('pvecm add goes to the member`s management address (pve_addr), the new node keeps its corosync link0', async () => {
+    const { fc, inv, pw } = split();
+    const r = await pvx(['-i', inv, 'cluster', 'join', 'pve4', '--via', 'pve2', '--password-file', pw], fc);
+    expect(r.stderr).not.toContain('error');
+    expect(r.code).toBe(0);
+    expect(fc.mutations()).toEqual([
+      `pve4: pvecm add 10.99.0.2 --fingerprint ${fc.fingerprint('pve2')} --link0 10.98.0.4`,
+      'pve2: touch /etc/pve/nodes/pve2/.pvx-write-check',
+      'pve2: rm -f /etc/pve/nodes/pve2/.pvx-write-check',
+      'pve4: touch /etc/pve/nodes/pve4/.pvx-write-check',
+      'pve4: rm -f /etc/pve/nodes/pve4/.pvx-write-check',
+    ]);
+    expect(fc.clusters.get('lab')!.members.find((m) => m.name === 'pve4')?.address).toBe('10.98.0.4');
+  });
+
+  it('--dry-run shows the management address too', async () => {
+    const { fc, inv } = split();
+    const r = await pvx(['-i', inv, '--json', '--dry-run', 'cluster', 'join', 'pve4', '--via', 'pve1'], fc);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout).result.plan[1].command).toEqual(['pvecm', 'add', '10.99.0.1', '--fingerprint', fc.fingerprint('pve1'), '--link0', '10.98.0.4']);
+    expect(fc.mutations()).toEqual([]);
+  });
+});
+
 describe('pvx cluster remove-node', () => {
   it('needs --yes without a terminal (exit 2, no command)', async () => {
     const { fc, inv } = setup();

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { FakeMigrateCluster, type FakeGuest } from '../helpers/fake-migrate.js';
 import { FakeTransport } from '../helpers/fake-transport.js';
 import { runInProcess, writeInventory } from '../helpers/run-cli.js';
@@ -12,6 +12,23 @@ function cluster(guests: FakeGuest[]): FakeMigrateCluster {
 const VM100: FakeGuest = { vmid: 100, type: 'qemu', node: 'pve1', name: 'web', running: true, memMiB: 2048 };
 const CT101: FakeGuest = { vmid: 101, type: 'lxc', node: 'pve1', name: 'dns', running: true, memMiB: 512 };
 const VM102: FakeGuest = { vmid: 102, type: 'qemu', node: 'pve1', name: 'db', running: false, memMiB: 4096, storage: 'local-lvm' };
+
+/**
+ * Run on a fake clock that jumps to each next timer once the code waits: back-offs, polls and the
+ * fake's migration times cost no real time, and elapsed time is exact.
+ */
+async function onFakeClock<T>(work: () => Promise<T>): Promise<T> {
+  vi.useFakeTimers({ toFake: ['Date', 'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval'] });
+  try {
+    let settled = false;
+    const p = work().finally(() => void (settled = true));
+    // each step also yields to the real event loop, so file reads and imports go on meanwhile
+    while (!settled) await vi.advanceTimersToNextTimerAsync();
+    return await p;
+  } finally {
+    vi.useRealTimers();
+  }
+}
 
 function json(stdout: string): { ok: boolean; command: string; result: any; error?: any; warnings: string[] } {
   return JSON.parse(stdout);
@@ -100,7 +117,7 @@ describe('pvx migrate (in-process, fake cluster)', () => {
     const c = cluster(guests);
     c.migrateMs = 60;
     c.migrateMsOf.set(200, 250);
-    const r = await runInProcess(['-i', inv, 'migrate', '200-207', '--to', 'pve3', '--online', '--parallel', '4'], c);
+    const r = await onFakeClock(() => runInProcess(['-i', inv, 'migrate', '200-207', '--to', 'pve3', '--online', '--parallel', '4'], c));
     expect(r.code).toBe(0);
     expect(c.maxInFlight).toBe(4);
     const started = c.calls.filter((x) => x.argv[1] === 'migrate').map((x) => Number(x.argv[2]));
@@ -117,11 +134,12 @@ describe('pvx migrate (in-process, fake cluster)', () => {
     const inv = writeInventory(NODES);
     const c = cluster([VM100]);
     c.faults.set(100, { kind: 'lock', times: 1 });
-    const t0 = Date.now();
-    const r = await runInProcess(['-i', inv, 'migrate', '100', '--to', 'pve2', '--online'], c);
+    const r = await onFakeClock(() => runInProcess(['-i', inv, 'migrate', '100', '--to', 'pve2', '--online'], c));
     expect(r.code).toBe(0);
-    expect(Date.now() - t0).toBeGreaterThanOrEqual(1900);
     expect(c.mutations()).toEqual(['pve1: qm migrate 100 pve2 --online 1', 'pve1: qm migrate 100 pve2 --online 1']);
+    // the second try came after the back-off, to the millisecond on the fake clock
+    const tries = c.calls.filter((x) => x.argv[1] === 'migrate').map((x) => x.at);
+    expect(tries[1]! - tries[0]!).toBe(2000);
     expect(r.stderr).toContain('• VM 100: its configuration is locked by another task; trying again in 2.0 s (attempt 2)\n');
   });
 
@@ -129,7 +147,7 @@ describe('pvx migrate (in-process, fake cluster)', () => {
     const inv = writeInventory(NODES);
     const c = cluster([{ ...VM100, hastate: 'started' }]);
     c.crmAfterReads = 3;
-    const r = await runInProcess(['-i', inv, '--json', 'migrate', '100', '--to', 'pve2', '--timeout', '5'], c);
+    const r = await onFakeClock(() => runInProcess(['-i', inv, '--json', 'migrate', '100', '--to', 'pve2', '--timeout', '5'], c));
     expect(r.code).toBe(0);
     expect(c.mutations()).toEqual(['pve1: ha-manager migrate vm:100 pve2']);
     expect(json(r.stdout).result.guests[0]).toMatchObject({ vmid: 100, status: 'migrated', from: 'pve1', to: 'pve2' });
@@ -140,9 +158,15 @@ describe('pvx migrate (in-process, fake cluster)', () => {
   it('reports an HA request the CRM never carries out as failed when --timeout passes', async () => {
     const inv = writeInventory(NODES);
     const c = cluster([{ ...CT101, hastate: 'started' }]);
-    const t0 = Date.now();
-    const r = await runInProcess(['-i', inv, '--json', 'migrate', '101', '--to', 'pve3', '--timeout', '1'], c);
-    expect(Date.now() - t0).toBeLessThan(5000);
+    let elapsed = -1;
+    const r = await onFakeClock(async () => {
+      const t0 = Date.now();
+      const run = await runInProcess(['-i', inv, '--json', 'migrate', '101', '--to', 'pve3', '--timeout', '1'], c);
+      elapsed = Date.now() - t0;
+      return run;
+    });
+    // it gave up at its deadline on the fake clock: polls every 250 ms, the last at 1.0 s
+    expect(elapsed).toBe(1000);
     expect(r.code).toBe(1);
     expect(c.mutations()).toEqual(['pve1: ha-manager migrate ct:101 pve3']);
     const g = json(r.stdout).result.guests[0];
@@ -178,7 +202,7 @@ describe('pvx migrate (in-process, fake cluster)', () => {
       VM100,
       CT101,
       { ...VM102, running: true },
-      { vmid: 103, type: 'qemu', node: 'pve3', running: true, memMiB: 1024, hastate: 'started' },
+      { vmid: 103, type: 'qemu', node: 'pve3', running: true, memMiB: 1024, extra: ['ide2: local-lvm:vm-103-cloudinit,media=cdrom'] },
       { vmid: 104, type: 'lxc', node: 'pve2', running: false, memMiB: 512, storage: 'local-lvm' },
       { vmid: 105, type: 'qemu', node: 'pve1', running: false, memMiB: 512, lock: 'backup' },
     ]);
@@ -194,7 +218,13 @@ describe('pvx migrate (in-process, fake cluster)', () => {
         command: ['qm', 'migrate', '102', 'pve2', '--online', '1', '--with-local-disks', '1', '--targetstorage', 'local', '--bwlimit', '12800'],
         mutates: true,
       },
-      { node: 'pve3', title: 'request the HA migration of VM 103 (vm103) to pve2, then wait until it runs there', command: ['ha-manager', 'migrate', 'vm:103', 'pve2'], mutates: true },
+      // its cloud-init drive goes to the target storage: a generated volume, no --with-local-disks of its own
+      {
+        node: 'pve3',
+        title: 'migrate VM 103 (vm103) live to pve2',
+        command: ['qm', 'migrate', '103', 'pve2', '--online', '1', '--targetstorage', 'local', '--bwlimit', '12800'],
+        mutates: true,
+      },
     ]);
     expect(doc.result.skipped.map((s: any) => [s.vmid, s.error])).toEqual([
       [101, 'a running container cannot move live (--online); use --restart: it is shut down, moved and started on the target'],
@@ -221,6 +251,61 @@ describe('pvx migrate (in-process, fake cluster)', () => {
         '',
       ].join('\n'),
     );
+    expect(c.mutations()).toEqual([]);
+  });
+
+  it('moves a running VM whose cloud-init drive is on local storage live, without --with-local-disks', async () => {
+    const inv = writeInventory(NODES);
+    const c = cluster([{ ...VM100, extra: ['ide2: local-lvm:vm-100-cloudinit,media=cdrom'] }]);
+    const r = await runInProcess(['-i', inv, '--json', 'migrate', '100', '--to', 'pve2', '--online'], c);
+    expect(r.code).toBe(0);
+    expect(c.mutations()).toEqual(['pve1: qm migrate 100 pve2 --online 1']);
+    expect(json(r.stdout).result.guests[0]).toMatchObject({ vmid: 100, status: 'migrated' });
+    expect(c.guests.get(100)?.node).toBe('pve2');
+  });
+
+  it('skips a VM with a disk given as a host path, naming the disk and the fix; the others go on (exit 1)', async () => {
+    const inv = writeInventory(NODES);
+    const c = cluster([{ ...VM100, extra: ['scsi1: /dev/sdb'] }, { ...CT101, running: false }]);
+    const r = await runInProcess(['-i', inv, '--json', 'migrate', '100,101', '--to', 'pve2', '--online', '--with-local-disks'], c);
+    expect(r.code).toBe(1);
+    expect(c.mutations()).toEqual(['pve1: pct migrate 101 pve2']);
+    expect(json(r.stdout).result.guests.map((g: any) => [g.vmid, g.status, g.error])).toEqual([
+      [
+        100,
+        'skipped',
+        'scsi1 is the host disk /dev/sdb, which PVE cannot migrate ("local file/device"): copy it onto a storage (qm disk import 100 /dev/sdb <storage>, then use that volume as scsi1), or, if /dev/sdb is the same shared device on every node, add shared=1 to scsi1',
+      ],
+      [101, 'migrated', undefined],
+    ]);
+  });
+
+  it('refuses --target-storage for an HA-managed guest before anything moves (exit 2); each guest says why', async () => {
+    const inv = writeInventory(NODES);
+    const c = cluster([{ ...VM100, hastate: 'started' }, { ...VM102, storage: 'local-lvm' }, { ...CT101, node: 'pve2' }]);
+    const r = await runInProcess(['-i', inv, '--json', 'migrate', '100,102,101', '--to', 'pve2', '--online', '--with-local-disks', '--target-storage', 'local'], c);
+    expect(r.code).toBe(2);
+    expect(c.mutations()).toEqual([]);
+    // nothing was asked of the guests either: no configuration read
+    expect(c.calls.filter((x) => x.argv[1] === 'config')).toEqual([]);
+    const doc = json(r.stdout);
+    expect(doc.error).toMatchObject({
+      code: 'USAGE',
+      exitCode: 2,
+      message: '--target-storage cannot apply to HA-managed guest(s) VM 100: ha-manager migrate takes no target storage; nothing was moved',
+      details: { haManaged: [100] },
+    });
+    expect(doc.result.guests.map((g: any) => [g.vmid, g.status, g.error])).toEqual([
+      [100, 'skipped', 'HA-managed (vm:100): ha-manager migrate cannot take --target-storage local; the HA stack keeps its disks on storage with the same ID'],
+      [102, 'skipped', 'not run: --target-storage cannot apply to VM 100, so nothing moved'],
+      [101, 'skipped', 'already on pve2'],
+    ]);
+    const dry = await runInProcess(['-i', inv, '--json', '--dry-run', 'migrate', '100', '--to', 'pve3', '--target-storage', 'local'], c);
+    expect(dry.code).toBe(2);
+    expect(json(dry.stdout).result).toMatchObject({ plan: [], skipped: [{ vmid: 100, status: 'skipped' }] });
+    const human = await runInProcess(['-i', inv, 'migrate', '100', '--to', 'pve3', '--target-storage', 'local'], c);
+    expect(human.code).toBe(2);
+    expect(human.stderr).toContain('error: --target-storage cannot apply to HA-managed guest(s) VM 100: ha-manager migrate takes no target storage; nothing was moved\n');
     expect(c.mutations()).toEqual([]);
   });
 

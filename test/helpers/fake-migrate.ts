@@ -213,13 +213,69 @@ export class FakeMigrateCluster implements Transport {
         this.faults.delete(vmid);
         return ok(`${start}${ts} ERROR: ${fault.reason}\n${ts} aborting phase 1 - cleanup resources\n${ts} ERROR: migration aborted (duration 00:00:01): ${fault.reason}\n`, 'migration aborted\n', 255);
       }
-      const body = word === 'VM' && g.running ? `${ts} starting VM ${vmid} on remote node '${target}'\n${ts} migration status: completed\n` : '';
-      if (fault?.kind !== 'stays') g.node = target;
-      else this.faults.delete(vmid);
-      return ok(`${start}${body}${ts} migration finished successfully (duration 00:00:01)\n`);
+      if (word === 'VM') {
+        const scan = this.scanVolumes(g, argv);
+        if (scan.errors.length > 0) {
+          const why = "Problem found while scanning volumes - can't migrate VM - check log";
+          const lines = [...scan.found, ...scan.errors].map((l) => `${ts} ${l}\n`).join('');
+          return ok(`${start}${lines}${ts} ERROR: ${why}\n${ts} aborting phase 1 - cleanup resources\n${ts} ERROR: migration aborted (duration 00:00:01): ${why}\n`, 'migration aborted\n', 255);
+        }
+        return this.finish(g, target, fault, `${start}${scan.found.map((l) => `${ts} ${l}\n`).join('')}`, ts);
+      }
+      return this.finish(g, target, fault, start, ts);
     } finally {
       this.inFlight--;
     }
+  }
+
+  /**
+   * qemu-server's volume scan before a VM migrates (PVE/QemuMigrate.pm scan_local_volumes): a host path
+   * is "local file/device" unless marked shared=1, the host CD drive and local CD-ROM images are refused,
+   * a cloud-init drive and the TPM state are "generated" volumes, and a running VM's attached local
+   * disks need --with-local-disks.
+   */
+  private scanVolumes(g: FakeGuest, argv: readonly string[]): { found: string[]; errors: string[] } {
+    const found: string[] = [];
+    const errors: string[] = [];
+    const drives = (g.extra ?? []).concat(`scsi0: ${g.storage ?? 'nfs1'}:vm-${g.vmid}-disk-0,size=8G`);
+    for (const line of drives) {
+      const m = /^((?:ide|sata|scsi|virtio)\d+|efidisk0|tpmstate0|unused\d+): (.*)$/.exec(line);
+      if (!m) continue;
+      const key = m[1] ?? '';
+      const opts = (m[2] ?? '').split(',');
+      const volid = opts[0]?.includes('=') ? (opts.find((o) => o.startsWith('file='))?.slice(5) ?? '') : (opts[0] ?? '');
+      const cdrom = opts.includes('media=cdrom');
+      if (volid.startsWith('/')) {
+        if (!opts.includes('shared=1')) errors.push(`can't migrate local disk '${volid}': local file/device`);
+        continue;
+      }
+      if (cdrom && volid === 'none') continue;
+      if (cdrom && volid === 'cdrom') {
+        errors.push("can't migrate local cdrom drive");
+        continue;
+      }
+      const storage = volid.slice(0, volid.indexOf(':'));
+      if (this.storages.get(storage)) continue;
+      if (cdrom) {
+        if (/vm-\d+-cloudinit/.test(volid)) found.push(`found generated disk '${volid}' (in current VM config)`);
+        else errors.push(`can't migrate local disk '${volid}': local cdrom image`);
+        continue;
+      }
+      const ref = key.startsWith('unused') ? 'unused' : key === 'tpmstate0' ? 'generated' : 'attached';
+      if (ref === 'attached' && g.running && !argv.includes('--with-local-disks')) {
+        errors.push(`can't migrate local disk '${volid}': can't live migrate attached local disks without with-local-disks option`);
+      }
+      found.push(ref === 'generated' ? `found generated disk '${volid}' (in current VM config)` : `found local disk '${volid}' (${ref})`);
+    }
+    return { found: found.sort(), errors };
+  }
+
+  /** The rest of a successful task log after `head`; the guest moves unless its fault says it stays. */
+  private finish(g: FakeGuest, target: string, fault: MigrateFault | undefined, head: string, ts: string): ExecResult {
+    const body = g.type === 'qemu' && g.running ? `${ts} starting VM ${g.vmid} on remote node '${target}'\n${ts} migration status: completed\n` : '';
+    if (fault?.kind !== 'stays') g.node = target;
+    else this.faults.delete(g.vmid);
+    return ok(`${head}${body}${ts} migration finished successfully (duration 00:00:01)\n`);
   }
 
   private haMigrate(sid: string, target: string): ExecResult {

@@ -10,7 +10,8 @@ import { fakeTiming, fp, joinInfoJson, member, scriptedReader, standalone } from
 const SECRET = 'hunter2 with spaces';
 const req = (names = ['pve1', 'pve2', 'pve3'], auth: CreateRequest['auth'] = { kind: 'password', password: () => SECRET }): CreateRequest => ({
   cluster: 'lab',
-  nodes: names.map((name, i) => ({ name, links: { 0: `10.0.0.${i + 1}` } })),
+  // a dedicated corosync network: links on 10.0.0.x, management (API, SSH) on 192.0.2.x
+  nodes: names.map((name, i) => ({ name, links: { 0: `10.0.0.${i + 1}` }, address: `192.0.2.${i + 1}` })),
   auth,
 });
 const states = (...ms: Membership[]) => new Map(ms.map((m) => [m.node, m]));
@@ -26,10 +27,10 @@ describe('planClusterCreate: fresh nodes', () => {
     expect(p.map((s) => `${s.node} ${s.mutates ? 'W' : 'R'} ${s.command.join(' ')}`)).toEqual([
       'pve1 W pvecm create lab --link0 10.0.0.1',
       'pve1 R pvesh get /cluster/config/join --output-format json',
-      'pve2 W pvecm add 10.0.0.1 --fingerprint <fingerprint of pve1> --link0 10.0.0.2',
+      'pve2 W pvecm add 192.0.2.1 --fingerprint <fingerprint of pve1> --link0 10.0.0.2',
       'pve2 R pvecm status',
       'pve1 R pvesh get /cluster/config/join --output-format json',
-      'pve3 W pvecm add 10.0.0.1 --fingerprint <fingerprint of pve1> --link0 10.0.0.3',
+      'pve3 W pvecm add 192.0.2.1 --fingerprint <fingerprint of pve1> --link0 10.0.0.3',
       'pve3 R pvecm status',
       ...['pve1', 'pve2', 'pve3'].flatMap((n) => [
         `${n} R pvecm status`,
@@ -45,7 +46,7 @@ describe('planClusterCreate: fresh nodes', () => {
     const d = planClusterCreate(req(['pve1', 'pve2'], { kind: 'ssh' }), { membership: states(standalone('pve1'), standalone('pve2')) }, wiring());
     if (d.kind !== 'plan') throw new Error(d.kind);
     const add = describePlan(d.plan).find((s) => s.command[1] === 'add')!;
-    expect(add.command).toEqual(['pvecm', 'add', '10.0.0.1', '--link0', '10.0.0.2', '--use_ssh', '1']);
+    expect(add.command).toEqual(['pvecm', 'add', '192.0.2.1', '--link0', '10.0.0.2', '--use_ssh', '1']);
     expect(add.stdin).toBeUndefined();
   });
 
@@ -91,13 +92,14 @@ describe('assessClusterCreate: idempotence and refusals', () => {
 });
 
 describe('planClusterCreate: an existing cluster of that name', () => {
-  it('joins only the missing nodes through a quorate member, with its real fingerprint and address', () => {
-    const info = parseJoinInfo(joinInfoJson('lab', [{ name: 'pve1', address: '10.0.0.1', fp: fp('ab') }, { name: 'pve2', address: '10.0.0.2', fp: fp('cd') }]));
+  it('joins only the missing nodes through a quorate member, with its real fingerprint and management address', () => {
+    const info = parseJoinInfo(joinInfoJson('lab', [{ name: 'pve1', address: '192.0.2.11', link0: '10.0.0.1', fp: fp('ab') }, { name: 'pve2', address: '192.0.2.12', link0: '10.0.0.2', fp: fp('cd') }]));
     const d = planClusterCreate(req(), { membership: states(member('pve1', 'lab', ['pve1', 'pve2']), member('pve2', 'lab', ['pve1', 'pve2']), standalone('pve3')), joinInfo: info }, wiring());
     if (d.kind !== 'plan') throw new Error(d.kind);
     expect(d).toMatchObject({ creates: false, via: 'pve1', joiners: ['pve3'], members: ['pve1', 'pve2', 'pve3'] });
     const add = describePlan(d.plan).find((s) => s.command[1] === 'add')!;
-    expect(add.command).toEqual(['pvecm', 'add', '10.0.0.1', '--fingerprint', fp('AB'), '--link0', '10.0.0.3']);
+    // pve_addr of the join information wins over the address the request knew
+    expect(add.command).toEqual(['pvecm', 'add', '192.0.2.11', '--fingerprint', fp('AB'), '--link0', '10.0.0.3']);
     expect(d.plan.steps.some((s) => s.argv[1] === 'create')).toBe(false);
     expect(d.plan.steps.find((s) => s.title.startsWith('wait until'))!.title).toBe('wait until pve3 is quorate with 3 member(s)');
   });
@@ -105,7 +107,7 @@ describe('planClusterCreate: an existing cluster of that name', () => {
 
 describe('running the create plan (judged by output and membership, never the exit code alone)', () => {
   const created = (n: string, members: string[]) => member(n, 'lab', members);
-  const info1 = joinInfoJson('lab', [{ name: 'pve1', address: '10.0.0.1', fp: fp('ab') }]);
+  const info1 = joinInfoJson('lab', [{ name: 'pve1', address: '192.0.2.1', link0: '10.0.0.1', fp: fp('ab') }]);
   const createOut = 'Writing corosync config to /etc/pve/corosync.conf\nRestart corosync and cluster filesystem\n';
 
   function run(addResult: { exitCode?: number; stdout?: string; stderr?: string }, reader: ReturnType<typeof scriptedReader>) {
@@ -117,9 +119,13 @@ describe('running the create plan (judged by output and membership, never the ex
       ]),
       { node: 'pve1', argv: ['pvecm', 'create', 'lab', '--link0', '10.0.0.1'], result: { stdout: createOut } },
       { node: 'pve1', argv: ['pvesh', 'get', '/cluster/config/join', '--output-format', 'json'], result: { stdout: info1 } },
-      { node: 'pve2', argv: ['pvecm', 'add', '10.0.0.1', '--fingerprint', fp('AB'), '--link0', '10.0.0.2'], result: addResult },
+      { node: 'pve2', argv: ['pvecm', 'add', '192.0.2.1', '--fingerprint', fp('AB'), '--link0', '10.0.0.2'], result: addResult },
     ]);
-    const d = planClusterCreate(req(['pve1', 'pve2']), { membership: states(standalone('pve1'), standalone('pve2')) }, { read: reader, timing: fakeTiming() });
+    // the creator's management address was not read before planning: the join information gives it
+    const r = req(['pve1', 'pve2']);
+    const nodes = r.nodes.map(({ address: _unknown, ...n }) => n);
+    const d = planClusterCreate({ ...r, nodes }, { membership: states(standalone('pve1'), standalone('pve2')) }, { read: reader, timing: fakeTiming() });
+    if (d.kind === 'plan') expect(d.plan.steps.find((s) => s.argv[1] === 'add')?.argv.slice(0, 3)).toEqual(['pvecm', 'add', '<address of pve1>']);
     if (d.kind !== 'plan') throw new Error(d.kind);
     return { t, exec: executePlan(d.plan, t) };
   }

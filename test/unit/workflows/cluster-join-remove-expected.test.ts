@@ -28,7 +28,9 @@ describe('joinInfoProblem', () => {
     expect(joinInfoProblem(one, { ...base, links: { 0: '10.0.0.3', 2: '10.2.0.3' } })).toBe("cluster 'lab' has no corosync link 2; give only --link0");
     expect(joinInfoProblem(one, { ...base, node: 'pve2', links: { 0: '10.0.0.3' } })).toContain('pve2 is already in the configuration');
     expect(joinInfoProblem(one, { ...base, cluster: 'prod', links: { 0: '10.0.0.3' } })).toBe("pve1 is in cluster 'lab', not 'prod'");
-    const bad = parseJoinInfo(joinInfoJson('lab', [{ name: 'pve1', address: '10.0.0.1', fp: 'AB:CD' }]));
+    // the parser refuses such a fingerprint already; the plan checks it again for join information built elsewhere
+    expect(() => parseJoinInfo(joinInfoJson('lab', [{ name: 'pve1', address: '10.0.0.1', fp: 'AB:CD' }]))).toThrow(/fingerprint/);
+    const bad = { ...one, nodes: one.nodes.map((n) => ({ ...n, fingerprint: 'AB:CD' })) };
     expect(joinInfoProblem(bad, { ...base, links: { 0: '10.0.0.3' } })).toContain('malformed');
   });
 });
@@ -66,6 +68,25 @@ describe('planClusterJoin', () => {
     ]);
     expect(d.plan.steps[1]!.argv).toContain(fp('CD'));
     expect(d.members).toEqual(['pve1', 'pve2', 'pve3']);
+  });
+  it('joins through the member`s management address (pve_addr), not its corosync link address', async () => {
+    // a dedicated corosync network: 10.0.0.x carries corosync only; the API (8006) and SSH listen on 192.0.2.x
+    const split = [
+      { name: 'pve1', address: '192.0.2.1', link0: '10.0.0.1', fp: fp('ab') },
+      { name: 'pve2', address: '192.0.2.2', link0: '10.0.0.2', fp: fp('cd') },
+    ];
+    const json = joinInfoJson('lab', split);
+    const d = planClusterJoin({ node: 'pve3', via: 'pve2', links: { 0: '10.0.0.3' }, auth }, { node: standalone('pve3'), via: member('pve2', 'lab', ['pve1', 'pve2']), joinInfo: parseJoinInfo(json) }, wiring());
+    if (d.kind !== 'plan') throw new Error(JSON.stringify(d));
+    expect(d.plan.steps[1]!.argv).toEqual(['pvecm', 'add', '192.0.2.2', '--fingerprint', fp('CD'), '--link0', '10.0.0.3']);
+    // at run time the address comes from the join information read just before pvecm add
+    const t = new FakeTransport([
+      { node: 'pve2', argv: ['pvesh', 'get', '/cluster/config/join', '--output-format', 'json'], result: { stdout: json } },
+      { node: 'pve3', argv: ['pvecm', 'add', '192.0.2.2', '--fingerprint', fp('CD'), '--link0', '10.0.0.3'], result: { exitCode: 0, stderr: '401 authentication failure\n' } },
+    ]);
+    const r = await executePlan(d.plan, t);
+    t.verify();
+    expect(r.failed?.message).toBe('login to pve2 failed, wrong root password? (401 authentication failure)');
   });
   it('is unchanged for a member, refuses another cluster, a non-quorate cluster and a missing link address', () => {
     const via = member('pve2', 'lab', ['pve1', 'pve2']);

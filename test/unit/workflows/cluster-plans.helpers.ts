@@ -53,8 +53,11 @@ export function fakeTiming(): Timing & { slept: number } {
   return t;
 }
 
-/** Join information JSON as pvesh prints it for these members (link 0 only unless `links` says more). */
-export function joinInfoJson(cluster: string, members: Array<{ name: string; address: string; fp: string; link1?: string }>, links = [0]): string {
+/**
+ * Join information JSON as pvesh prints it for these members (link 0 only unless `links` says more):
+ * `address` is the management address (pve_addr), `link0` the corosync one when it differs.
+ */
+export function joinInfoJson(cluster: string, members: Array<{ name: string; address: string; fp: string; link0?: string; link1?: string }>, links = [0]): string {
   return JSON.stringify({
     config_digest: 'abc',
     nodelist: members.map((m, i) => ({
@@ -63,7 +66,7 @@ export function joinInfoJson(cluster: string, members: Array<{ name: string; add
       pve_addr: m.address,
       pve_fp: m.fp,
       quorum_votes: '1',
-      ring0_addr: m.address,
+      ring0_addr: m.link0 ?? m.address,
       ...(m.link1 ? { ring1_addr: m.link1 } : {}),
     })),
     preferred_node: members[0]?.name ?? '',

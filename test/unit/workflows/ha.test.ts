@@ -60,6 +60,36 @@ describe('ha plans', () => {
     expect(storageProblems(guest(), { problem: 'its node pve1 cannot be reached' }, ['pve2'], storages, []).problems).toEqual(['its node pve1 cannot be reached']);
   });
 
+  it('judges drives that are not storage volumes: a host disk is refused, shared=1 warns, the host CD drive is refused', () => {
+    const storages = storage('nfs1', true, 'nfs');
+    const conf = (text: string) => ({ config: parseGuestConfig('qemu', `scsi0: nfs1:vm-100-disk-0,size=8G\n${text}`) });
+    // qemu-server refuses these on migration: "can't migrate local disk '/dev/sde': local file/device" unless shared=1
+    expect(storageProblems(guest(), conf('scsi1: /dev/sdb\n'), ['pve2', 'pve3'], storages, [])).toEqual({
+      problems: [
+        'scsi1 is the host disk /dev/sdb: HA could not start the VM on pve2, pve3, and PVE refuses to migrate it ("local file/device"); copy it onto shared storage (qm disk import 100 /dev/sdb <shared storage>, then use that volume as scsi1), or, if /dev/sdb is the same shared device on every node, add shared=1 to scsi1',
+      ],
+      warnings: [],
+    });
+    expect(storageProblems(guest(), conf('ide2: /dev/sde,shared=1\n'), ['pve2'], storages, [])).toEqual({
+      problems: [],
+      warnings: ['ide2 is the host disk /dev/sde, marked shared=1: it must be the same device on every node HA may start the VM on'],
+    });
+    expect(storageProblems(guest(), conf('ide2: cdrom,media=cdrom\n'), ['pve2'], storages, []).problems).toEqual([
+      "ide2 passes the host's CD drive through: PVE does not migrate it, and pve2 may have none; eject it (qm set 100 --ide2 none,media=cdrom)",
+    ]);
+  });
+
+  it('a cloud-init drive on local storage is fine where every candidate has that storage (PVE writes it anew at start)', () => {
+    const storages = [...storage('nfs1', true, 'nfs'), ...storage('local-lvm', false, 'lvmthin'), { storage: 'local-zfs', node: 'pve1', status: 'available', plugintype: 'zfspool', shared: false, content: ['images'] }];
+    const conf = (ci: string) => ({ config: parseGuestConfig('qemu', `ide2: ${ci},media=cdrom\nscsi0: nfs1:vm-100-disk-0,size=8G\n`) });
+    expect(storageProblems(guest(), conf('local-lvm:vm-100-cloudinit'), ['pve2', 'pve3'], storages, [])).toEqual({ problems: [], warnings: [] });
+    expect(storageProblems(guest(), conf('local-zfs:vm-100-cloudinit'), ['pve2', 'pve3'], storages, []).problems).toEqual([
+      'ide2 is the cloud-init drive on storage local-zfs, which pve2, pve3 do not have: HA could not start the VM there; put the drive on storage every node has (qm set 100 --ide2 <storage>:cloudinit)',
+    ]);
+    // any other CD-ROM image on local storage is still a local volume
+    expect(storageProblems(guest(), conf('local-lvm:iso/x.iso'), ['pve2'], storages, []).problems).toHaveLength(1);
+  });
+
   it('finds an existing group or rule with the same preference, whatever its name and order', () => {
     const pref = { nodes: [{ node: 'pve1', priority: 2 }, { node: 'pve2' }], strict: true };
     expect(findGroup([{ name: 'mine', props: { nodes: 'pve2,pve1:2', restricted: '1' } }], pref)?.name).toBe('mine');

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseGuestConfig } from '../../../src/pve/parse/guest-config.js';
 import type { GuestResource, StorageResource } from '../../../src/pve/parse/pvesh-resources.js';
-import { decideGuest, memoryWarning, precheckGuest, type MigrateFacts, type MigrateRequest, type Move } from '../../../src/workflows/migrate-checks.js';
+import { decideGuest, haTargetStorageConflicts, memoryWarning, precheckGuest, type MigrateFacts, type MigrateRequest, type Move } from '../../../src/workflows/migrate-checks.js';
 
 const storage = (node: string, id: string, shared: boolean): StorageResource => ({ storage: id, node, status: 'available', plugintype: shared ? 'nfs' : 'lvmthin', shared, content: ['images'] });
 const STORAGES = ['pve1', 'pve2'].flatMap((n) => [storage(n, 'local-lvm', false), storage(n, 'nfs1', true), storage(n, 'local', false)]).concat([storage('pve1', 'local-zfs', false)]);
@@ -120,6 +120,60 @@ describe('decideGuest', () => {
     });
   });
 
+  it('a cloud-init drive on local storage is copied as a generated volume: no --with-local-disks, not a CD-ROM to eject', () => {
+    // qemu-server: a CD-ROM volume matching vm-<id>-cloudinit is `generated`; only `attached` local disks need with-local-disks
+    const ci = 'ide2: local-lvm:vm-100-cloudinit,media=cdrom\n';
+    const live = decideGuest(vm(), vmConf(undefined, ci), req({ online: true }), facts());
+    expect(live.kind === 'move' && live.move.argv).toEqual(['qm', 'migrate', '100', 'pve2', '--online', '1']);
+    const off = decideGuest(vm({ status: 'stopped' }), vmConf(undefined, ci), req(), facts());
+    expect(off.kind === 'move' && off.move.argv).toEqual(['qm', 'migrate', '100', 'pve2']);
+    // it lands on the target storage like any copied volume
+    const mapped = decideGuest(vm(), vmConf(undefined, ci), req({ online: true, targetStorage: 'local' }), facts());
+    expect(mapped.kind === 'move' && mapped.move.argv).toEqual(['qm', 'migrate', '100', 'pve2', '--online', '1', '--targetstorage', 'local']);
+    // the storage it is copied to must exist on the target
+    expect(decideGuest(vm(), vmConf(undefined, 'ide2: local-zfs:vm-100-cloudinit,media=cdrom\n'), req({ online: true }), facts())).toMatchObject({
+      kind: 'skip',
+      reason: "storage 'local-zfs' (cloud-init drive local-zfs:vm-100-cloudinit, copied with the guest) does not exist on pve2; name one that does with --target-storage",
+    });
+    // beside a local disk, only the disk asks for --with-local-disks
+    expect(decideGuest(vm(), vmConf('local-lvm:vm-100-disk-0,size=8G', ci), req({ online: true }), facts())).toMatchObject({
+      kind: 'skip',
+      reason: 'disks on local storage (local-lvm:vm-100-disk-0): needs --with-local-disks (they are copied to pve2)',
+    });
+    // on directory storage, as a file
+    const dir = decideGuest(vm(), vmConf(undefined, 'ide0: local:100/vm-100-cloudinit.qcow2,media=cdrom\n'), req({ online: true }), facts());
+    expect(dir.kind).toBe('move');
+  });
+
+  it('a TPM state on local storage is generated too; an EFI disk is not', () => {
+    const tpm = decideGuest(vm(), vmConf(undefined, 'tpmstate0: local-lvm:vm-100-disk-1,size=4M,version=v2.0\n'), req({ online: true }), facts());
+    expect(tpm.kind === 'move' && tpm.move.argv).toEqual(['qm', 'migrate', '100', 'pve2', '--online', '1']);
+    expect(decideGuest(vm(), vmConf(undefined, 'efidisk0: local-lvm:vm-100-disk-1,efitype=4m,size=4M\n'), req({ online: true }), facts())).toMatchObject({
+      kind: 'skip',
+      reason: 'disks on local storage (local-lvm:vm-100-disk-1): needs --with-local-disks (they are copied to pve2)',
+    });
+  });
+
+  it('a VM disk given as a host path stays: named with the fix, whatever the flags; shared=1 lets it go', () => {
+    // qemu-server's own migration tests: ide2 '/dev/sde' dies "can't migrate local disk '/dev/sde': local file/device"; '/dev/sde,shared=1' migrates
+    const flags = req({ online: true, withLocalDisks: true, targetStorage: 'local' });
+    expect(decideGuest(vm(), vmConf(undefined, 'scsi1: /dev/sdb\n'), flags, facts())).toMatchObject({
+      kind: 'skip',
+      reason:
+        'scsi1 is the host disk /dev/sdb, which PVE cannot migrate ("local file/device"): copy it onto a storage (qm disk import 100 /dev/sdb <storage>, then use that volume as scsi1), or, if /dev/sdb is the same shared device on every node, add shared=1 to scsi1',
+    });
+    expect(decideGuest(vm({ status: 'stopped' }), vmConf('/dev/disk/by-id/ata-X,size=32G'), req(), facts())).toMatchObject({ kind: 'skip', reason: expect.stringMatching(/^scsi0 is the host disk \/dev\/disk\/by-id\/ata-X, which PVE cannot migrate/) });
+    const shared = decideGuest(vm(), vmConf(undefined, 'ide2: /dev/sde,shared=1\n'), req({ online: true }), facts());
+    expect(shared.kind === 'move' && shared.move.argv).toEqual(['qm', 'migrate', '100', 'pve2', '--online', '1']);
+    expect(decideGuest(vm(), vmConf(undefined, 'ide3: /dev/sr0,media=cdrom\n'), req({ online: true }), facts())).toMatchObject({
+      reason: 'ide3 is the host CD-ROM /dev/sr0, which PVE cannot migrate ("local file/device"): eject it first (qm set 100 --ide3 none,media=cdrom)',
+    });
+    // "can't migrate local cdrom drive": the host's CD drive, shared or not
+    expect(decideGuest(vm(), vmConf(undefined, 'ide2: cdrom,media=cdrom,shared=1\n'), req({ online: true }), facts())).toMatchObject({
+      reason: "ide2 passes the host's CD drive through, which PVE cannot migrate: eject it first (qm set 100 --ide2 none,media=cdrom)",
+    });
+  });
+
   it('HA-managed guests move through ha-manager migrate, whatever the flags', () => {
     const d = decideGuest(ct({ hastate: 'started' }), ctConf(), req(), facts());
     expect(d.kind === 'move' && [d.move.node, d.move.argv, d.move.mode]).toEqual(['pve1', ['ha-manager', 'migrate', 'ct:101', 'pve2'], 'ha']);
@@ -135,6 +189,17 @@ describe('decideGuest', () => {
     expect(stopped.kind === 'move' && stopped.move.warnings).toEqual([]);
     const unknown = decideGuest(vm(), vmConf(), req({ online: true }), facts({ cpuVendor: new Map() }));
     expect(unknown.kind === 'move' && unknown.move.warnings).toEqual([]);
+  });
+});
+
+describe('haTargetStorageConflicts', () => {
+  it('names every HA-managed guest that would move when --target-storage is given', () => {
+    const guests = [vm({ hastate: 'started' }), ct({ hastate: 'stopped' }), vm({ vmid: 102 }), vm({ vmid: 103, node: 'pve2', hastate: 'started' })];
+    expect(haTargetStorageConflicts(guests, req({ targetStorage: 'local' })).map((c) => [c.guest.vmid, c.reason])).toEqual([
+      [100, 'HA-managed (vm:100): ha-manager migrate cannot take --target-storage local; the HA stack keeps its disks on storage with the same ID'],
+      [101, 'HA-managed (ct:101): ha-manager migrate cannot take --target-storage local; the HA stack keeps its disks on storage with the same ID'],
+    ]);
+    expect(haTargetStorageConflicts(guests, req())).toEqual([]);
   });
 });
 
