@@ -5,6 +5,7 @@
 import { pveversion } from '../pve/argv.js';
 import { chronyc, corosyncTools, ipAddresses, timedatectl } from '../pve/argv-host.js';
 import { shJoin } from '../transport/quote.js';
+import { readOnlyScript } from '../transport/read-only-scripts.js';
 
 /** One probe's output. */
 export interface Section {
@@ -95,7 +96,8 @@ function printLines(names: readonly SectionName[]): string[] {
   ];
 }
 
-const SCRIPT = [...SETUP, ...SYNC, ...JOBS.map((j) => `${j.line} &`), 'wait', ...printLines(SECTION_NAMES)].join('\n');
+// it only reads (its scratch directory goes away with it), so dry-run may run it
+const SCRIPT = readOnlyScript([...SETUP, ...SYNC, ...JOBS.map((j) => `${j.line} &`), 'wait', ...printLines(SECTION_NAMES)].join('\n'));
 
 /** The exact command of the facts read (tests script the fake transport with it). */
 export function factsArgv(): string[] {

@@ -8,6 +8,7 @@
  */
 import type { InventoryNode } from '../config/inventory.js';
 import { UnreachableError } from '../errors.js';
+import { readOnlyScript } from '../transport/read-only-scripts.js';
 import type { Conversation } from '../transport/types.js';
 import { clockReading } from './clock-probe.js';
 import { FACTS_PARTS, type SectionName } from './facts-script.js';
@@ -57,10 +58,13 @@ const SESSION = [
   'if [ -z "$P" ]; then exit 0; fi',
   'wait $P; c=$?; cat "$d/probe.o"; cat "$d/probe.e" >&2; exit $c',
 ].join('\n');
+// dry-run may run it with exactly this probe program as $1: that argument is code the script runs
+const SESSION_ARGS = ['pvx-preflight', PROBE_PROGRAM] as const;
+readOnlyScript(SESSION, { args: SESSION_ARGS });
 
 /** The exact command of a node's session (its only argument is the probe's perl program). */
 export function sessionArgv(): string[] {
-  return ['sh', '-c', SESSION, 'pvx-preflight', PROBE_PROGRAM];
+  return ['sh', '-c', SESSION, ...SESSION_ARGS];
 }
 
 // generous: pveversion and friends are slow perl programs on a busy node

@@ -34,7 +34,8 @@ export function journalObserver(file: string, runId: string, dryRun: boolean): E
       mutates: ev.mutates,
       exitCode: ev.result ? ev.result.exitCode : null,
       durationMs: ev.result ? ev.result.durationMs : null,
-      dryRun: dryRun && ev.mutates,
+      // what dry-run held back, flagged or not; a read it let through ran for real
+      dryRun: dryRun && ev.result?.skipped === true,
       stdin: ev.hasInput,
     };
     if (ev.error !== undefined) entry.error = ev.error instanceof Error ? ev.error.message : String(ev.error);

@@ -2,7 +2,10 @@
 
 /** Options of one command. */
 export interface ExecOptions {
-  /** true when the command changes the node; dry-run records instead of running it */
+  /**
+   * true when the command changes the node: journaled and shown as such, and dry-run never runs it.
+   * false does not let a command run under dry-run: only a known read does (known-reads.ts).
+   */
   mutates?: boolean;
   timeoutMs?: number;
   /** fed on stdin; never logged or journaled (passwords travel only this way) */
@@ -32,7 +35,7 @@ export interface ExecResult {
   stdout: string;
   stderr: string;
   durationMs: number;
-  /** true when dry-run recorded a mutating command instead of running it */
+  /** true when dry-run recorded the command instead of running it */
   skipped?: boolean;
 }
 
@@ -45,12 +48,14 @@ export interface Transport {
   close?(): Promise<void>;
 }
 
-/** A mutating command that dry-run recorded instead of running. */
+/** A command that dry-run recorded instead of running: one that mutates, or one not known as a read. */
 export interface PlannedCommand {
   node: string;
   title: string;
   command: string[];
   mutates: true;
+  /** the caller did not flag it as mutating, but its shape is not a known read */
+  unflagged?: true;
 }
 
 /** Called after every command, for --verbose and the journal. */

@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { CLUSTER_PATHS } from '../pve/argv.js';
+import { readOnlyScript } from '../transport/read-only-scripts.js';
 import type { Step } from './plan.js';
 import { TarFormatError, normalizeEntry, tarGzNames } from './tar-entries.js';
 
@@ -48,7 +49,8 @@ const CREATE_SCRIPT = [
   'tar -C "$stage" -czf "$dir/$node.tar.gz" "$@"; cd "$dir"; sha256sum "$node.tar.gz" > "$node.tar.gz.sha256"; echo "sha256 $(cut -d\' \' -f1 "$node.tar.gz.sha256")"; echo "size $(wc -c < "$node.tar.gz")"',
 ].join('\n');
 
-const CHECK_SCRIPT = 'set -eu; cd "$1"; sha256sum -c --quiet "$2.sha256" >&2; sha256sum "$2"; tar -tzf "$2"';
+// only reads: dry-run may run it
+const CHECK_SCRIPT = readOnlyScript('set -eu; cd "$1"; sha256sum -c --quiet "$2.sha256" >&2; sha256sum "$2"; tar -tzf "$2"');
 
 /** Create the archive and its .sha256 in `dir` on the node. */
 export function createBackupArgv(dir: string, node: string): string[] {

@@ -6,6 +6,7 @@
  */
 import { CLUSTER_PATHS, emptyDir, pmxcfsLocal, pvecm, systemctl } from '../pve/argv.js';
 import { classifyPvecmDelnode } from '../pve/parse/pvecm-add-output.js';
+import { readOnlyScript } from '../transport/read-only-scripts.js';
 import type { ExecResult, Transport } from '../transport/types.js';
 import { delnodeFailure } from './cluster-remove-node.js';
 import { guestFileLabel, guestFilesArgv, missingGuests, parseGuestFiles, type GuestFile } from './guest-files.js';
@@ -40,9 +41,10 @@ const STOP_PMXCFS_SCRIPT = [
 ].join('\n');
 
 // What still ties a node to a cluster: the configuration files and a running corosync.
-const CLUSTER_TRACES_SCRIPT =
+const CLUSTER_TRACES_SCRIPT = readOnlyScript(
   `for f in ${CLUSTER_PATHS.pveCorosyncConf} ${CLUSTER_PATHS.corosyncConf} ${CLUSTER_PATHS.authkey}; do if [ -e "$f" ]; then echo "file $f"; fi; done; ` +
-  'if pidof corosync >/dev/null 2>&1; then echo "corosync running"; fi; true';
+    'if pidof corosync >/dev/null 2>&1; then echo "corosync running"; fi; true',
+);
 
 /** Stop the pmxcfs named by the pidfile, by its PID, and wait until it is gone. */
 export function stopPmxcfsArgv(): string[] {

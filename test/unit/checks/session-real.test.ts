@@ -74,11 +74,41 @@ class StandInNodes implements Transport {
   }
 }
 
+/**
+ * Logs, in order, each line a node's session read, each line pvx wrote to it, and each reading of
+ * the workstation clock ('now'), so a test can see where the clock samples sit in the dialogue.
+ */
+function dialogueLog(inner: Transport): { transport: Transport; log: string[]; now: () => number } {
+  const log: string[] = [];
+  const transport: Transport = {
+    conversations: true,
+    exec: (node, argv, opts) => {
+      const converse = opts?.converse;
+      if (!converse) return inner.exec(node, argv, opts);
+      return inner.exec(node, argv, {
+        ...opts,
+        converse: (c) =>
+          converse({
+            line: async () => {
+              const l = await c.line();
+              log.push(`${node} read ${l?.split(' ')[0]}`);
+              return l;
+            },
+            write: (text) => (log.push(`${node} wrote ${text.split('\n')[0]}`), c.write(text)),
+            end: () => c.end(),
+          }),
+      });
+    },
+  };
+  return { transport, log, now: () => (log.push('now'), Date.now()) };
+}
+
 describe.skipIf(corosyncPortsHeld())('preflight session on real sh and perl (two loopback stand-in nodes)', () => {
   it('one command per node: versions, clocks, every corosync port both ways, link latency', async () => {
     const t = new StandInNodes({ sa: standIns('127.0.0.21'), sb: standIns('127.0.0.22') });
+    const d = dialogueLog(t);
     const rounds: string[] = [];
-    const r = await runPreflight({ purpose: 'create', nodes: NODES, clusterName: 'demo' }, { transport: t, now: () => Date.now(), probeTiming: { waitSec: 1.5, resendSec: 0.1 }, onRound: (s) => rounds.push(s) });
+    const r = await runPreflight({ purpose: 'create', nodes: NODES, clusterName: 'demo' }, { transport: d.transport, now: d.now, probeTiming: { waitSec: 1.5, resendSec: 0.1 }, onRound: (s) => rounds.push(s) });
     expect(t.calls.sort()).toEqual(['sa', 'sb']);
     expect(rounds).toEqual(['reading 2 node(s)', 'probing corosync UDP ports between 2 node(s)']);
     const by = (check: string) => r.findings.filter((f) => f.id === check);
@@ -90,10 +120,14 @@ describe.skipIf(corosyncPortsHeld())('preflight session on real sh and perl (two
     expect(udp[0]?.message).toContain('udp/5405-5412');
     expect(by('link-latency').map((f) => f.status)).toEqual(['ok']);
     for (const n of ['sa', 'sb']) {
-      const clock = r.nodeFacts.get(n)?.clock;
-      expect(clock?.ok).toBe(true);
-      // sampled over the open session: a round trip of milliseconds, not a session's start
-      if (clock?.ok) expect(clock.value.uncertaintySec).toBeLessThan(0.1);
+      expect(r.nodeFacts.get(n)?.clock?.ok).toBe(true);
+      // sampled over the open session: the clock is read right before the ping and right after its
+      // answer, both after the node said it was ready, so the session's start is not in the round trip
+      const ready = d.log.indexOf(`${n} read @@pvx-ready`);
+      const ping = d.log.indexOf(`${n} wrote t`);
+      const answer = d.log.indexOf(`${n} read @@pvx-clock`);
+      expect(ready).toBeGreaterThanOrEqual(0);
+      expect([ping > ready, d.log[ping - 1], answer > ping, d.log[answer + 1]]).toEqual([true, 'now', true, 'now']);
     }
   });
 

@@ -55,9 +55,9 @@ describe('startStream', () => {
   });
 
   it('kills a process that outlives its timeout and says so', async () => {
-    const r = await startStream('sleep', ['5'], { timeoutMs: 100 }).done;
-    expect(r).toMatchObject({ exitCode: 124, timedOut: true });
-    expect(r.durationMs).toBeLessThan(4000);
+    // it would outlive the test itself: that it ends at all is the kill
+    const r = await startStream('sleep', ['600'], { timeoutMs: 100 }).done;
+    expect(r).toMatchObject({ exitCode: 124, timedOut: true, signal: 'SIGTERM' });
   });
 });
 

@@ -1,14 +1,20 @@
 import { describe, expect, it } from 'vitest';
 import { backoffDelays, retryWithBackoff, runPool } from '../../../src/workflows/worker-pool.js';
 
-const tick = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** One turn of the event loop: lets other workers run, takes no clock time. */
+const turn = () => new Promise<void>((r) => setImmediate(r));
+
+/** Turns of the event loop until `done()`, at most `turns` of them. */
+async function until(done: () => boolean, turns = 100): Promise<void> {
+  for (let i = 0; i < turns && !done(); i++) await turn();
+}
 
 describe('runPool', () => {
   it('starts items in order, at most N at once, the next as soon as any ends (no waves)', async () => {
     const events: string[] = [];
     let running = 0;
     let max = 0;
-    // item 0 holds its worker until item 5 has ended, so the order does not hang on timer precision
+    // item 0 holds its worker until item 5 has ended
     let openGate: () => void = () => undefined;
     const gate = new Promise<void>((r) => (openGate = r));
     const results = await runPool(
@@ -18,7 +24,7 @@ describe('runPool', () => {
         events.push(`start ${i}`);
         running++;
         max = Math.max(max, running);
-        await (i === 0 ? gate : tick(5));
+        await (i === 0 ? gate : turn());
         running--;
         return i * 10;
       },
@@ -39,10 +45,11 @@ describe('runPool', () => {
     const events: string[] = [];
     const results = await runPool([0, 1, 2], 1, async (i, _index, release) => {
       events.push(`start ${i}`);
-      await tick(5);
+      await turn();
       release();
       events.push(`released ${i}`);
-      await tick(30);
+      // finishing up lasts until the next item has started (or a pool that waits for it never starts it)
+      await until(() => i === 2 || events.includes(`start ${i + 1}`));
       events.push(`end ${i}`);
       return i;
     });
