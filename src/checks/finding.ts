@@ -1,4 +1,5 @@
 /** Small builders shared by the checks, so every message and skip reads the same way. */
+import { excerptOf } from '../pve/parse/errors.js';
 import type { CheckContext, Finding, FindingStatus, NodeFacts, Reading } from './types.js';
 
 /** A finding; the optional parts are left out when undefined. */
@@ -14,6 +15,19 @@ export function finding(
   if (extra.port !== undefined) f.port = extra.port;
   if (extra.hint !== undefined) f.hint = extra.hint;
   return f;
+}
+
+/** A warning per reading whose tool printed lines pvx could not read (the value was read without them). */
+export function unreadLineFindings(id: string, node: string, readings: ReadonlyArray<readonly [tool: string, reading: Reading<unknown> | undefined]>): Finding[] {
+  return readings.flatMap(([tool, r]) => {
+    const lines = r?.ok ? (r.unrecognized ?? []) : [];
+    if (lines.length === 0) return [];
+    return [
+      finding(id, node, 'warn', `${tool} on ${node} printed ${lines.length === 1 ? 'a line' : `${lines.length} lines`} pvx could not read, left out: ${lines.map((l) => `'${excerptOf(l)}'`).join(', ')}`, {
+        hint: `run ${tool} on ${node} to see the whole answer`,
+      }),
+    ];
+  });
 }
 
 /** The skip of a check on a node whose read never happened, or undefined when it did. */

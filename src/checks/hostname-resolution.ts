@@ -3,7 +3,7 @@
  * (what pmxcfs and pvecm need, reference §7.2), and the link0 address is local.
  */
 import { isLoopbackAddress } from '../pve/parse/getent-hosts.js';
-import { eachNode, finding, listText } from './finding.js';
+import { eachNode, finding, listText, unreadLineFindings } from './finding.js';
 import type { Check, Finding, NodeFacts } from './types.js';
 
 const ID = 'hostname-resolution';
@@ -78,7 +78,7 @@ export const hostnameResolutionCheck: Check = {
   run(ctx) {
     return eachNode(ctx, ID, ctx.nodes, (f): Finding[] => {
       const name = f.hostname.ok ? f.hostname.value : f.name;
-      return [...resolutionFindings(f, name), ...link0Findings(f)];
+      return [...resolutionFindings(f, name), ...link0Findings(f), ...unreadLineFindings(ID, f.name, [['ip -o addr show', f.localAddresses]])];
     });
   },
 };

@@ -46,6 +46,26 @@ function garbage(tool: string, what: string, text: string): ParseError {
   return new ParseError(tool, what, text);
 }
 
+/** A parser's value and the lines it could not read. */
+interface Partly<T> {
+  value: T;
+  unrecognized: string[];
+}
+
+/** Lines pvx cannot read ride beside the value, for the checks to report as warnings. */
+function keeping<T>(r: Reading<Partly<T>>): Reading<T> {
+  if (!r.ok) return r;
+  const { value, unrecognized } = r.value;
+  return unrecognized.length > 0 ? { ok: true, value, unrecognized } : { ok: true, value };
+}
+
+/** Where a line left out could mislead a decision, one pvx cannot read makes the whole answer unreadable. */
+function strictly<T>(tool: string, value: T, unrecognized: readonly string[]): T {
+  const first = unrecognized[0];
+  if (first !== undefined) throw garbage(tool, `a line pvx cannot read, so the answer may be incomplete: '${excerptOf(first)}'`, first);
+  return value;
+}
+
 function readUser(s: Section | undefined): Reading<{ uid: number; name: string }> {
   return read(s, 'id', (x) => {
     const [uid, name] = meaningfulLines(x.stdout);
@@ -83,14 +103,29 @@ function readTimeSync(chrony: Section | undefined, tdc: Section | undefined): Re
   return { ok: false, reason: t.reason === 'garbage' ? 'garbage' : 'failed', message: `${chronyProblem}; ${t.message}` };
 }
 
+// an address left out can only make a check fail (not configured here), never pass: its lines are warnings
 function readAddresses(s: Section | undefined): Reading<string[]> {
-  return read(s, 'ip -o addr show', (x) => parseIpAddr(x.stdout).map((a) => canonicalAddress(a.address)));
+  return keeping(
+    read(s, 'ip -o addr show', (x) => {
+      const p = parseIpAddr(x.stdout);
+      return { value: p.addresses.map((a) => canonicalAddress(a.address)), unrecognized: p.unrecognized };
+    }),
+  );
 }
 
+// the first non-loopback address becomes link0, so an address left out could pick the wrong one
 function readResolved(s: Section | undefined): Reading<string[]> {
   // getent exits 2 when the name is not found: a fact, not a tool failure
-  const r = read(s, 'getent ahosts', (x) => (x.exitCode === 2 ? [] : parseGetentAhosts(x.stdout).map(canonicalAddress)), (c) => c === 0 || c === 2);
-  return r;
+  return read(
+    s,
+    'getent ahosts',
+    (x) => {
+      if (x.exitCode === 2) return [];
+      const p = parseGetentAhosts(x.stdout);
+      return strictly('getent ahosts', p.addresses.map(canonicalAddress), p.unrecognized);
+    },
+    (c) => c === 0 || c === 2,
+  );
 }
 
 function readFiles(s: Section | undefined): Reading<{ pveCorosyncConf: boolean; authkey: boolean; localCorosyncConf: boolean }> {
@@ -174,8 +209,23 @@ export function link0IsLocal(f: NodeFacts): boolean | undefined {
 /** Facts of a node whose read ran; `clock` comes from its own exec. */
 export function factsFromSections(node: InventoryNode, sections: ReadonlyMap<SectionName, Section>, clock: Reading<ClockReading>): NodeFacts {
   const get = (k: SectionName) => sections.get(k);
-  const links = read(get('cfgtool'), 'corosync-cfgtool -s', (x) => parseCfgtoolStatus(x.stdout));
-  const quorum = read(get('quorum'), 'corosync-quorumtool -s', (x) => parseQuorumtoolStatus(x.stdout), (c) => c === 0 || c === 2);
+  // a peer line left out shows as 'no link state' (a warning), never as connected
+  const links = keeping(
+    read(get('cfgtool'), 'corosync-cfgtool -s', (x) => {
+      const c = parseCfgtoolStatus(x.stdout);
+      return { value: c, unrecognized: c.unrecognized };
+    }),
+  );
+  // quorum and membership decide what may change: a member row left out is not a view to act on
+  const quorum = read(
+    get('quorum'),
+    'corosync-quorumtool -s',
+    (x) => {
+      const q = parseQuorumtoolStatus(x.stdout);
+      return strictly('corosync-quorumtool -s', q, q.unrecognized);
+    },
+    (c) => c === 0 || c === 2,
+  );
   // cfgtool and quorumtool answer only while corosync runs; either one answering is proof enough
   const corosyncRunning = links.ok || quorum.ok || (links.ok === false && links.reason === 'garbage');
   const resolved = readResolved(get('resolve'));
@@ -193,7 +243,13 @@ export function factsFromSections(node: InventoryNode, sections: ReadonlyMap<Sec
     files: readFiles(get('files')),
     cluster: readCluster(get('conf'), get('localconf'), corosyncRunning),
     corosyncRunning,
-    udpPortsInUse: read(get('udp'), '/proc/net/udp', (x) => udpPortsInUse(x.stdout)),
+    // a socket left out only means the probe tries that port, and its failed bind is reported there
+    udpPortsInUse: keeping(
+      read(get('udp'), '/proc/net/udp', (x) => {
+        const u = udpPortsInUse(x.stdout);
+        return { value: u.ports, unrecognized: u.unrecognized };
+      }),
+    ),
     links,
     quorum,
     guests: readGuests(get('guests')),

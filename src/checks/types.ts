@@ -55,7 +55,8 @@ export interface PreflightSpec {
 
 /** A value read from a node, or why it could not be read. */
 export type Reading<T> =
-  | { ok: true; value: T }
+  /** unrecognized: lines the tool printed that pvx could not read; the value was read without them */
+  | { ok: true; value: T; unrecognized?: string[] }
   /** missing: the tool is not installed; failed: it ran and said no; garbage: output not understood */
   | { ok: false; reason: 'missing' | 'failed' | 'garbage' | 'absent'; message: string };
 

@@ -3,7 +3,7 @@
  * when the receiver heard the sender; where corosync already runs on both ends, its own link
  * state (corosync-cfgtool -s) answers instead.
  */
-import { finding, notRun } from './finding.js';
+import { finding, notRun, unreadLineFindings } from './finding.js';
 import { link0IsLocal } from './node-facts.js';
 import { clusterOf } from './roles.js';
 import { COROSYNC_PORTS, portRanges, probeKey, type ProbeOutput } from './udp-probe.js';
@@ -136,6 +136,8 @@ export const udpCorosyncCheck: Check = {
     if (ctx.nodes.length === 1 && only !== undefined) return [finding(ID, only, 'skip', 'one node only: no pair to probe')];
     for (const a of ctx.nodes) {
       out.push(...nodeFindings(ctx, a));
+      const own = ctx.facts.get(a);
+      if (own?.reachable) out.push(...unreadLineFindings(ID, a, [['corosync-cfgtool -s', own.links], ['/proc/net/udp', own.udpPortsInUse]]));
       for (const b of ctx.nodes) {
         if (a === b) continue;
         const fa = ctx.facts.get(a);

@@ -1,4 +1,5 @@
 /** Membership as cluster workflows need it, read with the same reader as `cluster status`. */
+import { excerptOf } from '../pve/parse/errors.js';
 import type { Transport } from '../transport/types.js';
 import type { Membership } from '../workflows/membership.js';
 import { readNode, type NodeView } from './cluster-status.js';
@@ -11,6 +12,9 @@ export function membershipOf(v: NodeView): Membership {
       const st = v.status;
       const cluster = st.cluster?.name ?? cs?.cluster?.name;
       if (cluster === undefined) return { node: v.node, kind: 'error', message: 'pvecm status names no cluster' };
+      // a member row left out would misstate the partition: not a view to change a cluster on
+      const unread = st.unrecognized[0];
+      if (unread !== undefined) return { node: v.node, kind: 'error', message: `pvecm status printed a membership row pvx cannot read: '${excerptOf(unread)}'` };
       const nodes = cs?.nodes ?? [];
       return {
         node: v.node,

@@ -1,12 +1,12 @@
 /** `pvx cluster status`: what every inventory node says about the cluster, merged into one view. */
 import type { Deps } from '../context.js';
 import type { InventoryNode } from '../config/inventory.js';
-import { EXIT, NotQuorateError, PvxError, UnreachableError, UsageError, type ExitCode } from '../errors.js';
+import { EXIT, NotQuorateError, PvxError, StepError, UnreachableError, UsageError, type ExitCode } from '../errors.js';
 import { pvecm, pveshGet, pveversion } from '../pve/argv.js';
 import { classifyPvecmStatus, type PvecmStatus } from '../pve/parse/pvecm-status.js';
 import { parseClusterStatus, type ClusterStatus } from '../pve/parse/pvesh-cluster-status.js';
 import { parsePveversion } from '../pve/parse/pveversion.js';
-import { ParseError } from '../pve/parse/errors.js';
+import { ParseError, excerptOf } from '../pve/parse/errors.js';
 import type { Transport } from '../transport/types.js';
 import type { Outcome } from '../ui/report.js';
 
@@ -29,6 +29,8 @@ export interface ClusterStatusResult {
   /** inventory nodes that are not in any cluster */
   standalone: Array<{ name: string; pveVersion: string | null }>;
   unreachable: Array<{ name: string; code: string; message: string; hint?: string }>;
+  /** inventory nodes that answered with something pvx could not read */
+  unreadable: Array<{ name: string; message: string }>;
   /** the node whose view of the cluster is shown */
   source: string | null;
 }
@@ -104,12 +106,14 @@ export function mergeViews(views: readonly NodeView[], inventory: readonly Inven
     unreachable: views
       .filter((v): v is Extract<NodeView, { kind: 'unreachable' }> => v.kind === 'unreachable')
       .map((v) => ({ name: v.node, code: v.error.code, message: v.error.message, ...(v.error.hint ? { hint: v.error.hint } : {}) })),
+    unreadable: views.filter((v): v is Extract<NodeView, { kind: 'error' }> => v.kind === 'error').map((v) => ({ name: v.node, message: v.message })),
     source: authority?.node ?? null,
   };
 
   for (const v of views) {
     if (v.kind === 'corosync-down') warnings.push(`${v.node}: corosync is not running (${v.message})`);
-    if (v.kind === 'error') warnings.push(`${v.node}: could not read cluster state: ${v.message}`);
+    // the view is still shown; cluster changes refuse a membership with rows left out (membershipOf)
+    if (v.kind === 'member') for (const l of v.status.unrecognized) warnings.push(`${v.node}: a membership row of pvecm status pvx could not read, left out: '${excerptOf(l)}'`);
   }
   if (!authority) return { result, warnings };
 
@@ -160,7 +164,7 @@ export function mergeViews(views: readonly NodeView[], inventory: readonly Inven
   return { result, warnings };
 }
 
-/** The exit code of a merged view: 5 not quorate, 6 a node unreachable, else 0. */
+/** The exit code of a merged view: 5 not quorate, 6 a node unreachable, 1 a node's answer unreadable, else 0. */
 export function statusExitCode(r: ClusterStatusResult): { exitCode: ExitCode; error?: PvxError } {
   if (r.quorum && !r.quorum.quorate) {
     return {
@@ -179,6 +183,16 @@ export function statusExitCode(r: ClusterStatusResult): { exitCode: ExitCode; er
         code: first.code,
         ...(first.hint ? { hint: first.hint } : {}),
       }),
+    };
+  }
+  if (r.unreadable.length > 0) {
+    const names = r.unreadable.map((u) => u.name).join(', ');
+    return {
+      exitCode: EXIT.STEP_FAILED,
+      error: new StepError(
+        r.unreadable.length === 1 ? `the cluster state of ${names} could not be read: ${r.unreadable[0]!.message}` : `the cluster state of ${r.unreadable.length} nodes (${names}) could not be read: ${r.unreadable[0]!.message}`,
+        { code: 'UNREADABLE', hint: 'run with --verbose to see what the node answered; the view shown lacks these nodes' },
+      ),
     };
   }
   return { exitCode: EXIT.OK };

@@ -8,10 +8,10 @@ import type { Deps } from '../context.js';
 import { PreflightError, StepError } from '../errors.js';
 import { haManager, pveshGet, pvesrList } from '../pve/argv.js';
 import { parseHaGroupConfig, type HaGroupConfig } from '../pve/parse/ha-config.js';
-import { ParseError } from '../pve/parse/errors.js';
+import { ParseError, excerptOf } from '../pve/parse/errors.js';
 import { parseHaRules, type HaRule } from '../pve/parse/pvesh-ha-rules.js';
 import { parseHaStatusCurrent, type HaServiceDetail } from '../pve/parse/pvesh-ha-status.js';
-import { parsePvesrList, type PvesrJob } from '../pve/parse/pvesr.js';
+import { parsePvesrList, type PvesrJob, type PvesrRows } from '../pve/parse/pvesr.js';
 import type { ClusterResources } from '../pve/parse/pvesh-resources.js';
 import { lastLine } from '../pve/parse/text.js';
 import type { Transport } from '../transport/types.js';
@@ -82,7 +82,7 @@ export async function readHaState(deps: Deps, t: Transport, nodes: readonly Inve
     const [res, services, replication, prefs] = await Promise.all([
       reader.all(),
       readHaServices(t, anchor.name),
-      read<PvesrJob[]>(t, anchor.name, pvesrList(), parsePvesrList, 'read the replication jobs'),
+      read<PvesrRows<PvesrJob>>(t, anchor.name, pvesrList(), parsePvesrList, 'read the replication jobs'),
       opts.preferences ? readPreferences(t, anchor.name, major) : Promise.resolve({ mode: (major < 9 ? 'groups' : 'rules') as PreferenceMode, groups: [], rules: [] }),
     ]);
     step.succeed(`read the HA state from ${anchor.name}: PVE ${major}, ${services.length} HA resource(s)${opts.preferences ? `, node preferences as ${prefs.mode}` : ''}`);
@@ -96,11 +96,12 @@ export async function readHaState(deps: Deps, t: Transport, nodes: readonly Inve
         services,
         groups: prefs.groups,
         rules: prefs.rules,
-        replication,
+        // a job left out only makes a guest look unreplicated (refused), so its row is a warning
+        replication: replication.jobs,
       },
       resources: res.resources,
       services,
-      warnings: gate.warnings,
+      warnings: [...gate.warnings, ...replication.unrecognized.map((l) => `${anchor.name}: a row of pvesr list pvx could not read, left out: '${excerptOf(l)}'`)],
     };
   } catch (e) {
     step.fail(`could not read the HA state from ${anchor.name}`);

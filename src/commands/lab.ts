@@ -40,8 +40,21 @@ async function requireLabHost(deps: Deps, installDeps: boolean): Promise<void> {
   }
 }
 
+/** A lab node name (`pveN`), or `all` where every node is meant; anything else is a UsageError. */
+async function checkLabNode(name: string, node: string, all: boolean): Promise<void> {
+  const { nodeIndex } = await lab();
+  if ((all && node === 'all') || nodeIndex(node) !== undefined) return;
+  throw new UsageError(`lab '${name}' has no node '${node}'`, { hint: `lab nodes are pve1 … pve16${all ? ', or all' : ''}` });
+}
+
 /** `lab up`: build or repair the lab; returns its inventory and nodes (CLI.md shape). */
 export async function labUpCommand(deps: Deps, a: LabUpArgs): Promise<Outcome<LabInfo>> {
+  // every value is checked before this machine is looked at or changed
+  const { validateLabName, validateNodeCount, validatePveVersion, parseSubnet } = await lab();
+  validateLabName(a.name);
+  validateNodeCount(a.nodes);
+  a.pve?.forEach(validatePveVersion);
+  if (a.subnet !== undefined) parseSubnet(a.subnet);
   await requireLabHost(deps, a.installDeps);
   const { labUp } = await lab();
   const step = await deps.progress.start(`bringing up lab '${a.name}' (${a.nodes} nodes)`);
@@ -60,6 +73,7 @@ export async function labUpCommand(deps: Deps, a: LabUpArgs): Promise<Outcome<La
 
 /** `lab down`: remove every namespace, bridge, mount and process of the lab. */
 export async function labDownCommand(deps: Deps, name: string): Promise<Outcome<{ name: string; removed: boolean }>> {
+  (await lab()).validateLabName(name);
   await requireLabHost(deps, false);
   const { labDown, labRemnants } = await lab();
   const step = await deps.progress.start(`removing lab '${name}'`);
@@ -76,7 +90,8 @@ export async function labDownCommand(deps: Deps, name: string): Promise<Outcome<
 
 /** `lab status`: what runs on each node; exit 1 when the lab is not up. */
 export async function labStatusCommand(_deps: Deps, name: string): Promise<Outcome<LabStatus>> {
-  const { labStatus } = await lab();
+  const { labStatus, validateLabName } = await lab();
+  validateLabName(name);
   const st = await labStatus(name);
   if (!st.exists) {
     return { command: 'lab status', result: st, exitCode: EXIT.STEP_FAILED, warnings: [], error: new StepError(`lab '${name}' is not up`, { hint: 'pvx lab up' }) };
@@ -86,7 +101,8 @@ export async function labStatusCommand(_deps: Deps, name: string): Promise<Outco
 
 /** `lab inventory`: the path of the lab's inventory, for -i "$(pvx lab inventory)". */
 export async function labInventoryCommand(_deps: Deps, name: string): Promise<Outcome<{ inventory: string; rootPasswordFile: string }>> {
-  const { labStatus, labPaths } = await lab();
+  const { labStatus, labPaths, validateLabName } = await lab();
+  validateLabName(name);
   const st = await labStatus(name);
   if (!st.exists || !st.inventory) throw new StepError(`lab '${name}' is not up`, { hint: 'pvx lab up' });
   return { command: 'lab inventory', result: { inventory: st.inventory, rootPasswordFile: `${labPaths(name).root}/root-password` }, exitCode: EXIT.OK, warnings: [] };
@@ -95,7 +111,9 @@ export async function labInventoryCommand(_deps: Deps, name: string): Promise<Ou
 /** `lab exec`: run a command as a process of a node, on this terminal; its exit code is ours. */
 export async function labExecCommand(deps: Deps, name: string, node: string, argv: string[]): Promise<Outcome<{ exitCode: number }>> {
   if (argv.length === 0) throw new UsageError('lab exec needs a command', { hint: 'pvx lab exec pve1 -- pvecm status' });
-  const { labExec } = await lab();
+  const { labExec, validateLabName } = await lab();
+  validateLabName(name);
+  await checkLabNode(name, node, false);
   const r = await labExec(name, node, argv, deps.globals.json ? {} : { inheritStdio: true });
   if (deps.globals.json) {
     return { command: 'lab exec', result: { exitCode: r.exitCode, stdout: r.stdout, stderr: r.stderr } as { exitCode: number }, exitCode: r.exitCode === 0 ? EXIT.OK : EXIT.STEP_FAILED, warnings: [] };
@@ -106,10 +124,13 @@ export async function labExecCommand(deps: Deps, name: string, node: string, arg
 
 /** `lab fault`: break a node in one of the documented ways, or heal it. */
 export async function labFaultCommand(deps: Deps, name: string, node: string, fault: string, arg: string | undefined): Promise<Outcome<{ node: string; fault: string; arg?: string }>> {
-  const { labFault, LAB_FAULTS } = await lab();
+  const { labFault, LAB_FAULTS, checkFaultArg, validateLabName } = await lab();
+  validateLabName(name);
+  await checkLabNode(name, node, true);
   if (!(LAB_FAULTS as readonly string[]).includes(fault)) {
     throw new UsageError(`unknown fault '${fault}'`, { hint: `faults: ${LAB_FAULTS.join(', ')}` });
   }
+  checkFaultArg(fault as (typeof LAB_FAULTS)[number], arg);
   await labFault(name, node, fault as (typeof LAB_FAULTS)[number], arg, logger(deps));
   return { command: 'lab fault', result: { node, fault, ...(arg !== undefined ? { arg } : {}) }, exitCode: EXIT.OK, warnings: [] };
 }

@@ -1,5 +1,5 @@
 /** The options of `pvx migrate`, validated before anything runs (every problem reported at once). */
-import { nodeNameProblem } from '../pve/names.js';
+import { isStorageId, nodeNameProblem } from '../pve/names.js';
 import type { MigrateRequest } from '../workflows/migrate-checks.js';
 
 /** The options as commander hands them over (strings, unparsed). */
@@ -27,8 +27,6 @@ export const MAX_PARALLEL = 8;
 export const DEFAULT_TIMEOUT_SEC = 3600;
 const MAX_TIMEOUT_SEC = 7 * 24 * 3600;
 const MAX_BWLIMIT_MIB = 1024 * 1024;
-// PVE's pve-storage-id format
-const STORAGE_ID = /^[a-z][a-z0-9\-_.]*[a-z0-9]$/i;
 
 /** Parse and check the options; `problems` is empty when they are usable. */
 export function parseMigrateOptions(input: MigrateInput): { options?: MigrateOptions; problems: string[] } {
@@ -54,7 +52,7 @@ export function parseMigrateOptions(input: MigrateInput): { options?: MigrateOpt
     }
   }
 
-  if (input.targetStorage !== undefined && !STORAGE_ID.test(input.targetStorage)) {
+  if (input.targetStorage !== undefined && !isStorageId(input.targetStorage)) {
     problems.push(`--target-storage must be a storage ID (letters, digits, '-', '_', '.', starting with a letter, e.g. local-lvm), got '${input.targetStorage}'`);
   }
 

@@ -1,18 +1,24 @@
 /** The inventory file: which nodes pvx manages and how to reach them (YAML, validated with zod). */
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import { ConfigError } from '../errors.js';
-import { hostProblem, isIpAddress, nodeNameProblem } from '../pve/names.js';
-import { configDir, expandHome } from './paths.js';
+import { hostProblem, isIpAddress, localPathProblem, nodeNameProblem } from '../pve/names.js';
+import { expandHome } from './paths.js';
+
+export { findInventory } from './inventory-path.js';
 
 const port = z.number().int().min(1, 'must be a port number from 1 to 65535').max(65535, 'must be a port number from 1 to 65535');
-const filePath = z.string().min(1, 'must be a file path');
+const filePath = z.string().superRefine((v, ctx) => {
+  const p = localPathProblem(v);
+  if (p) ctx.addIssue({ code: 'custom', message: `must be a file path: ${p}` });
+});
 
 const sshDefaults = z
   .object({
-    user: z.string().regex(/^[a-z_][a-z0-9_.-]*$/i, 'must be a user name like root').optional(),
+    // Linux user names have at most 32 characters
+    user: z.string().regex(/^[a-z_][a-z0-9_.-]{0,31}$/i, 'must be a user name like root').optional(),
     port: port.optional(),
     identityFile: filePath.optional(),
     configFile: filePath.optional(),
@@ -77,24 +83,6 @@ export interface Inventory {
   file: string;
   ssh: NonNullable<InventoryFile['ssh']>;
   nodes: InventoryNode[];
-}
-
-/** Where the inventory is: --inventory, then PVX_INVENTORY, then ./pvx.yaml, then the user config dir. */
-export function findInventory(flag: string | undefined, env: NodeJS.ProcessEnv, cwd: string): string | undefined {
-  const explicit = flag ?? env['PVX_INVENTORY'];
-  if (explicit) {
-    const p = path.resolve(cwd, expandHome(explicit, env));
-    if (!existsSync(p)) {
-      throw new ConfigError(`inventory file ${p} does not exist`, {
-        hint: flag ? 'check the --inventory path' : 'check PVX_INVENTORY, or unset it',
-      });
-    }
-    return p;
-  }
-  for (const candidate of [path.join(cwd, 'pvx.yaml'), path.join(configDir(env), 'inventory.yaml')]) {
-    if (existsSync(candidate)) return candidate;
-  }
-  return undefined;
 }
 
 /** Read, parse and validate an inventory file; errors name the file, the path in it and the fix. */

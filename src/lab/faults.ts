@@ -3,6 +3,7 @@ import { PreflightError, UsageError } from '../errors.js';
 import { ensureDaemons, nodeSystemctl, unitStates } from './daemons.js';
 import { resolveRunningNode, type RunningNode } from './exec.js';
 import { setBlockedUdp } from './firewall.js';
+import { LAB_FAULTS, type LabFault } from './fault-names.js';
 import { findFaketimeLib } from './host-check.js';
 import { labPaths } from './layout.js';
 import { parseSubnet, validateLabName, validatePveVersion } from './names.js';
@@ -13,11 +14,7 @@ import { SIM_TOOLS } from './sim/registry.js';
 import { closeMasters } from './ssh-masters.js';
 import { readLabState, readNodeFaults, writeNodeFaults, type LabState, type NodeFaults, type NodeState } from './state.js';
 
-/** Every fault `labFault` knows. */
-export const LAB_FAULTS = ['block-udp', 'skew', 'stop-corosync', 'kill-corosync', 'down', 'pve-version', 'hosts-loopback', 'heal'] as const;
-
-/** One of LAB_FAULTS. */
-export type LabFault = (typeof LAB_FAULTS)[number];
+export { LAB_FAULTS, type LabFault } from './fault-names.js';
 
 /** Largest skew accepted, in seconds (ten years). */
 const MAX_SKEW = 10 * 365 * 86400;
@@ -29,6 +26,18 @@ export function parseSkew(arg: string | undefined): number {
     throw new UsageError(`invalid skew '${arg ?? ''}'`, { hint: 'give seconds, e.g. skew 2.5 or skew -30' });
   }
   return Number(s.toFixed(3));
+}
+
+/** Throw a UsageError unless `arg` is what `fault` takes; checked before any node is touched. */
+export function checkFaultArg(fault: LabFault, arg: string | undefined): void {
+  if (fault === 'block-udp' && (arg === undefined || !parsePortSpec(arg))) {
+    throw new UsageError(`invalid port '${arg ?? ''}' for block-udp`, { hint: 'give a UDP port or range, e.g. 5405 or 5404-5412' });
+  }
+  if (fault === 'skew') parseSkew(arg);
+  if (fault === 'pve-version') {
+    if (arg === undefined) throw new UsageError('pve-version needs a version', { hint: 'e.g. pve-version 9.1.7' });
+    validatePveVersion(arg);
+  }
 }
 
 interface FaultTarget {
@@ -115,6 +124,7 @@ export async function labFault(name: string, node: string, fault: LabFault, arg?
   if (!(LAB_FAULTS as readonly string[]).includes(fault)) {
     throw new UsageError(`unknown fault '${fault}'`, { hint: `one of: ${LAB_FAULTS.join(', ')}` });
   }
+  checkFaultArg(fault, arg);
   const state = await readLabState(name);
   if (!state) throw new UsageError(`there is no lab '${name}'`, { hint: `create it: pvx lab up${name === 'pvx' ? '' : ` --name ${name}`}` });
   const faketimeLib = await findFaketimeLib();

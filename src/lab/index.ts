@@ -4,6 +4,6 @@ export { labUp, type LabInfo, type LabUpOptions } from './up.js';
 export { labDown, labRemnants, type LabDownOptions, type LabRemnants } from './down.js';
 export { labStatus, type LabStatus, type NodeStatus } from './status.js';
 export { labExec, type LabExecOptions } from './exec.js';
-export { labFault, LAB_FAULTS, type LabFault } from './faults.js';
+export { checkFaultArg, labFault, LAB_FAULTS, type LabFault } from './faults.js';
 export { DEFAULT_LAB, labPaths, labsRoot, type LabPaths } from './layout.js';
-export { MAX_NODES, validateLabName, parseSubnet } from './names.js';
+export { MAX_NODES, nodeIndex, validateLabName, validateNodeCount, validatePveVersion, parseSubnet } from './names.js';

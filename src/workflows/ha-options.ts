@@ -139,7 +139,7 @@ export function parseHaOptions(input: HaInput): { options?: HaOptions; problems:
   const maxRelocate = limit('--max-relocate', input.maxRelocate, problems);
 
   if (input.comment !== undefined) {
-    if (/[\r\n]/.test(input.comment)) problems.push('--comment must be one line');
+    if (/[\u0000-\u001f\u007f]/.test(input.comment)) problems.push('--comment must be one line of text, without control characters (tabs, escapes, NUL bytes)');
     else if (input.comment.length > 4096) problems.push('--comment is longer than 4096 characters');
   }
 

@@ -72,6 +72,18 @@ describe('pvx cluster status (in-process, fake transport)', () => {
     expect(doc.warnings).toEqual(['pve3: corosync is not running (Cannot initialize CMAP service)']);
   });
 
+  it('shows the members it could read and warns about a membership row it could not (exit 0)', async () => {
+    const inv = writeInventory(NAMES);
+    const odd = `${STATUS}0x00000004          1 192.168.1.50 (new state)\n`;
+    const t = new FakeTransport([...scripts('proxmox', { stdout: odd }), ...['pve2', 'pve3'].flatMap((n) => scripts(n, { stdout: STATUS }))]);
+    const r = await runInProcess(['-i', inv, '--json', 'cluster', 'status'], t);
+    t.verify();
+    expect(r.code).toBe(0);
+    const doc = JSON.parse(r.stdout);
+    expect(doc.result.nodes.map((n: { name: string; online: boolean }) => [n.name, n.online])).toEqual([['proxmox', true], ['pve2', true], ['pve3', true]]);
+    expect(doc.warnings).toEqual(["proxmox: a membership row of pvecm status pvx could not read, left out: '0x00000004          1 192.168.1.50 (new state)'"]);
+  });
+
   it('warns about a partitioned member and speaks for the quorate side', async () => {
     const inv = writeInventory(NAMES);
     const alone = STATUS.replace('Quorate:          Yes', 'Quorate:          No').replace('Nodes:            3', 'Nodes:            1')

@@ -93,6 +93,42 @@ describe('pvx ha add', () => {
     expect(r.stderr).toContain('vm:104: scsi0 is on local ZFS storage tank, replicated to pve2, pve3: a recovery loses what changed since the last sync');
   });
 
+  it('reads the replication jobs it can and warns about a pvesr row it cannot; an unread job never counts as replication', async () => {
+    const fc = cluster(9).with({ vmid: 104, type: 'qemu', node: 'pve1', running: false, storage: 'tank' });
+    fc.replication.set(104, ['pve2']);
+    fc.pvesrExtraRows.push('104-1                local/pve3                 */15     -      yes   (new column)');
+    const refused = await pvx(['--json', 'ha', 'add', '104'], fc);
+    expect(refused.code).toBe(3);
+    expect(JSON.parse(refused.stdout).error.message).toContain('replicate it to pve3 (pvesr create-local-job 104-<n> <node>)');
+    expect(fc.mutations()).toEqual([]);
+    fc.replication.set(104, ['pve2', 'pve3']);
+    const r = await pvx(['--json', 'ha', 'add', '104'], fc);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout).warnings).toContain("pve1: a row of pvesr list pvx could not read, left out: '104-1                local/pve3                 */15     -      yes   (new column)'");
+  });
+
+  it('refuses a VM disk given as a host path, naming the disk and the fix; nothing changes (exit 3)', async () => {
+    const fc = cluster(9).with({ vmid: 104, type: 'qemu', node: 'pve1', running: true, disks: ['scsi0: labshare:vm-104-disk-0,size=8G', 'scsi1: /dev/sdb'] });
+    const r = await pvx(['--json', 'ha', 'add', '100', '104'], fc);
+    expect(r.code).toBe(3);
+    const doc = JSON.parse(r.stdout);
+    expect(doc.error.message).toContain(
+      'vm:104 (on pve1): scsi1 is the host disk /dev/sdb: HA could not start the VM on pve2, pve3, and PVE refuses to migrate it ("local file/device"); copy it onto shared storage (qm disk import 104 /dev/sdb <shared storage>, then use that volume as scsi1), or, if /dev/sdb is the same shared device on every node, add shared=1 to scsi1',
+    );
+    expect(doc.error.details.guests.map((g: { sid: string; outcome: string }) => [g.sid, g.outcome])).toEqual([
+      ['vm:100', 'added'],
+      ['vm:104', 'refused'],
+    ]);
+    expect(fc.mutations()).toEqual([]);
+  });
+
+  it('adds a VM whose cloud-init drive is on local storage every node has (PVE writes it anew where the VM starts)', async () => {
+    const fc = cluster(9).with({ vmid: 105, type: 'qemu', node: 'pve2', running: true, disks: ['ide2: local-lvm:vm-105-cloudinit,media=cdrom', 'scsi0: labshare:vm-105-disk-0,size=8G'] });
+    const r = await pvx(['ha', 'add', '105'], fc);
+    expect(r.code).toBe(0);
+    expect(fc.mutations()).toEqual(['pve1: ha-manager add vm:105 --state started']);
+  });
+
   it('refuses a two-node cluster (HA needs three votes); nothing changes', async () => {
     const fc = new FakeHa(9, ['pve1', 'pve2']).with({ vmid: 100, type: 'qemu', node: 'pve1', running: true });
     const r = await pvx(['ha', 'add', '100'], fc, ['pve1', 'pve2']);
@@ -230,6 +266,23 @@ describe('pvx ha status', () => {
     expect(r.stdout).toMatch(/^vm:100 +proxmox2 +started$/m);
     expect(r.stdout).toMatch(/^99 % +3\.65 days/m);
     expect(r.stdout).toMatch(/^99\.99999 % +3\.15 s/m);
+  });
+
+  it('reads the rest when the master line is one pvx does not know: exit 0 with a warning naming the line', async () => {
+    const text = sample('pve/ha-manager-status/pve8-2node-lab.txt').replace('master proxmox (active, Wed Feb  7 13:30:06 2024)', 'master proxmox');
+    const t = statusOnly(text);
+    const r = await pvx(['--json', 'ha', 'status'], t);
+    expect(r.code).toBe(0);
+    const doc = JSON.parse(r.stdout);
+    expect(doc.ok).toBe(true);
+    expect(doc.result.master).toBeNull();
+    expect(doc.result.lrms.map((l: { node: string }) => l.node)).toEqual(['proxmox', 'proxmox2']);
+    expect(doc.result.services).toEqual([{ sid: 'vm:100', type: 'vm', vmid: 100, node: 'proxmox2', state: 'started' }]);
+    expect(doc.warnings).toEqual(['a line of ha-manager status pvx does not know: master proxmox']);
+    const human = await pvx(['ha', 'status'], statusOnly(text));
+    expect(human.code).toBe(0);
+    expect(human.stderr).toContain('a line of ha-manager status pvx does not know: master proxmox');
+    expect(human.stdout).toMatch(/^vm:100 +proxmox2 +started$/m);
   });
 
   it('exits 5 when the node has no quorum', async () => {

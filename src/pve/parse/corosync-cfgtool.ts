@@ -27,9 +27,15 @@ export interface CfgtoolStatus {
   localNodeId: number;
   transport: string;
   links: CorosyncLink[];
+  /** lines this parser could not read (other corosync versions), kept rather than failing */
+  unrecognized: string[];
 }
 
-/** Parse `corosync-cfgtool -s` (also `-s -b`); peer lines are tab-indented `nodeid: <id>:\t<state>`. */
+/**
+ * Parse `corosync-cfgtool -s` (also `-s -b`); peer lines are tab-indented `nodeid: <id>:\t<state>`.
+ * Only output without the `Local node ID` line throws; any other line it cannot read is kept in
+ * `unrecognized`.
+ */
 export function parseCfgtoolStatus(text: string): CfgtoolStatus {
   const lines = splitLines(requireText(TOOL, text));
   let head: RegExpExecArray | null = null;
@@ -39,7 +45,7 @@ export function parseCfgtoolStatus(text: string): CfgtoolStatus {
     if (head) break;
   }
   if (!head) throw new ParseError(TOOL, "no 'Local node ID <n>, transport <t>' line", text);
-  const out: CfgtoolStatus = { localNodeId: toInt(TOOL, 'Local node ID', head[1]), transport: head[2] ?? '', links: [] };
+  const out: CfgtoolStatus = { localNodeId: toInt(TOOL, 'Local node ID', head[1]), transport: head[2] ?? '', links: [], unrecognized: [] };
   let link: CorosyncLink | undefined;
   let inStatus = false;
   for (const raw of lines.slice(start + 1)) {
@@ -51,27 +57,14 @@ export function parseCfgtoolStatus(text: string): CfgtoolStatus {
       inStatus = false;
       continue;
     }
-    if (!link) throw new ParseError(TOOL, 'unexpected line before the first LINK ID', raw);
     const addr = /^\s+addr\s*=\s*(\S*)\s*$/.exec(raw);
-    if (addr) {
-      link.addr = addr[1] ?? '';
-      continue;
-    }
     const brief = /^\s+status\s*=\s*(\S*)\s*$/.exec(raw);
-    if (brief) {
-      link.brief = brief[1] ?? '';
-      continue;
-    }
-    if (/^\s+status:\s*$/.test(raw)) {
-      inStatus = true;
-      continue;
-    }
     const peer = /^\s+nodeid:\s*(\d+):\s*(\S+)\s*$/.exec(raw);
-    if (peer && inStatus) {
-      link.peers.push({ nodeid: toInt(TOOL, 'nodeid', peer[1]), state: peer[2] ?? '' });
-      continue;
-    }
-    throw new ParseError(TOOL, 'unexpected line in link status', raw);
+    if (link && addr) link.addr = addr[1] ?? '';
+    else if (link && brief) link.brief = brief[1] ?? '';
+    else if (link && /^\s+status:\s*$/.test(raw)) inStatus = true;
+    else if (link && peer && inStatus && /^\d{1,10}$/.test(peer[1] ?? '')) link.peers.push({ nodeid: Number(peer[1]), state: peer[2] ?? '' });
+    else out.unrecognized.push(raw);
   }
   return out;
 }

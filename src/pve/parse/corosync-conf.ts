@@ -3,6 +3,7 @@
  * (exec/coroparse.c), which accept everything PVE's stricter token reader does; writing reproduces
  * PVE::Corosync::write_conf byte for byte, so a file written here diffs cleanly against one from pvecm.
  */
+import { clusterNameProblem, hostProblem, isIpAddress, nodeNameProblem } from '../names.js';
 import { ParseError } from './errors.js';
 import { requireText, splitLines } from './text.js';
 
@@ -220,10 +221,14 @@ export function summarizeCorosyncConf(conf: CorosyncConf): CorosyncSummary {
   const nodes = conf.nodelist.map((n, i): CorosyncNodeSummary => {
     const name = keyOf(n, 'name', 'ring0_addr');
     if (name === '') throw new ParseError(TOOL, `node ${i + 1} has neither name nor ring0_addr`, JSON.stringify(n));
+    // names and addresses become command arguments and paths: only what PVE and corosync accept passes
+    if (nodeNameProblem(name) !== undefined && !(n.name === undefined && isIpAddress(name))) throw new ParseError(TOOL, `node ${i + 1}: '${name}' is not a node name`, name);
     const links: Record<number, string> = {};
     for (const [k, v] of Object.entries(n)) {
       const m = /^(?:ring|link)(\d+)_addr$/.exec(k);
-      if (m && typeof v === 'string') links[Number(m[1])] = v;
+      if (!m || typeof v !== 'string') continue;
+      if (hostProblem(v) !== undefined) throw new ParseError(TOOL, `node '${name}': ${k} '${v}' is not an address`, v);
+      links[Number(m[1])] = v;
     }
     return {
       name,
@@ -232,8 +237,10 @@ export function summarizeCorosyncConf(conf: CorosyncConf): CorosyncSummary {
       links,
     };
   });
+  const clusterName = keyOf(conf.totem, 'cluster_name');
+  if (conf.totem.cluster_name !== undefined && clusterNameProblem(clusterName) !== undefined) throw new ParseError(TOOL, `totem.cluster_name '${clusterName}' is not a cluster name`, clusterName);
   return {
-    clusterName: keyOf(conf.totem, 'cluster_name'),
+    clusterName,
     configVersion: intField('totem.config_version', stringField(conf.totem, 'config_version')),
     nodes,
   };

@@ -1,4 +1,5 @@
 /** `getent ahosts <name>` (reference §7.2): the addresses getaddrinfo returns, as PVE's own lookups see them. */
+import { isIpAddress } from '../names.js';
 import { ParseError } from './errors.js';
 import { requireText, splitLines } from './text.js';
 
@@ -7,15 +8,34 @@ const TOOL = 'getent ahosts';
 // one line per address and socket type: "<address> <STREAM|DGRAM|RAW> [<canonical name>]"
 const LINE = /^(\S+)\s+(STREAM|DGRAM|RAW)(?:\s+(\S+))?\s*$/;
 
-/** Addresses in the order getaddrinfo returned them, each once. */
-export function parseGetentAhosts(text: string): string[] {
-  const out: string[] = [];
+/** Parsed `getent ahosts`. */
+export interface GetentAhosts {
+  /** addresses in the order getaddrinfo returned them, each once */
+  addresses: string[];
+  /**
+   * lines that could not be read (or name no IP address), kept rather than failing; the order of the
+   * addresses decides which one PVE uses, so a caller treats a non-empty list as an unreadable answer
+   */
+  unrecognized: string[];
+}
+
+/** Parse `getent ahosts`; throws only when no line at all is of its format. */
+export function parseGetentAhosts(text: string): GetentAhosts {
+  const out: GetentAhosts = { addresses: [], unrecognized: [] };
+  let read = 0;
   for (const line of splitLines(requireText(TOOL, text))) {
     if (line.trim() === '') continue;
     const m = LINE.exec(line);
-    if (!m) throw new ParseError(TOOL, 'unexpected line (expected "<address> STREAM|DGRAM|RAW [name]")', line);
-    const addr = m[1] ?? '';
-    if (!out.includes(addr)) out.push(addr);
+    const addr = m?.[1] ?? '';
+    if (!m || !isIpAddress(addr)) {
+      out.unrecognized.push(line);
+      continue;
+    }
+    read++;
+    if (!out.addresses.includes(addr)) out.addresses.push(addr);
+  }
+  if (read === 0 && out.unrecognized.length > 0) {
+    throw new ParseError(TOOL, 'unexpected output (expected "<address> STREAM|DGRAM|RAW [name]" lines)', text);
   }
   return out;
 }

@@ -24,27 +24,56 @@ export interface PctListEntry {
   name: string;
 }
 
+/** Parsed `qm list`. */
+export interface QmList {
+  vms: QmListEntry[];
+  /** rows that could not be read; a caller that must see every guest treats a non-empty list as unreadable */
+  unrecognized: string[];
+}
+
+/** Parsed `pct list`. */
+export interface PctList {
+  containers: PctListEntry[];
+  /** rows that could not be read; a caller that must see every guest treats a non-empty list as unreadable */
+  unrecognized: string[];
+}
+
 const QM_HEADER = /^\s*VMID\s+NAME\s+STATUS\s+MEM\(MB\)\s+BOOTDISK\(GB\)\s+PID\s*$/;
 // the name is free text between VMID and STATUS; the four columns on the right never contain spaces
 const QM_ROW = /^\s*(\d+) (.*?)\s+(\S+)\s+(\d+)\s+(\d+(?:\.\d+)?)\s+(\d+)\s*$/;
 const PCT_HEADER = /^\s*VMID\s+Status\s+Lock\s+Name\s*$/;
+// PVE's pve-vmid format
+const VMID = /^[1-9][0-9]{2,8}$/;
 
-function rowsAfter(tool: string, text: string, header: RegExp): string[] | undefined {
+function rowsAfter(tool: string, text: string, header: RegExp): string[] {
   const lines = splitLines(requireText(tool, text));
-  if (lines.every((l) => l.trim() === '')) return undefined;
+  if (lines.every((l) => l.trim() === '')) return [];
   const at = lines.findIndex((l) => header.test(l));
   if (at < 0) throw new ParseError(tool, 'header line not found', text);
   return lines.slice(at + 1).filter((l) => l.trim() !== '');
 }
 
-/** Parse `qm list`; empty output means no VMs on this node. */
-export function parseQmList(text: string): QmListEntry[] {
+/** Read each row; a row `read` throws a ParseError for goes to `unrecognized`. */
+function readRows<T>(lines: readonly string[], read: (line: string) => T): { rows: T[]; unrecognized: string[] } {
+  const rows: T[] = [];
+  const unrecognized: string[] = [];
+  for (const line of lines) {
+    try {
+      rows.push(read(line));
+    } catch (e) {
+      if (!(e instanceof ParseError)) throw e;
+      unrecognized.push(line);
+    }
+  }
+  return { rows, unrecognized };
+}
+
+/** Parse `qm list`; empty output means no VMs on this node. Only output without the header throws. */
+export function parseQmList(text: string): QmList {
   const tool = 'qm list';
-  const rows = rowsAfter(tool, text, QM_HEADER);
-  if (!rows) return [];
-  return rows.map((line) => {
+  const { rows, unrecognized } = readRows(rowsAfter(tool, text, QM_HEADER), (line) => {
     const m = QM_ROW.exec(line);
-    if (!m) throw new ParseError(tool, 'unexpected row', line);
+    if (!m || !VMID.test(m[1] ?? '')) throw new ParseError(tool, 'unexpected row', line);
     return {
       vmid: toInt(tool, 'VMID', m[1]),
       name: (m[2] ?? '').trim(),
@@ -54,18 +83,18 @@ export function parseQmList(text: string): QmListEntry[] {
       pid: toInt(tool, 'PID', m[6]),
     };
   });
+  return { vms: rows, unrecognized };
 }
 
 /** Parse `pct list`; empty output means no containers. CT names never contain spaces (pct strips them). */
-export function parsePctList(text: string): PctListEntry[] {
+export function parsePctList(text: string): PctList {
   const tool = 'pct list';
-  const rows = rowsAfter(tool, text, PCT_HEADER);
-  if (!rows) return [];
-  return rows.map((line) => {
+  const { rows, unrecognized } = readRows(rowsAfter(tool, text, PCT_HEADER), (line) => {
     const t = line.trim().split(/\s+/);
-    if ((t.length !== 3 && t.length !== 4) || !/^\d+$/.test(t[0] ?? '')) throw new ParseError(tool, 'unexpected row', line);
+    if ((t.length !== 3 && t.length !== 4) || !VMID.test(t[0] ?? '')) throw new ParseError(tool, 'unexpected row', line);
     const entry: PctListEntry = { vmid: toInt(tool, 'VMID', t[0]), status: t[1] ?? '', name: t[t.length - 1] ?? '' };
     if (t.length === 4) entry.lock = t[2] ?? '';
     return entry;
   });
+  return { containers: rows, unrecognized };
 }

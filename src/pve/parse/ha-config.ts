@@ -3,8 +3,12 @@
  * (resources.cfg, groups.cfg, rules.cfg), reference §5.4. `ha-manager rules config` prints a box
  * table with no captured sample in the reference, so it is not parsed here (use the rules API JSON).
  */
+import { isConfigId } from '../names.js';
 import { ParseError } from './errors.js';
 import { requireText, splitLines } from './text.js';
+
+/** An HA resource id as pvx handles them: `vm:<vmid>` or `ct:<vmid>`. */
+export const HA_SID = /^(vm|ct):[1-9][0-9]{2,8}$/;
 
 /** One section: `<type>: <id>` (files, groupconfig) or `<type>:<id>` (ha-manager config), then indented `key value` lines. */
 export interface HaSection {
@@ -55,10 +59,10 @@ export function parseHaSections(text: string, tool = 'ha section config'): HaSec
 export function parseHaResourcesConfig(text: string): HaResourceConfig[] {
   const tool = 'ha-manager config';
   return parseHaSections(text, tool).map((s) => {
-    if ((s.type !== 'vm' && s.type !== 'ct') || !/^\d+$/.test(s.id)) {
+    if (!HA_SID.test(`${s.type}:${s.id}`)) {
       throw new ParseError(tool, `unexpected resource id '${s.type}:${s.id}'`, `${s.type}:${s.id}`);
     }
-    return { sid: `${s.type}:${s.id}`, type: s.type, vmid: Number(s.id), props: s.props };
+    return { sid: `${s.type}:${s.id}`, type: s.type === 'ct' ? 'ct' : 'vm', vmid: Number(s.id), props: s.props };
   });
 }
 
@@ -67,6 +71,8 @@ export function parseHaGroupConfig(text: string): HaGroupConfig[] {
   const tool = 'ha-manager groupconfig';
   return parseHaSections(text, tool).map((s) => {
     if (s.type !== 'group') throw new ParseError(tool, `unexpected section type '${s.type}'`, `${s.type}: ${s.id}`);
+    // a group's id goes back into ha-manager arguments
+    if (!isConfigId(s.id)) throw new ParseError(tool, `'${s.id}' is not a group id`, `${s.type}: ${s.id}`);
     return { name: s.id, props: s.props };
   });
 }

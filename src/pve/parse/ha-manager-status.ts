@@ -2,6 +2,7 @@
  * `ha-manager status [--verbose]` (reference §5.3): PVE 8 (pve-ha-manager 4.0), 9.0 and 9.1+
  * (fencing line, watchdog field in lrm lines, disarm and CRS suffixes on the master line).
  */
+import { nodeNameProblem } from '../names.js';
 import { ParseError } from './errors.js';
 import { requireText, splitLines } from './text.js';
 
@@ -80,7 +81,10 @@ export interface HaManagerStatus {
   services: HaService[];
   /** `--verbose`: the JSON after `full cluster state:` */
   fullClusterState?: unknown;
-  /** lines of a type this parser does not know (newer versions), kept rather than failing */
+  /**
+   * lines this parser could not read (a type a newer version prints, or a known type in a shape it
+   * does not know), kept rather than failing; the other lines are still read
+   */
   unrecognized: string[];
 }
 
@@ -101,6 +105,7 @@ export function parseHaQuorum(status: string): HaQuorum {
 export function parseHaMaster(status: string): HaMaster {
   const m = MASTER.exec(status);
   if (!m) throw new ParseError(TOOL, 'unexpected master line', `master ${status}`);
+  if (nodeNameProblem(m[1] ?? '')) throw new ParseError(TOOL, 'the master line names no valid node', `master ${status}`);
   const out: HaMaster = { node: m[1] ?? '', state: m[2] ?? '', time: m[3] ?? '' };
   const extra = (m[4] ?? '').replace(/^\s*-\s*/, '').trim();
   if (!extra) return out;
@@ -138,6 +143,7 @@ export function parseHaLrm(status: string): HaLrm {
   const m = /^(\S+) \((.*)\)$/.exec(status);
   if (!m) throw new ParseError(TOOL, 'unexpected lrm line', `lrm ${status}`);
   const node = m[1] ?? '';
+  if (nodeNameProblem(node)) throw new ParseError(TOOL, 'the lrm line names no valid node', `lrm ${status}`);
   const inner = m[2] ?? '';
   if (inner === 'unable to read lrm status') return { node, state: inner, readable: false };
   const t = LRM_TIME.exec(inner);
@@ -153,17 +159,35 @@ export function parseHaLrm(status: string): HaLrm {
   return out;
 }
 
-/** Parse the text after `service `; undefined for SIDs that are not `vm:<id>`/`ct:<id>`. */
+/** Parse the text after `service `; undefined for SIDs that are not `vm:<id>`/`ct:<id>` or a node that is not a node name. */
 export function parseHaService(status: string): HaService | undefined {
-  const m = /^((vm|ct):(\d+)) \(([^,]*), (.*)\)$/.exec(status);
+  const m = /^((vm|ct):([1-9]\d{2,8})) \(([^,]*), (.*)\)$/.exec(status);
   if (!m) return undefined;
   const out: HaService = { sid: m[1] ?? '', type: m[2] === 'ct' ? 'ct' : 'vm', vmid: Number(m[3]), state: m[5] ?? '' };
+  // ha-manager prints `---` for a node it does not know; anything else must be a node name
   const node = m[4] ?? '';
-  if (node !== '---' && node !== '') out.node = node;
+  if (node !== '---') {
+    if (nodeNameProblem(node)) return undefined;
+    out.node = node;
+  }
   return out;
 }
 
-/** Parse `ha-manager status` (and `--verbose`); throws when there is no `quorum` line. */
+/** Run one line's reader; a line it cannot read is kept in `unrecognized` instead of failing the whole output. */
+function readLine(line: string, unrecognized: string[], read: () => unknown): void {
+  try {
+    read();
+  } catch (e) {
+    if (!(e instanceof ParseError)) throw e;
+    unrecognized.push(line);
+  }
+}
+
+/**
+ * Parse `ha-manager status` (and `--verbose`); throws only when there is no `quorum` line (not
+ * ha-manager output at all) or the verbose JSON is cut. Any other line it cannot read is kept in
+ * `unrecognized`.
+ */
 export function parseHaManagerStatus(text: string): HaManagerStatus {
   const lines = splitLines(requireText(TOOL, text));
   let quorum: HaQuorum | undefined;
@@ -188,13 +212,13 @@ export function parseHaManagerStatus(text: string): HaManagerStatus {
         quorum = parseHaQuorum(status);
         break;
       case 'master':
-        out.master = parseHaMaster(status);
+        readLine(line, out.unrecognized, () => (out.master = parseHaMaster(status)));
         break;
       case 'fencing':
-        out.fencing = parseHaFencing(status);
+        readLine(line, out.unrecognized, () => (out.fencing = parseHaFencing(status)));
         break;
       case 'lrm':
-        out.lrms.push(parseHaLrm(status));
+        readLine(line, out.unrecognized, () => out.lrms.push(parseHaLrm(status)));
         break;
       case 'service': {
         const s = parseHaService(status);

@@ -10,19 +10,40 @@ export interface UdpSocket {
   port: number;
 }
 
-/** Parse one or both files concatenated (each starts with its own `sl local_address …` header). */
-export function parseProcNetUdp(text: string): UdpSocket[] {
-  const out: UdpSocket[] = [];
+/** Parsed `/proc/net/udp` (and udp6). */
+export interface ProcNetUdp {
+  sockets: UdpSocket[];
+  /** lines that could not be read, kept rather than failing; a port there is unknown to the caller */
+  unrecognized: string[];
+}
+
+/**
+ * Parse one or both files concatenated (each starts with its own `sl local_address …` header);
+ * throws only when no line at all is of the format, keeps any other unreadable line in `unrecognized`.
+ */
+export function parseProcNetUdp(text: string): ProcNetUdp {
+  const out: ProcNetUdp = { sockets: [], unrecognized: [] };
+  let read = 0;
   for (const line of splitLines(requireText(TOOL, text))) {
-    if (line.trim() === '' || /^\s*sl\s+local_address/.test(line)) continue;
+    if (line.trim() === '') continue;
+    if (/^\s*sl\s+local_address/.test(line)) {
+      read++;
+      continue;
+    }
     const m = /^\s*\d+:\s+([0-9A-Fa-f]+):([0-9A-Fa-f]{4})\s/.exec(line);
-    if (!m) throw new ParseError(TOOL, 'unexpected line (expected "<sl>: <hex address>:<hex port> …")', line);
-    out.push({ localAddressHex: (m[1] ?? '').toUpperCase(), port: Number.parseInt(m[2] ?? '0', 16) });
+    if (!m) {
+      out.unrecognized.push(line);
+      continue;
+    }
+    read++;
+    out.sockets.push({ localAddressHex: (m[1] ?? '').toUpperCase(), port: Number.parseInt(m[2] ?? '0', 16) });
   }
+  if (read === 0 && out.unrecognized.length > 0) throw new ParseError(TOOL, 'unexpected output (expected "<sl>: <hex address>:<hex port> …" lines)', text);
   return out;
 }
 
-/** The distinct local ports in use, ascending. */
-export function udpPortsInUse(text: string): number[] {
-  return [...new Set(parseProcNetUdp(text).map((s) => s.port))].sort((a, b) => a - b);
+/** The distinct local ports in use, ascending, and the lines that could not be read. */
+export function udpPortsInUse(text: string): { ports: number[]; unrecognized: string[] } {
+  const p = parseProcNetUdp(text);
+  return { ports: [...new Set(p.sockets.map((s) => s.port))].sort((a, b) => a - b), unrecognized: p.unrecognized };
 }

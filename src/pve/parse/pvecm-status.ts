@@ -2,6 +2,7 @@
  * `pvecm status` (a "Cluster information" header from corosync.conf, then `corosync-quorumtool -siH`)
  * and `pvecm nodes` (`corosync-quorumtool -l`), reference §1.5.
  */
+import { clusterNameProblem } from '../names.js';
 import { ParseError } from './errors.js';
 import {
   findMembershipHeader,
@@ -43,6 +44,8 @@ export interface PvecmStatus {
   quorum: QuorumInfo;
   members: PvecmMember[];
   qdevice?: QdeviceVote;
+  /** membership rows that could not be read (see Membership.unrecognized) */
+  unrecognized: string[];
 }
 
 const STANDALONE = /Corosync config '[^']*corosync\.conf' does not exist - is this node part of a cluster\?/;
@@ -60,8 +63,12 @@ function parseClusterHeader(lines: readonly string[]): PvecmClusterInfo | undefi
     if (v === undefined) throw new ParseError(TOOL, `"Cluster information" block lacks '${label}:'`, lines.join('\n'));
     return v;
   };
+  const name = need('Name');
+  // the name becomes part of backup paths and messages: only a name PVE itself accepts is passed on
+  const problem = clusterNameProblem(name);
+  if (problem) throw new ParseError(TOOL, `"Cluster information" block: ${problem}`, name);
   return {
-    name: need('Name'),
+    name,
     configVersion: toInt(TOOL, 'Config Version', need('Config Version')),
     transport: need('Transport'),
     secureAuth: need('Secure auth') === 'on',
@@ -87,6 +94,7 @@ export function parsePvecmStatus(text: string): PvecmStatus {
       if (m.extraInfo !== undefined) member.extraInfo = m.extraInfo;
       return member;
     }),
+    unrecognized: membership.unrecognized,
   };
   if (cluster) out.cluster = cluster;
   if (membership.qdevice) out.qdevice = membership.qdevice;

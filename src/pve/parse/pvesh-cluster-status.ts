@@ -1,5 +1,6 @@
 /** `pvesh get /cluster/status --output-format json` (reference §1.7). */
 import { z } from 'zod';
+import { clusterNameProblem, isIpAddress, nodeNameProblem } from '../names.js';
 import { ParseError } from './errors.js';
 import { entryType, parseJsonText, validate, zFlag, zInt } from './json.js';
 
@@ -33,8 +34,9 @@ export interface ClusterStatus {
   nodes: ClusterStatusNode[];
 }
 
+// names become arguments and backup paths: only what PVE itself accepts is passed on
 const clusterSchema = z.object({
-  name: z.string(),
+  name: z.string().refine((v) => clusterNameProblem(v) === undefined, 'is not a cluster name'),
   nodes: zInt,
   quorate: zFlag.optional(),
   version: zInt,
@@ -42,11 +44,11 @@ const clusterSchema = z.object({
 
 // online/level may be missing for nodes pmxcfs has no statistics for (see API2/Cluster.pm)
 const nodeSchema = z.object({
-  name: z.string().min(1),
+  name: z.string().refine((v) => nodeNameProblem(v) === undefined, 'is not a node name'),
   nodeid: zInt,
   online: zFlag.optional(),
   local: zFlag.optional(),
-  ip: z.string().optional(),
+  ip: z.string().refine(isIpAddress, 'is not an IP address').optional(),
   level: z.string().nullable().optional(),
 });
 

@@ -5,6 +5,8 @@
  */
 import { z } from 'zod';
 import { ParseError } from './errors.js';
+import { isConfigId } from '../names.js';
+import { HA_SID } from './ha-config.js';
 import { parseJsonText, validate, zFlag } from './json.js';
 
 const TOOL = 'pvesh get /cluster/ha/rules';
@@ -26,10 +28,14 @@ export interface HaRule {
 
 const list = (s: string | undefined): string[] => (s ?? '').split(',').map((x) => x.trim()).filter(Boolean);
 
+// rule ids and resources go back into ha-manager arguments: only PVE's own formats pass (pve-configid, SIDs)
 const ruleSchema = z.object({
-  rule: z.string().min(1),
+  rule: z.string().refine(isConfigId, 'is not a rule id'),
   type: z.string().min(1),
-  resources: z.string().optional(),
+  resources: z
+    .string()
+    .refine((v) => list(v).every((sid) => HA_SID.test(sid)), 'lists something that is not vm:<id> or ct:<id>')
+    .optional(),
   nodes: z.string().optional(),
   strict: zFlag.optional(),
   disable: zFlag.optional(),

@@ -3,6 +3,7 @@
  * `ha-manager status`, plus the configured (requested) state of each service.
  */
 import { z } from 'zod';
+import { isConfigId } from '../names.js';
 import { ParseError } from './errors.js';
 import {
   parseHaFencing,
@@ -53,7 +54,8 @@ const serviceSchema = base.extend({
   max_restart: zInt.optional(),
   max_relocate: zInt.optional(),
   failback: zFlag.optional(),
-  group: z.string().optional(),
+  // the group id goes back into ha-manager arguments
+  group: z.string().refine(isConfigId, 'is not a group id').optional(),
   comment: z.string().optional(),
 });
 

@@ -1,5 +1,6 @@
 /** `pvesh get /cluster/config/join --output-format json` (reference §1.7) and certificate fingerprints. */
 import { z } from 'zod';
+import { clusterNameProblem, hostProblem, isIpAddress, nodeNameProblem } from '../names.js';
 import { ParseError } from './errors.js';
 import { parseJsonText, validate, zInt } from './json.js';
 
@@ -50,13 +51,17 @@ const LINK_KEY = /^(?:ring|link)(\d)_addr$/;
 
 const scalar = z.union([z.string(), z.number()]).transform(String);
 
+// values that end up in `pvecm add` arguments or in messages: only what PVE itself would write passes
+const nodeName = z.string().refine((v) => nodeNameProblem(v) === undefined, 'is not a node name');
+const clusterName = z.string().refine((v) => clusterNameProblem(v) === undefined, 'is not a cluster name');
+
 const nodeSchema = z
   .object({
-    name: z.string().min(1),
+    name: nodeName,
     nodeid: zInt,
     quorum_votes: zInt.optional(),
-    pve_addr: z.string(),
-    pve_fp: z.string(),
+    pve_addr: z.string().refine(isIpAddress, 'is not an IP address'),
+    pve_fp: z.string().refine(isValidFingerprint, 'is not a SHA-256 fingerprint'),
   })
   .catchall(z.unknown());
 
@@ -64,11 +69,11 @@ const interfaceSchema = z.object({ linknumber: zInt.optional(), ringnumber: zInt
 
 const docSchema = z.object({
   config_digest: z.string(),
-  preferred_node: z.string(),
+  preferred_node: nodeName,
   nodelist: z.array(nodeSchema),
   totem: z
     .object({
-      cluster_name: z.string(),
+      cluster_name: clusterName,
       config_version: zInt,
       interface: z.union([z.record(z.string(), interfaceSchema), z.array(interfaceSchema)]).optional(),
     })
@@ -100,6 +105,7 @@ export function joinInfoFromJson(doc: unknown): JoinInfo {
       if (!m) continue;
       const addr = scalar.safeParse(v);
       if (!addr.success) throw new ParseError(TOOL, `node '${n.name}': ${k} is not a string`, JSON.stringify(v) ?? '');
+      if (hostProblem(addr.data) !== undefined) throw new ParseError(TOOL, `node '${n.name}': ${k} is not an address`, addr.data);
       addresses[`link${m[1]}`] = addr.data;
       if (derive) links.add(Number(m[1]));
     }

@@ -1,5 +1,6 @@
 /** `pvesh get /cluster/resources --output-format json` (reference §1.7). */
 import { z } from 'zod';
+import { isStorageId, nodeNameProblem } from '../names.js';
 import { ParseError } from './errors.js';
 import { entryType, parseJsonText, validate, zFlag, zInt, zNum } from './json.js';
 
@@ -60,10 +61,16 @@ export interface ClusterResources {
   storages: StorageResource[];
 }
 
+// node names, storage IDs and VMIDs become command arguments: only what PVE itself accepts is passed on
+const nodeName = z.string().refine((v) => nodeNameProblem(v) === undefined, 'is not a node name');
+// PVE's pve-storage-id and pve-vmid formats
+const storageId = z.string().refine(isStorageId, 'is not a storage ID');
+const vmid = zInt.refine((v) => Number.isInteger(v) && v >= 100 && v <= 999_999_999, 'is not a VMID');
+
 const guestSchema = z.object({
   type: z.enum(['qemu', 'lxc']),
-  vmid: zInt,
-  node: z.string().min(1),
+  vmid,
+  node: nodeName,
   name: z.string().optional(),
   status: z.string().optional(),
   template: zFlag.optional(),
@@ -77,7 +84,7 @@ const guestSchema = z.object({
 });
 
 const nodeSchema = z.object({
-  node: z.string().min(1),
+  node: nodeName,
   status: z.string().optional(),
   maxcpu: zNum.optional(),
   maxmem: zNum.optional(),
@@ -88,8 +95,8 @@ const nodeSchema = z.object({
 });
 
 const storageSchema = z.object({
-  storage: z.string().min(1),
-  node: z.string().min(1),
+  storage: storageId,
+  node: nodeName,
   status: z.string().optional(),
   plugintype: z.string().optional(),
   shared: zFlag.optional(),

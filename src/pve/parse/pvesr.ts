@@ -1,4 +1,5 @@
-/** `pvesr list` and `pvesr status` (reference §8.3); empty output or a header alone gives an empty list. */
+/** `pvesr list` and `pvesr status` (reference §8.3); empty output or a header alone gives no jobs. */
+import { nodeNameProblem } from '../names.js';
 import { ParseError } from './errors.js';
 import { requireText, splitLines, toInt, toNumber } from './text.js';
 
@@ -31,7 +32,15 @@ export interface PvesrJobStatus {
   state: string;
 }
 
-const JOB_ID = /^(\d+)-\d+$/;
+/** Rows of a `pvesr` listing: the jobs read, and the rows that could not be read. */
+export interface PvesrRows<T> {
+  jobs: T[];
+  /** rows kept rather than failing the listing; a job there is unknown to the caller */
+  unrecognized: string[];
+}
+
+// `<vmid>-<jobnum>`, reference §8.3
+const JOB_ID = /^([1-9][0-9]{2,8})-\d{1,9}$/;
 
 function rows(tool: string, text: string, header: RegExp): string[] {
   const lines = splitLines(requireText(tool, text));
@@ -41,10 +50,28 @@ function rows(tool: string, text: string, header: RegExp): string[] {
   return lines.slice(at + 1).filter((l) => l.trim() !== '');
 }
 
+/** Read each row; a row `read` throws a ParseError for is kept in `unrecognized`. */
+function readRows<T>(lines: readonly string[], read: (line: string) => T): PvesrRows<T> {
+  const out: PvesrRows<T> = { jobs: [], unrecognized: [] };
+  for (const line of lines) {
+    try {
+      // pvesr pads with spaces only: a control character means the row is not what it seems
+      if (/[\u0000-\u001f\u007f]/.test(line)) throw new ParseError('pvesr', 'control character in a row', line);
+      out.jobs.push(read(line));
+    } catch (e) {
+      if (!(e instanceof ParseError)) throw e;
+      out.unrecognized.push(line);
+    }
+  }
+  return out;
+}
+
 function targetNode(tool: string, raw: string, line: string): string {
   const m = /^local\/(.+)$/.exec(raw);
   if (!m) throw new ParseError(tool, `unexpected target '${raw}'`, line);
-  return m[1] ?? '';
+  const node = m[1] ?? '';
+  if (nodeNameProblem(node)) throw new ParseError(tool, `target '${raw}' names no valid node`, line);
+  return node;
 }
 
 function vmidOf(tool: string, jobId: string, line: string): number {
@@ -53,10 +80,10 @@ function vmidOf(tool: string, jobId: string, line: string): number {
   return Number(m[1]);
 }
 
-/** Parse `pvesr list`. */
-export function parsePvesrList(text: string): PvesrJob[] {
+/** Parse `pvesr list`; only output without its header throws, an unreadable row is kept in `unrecognized`. */
+export function parsePvesrList(text: string): PvesrRows<PvesrJob> {
   const tool = 'pvesr list';
-  return rows(tool, text, /^\s*JobID\s+Target\s+Schedule\s+Rate\s+Enabled\s*$/).map((line) => {
+  return readRows(rows(tool, text, /^\s*JobID\s+Target\s+Schedule\s+Rate\s+Enabled\s*$/), (line) => {
     const m = /^\s*(\S+)\s+(\S+)\s+(.*?)\s+(\S+)\s+(yes|no)\s*$/.exec(line);
     if (!m) throw new ParseError(tool, 'unexpected row', line);
     const jobId = m[1] ?? '';
@@ -72,11 +99,11 @@ export function parsePvesrList(text: string): PvesrJob[] {
   });
 }
 
-/** Parse `pvesr status`; only jobs whose guest lives on the local node are listed. */
-export function parsePvesrStatus(text: string): PvesrJobStatus[] {
+/** Parse `pvesr status` (only jobs whose guest lives on the local node are listed); unreadable rows as for `pvesr list`. */
+export function parsePvesrStatus(text: string): PvesrRows<PvesrJobStatus> {
   const tool = 'pvesr status';
   const header = /^\s*JobID\s+Enabled\s+Target\s+LastSync\s+NextSync\s+Duration\s+FailCount\s+State\s*$/;
-  return rows(tool, text, header).map((line) => {
+  return readRows(rows(tool, text, header), (line) => {
     const m = /^\s*(\S+)\s+(Yes|No)\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)\s+(\d+)(?:\s+(.*?))?\s*$/.exec(line);
     if (!m) throw new ParseError(tool, 'unexpected row', line);
     const jobId = m[1] ?? '';

@@ -2,6 +2,7 @@
  * corosync-quorumtool output: the quorum/votequorum blocks of `-s` and the membership table that
  * `-s` and `-l` share. `pvecm status` (`-siH`) and `pvecm nodes` (`-l`) are built on these.
  */
+import { isIpAddress, nodeNameProblem } from '../names.js';
 import { ParseError } from './errors.js';
 import { labelledValues, requireText, splitLines, toInt, toNodeId } from './text.js';
 
@@ -36,6 +37,11 @@ export interface QdeviceVote {
 export interface Membership {
   members: MembershipRow[];
   qdevice?: QdeviceVote;
+  /**
+   * table rows this parser could not read, kept rather than failing; a caller that must see every
+   * member (quorum, who is in the cluster) treats a non-empty list as an unreadable membership
+   */
+  unrecognized: string[];
 }
 
 /**
@@ -76,72 +82,85 @@ function qdeviceState(raw: string): QdeviceMemberState {
   return { raw, registered: true, alive: a === 'A', voting: v === 'V', masterWins: mw === 'MW' };
 }
 
-/** Rows after the header at `headerIndex`; hex or decimal ids, optional Qdevice column. */
+type ReadRow = { kind: 'member'; row: MembershipRow } | { kind: 'qdevice'; qdevice: QdeviceVote };
+
+/** One table row; a ParseError when it is not a row corosync prints. */
+function readRow(raw: string, hasQdeviceColumn: boolean, tool: string): ReadRow {
+  let rest = raw.trim();
+  let local = false;
+  if (rest.endsWith(' (local)') || rest === '(local)') {
+    local = true;
+    rest = rest.slice(0, -'(local)'.length).trimEnd();
+  }
+  let votesSuffix: number | undefined;
+  const vs = /\s\(votes (\d+)\)$/.exec(rest);
+  if (vs) {
+    votesSuffix = Number(vs[1]);
+    rest = rest.slice(0, vs.index).trimEnd();
+  }
+  const tokens = rest.split(/\s+/);
+  const [idText, votesText] = tokens;
+  if (tokens.length < 2 || !/^(0x[0-9a-fA-F]+|\d+)$/.test(idText ?? '') || !/^\d+$/.test(votesText ?? '')) {
+    throw new ParseError(tool, 'unexpected line in membership table', raw);
+  }
+  const nodeid = toNodeId(tool, 'Nodeid', idText);
+  const votes = toInt(tool, 'Votes', votesText);
+
+  if (nodeid === 0) {
+    // corosync reserves id 0 for the QDevice row; with an inactive device it shows 0 votes plus `(votes N)`
+    return { kind: 'qdevice', qdevice: { name: tokens.slice(2).join(' '), votes: votesSuffix ?? votes, voting: votesSuffix === undefined } };
+  }
+  if (votesSuffix !== undefined) throw new ParseError(tool, '`(votes N)` on a row that is not the QDevice row', raw);
+
+  let i = 2;
+  let qd: QdeviceMemberState | undefined;
+  if (hasQdeviceColumn) {
+    const flags = tokens[2] ?? '';
+    if (!QDEVICE_FLAGS.test(flags)) throw new ParseError(tool, `unexpected Qdevice flags '${flags}'`, raw);
+    qd = qdeviceState(flags);
+    i = 3;
+  }
+  const name = tokens[i] ?? '';
+  // a member is named by its node name (-l) or its link address (-i); anything else is not a member row
+  if (nodeNameProblem(name) !== undefined && !isIpAddress(name)) throw new ParseError(tool, `'${name}' is neither a node name nor an address`, raw);
+  const tail = tokens.slice(i + 1).join(' ');
+  const row: MembershipRow = { nodeid, votes, name, local };
+  if (qd) row.qdevice = qd;
+  if (tail) {
+    const ex = /^\[(.*)\]$/.exec(tail);
+    if (!ex) throw new ParseError(tool, 'unexpected text after the member name', raw);
+    row.extraInfo = ex[1] ?? '';
+  }
+  return { kind: 'member', row };
+}
+
+/**
+ * Rows after the header at `headerIndex`; hex or decimal ids, optional Qdevice column. A row that
+ * cannot be read is kept in `unrecognized`; only a missing header or a table without rows throws.
+ */
 export function parseMembershipRows(lines: readonly string[], headerIndex: number, tool: string): Membership {
   const header = lines[headerIndex] ?? '';
   const m = HEADER.exec(header);
   if (!m) throw new ParseError(tool, 'membership table header not found', header);
   if (!m[1]) throw new ParseError(tool, 'membership table has no Votes column (quorum provider is not votequorum)', header);
   const hasQdeviceColumn = Boolean(m[2]);
-  const members: MembershipRow[] = [];
-  let qdevice: QdeviceVote | undefined;
+  const out: Membership = { members: [], unrecognized: [] };
 
   for (const raw of lines.slice(headerIndex + 1)) {
     if (raw.trim() === '') continue;
-    let rest = raw.trim();
-    let local = false;
-    if (rest.endsWith(' (local)') || rest === '(local)') {
-      local = true;
-      rest = rest.slice(0, -'(local)'.length).trimEnd();
+    try {
+      const r = readRow(raw, hasQdeviceColumn, tool);
+      if (r.kind === 'qdevice') out.qdevice = r.qdevice;
+      else out.members.push(r.row);
+    } catch (e) {
+      if (!(e instanceof ParseError)) throw e;
+      out.unrecognized.push(raw);
     }
-    let votesSuffix: number | undefined;
-    const vs = /\s\(votes (\d+)\)$/.exec(rest);
-    if (vs) {
-      votesSuffix = Number(vs[1]);
-      rest = rest.slice(0, vs.index).trimEnd();
-    }
-    const tokens = rest.split(/\s+/);
-    const [idText, votesText] = tokens;
-    if (tokens.length < 2 || !/^(0x[0-9a-fA-F]+|\d+)$/.test(idText ?? '') || !/^\d+$/.test(votesText ?? '')) {
-      throw new ParseError(tool, 'unexpected line in membership table', raw);
-    }
-    const nodeid = toNodeId(tool, 'Nodeid', idText);
-    const votes = toInt(tool, 'Votes', votesText);
-
-    if (nodeid === 0) {
-      // corosync reserves id 0 for the QDevice row; with an inactive device it shows 0 votes plus `(votes N)`
-      qdevice = {
-        name: tokens.slice(2).join(' '),
-        votes: votesSuffix ?? votes,
-        voting: votesSuffix === undefined,
-      };
-      continue;
-    }
-    if (votesSuffix !== undefined) throw new ParseError(tool, '`(votes N)` on a row that is not the QDevice row', raw);
-
-    let i = 2;
-    let qd: QdeviceMemberState | undefined;
-    if (hasQdeviceColumn) {
-      const flags = tokens[2] ?? '';
-      if (!QDEVICE_FLAGS.test(flags)) throw new ParseError(tool, `unexpected Qdevice flags '${flags}'`, raw);
-      qd = qdeviceState(flags);
-      i = 3;
-    }
-    const name = tokens[i] ?? '';
-    const tail = tokens.slice(i + 1).join(' ');
-    const row: MembershipRow = { nodeid, votes, name, local };
-    if (qd) row.qdevice = qd;
-    if (tail) {
-      const ex = /^\[(.*)\]$/.exec(tail);
-      if (!ex) throw new ParseError(tool, 'unexpected text after the member name', raw);
-      row.extraInfo = ex[1] ?? '';
-    }
-    members.push(row);
   }
 
-  if (members.length === 0) throw new ParseError(tool, 'membership table has no rows (output truncated?)', lines.slice(headerIndex).join('\n'));
-  const out: Membership = { members };
-  if (qdevice) out.qdevice = qdevice;
+  if (out.members.length === 0 && out.unrecognized.length === 0) {
+    throw new ParseError(tool, 'membership table has no rows (output truncated?)', lines.slice(headerIndex).join('\n'));
+  }
   return out;
 }
 

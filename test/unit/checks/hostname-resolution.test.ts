@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { getent, inventoryNodes, of, runScenario } from './scenario.js';
+import { getent, inventoryNodes, ipAddr, of, runScenario } from './scenario.js';
 
 async function resolution(sections: Record<string, unknown>, link0 = true) {
   const r = await runScenario({ nodes: inventoryNodes(2, link0), node: { pve2: { sections } } });
@@ -70,5 +70,26 @@ describe('hostname-resolution check', () => {
     const c = await resolution({ resolve: { stdout: 'pve2 has address 10.77.13.12\n' } });
     expect(c.f[0]?.status).toBe('warn');
     expect(c.f[0]?.message).toMatch(/getent ahosts printed something unexpected/);
+  });
+
+  it('does not pick an address from a getent answer with a line it cannot read (the order decides link0)', async () => {
+    const { r, f } = await resolution({ resolve: { stdout: `pve2 has address 10.77.13.99\n${getent('pve2', '10.77.13.12')}` } }, false);
+    expect(f[0]).toMatchObject({ status: 'warn' });
+    expect(f[0]?.message).toContain("a line pvx cannot read, so the answer may be incomplete: 'pve2 has address 10.77.13.99'");
+    expect(r.nodeFacts.get('pve2')?.link0).toBeUndefined();
+    expect(f.map((x) => x.status)).toEqual(['warn', 'fail']);
+  });
+
+  it('reads the other addresses of ip -o addr and warns about a line it cannot read', async () => {
+    const addrs = `${ipAddr('10.77.13.12')}3: vmbr0    inet 10.77.13.200 garbage\n`;
+    const { f } = await resolution({ addrs: { stdout: addrs } });
+    expect(f.map((x) => x.status)).toEqual(['ok', 'ok', 'warn']);
+    expect(f[2]).toEqual({
+      id: 'hostname-resolution',
+      node: 'pve2',
+      status: 'warn',
+      message: "ip -o addr show on pve2 printed a line pvx could not read, left out: '3: vmbr0    inet 10.77.13.200 garbage'",
+      hint: 'run ip -o addr show on pve2 to see the whole answer',
+    });
   });
 });

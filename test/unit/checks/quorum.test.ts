@@ -54,6 +54,15 @@ describe('quorum check', () => {
     expect(of(r, 'quorum')[0]?.message).toMatch(/^could not read the quorum of cluster 'prod': corosync-quorumtool -s printed something unexpected/);
   });
 
+  it('fails on a membership row it cannot read: a partial membership is not one to act on', async () => {
+    const nodes = inventoryNodes(2);
+    const odd = clusterMember('prod', 1, M);
+    odd.sections = { ...odd.sections, quorum: { stdout: `${String(odd.sections?.quorum?.stdout)}0x00000004          1 10.77.13.17 (new)\n` } };
+    const r = await runScenario({ nodes, spec: { purpose: 'join', existingMember: nodes[0] }, node: { pve1: odd } });
+    expect(of(r, 'quorum')[0]?.status).toBe('fail');
+    expect(of(r, 'quorum')[0]?.message).toContain("a line pvx cannot read, so the answer may be incomplete: '0x00000004          1 10.77.13.17 (new)'");
+  });
+
   it('checks every node for migrate and fails one outside the cluster', async () => {
     const members = [{ name: 'pve1', nodeid: 1, address: '10.77.13.11' }, { name: 'pve2', nodeid: 2, address: '10.77.13.12' }];
     const r = await runScenario({ nodes: inventoryNodes(3), spec: { purpose: 'migrate' }, node: { pve1: clusterMember('prod', 1, members), pve2: clusterMember('prod', 2, members) } });

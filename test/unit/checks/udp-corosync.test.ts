@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { cfgtool, corosyncConf, inventoryNodes, of, quorumtool, runScenario, statuses, type NodeScript } from './scenario.js';
+import { cfgtool, corosyncConf, inventoryNodes, of, procNetUdp, quorumtool, runScenario, statuses, type NodeScript } from './scenario.js';
 
 const MEMBERS = [
   { name: 'pve1', nodeid: 1, address: '10.77.13.11' },
@@ -128,6 +128,21 @@ describe('udp-corosync check', () => {
       ['pve2', '1'],
     ]);
     expect(of(r, 'udp-corosync').find((x) => x.node === 'pve2')?.message).toMatch(/^udp\/5405-5412 not probed: corosync runs on pve1 and which ports it holds could not be read/);
+  });
+
+  it('warns about lines of corosync-cfgtool and /proc/net/udp it cannot read, and reads the rest', async () => {
+    const nodes = inventoryNodes(2);
+    const m = member(1, {});
+    const cfg = cfgtool(1, '10.77.13.11', MEMBERS.map((x) => ({ nodeid: x.nodeid, state: 'connected' })));
+    m.sections = { ...m.sections, cfgtool: { stdout: `${cfg}\tmtu\t= 1397\n` }, udp: { stdout: `${procNetUdp(123, 5405)}  99: garbage\n` } };
+    const r = await runScenario({ nodes, spec: { purpose: 'join', existingMember: nodes[0] }, node: { pve1: m } });
+    const warns = of(r, 'udp-corosync').filter((x) => x.node === 'pve1' && x.status === 'warn');
+    expect(warns.map((x) => x.message)).toEqual([
+      "corosync-cfgtool -s on pve1 printed a line pvx could not read, left out: '\\tmtu\\t= 1397'",
+      "/proc/net/udp on pve1 printed a line pvx could not read, left out: '  99: garbage'",
+    ]);
+    // the ports it could read still count: 5405 is corosync's own and left alone
+    expect(r.transport.calls.filter((c) => c.argv[0] === 'perl' && c.node === 'pve1').map((c) => c.argv[8])).toEqual(['5406,5407,5408,5409,5410,5411,5412']);
   });
 
   it('has nothing to probe on a single node', async () => {

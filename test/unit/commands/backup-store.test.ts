@@ -17,7 +17,7 @@ function set(files: Record<string, string> = memberArchiveFiles(CONF)) {
   const sha = sha256Hex(data);
   const localFile = store.save('pve1.tar.gz', data, sha);
   const record: NodeBackup = {
-    node: 'pve1', nodeDir: '/var/lib/pvx/backups/x', nodeFile: '/var/lib/pvx/backups/x/pve1.tar.gz', localFile,
+    node: 'pve1', nodeDir: '/var/lib/pvx/backups/prod-20260101T000000Z', nodeFile: '/var/lib/pvx/backups/prod-20260101T000000Z/pve1.tar.gz', localFile,
     have: [], missing: ['/var/lib/pve-cluster/config.db'], files: Object.keys(files).sort(), sha256: sha, size: data.length, verified: true,
   };
   const manifest = store.writeManifest('prod', 'prod-20260101T000000Z', '2026-01-01T00:00:00.000Z', [record]);
@@ -56,6 +56,10 @@ describe('backup sets on the workstation', () => {
 
     const d = set();
     expect(() => verifyArchive(d.dir, { ...d.manifest.nodes[0]!, file: 'pve9.tar.gz' })).toThrow(/the archive is missing/);
+
+    const hostile = 'nodelist {\n  node {\n    name: ../../etc\n    nodeid: 1\n  }\n}\n\ntotem {\n  cluster_name: prod\n  config_version: 3\n}\n';
+    const e = set(memberArchiveFiles(hostile));
+    expect(() => verifyArchive(e.dir, e.manifest.nodes[0]!)).toThrow(/corosync\.conf cannot be read: corosync\.conf: node 1: '\.\.\/\.\.\/etc' is not a node name/);
   });
 
   it('says what is wrong with a directory that is no backup set', () => {
@@ -65,5 +69,35 @@ describe('backup sets on the workstation', () => {
     expect(() => readBackupSet(dir)).toThrow(CorruptBackupError);
     writeFileSync(path.join(dir, 'manifest.json'), '{');
     expect(() => readBackupSet(dir)).toThrow(/not valid JSON/);
+  });
+
+  it('accepts exactly what the teardown writes: set, file and node path follow from the cluster and node names', () => {
+    const { dir } = set();
+    const manifest = JSON.parse(readFileSync(path.join(dir, 'manifest.json'), 'utf8'));
+    const edit = (change: (m: typeof manifest) => void): string => {
+      const m = structuredClone(manifest);
+      change(m);
+      writeFileSync(path.join(dir, 'manifest.json'), JSON.stringify(m));
+      try {
+        readBackupSet(dir);
+        return 'accepted';
+      } catch (e) {
+        expect(e).toBeInstanceOf(CorruptBackupError);
+        return (e as Error).message.replace(/^.*manifest: /, '');
+      }
+    };
+    expect(edit(() => undefined)).toBe('accepted');
+    expect(edit((m) => (m.set = 'prod-20260101T000000Z/../../etc'))).toBe("set: 'prod-20260101T000000Z/../../etc' is not a backup set of cluster 'prod' (expected prod-<YYYYMMDDTHHMMSSZ>)");
+    expect(edit((m) => (m.set = 'other-20260101T000000Z'))).toMatch(/^set: 'other-20260101T000000Z' is not a backup set of cluster 'prod'/);
+    expect(edit((m) => (m.set = 'prod-20261301T000000Z'))).toMatch(/^set: /);
+    expect(edit((m) => (m.cluster = 'prod;reboot'))).toMatch(/^cluster: cluster name 'prod;reboot' is invalid/);
+    expect(edit((m) => (m.nodes[0].node = '../pve1'))).toMatch(/^nodes\.0\.node: node name '\.\.\/pve1' is invalid/);
+    expect(edit((m) => (m.nodes[0].file = 'pve2.tar.gz'))).toBe("nodes.0.file: must be pve1.tar.gz, not 'pve2.tar.gz'");
+    expect(edit((m) => (m.nodes[0].nodePath = '/etc/passwd'))).toBe("nodes.0.nodePath: must be /var/lib/pvx/backups/prod-20260101T000000Z/pve1.tar.gz, not '/etc/passwd'");
+    expect(edit((m) => (m.nodes[0].files = ['etc/corosync/../../root/.ssh/id_rsa']))).toMatch(/^nodes\.0\.files\.0: /);
+    expect(edit((m) => (m.nodes[0].missing = ['/etc/shadow']))).toMatch(/^nodes\.0\.missing\.0: /);
+    expect(edit((m) => (m.createdAt = '$(reboot)'))).toMatch(/^createdAt: /);
+    expect(edit((m) => (m.extra = 1))).toMatch(/extra/);
+    expect(edit((m) => m.nodes.push(structuredClone(m.nodes[0])))).toBe('nodes.1.node: pve1 is listed twice');
   });
 });

@@ -13,6 +13,7 @@ describe('parseCfgtoolStatus', () => {
         { id: 0, proto: 'udp', addr: '10.10.0.1', peers: [{ nodeid: 1, state: 'localhost' }, { nodeid: 2, state: 'connected' }] },
         { id: 1, proto: 'udp', addr: '192.168.10.1', peers: [{ nodeid: 1, state: 'localhost' }, { nodeid: 2, state: 'disconnected' }] },
       ],
+      unrecognized: [],
     });
   });
 
@@ -22,11 +23,24 @@ describe('parseCfgtoolStatus', () => {
     expect(s.links).toEqual([{ id: 0, proto: '', addr: '10.0.0.2', peers: [], brief: '3n' }]);
   });
 
-  it('throws ParseError on other text', () => {
+  it('throws ParseError only without the Local node ID line', () => {
     expect(() => parseCfgtoolStatus('')).toThrow(ParseError);
     expect(() => parseCfgtoolStatus('Could not initialize corosync configuration API error 2\n')).toThrow(/Local node ID/);
-    expect(() => parseCfgtoolStatus('Local node ID 1, transport knet\n\taddr\t= 1.2.3.4\n')).toThrow(/before the first LINK ID/);
-    const text = fixture('corosync-cfgtool/two-links-corosync-source.txt').replace('connected', 'connected extra');
-    expect(() => parseCfgtoolStatus(text)).toThrow(/unexpected line/);
+  });
+
+  it('keeps lines it cannot read and still reads the others', () => {
+    expect(parseCfgtoolStatus('Local node ID 1, transport knet\n\taddr\t= 1.2.3.4\n')).toEqual({ localNodeId: 1, transport: 'knet', links: [], unrecognized: ['\taddr\t= 1.2.3.4'] });
+    const s = parseCfgtoolStatus(fixture('corosync-cfgtool/two-links-corosync-source.txt').replace('connected', 'connected extra'));
+    expect(s.links[0]?.peers).toEqual([{ nodeid: 1, state: 'localhost' }]);
+    expect(s.links[1]?.peers).toEqual([{ nodeid: 1, state: 'localhost' }, { nodeid: 2, state: 'disconnected' }]);
+    expect(s.unrecognized).toEqual(['\t\tnodeid:          2:\tconnected extra']);
+  });
+
+  it('reads the sample with an unknown line inserted: the known lines are read, the unknown one reported', () => {
+    const lines = fixture('corosync-cfgtool/two-links-corosync-source.txt').split('\n');
+    lines.splice(3, 0, '\tmtu\t= 1397');
+    const s = parseCfgtoolStatus(lines.join('\n'));
+    expect(s.links.map((l) => [l.id, l.addr, l.peers.length])).toEqual([[0, '10.10.0.1', 2], [1, '192.168.10.1', 2]]);
+    expect(s.unrecognized).toEqual(['\tmtu\t= 1397']);
   });
 });

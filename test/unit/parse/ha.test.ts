@@ -104,12 +104,41 @@ describe('parseHaManagerStatus', () => {
     expect(() => parseHaManagerStatus('quorum OK\nfull cluster state:\n{\n   "lrm_status" : {')).toThrow(/truncated/);
   });
 
-  it('throws ParseError without a quorum line or on malformed known lines', () => {
+  it('throws ParseError only without a quorum line', () => {
     expect(() => parseHaManagerStatus('')).toThrow(ParseError);
     expect(() => parseHaManagerStatus('master pve1 (active, Wed Feb  7 13:30:06 2024)\n')).toThrow(/quorum/);
-    expect(() => parseHaManagerStatus('quorum OK\nmaster pve1 active\n')).toThrow(/master/);
-    expect(() => parseHaManagerStatus('quorum OK\nlrm pve1 (active)\n')).toThrow(/timestamp/);
-    expect(() => parseHaManagerStatus('quorum OK\nfencing armed\n')).toThrow(/fencing/);
+  });
+
+  it('keeps malformed master, fencing and lrm lines in unrecognized and reads the rest', () => {
+    const s = parseHaManagerStatus('quorum OK\nmaster pve1 active\nfencing armed\nlrm pve1 (active)\nlrm pve2 (idle, Wed Feb  7 13:30:13 2024)\n');
+    expect(s.master).toBeUndefined();
+    expect(s.fencing).toBeUndefined();
+    expect(s.lrms).toEqual([{ node: 'pve2', state: 'idle', readable: true, time: 'Wed Feb  7 13:30:13 2024' }]);
+    expect(s.unrecognized).toEqual(['master pve1 active', 'fencing armed', 'lrm pve1 (active)']);
+  });
+
+  it('reads each real sample with an unknown line inserted: known lines read, the unknown one reported', () => {
+    for (const [file, at] of [['ha-manager-status/pve8-2node-lab.txt', 2], ['ha-manager-status/pve9.2-dynamic-crs-3node.txt', 3], ['ha-manager-status/pve-docs-old-format.txt', 1]] as const) {
+      const plain = parseHaManagerStatus(fixture(file));
+      const lines = fixture(file).split('\n');
+      lines.splice(at, 0, 'master proxmox9');
+      const s = parseHaManagerStatus(lines.join('\n'));
+      expect(s.unrecognized).toEqual(['master proxmox9']);
+      expect({ ...s, unrecognized: [] }).toEqual(plain);
+    }
+    const s = parseHaManagerStatus(fixture('ha-manager-status/pve8-2node-lab.txt').replace('master proxmox (active, Wed Feb  7 13:30:06 2024)', 'master proxmox'));
+    expect(s.master).toBeUndefined();
+    expect(s.lrms.map((l) => l.node)).toEqual(['proxmox', 'proxmox2']);
+    expect(s.services).toEqual([{ sid: 'vm:100', type: 'vm', vmid: 100, node: 'proxmox2', state: 'started' }]);
+    expect(s.unrecognized).toEqual(['master proxmox']);
+  });
+
+  it('does not pass on a node name that is not one', () => {
+    const s = parseHaManagerStatus('quorum OK\nmaster ../x (active, Wed Feb  7 13:30:06 2024)\nlrm -o (idle, Wed Feb  7 13:30:13 2024)\nservice vm:100 ($(id), started)\n');
+    expect(s.master).toBeUndefined();
+    expect(s.lrms).toEqual([]);
+    expect(s.services).toEqual([]);
+    expect(s.unrecognized).toHaveLength(3);
   });
 });
 

@@ -144,9 +144,38 @@ describe('parsePvecmStatus', () => {
     expect(() => parsePvecmStatus(noVotequorum)).toThrow(/Expected votes|Quorum/);
   });
 
-  it('rejects a garbage row inside the membership table', () => {
-    const text = fixture('pvecm-status/pve9-3node-cluster-validation.txt') + 'surprise!\n';
-    expect(() => parsePvecmStatus(text)).toThrow(/unexpected line in membership table/);
+  it('keeps a row it cannot read in the membership table and still reads the others', () => {
+    const s = parsePvecmStatus(fixture('pvecm-status/pve9-3node-cluster-validation.txt') + 'surprise!\n');
+    expect(s.members.map((m) => m.address)).toEqual(['192.168.1.47', '192.168.1.48', '192.168.1.49']);
+    expect(s.unrecognized).toEqual(['surprise!']);
+    expect(parsePvecmStatus(fixture('pvecm-status/pve9-3node-cluster-validation.txt')).unrecognized).toEqual([]);
+  });
+
+  it('reads the 4-node sample with an unknown row inserted: the known rows are read, the unknown one reported', () => {
+    const lines = fixture('pvecm-status/pve-docs-4node-quorate.dash.txt').split('\n');
+    const at = lines.findIndex((l) => l.startsWith('0x00000002'));
+    lines.splice(at, 0, '0x00000009          1 192.168.15.99 (remote, new in a later corosync)');
+    const s = parsePvecmStatus(lines.join('\n'));
+    expect(s.members.map((m) => [m.nodeid, m.address, m.local])).toEqual([
+      [1, '192.168.15.91', false],
+      [2, '192.168.15.92', true],
+      [3, '192.168.15.93', false],
+      [4, '192.168.15.94', false],
+    ]);
+    expect(s.unrecognized).toEqual(['0x00000009          1 192.168.15.99 (remote, new in a later corosync)']);
+    expect(s.cluster?.name).toBe('prod-central');
+  });
+
+  it('refuses a cluster name PVE would not accept', () => {
+    const text = fixture('pvecm-status/pve9-3node-cluster-validation.txt').replace('labcluster', '../../etc');
+    expect(() => parsePvecmStatus(text)).toThrow(/cluster name/);
+  });
+
+  it('reports a row whose name is neither a node name nor an address', () => {
+    const text = fixture('pvecm-status/pve9-3node-cluster-validation.txt').replace('192.168.1.49', '$(reboot)');
+    const s = parsePvecmStatus(text);
+    expect(s.members.map((m) => m.address)).toEqual(['192.168.1.47', '192.168.1.48']);
+    expect(s.unrecognized).toEqual(['0x00000003          1 $(reboot)']);
   });
 });
 
@@ -158,7 +187,17 @@ describe('parsePvecmNodes / parseMembership', () => {
         { nodeid: 2, votes: 1, name: 'pve2', local: false },
         { nodeid: 3, votes: 1, name: 'pve3', local: false },
       ],
+      unrecognized: [],
     });
+  });
+
+  it('reads the pvecm nodes sample with an unknown row inserted: the known rows are read, the unknown one reported', () => {
+    const lines = fixture('pvecm-nodes/pve9-3node-cluster-validation.txt').split('\n');
+    const at = lines.findIndex((l) => /^\s+2\s/.test(l));
+    lines.splice(at, 0, '         4        one pve4');
+    const m = parsePvecmNodes(lines.join('\n'));
+    expect(m.members.map((x) => x.name)).toEqual(['proxmox', 'pve2', 'pve3']);
+    expect(m.unrecognized).toEqual(['         4        one pve4']);
   });
 
   it('accepts the leading empty line real pvecm nodes output starts with', () => {

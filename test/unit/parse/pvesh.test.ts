@@ -164,7 +164,7 @@ describe('parseClusterResources', () => {
 
   it('throws ParseError on malformed known entries', () => {
     expect(() => parseClusterResources('[{"type":"qemu","node":"n"}]')).toThrow(/vmid/);
-    expect(() => parseClusterResources('[{"type":"storage","storage":"s","node":"n","shared":"maybe"}]')).toThrow(/shared/);
+    expect(() => parseClusterResources('[{"type":"storage","storage":"nfs1","node":"n","shared":"maybe"}]')).toThrow(/shared/);
     expect(() => parseClusterResources('null')).toThrow(ParseError);
   });
 });

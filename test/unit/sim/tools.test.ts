@@ -91,7 +91,7 @@ describe('a standalone node', () => {
     const again = await tool('qm', ['start', '100']);
     expect(again).toMatchObject({ code: 255, out: '', err: 'VM 100 already running\n' });
     const list = parseQmList((await tool('qm', ['list'])).out);
-    expect(list).toEqual([expect.objectContaining({ vmid: 100, name: 'web01', status: 'running', memMb: 2048, bootDiskGb: 32 })]);
+    expect(list).toEqual({ vms: [expect.objectContaining({ vmid: 100, name: 'web01', status: 'running', memMb: 2048, bootDiskGb: 32 })], unrecognized: [] });
     expect((await tool('qm', ['stop', '100'])).code).toBe(0);
     expect((await tool('qm', ['status', '100'])).out).toBe('status: stopped\n');
     expect((await tool('qm', ['create', '100'])).err).toBe("unable to create VM 100 - VM 100 already exists on node 'pve1'\n");
