@@ -10,12 +10,15 @@ import { factsArgv } from '../../src/checks/facts-script.js';
 import { isSession, playSession } from './session-node.js';
 import { UnreachableError } from '../../src/errors.js';
 import type { ExecOptions, ExecResult, Transport } from '../../src/transport/types.js';
-import { cfgtool, corosyncConf, factsOutput, quorumtool } from '../unit/checks/scenario.js';
+import { cfgtool, corosyncConf, factsOutput, ipAddr, quorumtool } from '../unit/checks/scenario.js';
 
 /** One pretend node. */
 export interface FakeNode {
   name: string;
+  /** the management address: its name resolves to it, and its API (8006) and sshd listen there */
   address: string;
+  /** an address on a dedicated corosync network, where 8006 and 22 are closed (default: `address`) */
+  link0?: string;
   reachable: boolean;
   corosync: boolean;
   cluster?: string;
@@ -67,7 +70,7 @@ export class FakeCluster implements Transport {
 
   /** Form a cluster directly (as if created earlier). */
   form(cluster: string, names: readonly string[]): this {
-    const members = names.map((n, i) => ({ name: n, nodeid: i + 1, address: this.node(n).address }));
+    const members = names.map((n, i) => ({ name: n, nodeid: i + 1, address: this.corosyncAddress(n) }));
     this.clusters.set(cluster, { name: cluster, members, configVersion: members.length, files: new Set(names.map((n) => `/etc/pve/nodes/${n}`)) });
     for (const n of names) Object.assign(this.node(n), { cluster, corosync: true });
     return this;
@@ -77,6 +80,12 @@ export class FakeCluster implements Transport {
     const n = this.nodes.get(name);
     if (!n) throw new Error(`no fake node ${name}`);
     return n;
+  }
+
+  /** The node's corosync link 0 address. */
+  corosyncAddress(name: string): string {
+    const n = this.node(name);
+    return n.link0 ?? n.address;
   }
 
   fingerprint(name: string): string {
@@ -137,7 +146,9 @@ export class FakeCluster implements Transport {
   private facts(n: FakeNode): string {
     const c = this.clusterOf(n);
     const guests = n.guests.map((g) => `/etc/pve/nodes/${n.name}/${g.type === 'qemu' ? 'qemu-server' : 'lxc'}/${g.vmid}.conf ${g.name}\n`).join('');
-    if (!c) return factsOutput(n.name, n.address, { sections: { guests: { stdout: guests } } });
+    // a second interface on the corosync network, as `ip -o addr` lists it
+    const addrs = n.link0 ? { addrs: { stdout: `${ipAddr(n.address)}3: eth1    inet ${n.link0}/24 scope global eth1\\       valid_lft forever preferred_lft forever\n` } } : {};
+    if (!c) return factsOutput(n.name, n.address, { sections: { guests: { stdout: guests }, ...addrs } });
     const me = c.members.find((m) => m.name === n.name)!;
     const q = this.quorum(c, n.name);
     const running = n.corosync;
@@ -148,9 +159,10 @@ export class FakeCluster implements Transport {
         conf: { stdout: corosyncConf(c.name, c.members) },
         localconf: { stdout: corosyncConf(c.name, c.members) },
         guests: { stdout: guests },
+        ...addrs,
         ...(running
           ? {
-              cfgtool: { stdout: cfgtool(me.nodeid, n.address, c.members.map((m) => ({ nodeid: m.nodeid, state: q.partition.includes(m.name) ? 'connected' : 'disconnected' }))) },
+              cfgtool: { stdout: cfgtool(me.nodeid, me.address, c.members.map((m) => ({ nodeid: m.nodeid, state: q.partition.includes(m.name) ? 'connected' : 'disconnected' }))) },
               quorum: {
                 exitCode: q.quorate ? 0 : 2,
                 stdout: quorumtool({ local: me.nodeid, members: c.members.filter((m) => q.partition.includes(m.name)), expected: q.expected }),
@@ -165,7 +177,7 @@ export class FakeCluster implements Transport {
     const at = argv.indexOf('--');
     const [, listen, , , ports, expect, targets] = argv.slice(at + 1);
     const portList = (ports ?? '').split(',').filter(Boolean);
-    const nameOf = (addr: string) => [...this.nodes.values()].find((x) => x.address === addr)?.name ?? '';
+    const nameOf = (addr: string) => [...this.nodes.values()].find((x) => x.address === addr || x.link0 === addr)?.name ?? '';
     const blocked = (a: string, b: string) => this.udpBlocked.has(a) || this.udpBlocked.has(b);
     const lines: string[] = [];
     if (listen === '1') {
@@ -207,7 +219,8 @@ export class FakeCluster implements Transport {
     if (!c) return ok('', 'node is not in a cluster, no join info available!\n', 255);
     const doc = {
       config_digest: '111418c98000acfda99059d29cd89123583020a0',
-      nodelist: c.members.map((m) => ({ name: m.name, nodeid: String(m.nodeid), pve_addr: m.address, pve_fp: this.fingerprint(m.name), quorum_votes: '1', ring0_addr: m.address })),
+      // pve_addr: the address the member's name resolves to on it (pmxcfs publishes it); ring0_addr: its corosync address
+      nodelist: c.members.map((m) => ({ name: m.name, nodeid: String(m.nodeid), pve_addr: this.node(m.name).address, pve_fp: this.fingerprint(m.name), quorum_votes: '1', ring0_addr: m.address })),
       preferred_node: n.name,
       totem: { cluster_name: c.name, config_version: String(c.configVersion), interface: { '0': { linknumber: '0' } }, ip_version: 'ipv4-6', link_mode: 'passive', secauth: 'on', version: '2' },
     };
@@ -223,7 +236,7 @@ export class FakeCluster implements Transport {
   private create(n: FakeNode, argv: readonly string[]): ExecResult {
     if (n.cluster) return ok('', "cluster config '/etc/pve/corosync.conf' already exists\n", 255);
     const name = argv[2] ?? '';
-    const link0 = argv[argv.indexOf('--link0') + 1] ?? n.address;
+    const link0 = argv[argv.indexOf('--link0') + 1] ?? this.corosyncAddress(n.name);
     this.clusters.set(name, { name, members: [{ name: n.name, nodeid: 1, address: link0 }], configVersion: 1, files: new Set([`/etc/pve/nodes/${n.name}`]) });
     Object.assign(n, { cluster: name, corosync: true });
     return ok(
@@ -234,12 +247,17 @@ export class FakeCluster implements Transport {
 
   private add(n: FakeNode, argv: readonly string[], input: string | undefined): ExecResult {
     const host = argv[2] ?? '';
-    const peer = [...this.nodes.values()].find((x) => x.address === host);
+    // pvecm add reaches the peer's API (8006) or sshd (22): only its management address or name answers
+    const peer = [...this.nodes.values()].find((x) => x.address === host || x.name === host);
     const c = peer ? this.clusterOf(peer) : undefined;
     const useSsh = argv.includes('--use_ssh');
     const fp = argv.includes('--fingerprint') ? argv[argv.indexOf('--fingerprint') + 1] : undefined;
-    const link0 = argv.includes('--link0') ? argv[argv.indexOf('--link0') + 1] ?? n.address : n.address;
+    const link0 = argv.includes('--link0') ? argv[argv.indexOf('--link0') + 1] ?? this.corosyncAddress(n.name) : this.corosyncAddress(n.name);
     let out = '';
+    if (!peer && [...this.nodes.values()].some((x) => x.link0 === host)) {
+      if (useSsh) return ok('', `ssh: connect to host ${host} port 22: Connection refused\n`, 0);
+      return ok(`Establishing API connection with host '${host}'\n`, `500 Can't connect to ${host}:8006 (Connection refused)\n`, 0);
+    }
     if (!useSsh) {
       if (input === undefined) return ok('', 'EOF while reading password\n', 0);
       out += `Establishing API connection with host '${host}'\n`;

@@ -17,6 +17,8 @@ export interface FakeHaGuest {
   running: boolean;
   /** storage of its one disk (default the shared `labshare`) */
   storage?: string;
+  /** config lines in place of the one disk (`scsi0: /dev/sdb`, a cloud-init drive, …) */
+  disks?: string[];
 }
 
 /** One HA resource as resources.cfg keeps it. */
@@ -37,6 +39,8 @@ export class FakeHa extends FakeCluster {
   readonly rules = new Map<string, { resources: string[]; nodes: string; strict: string }>();
   /** replication jobs: vmid -> targets */
   readonly replication = new Map<number, string[]>();
+  /** extra rows `pvesr list` prints after the jobs (lines pvx may not know) */
+  readonly pvesrExtraRows: string[] = [];
   /** storage id -> [shared, plugin type] */
   readonly storages = new Map<string, [boolean, string]>([
     ['local', [false, 'dir']],
@@ -233,7 +237,7 @@ export class FakeHa extends FakeCluster {
   private pvesrList(): string {
     const head = `${'JobID'.padEnd(20)} ${'Target'.padEnd(20)} ${'Schedule'.padStart(10)} ${'Rate'.padStart(5)} ${'Enabled'.padStart(8)}\n`;
     const rows = [...this.replication].flatMap(([vmid, targets]) => targets.map((t, i) => `${`${vmid}-${i}`.padEnd(20)} ${`local/${t}`.padEnd(20)} ${'*/15'.padStart(10)} ${'-'.padStart(5)} ${'yes'.padStart(8)}\n`));
-    return head + rows.join('');
+    return head + rows.join('') + this.pvesrExtraRows.map((r) => `${r}\n`).join('');
   }
 
   private clusterResources(): unknown[] {
@@ -254,7 +258,7 @@ export class FakeHa extends FakeCluster {
     const g = this.guests.get(vmid);
     if (!g || g.node !== node) return ok('', `Configuration file 'nodes/${node}/qemu-server/${vmid}.conf' does not exist\n`, 255);
     const st = g.storage ?? 'labshare';
-    const lines = g.type === 'qemu' ? ['cores: 1', 'memory: 512', `name: g${vmid}`, `scsi0: ${st}:vm-${vmid}-disk-0,size=8G`] : ['arch: amd64', `hostname: g${vmid}`, `rootfs: ${st}:vm-${vmid}-disk-0,size=4G`];
-    return ok(lines.join('\n') + '\n');
+    const lines = g.type === 'qemu' ? ['cores: 1', 'memory: 512', `name: g${vmid}`, ...(g.disks ?? [`scsi0: ${st}:vm-${vmid}-disk-0,size=8G`])] : ['arch: amd64', `hostname: g${vmid}`, `rootfs: ${st}:vm-${vmid}-disk-0,size=4G`];
+    return ok(lines.sort().join('\n') + '\n');
   }
 }
