@@ -1,13 +1,13 @@
 /** `pvx cluster expected <votes> --node <n>`: `pvecm expected`, guarded, with the split-brain risk spelled out. */
 import type { Deps } from '../context.js';
-import { CancelledError, PreflightError, UsageError } from '../errors.js';
-import { canPrompt } from '../ui/io.js';
+import { PreflightError, UsageError } from '../errors.js';
 import type { Outcome } from '../ui/report.js';
 import { planExpected } from '../workflows/cluster-expected.js';
 import { DEFAULT_TIMING, type Timing } from '../workflows/membership.js';
 import { describePlan } from '../workflows/plan.js';
 import { readMembership } from './cluster-membership.js';
 import { checkNodeName, inventoryNodes, pvxCommandLine } from './cluster-nodes.js';
+import { confirmOrCancel } from './shared/confirm.js';
 import { nothingRead } from './shared/nothing-read.js';
 import { failureError, nodeState, readStates, runPlanWithProgress, type ClusterChangeResult, type PlanResult } from './cluster-plan-run.js';
 
@@ -24,10 +24,7 @@ const COMMAND = 'cluster expected';
 export async function clusterExpected(deps: Deps, opts: ExpectedOptions): Promise<Outcome<ClusterChangeResult | PlanResult>> {
   checkNodeName('--node', opts.node);
   if (!Number.isSafeInteger(opts.votes) || opts.votes < 1) throw new UsageError(`expected votes must be a whole number of at least 1, got '${opts.votes}'`);
-  const mayAsk = canPrompt(deps.io, deps.globals.json);
-  if (!deps.globals.dryRun && !deps.globals.yes && !mayAsk) {
-    throw new UsageError('changing the expected votes risks a split brain, and there is no terminal to confirm it', { hint: 'pass --yes to confirm (or --dry-run to see the plan)' });
-  }
+  const confirmation = confirmOrCancel(deps, { noTtyMessage: 'changing the expected votes risks a split brain, and there is no terminal to confirm it' });
   const inv = deps.inventory();
   const [nodeInv] = inventoryNodes(inv, [opts.node]);
   if (!nodeInv) throw new UsageError('--node is required');
@@ -50,11 +47,13 @@ export async function clusterExpected(deps: Deps, opts: ExpectedOptions): Promis
   }
   const warnings = [`risk: ${decision.risk}`];
   if (deps.globals.dryRun) return { command: COMMAND, result: { title: decision.plan.title, plan: describePlan(decision.plan) }, exitCode: 0, warnings };
-  if (!deps.globals.yes) {
-    deps.io.err(`${deps.theme.warn} ${decision.risk}\n`);
-    const ok = await deps.prompter.confirmTyped(`Type ${opts.node} to set the expected votes on it to ${opts.votes}:`, opts.node);
-    if (!ok) throw new CancelledError('expected votes were not changed');
-  }
+  await confirmation.ask({
+    preface: `${deps.theme.warn} ${decision.risk}\n`,
+    message: `Type ${opts.node} to set the expected votes on it to ${opts.votes}:`,
+    typed: opts.node,
+    mismatch: 'expected votes were not changed',
+    untouched: 'expected votes were not changed',
+  });
   const { run, steps } = await runPlanWithProgress(deps, t, decision.plan);
   const members = m.kind === 'member' ? m.configured : [];
   if (run.ok) {

@@ -2,8 +2,9 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Deps } from '../context.js';
-import { UsageError } from '../errors.js';
+import { CancelledError, UsageError } from '../errors.js';
 import { canPrompt } from '../ui/io.js';
+import { promptCancel } from '../ui/prompter.js';
 import type { JoinAuth } from '../workflows/cluster-join-steps.js';
 
 /** Where the password will come from, decided before any node is touched. */
@@ -58,7 +59,15 @@ export async function joinAuth(deps: Deps, src: PasswordSource, member: string):
     case 'file':
       return { kind: 'password', password: () => src.password };
     case 'prompt': {
-      const password = await deps.prompter.secret(`Root password of ${member} (used by pvecm add, never stored):`);
+      let password: string;
+      try {
+        password = await deps.prompter.secret(`Root password of ${member} (used by pvecm add, never stored):`);
+      } catch (e) {
+        // the question comes after the reads and the preflight, before the first change
+        const cancel = promptCancel(e);
+        if (cancel) throw new CancelledError('cancelled at the password prompt: nothing was changed', { cause: cancel });
+        throw e;
+      }
       if (password === '') throw new UsageError('no password given');
       return { kind: 'password', password: () => password };
     }

@@ -1,18 +1,18 @@
 /** `pvx cluster remove-node <node>`: refuse while it hosts guests or is alive, delnode from a quorate member, clean up, verify. */
 import type { Deps } from '../context.js';
 import type { InventoryNode } from '../config/inventory.js';
-import { CancelledError, NotQuorateError, PreflightError, StepError, UnreachableError, UsageError, type PvxError } from '../errors.js';
+import { NotQuorateError, PreflightError, StepError, UnreachableError, UsageError, type PvxError } from '../errors.js';
 import { files, pveNodeDir, pveshGet } from '../pve/argv.js';
 import { ParseError } from '../pve/parse/errors.js';
 import { parseClusterResources, type GuestResource } from '../pve/parse/pvesh-resources.js';
 import type { Transport } from '../transport/types.js';
-import { canPrompt } from '../ui/io.js';
 import type { Outcome } from '../ui/report.js';
 import { planRemoveNode } from '../workflows/cluster-remove-node.js';
 import { DEFAULT_TIMING, type Membership, type Timing } from '../workflows/membership.js';
 import { describePlan } from '../workflows/plan.js';
 import { readMembership } from './cluster-membership.js';
 import { checkNodeName, inventoryNodes, pvxCommandLine } from './cluster-nodes.js';
+import { confirmOrCancel } from './shared/confirm.js';
 import { nothingRead } from './shared/nothing-read.js';
 import { failedChangeOutcome, readStates, runPlanWithProgress, type ClusterChangeResult, type PlanResult } from './cluster-plan-run.js';
 
@@ -53,10 +53,7 @@ export async function clusterRemoveNode(deps: Deps, opts: RemoveNodeOptions): Pr
   checkNodeName('node', opts.node);
   if (opts.via !== undefined) checkNodeName('--via', opts.via);
   if (opts.via === opts.node) throw new UsageError(`--via must name another member than ${opts.node}`);
-  const mayAsk = canPrompt(deps.io, deps.globals.json);
-  if (!deps.globals.dryRun && !deps.globals.yes && !mayAsk) {
-    throw new UsageError(`removing ${opts.node} from its cluster cannot be undone, and there is no terminal to confirm it`, { hint: 'pass --yes to confirm (or --dry-run to see the plan)' });
-  }
+  const confirmation = confirmOrCancel(deps, { noTtyMessage: `removing ${opts.node} from its cluster cannot be undone, and there is no terminal to confirm it` });
   const inv = deps.inventory();
   const target = inv.nodes.find((n) => n.name === opts.node);
   const candidates: InventoryNode[] = opts.via !== undefined ? inventoryNodes(inv, [opts.via]) : inv.nodes.filter((n) => n.name !== opts.node);
@@ -103,13 +100,12 @@ export async function clusterRemoveNode(deps: Deps, opts: RemoveNodeOptions): Pr
   const warnings = [...decision.warnings];
   if (deps.globals.dryRun) return { command: COMMAND, result: { title: decision.plan.title, plan: describePlan(decision.plan) }, exitCode: 0, warnings };
 
-  if (!deps.globals.yes) {
-    const ok = await deps.prompter.confirmTyped(
-      `Remove ${opts.node} from cluster '${decision.cluster}' (pvecm delnode on ${via.node}; it cannot rejoin without a reinstall). Type ${opts.node} to confirm:`,
-      opts.node,
-    );
-    if (!ok) throw new CancelledError(`${opts.node} was not removed`);
-  }
+  await confirmation.ask({
+    message: `Remove ${opts.node} from cluster '${decision.cluster}' (pvecm delnode on ${via.node}; it cannot rejoin without a reinstall). Type ${opts.node} to confirm:`,
+    typed: opts.node,
+    mismatch: `${opts.node} was not removed`,
+    untouched: `${opts.node} was not removed`,
+  });
 
   const before = new Map([[via.node, via]]);
   const recovery = pvxCommandLine(inv, ['cluster', 'remove-node', opts.node, '--via', via.node, '--yes', ...(opts.offlineConfirmed ? ['--offline-confirmed'] : [])]);

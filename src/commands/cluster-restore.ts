@@ -5,11 +5,10 @@
  */
 import path from 'node:path';
 import type { Deps } from '../context.js';
-import { CancelledError, NotQuorateError, PreflightError, UnreachableError, UsageError } from '../errors.js';
+import { NotQuorateError, PreflightError, UnreachableError, UsageError } from '../errors.js';
 import { CLUSTER_PATHS } from '../pve/argv.js';
 import { parseCorosyncConf, summarizeCorosyncConf } from '../pve/parse/corosync-conf.js';
 import { ParseError } from '../pve/parse/errors.js';
-import { canPrompt } from '../ui/io.js';
 import type { Outcome } from '../ui/report.js';
 import { DEFAULT_TIMING, describeMembership, type Membership, type Timing } from '../workflows/membership.js';
 import { describePlan, type PlannedStep } from '../workflows/plan.js';
@@ -18,6 +17,7 @@ import { planRestore, type RestoreNode } from '../workflows/restore-plan.js';
 import { readBackupSet, verifyArchive, type VerifiedArchive } from './backup-store.js';
 import { readMembership } from './cluster-membership.js';
 import { inventoryNodes, parseNodeList, pvxCommandLine } from './cluster-nodes.js';
+import { confirmOrCancel } from './shared/confirm.js';
 import { nothingRead } from './shared/nothing-read.js';
 import { failureError, nodeState, readStates, runPlanWithProgress, type NodeState, type StepReport } from './cluster-plan-run.js';
 import { listenForInterrupt } from './plan-progress.js';
@@ -85,9 +85,7 @@ export async function clusterRestore(deps: Deps, opts: RestoreOptions): Promise<
   });
   // every archive is checked before any node is touched; a corrupted one refuses the whole restore
   const archives = new Map<string, VerifiedArchive>(entries.map((e) => [e.node, verifyArchive(dir, e)]));
-  if (!globals.dryRun && !globals.yes && !canPrompt(deps.io, globals.json)) {
-    throw new UsageError('restoring restarts the cluster services of the nodes, and there is no terminal to confirm it', { hint: 'pass --yes to confirm (or --dry-run to see the plan)' });
-  }
+  const confirmation = confirmOrCancel(deps, { noTtyMessage: 'restoring restarts the cluster services of the nodes, and there is no terminal to confirm it' });
   const inv = deps.inventory();
   inventoryNodes(inv, wanted);
   const names = inv.nodes.map((n) => n.name);
@@ -190,20 +188,15 @@ export async function clusterRestore(deps: Deps, opts: RestoreOptions): Promise<
   if (globals.dryRun) {
     return { command: COMMAND, result: { title: plan.title, cluster, backup: dir, plan: describePlan(plan) }, exitCode: 0, warnings };
   }
-  if (!globals.yes) {
-    deps.io.err(
+  await confirmation.ask({
+    preface:
       `\nRestore ${restoring.join(', ')} into cluster '${cluster}' from ${dir}: ${updateMembers ? `${members.map((m) => m.node).join(', ')} take corosync.conf version ${conf.configVersion} first; ` : ''}` +
-        `their cluster services restart.${skipped.length ? ` Skipped: ${skipped.map((s) => `${s.node} (${s.why})`).join(', ')}.` : ''}\n`,
-    );
-    let ok = false;
-    try {
-      ok = await deps.prompter.confirmTyped(`Type the cluster name (${cluster}) to restore:`, cluster);
-    } catch (e) {
-      if (e instanceof Error && e.name === 'ExitPromptError') throw new CancelledError('nothing was restored');
-      throw e;
-    }
-    if (!ok) throw new CancelledError(`the name did not match '${cluster}': nothing was changed`);
-  }
+      `their cluster services restart.${skipped.length ? ` Skipped: ${skipped.map((s) => `${s.node} (${s.why})`).join(', ')}.` : ''}\n`,
+    message: `Type the cluster name (${cluster}) to restore:`,
+    typed: cluster,
+    mismatch: `the name did not match '${cluster}': nothing was changed`,
+    untouched: 'nothing was restored',
+  });
 
   const interrupt = listenForInterrupt(deps);
   let done;

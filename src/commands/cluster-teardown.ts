@@ -6,8 +6,8 @@
 import path from 'node:path';
 import type { Deps } from '../context.js';
 import { CancelledError, ChangedThenFailedError, PreflightError, StepError, UnreachableError, UsageError, type PvxError } from '../errors.js';
+import { localPathProblem } from '../pve/names.js';
 import { CLUSTER_PATHS } from '../pve/argv.js';
-import { canPrompt } from '../ui/io.js';
 import type { Outcome } from '../ui/report.js';
 import { guestFileLabel, type GuestFile } from '../workflows/guest-files.js';
 import { describeMembership, DEFAULT_TIMING, type Membership, type Timing } from '../workflows/membership.js';
@@ -21,6 +21,7 @@ import { pvxCommandLine } from './cluster-nodes.js';
 import { failureError, journalFile, readStates, type StepReport } from './cluster-plan-run.js';
 import { readTeardownFacts, type ReadProblem, type SharedStorage, type TeardownFacts } from './cluster-teardown-facts.js';
 import { listenForInterrupt, parseHold, waitAtHold } from './plan-progress.js';
+import { confirmOrCancel } from './shared/confirm.js';
 import { runPlanWithProgress } from './cluster-plan-run.js';
 
 const COMMAND = 'cluster teardown';
@@ -145,11 +146,9 @@ function sharedStorageNote(s: readonly SharedStorage[]): string | undefined {
 /** Run `cluster teardown`. */
 export async function clusterTeardown(deps: Deps, opts: TeardownOptions): Promise<Outcome<TeardownResult | TeardownPlanResult>> {
   const { globals } = deps;
-  const mayAsk = canPrompt(deps.io, globals.json);
-  if (!globals.dryRun && !globals.yes && !mayAsk) {
-    throw new UsageError('tearing down a cluster needs a confirmation, and there is no terminal to ask at', { hint: 'pass --yes to confirm (or --dry-run to see the plan)' });
-  }
-  if (opts.backupDir !== undefined && opts.backupDir.trim() === '') throw new UsageError('--backup-dir is empty', { hint: 'give a directory, e.g. --backup-dir ~/pvx-backups' });
+  const confirmation = confirmOrCancel(deps, { noTtyMessage: 'tearing down a cluster needs a confirmation, and there is no terminal to ask at' });
+  const backupDirProblem = opts.backupDir !== undefined ? localPathProblem(opts.backupDir) : undefined;
+  if (backupDirProblem) throw new UsageError(`--backup-dir: ${backupDirProblem}`, { hint: 'give a directory, e.g. --backup-dir ~/pvx-backups' });
   const hold = parseHold(deps.env['PVX_TEARDOWN_HOLD']);
   const inv = deps.inventory();
   const names = inv.nodes.map((n) => n.name);
@@ -216,16 +215,12 @@ export async function clusterTeardown(deps: Deps, opts: TeardownOptions): Promis
     const { renderTeardownOverview } = await import('../ui/render/cluster-teardown.js');
     deps.io.err(renderTeardownOverview(overview, deps.theme));
   }
-  if (!globals.yes) {
-    let ok = false;
-    try {
-      ok = await deps.prompter.confirmTyped(`Type the cluster name (${input.cluster}) to tear it down:`, input.cluster);
-    } catch (e) {
-      if (e instanceof Error && e.name === 'ExitPromptError') throw new CancelledError(`cluster '${input.cluster}' was not touched`);
-      throw e;
-    }
-    if (!ok) throw new CancelledError(`the name did not match '${input.cluster}': nothing was changed`);
-  }
+  await confirmation.ask({
+    message: `Type the cluster name (${input.cluster}) to tear it down:`,
+    typed: input.cluster,
+    mismatch: `the name did not match '${input.cluster}': nothing was changed`,
+    untouched: `cluster '${input.cluster}' was not touched`,
+  });
 
   const before = new Map(facts.readings.map((r) => [r.node, r.membership]));
   const nodeResults = (after?: ReadonlyMap<string, Membership>): TeardownNodeResult[] =>
