@@ -62,6 +62,8 @@ export async function run(argv: readonly string[], ro: RunOptions = {}): Promise
   const io = ro.io ?? systemIO(noColor, env);
   let exitCode: number = EXIT.OK;
   let commandName = 'pvx';
+  // warnings raised beside a command's result (the cluster lock's) also reach a thrown error's report
+  let sideWarnings: readonly string[] = [];
 
   const dispatch: Dispatch = async (name, cmd, action, render) => {
     commandName = name;
@@ -77,8 +79,11 @@ export async function run(argv: readonly string[], ro: RunOptions = {}): Promise
       io, theme, env, cwd: ro.cwd ?? process.cwd(), globals, progress,
       prompter: ro.prompter ?? inquirerPrompter(io),
       ...(ro.transportFactory ? { transportFactory: ro.transportFactory } : {}),
+      argv,
     });
-    const outcome = await action(deps);
+    sideWarnings = deps.warnings;
+    const returned = await action(deps);
+    const outcome = deps.warnings.length > 0 ? { ...returned, warnings: [...returned.warnings, ...deps.warnings] } : returned;
     exitCode = outcome.exitCode;
     if (globals.json) {
       writeJson(io, envelopeOf(outcome));
@@ -89,7 +94,7 @@ export async function run(argv: readonly string[], ro: RunOptions = {}): Promise
     if (outcome.error) writeHumanError(io, theme, outcome.error, globals.verbose);
   };
 
-  const program = buildProgram(version(), dispatch);
+  const program = buildProgram(version(), dispatch, { env, cwd: ro.cwd ?? process.cwd(), out: (text) => io.out(text) });
   commandName = commandPath(program, argv);
   forEachCommand(program, (c) => {
     c.exitOverride();
@@ -107,8 +112,12 @@ export async function run(argv: readonly string[], ro: RunOptions = {}): Promise
   } catch (err) {
     const e = toPvxError(err);
     if (e === 'exit0') return EXIT.OK;
-    if (wantsJson) writeJson(io, errorEnvelope(commandName, e));
-    else writeHumanError(io, await loadTheme(io.color && !noColor), e, env['PVX_VERBOSE'] === '1' || argv.includes('-v') || argv.includes('--verbose'));
+    if (wantsJson) writeJson(io, errorEnvelope(commandName, e, [...sideWarnings]));
+    else {
+      const theme = await loadTheme(io.color && !noColor);
+      writeWarnings(io, theme, sideWarnings);
+      writeHumanError(io, theme, e, env['PVX_VERBOSE'] === '1' || argv.includes('-v') || argv.includes('--verbose'));
+    }
     return exitCodeOf(e);
   }
   return exitCode;
@@ -118,8 +127,14 @@ export async function run(argv: readonly string[], ro: RunOptions = {}): Promise
 function commandPath(program: Command, argv: readonly string[]): string {
   const words: string[] = [];
   let cmd: Command | undefined = program;
-  for (const a of argv) {
-    if (a.startsWith('-')) continue;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i] as string;
+    if (a.startsWith('-')) {
+      // the value of `-i file` is no command word
+      const opt = [program, cmd].flatMap((c) => c?.options ?? []).find((o) => o.long === a || o.short === a);
+      if (opt && (opt.required || opt.optional)) i++;
+      continue;
+    }
     const sub: Command | undefined = cmd?.commands.find((c) => c.name() === a || c.aliases().includes(a));
     if (!sub) break;
     words.push(sub.name());

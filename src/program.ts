@@ -11,14 +11,22 @@ export type Dispatch = (
   render?: () => Promise<(o: Outcome, deps: Deps) => string>,
 ) => Promise<void>;
 
+/** What a command that only prints text and needs no node (completion, schema) gets from the entry. */
+export interface PrintContext {
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+  /** write to stdout */
+  out(text: string): void;
+}
+
 const EXIT_HELP = `
 Exit codes:
   0 success          1 a step failed (nothing left half-changed)   2 bad input or config (nothing ran)
   3 preflight failed 4 failed after changes (see the journal)       5 cluster not quorate
   6 node unreachable 130 cancelled`;
 
-/** Build the program; `dispatch` is called by each command's action. */
-export function buildProgram(version: string, dispatch: Dispatch): Command {
+/** Build the program; `dispatch` is called by each command's action, `print` serves the commands that only print. */
+export function buildProgram(version: string, dispatch: Dispatch, print: PrintContext): Command {
   const program = new Command('pvx')
     .description('Safe Proxmox VE cluster workflows over SSH: preflight, create, join, status, teardown, migrate, ha, lab')
     .version(version, '-V, --version', 'print the pvx version')
@@ -277,7 +285,10 @@ Each guest ends migrated, failed or skipped (with the reason); a guest that cann
 others go on. Checks before a guest starts: the target is online and quorate, the guest is not locked,
 disks on local storage need --with-local-disks, a running VM needs --online, a running container
 --restart; warnings for different CPU vendors on a live move and for little free memory on the target.
-HA-managed guests move through ha-manager migrate and pvx waits until they run on the target.
+HA-managed guests move through ha-manager migrate and pvx waits until they run on the target;
+ha-manager takes no target storage, so --target-storage with an HA-managed guest is refused (exit 2).
+A VM's cloud-init drive and TPM state are copied without --with-local-disks; a drive given as a host
+path (/dev/sdb) cannot be migrated unless marked shared=1.
 A range selects the guests that exist in it. Exit 0 when every guest is on the target (already there
 counts), 1 when any failed or was skipped, 2 bad input (nothing ran).
 
@@ -433,9 +444,9 @@ Examples:
             name: opts.name,
             nodes: opts.nodes,
             installDeps: Boolean(opts.installDeps),
-            ...(opts.pve ? { pve: opts.pve.split(',').map((v) => v.trim()) } : {}),
+            ...(opts.pve !== undefined ? { pve: opts.pve.split(',').map((v) => v.trim()) } : {}),
             ...(opts.guests !== undefined ? { guests: opts.guests } : {}),
-            ...(opts.subnet ? { subnet: opts.subnet } : {}),
+            ...(opts.subnet !== undefined ? { subnet: opts.subnet } : {}),
           }),
         async () => (await import('./ui/render/lab.js')).renderLabUp,
       ),
@@ -482,6 +493,40 @@ Examples:
     .action(async (node: string, fault: string, arg: string | undefined, opts: { name: string }, cmd: Command) =>
       dispatch('lab fault', cmd, async (deps) => (await import('./commands/lab.js')).labFaultCommand(deps, opts.name, node, fault, arg), async () => (await import('./ui/render/lab.js')).renderNothing),
     );
+
+  program
+    .command('completion')
+    .description('print the shell completion script for bash, zsh or fish')
+    .argument('<shell>', 'bash, zsh or fish')
+    .addHelpText('after', `
+The script asks pvx itself for the candidates (commands, options, their values, inventory nodes,
+lab names, VMIDs of a lab): nothing is asked of any node while completing.
+
+Install:
+  bash  echo 'source <(pvx completion bash)' >> ~/.bashrc
+        or: pvx completion bash > ~/.local/share/bash-completion/completions/pvx
+  zsh   echo 'source <(pvx completion zsh)' >> ~/.zshrc      (after compinit)
+        or: pvx completion zsh > "\${fpath[1]}/_pvx"
+  fish  pvx completion fish > ~/.config/fish/completions/pvx.fish`)
+    .action(async (shell: string) => (await import('./commands/completion/print.js')).printCompletionScript(print, shell));
+  program
+    .command('schema')
+    .description("print the JSON Schema of a command's --json output (without a command: the envelope every command prints)")
+    .argument('[command...]', 'the command, e.g. cluster status')
+    .option('--list', 'list the commands whose --json output has a result schema')
+    .addHelpText('after', `
+The schemas are also in the package's schemas/ folder (envelope.json, cluster-status.json, …).
+
+Examples:
+  pvx schema cluster status > cluster-status.schema.json
+  pvx schema --list`)
+    .action(async (words: string[], opts: { list?: boolean }) => (await import('./commands/schema.js')).printSchema(print, words, opts.list === true));
+  // what the completion scripts call: `pvx __complete -- <words…>`
+  program
+    .command('__complete', { hidden: true })
+    .argument('[words...]')
+    .helpOption(false)
+    .action(async (words: string[]) => (await import('./commands/completion/print.js')).printCompletions(print, program, words));
 
   return program;
 }

@@ -109,14 +109,14 @@ export async function labInventoryCommand(_deps: Deps, name: string): Promise<Ou
 }
 
 /** `lab exec`: run a command as a process of a node, on this terminal; its exit code is ours. */
-export async function labExecCommand(deps: Deps, name: string, node: string, argv: string[]): Promise<Outcome<{ exitCode: number }>> {
+export async function labExecCommand(deps: Deps, name: string, node: string, argv: string[]): Promise<Outcome<{ exitCode: number; stdout?: string; stderr?: string }>> {
   if (argv.length === 0) throw new UsageError('lab exec needs a command', { hint: 'pvx lab exec pve1 -- pvecm status' });
   const { labExec, validateLabName } = await lab();
   validateLabName(name);
   await checkLabNode(name, node, false);
   const r = await labExec(name, node, argv, deps.globals.json ? {} : { inheritStdio: true });
   if (deps.globals.json) {
-    return { command: 'lab exec', result: { exitCode: r.exitCode, stdout: r.stdout, stderr: r.stderr } as { exitCode: number }, exitCode: r.exitCode === 0 ? EXIT.OK : EXIT.STEP_FAILED, warnings: [] };
+    return { command: 'lab exec', result: { exitCode: r.exitCode, stdout: r.stdout, stderr: r.stderr }, exitCode: r.exitCode === 0 ? EXIT.OK : EXIT.STEP_FAILED, warnings: [] };
   }
   // the command's own exit code is what a script wants from `lab exec`
   return { command: 'lab exec', result: { exitCode: r.exitCode }, exitCode: r.exitCode, warnings: [] };

@@ -9,6 +9,11 @@ export function stateDir(env: NodeJS.ProcessEnv = process.env): string {
   return path.join(base, 'pvx');
 }
 
+/** Where teardown backup sets go by default: `<state dir>/backups`. */
+export function backupsDir(env: NodeJS.ProcessEnv = process.env): string {
+  return path.join(stateDir(env), 'backups');
+}
+
 /** Where ssh control sockets live: private to the user, short enough for a unix socket path. */
 export function runtimeDir(env: NodeJS.ProcessEnv = process.env): string {
   if (env['PVX_RUNTIME_DIR']) return env['PVX_RUNTIME_DIR'];

@@ -26,6 +26,8 @@ export interface LabPaths {
   state: string;
   /** per-node private dirs (etc-upper, root, varlog, var-lib-corosync, pve-local) */
   nodeDir(node: string): string;
+  /** a node's private pmxcfs database, used while it is standalone or in local mode */
+  nodeLocalDb(node: string): string;
   /** shared pmxcfs database of a cluster: one directory that all members mount as /etc/pve */
   clusterDir(cluster: string): string;
   /** mount/uts/pid namespace files of a node */
@@ -44,6 +46,7 @@ export function labPaths(name: string, env: NodeJS.ProcessEnv = process.env): La
     rootPassword: path.join(root, 'root-password'),
     state: path.join(root, 'lab.json'),
     nodeDir: (node) => path.join(root, 'nodes', node),
+    nodeLocalDb: (node) => path.join(root, 'nodes', node, 'pve-local'),
     clusterDir: (cluster) => path.join(root, 'clusters', cluster),
     nsDir: path.join(root, 'ns'),
   };

@@ -60,8 +60,8 @@ async function readJson<T>(file: string): Promise<T | undefined> {
 }
 
 /** lab.json of `name`, or undefined when there is none. */
-export async function readLabState(name: string): Promise<LabState | undefined> {
-  return readJson<LabState>(labPaths(name).state);
+export async function readLabState(name: string, env: NodeJS.ProcessEnv = process.env): Promise<LabState | undefined> {
+  return readJson<LabState>(labPaths(name, env).state);
 }
 
 /** Write lab.json. */

@@ -1,4 +1,4 @@
-// Start-up cost: `pvx --version` and `pvx --help` against `node -e 0`, medians from one run.
+// Start-up cost: `pvx --version`, `pvx --help` and a completion request against `node -e 0`, medians from one run.
 // Prints ratios; not a test. Run after `npm run build`: node test/bench/startup.mjs [runs]
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
@@ -9,6 +9,7 @@ const cases = {
   'node -e 0': [process.execPath, ['-e', '0']],
   'pvx --version': [process.execPath, [bin, '--version']],
   'pvx --help': [process.execPath, [bin, '--help']],
+  "pvx __complete -- cluster ''": [process.execPath, [bin, '__complete', '--', 'cluster', '']],
 };
 
 function once([file, args]) {
@@ -26,6 +27,6 @@ for (let i = 0; i < runs; i++) for (const [k, c] of Object.entries(cases)) sampl
 const base = median(samples['node -e 0']);
 for (const k of Object.keys(cases)) {
   const m = median(samples[k]);
-  process.stdout.write(`${k.padEnd(16)} median ${m.toFixed(1)} ms   ratio to node -e 0: ${(m / base).toFixed(2)}\n`);
+  process.stdout.write(`${k.padEnd(30)} median ${m.toFixed(1)} ms   ratio to node -e 0: ${(m / base).toFixed(2)}\n`);
 }
 process.stdout.write(`target: pvx adds at most half of Node's own start-up (ratio <= 1.5)\n`);

@@ -14,6 +14,7 @@ import { FakeCluster } from '../helpers/fake-cluster.js';
 import { FakeHa } from '../helpers/fake-ha.js';
 import { FakeMigrateCluster } from '../helpers/fake-migrate.js';
 import { TeardownFake } from '../helpers/fake-teardown.js';
+import { validEnvelope } from '../helpers/json-schema.js';
 import { writeInventory } from '../helpers/run-cli.js';
 import { testIO } from '../helpers/test-io.js';
 import { tmpDir } from '../helpers/tmp.js';
@@ -163,7 +164,7 @@ describe('chaos: a state pvx could not read is never success', async () => {
           else expect([1, 3, 4, 5, 6]).toContain(r.code);
           expect(changes(t.seen)).toEqual([]);
           if (json) {
-            const doc = JSON.parse(r.stdout);
+            const doc = validEnvelope(r.stdout);
             expect(doc.ok).toBe(false);
             expect(doc.error.exitCode).toBe(r.code);
           } else {
@@ -255,7 +256,7 @@ describe('chaos: a connection lost in the middle of a run', () => {
         const t = new CuttingTransport(h.fake(), k);
         const r = await pvxFastWaits(h.args(inv), t);
         const where = `cut at command ${k} of ${total} (${t.seen[k]?.node}: ${t.seen[k]?.argv.join(' ').slice(0, 80)})`;
-        const doc = JSON.parse(r.stdout);
+        const doc = validEnvelope(r.stdout);
         const lost = t.seen[k]!.node;
         // success only with what was read: a partial view names the node it lacks
         if (r.code === 0) expect(JSON.stringify(doc.warnings), `${where}: exit 0 without naming ${lost}\n${r.stdout}`).toContain(lost);

@@ -2,6 +2,7 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
+import { validEnvelope } from './json-schema.js';
 
 /** Absolute path of the project. */
 export const ROOT = path.resolve(new URL('../..', import.meta.url).pathname);
@@ -21,6 +22,8 @@ export function pvx(args: string[], env: Record<string, string> = {}, input?: st
     ...(input !== undefined ? { input } : { stdio: ['ignore', 'pipe', 'pipe'] }),
     timeout: 120_000,
   });
+  // every --json document an end-to-end run prints must match the schema pvx ships for its command
+  if (args.includes('--json')) validEnvelope(r.stdout ?? '');
   return { code: r.status ?? -1, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
 }
 

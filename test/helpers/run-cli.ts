@@ -3,6 +3,7 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { run } from '../../src/cli.js';
 import type { Transport } from '../../src/transport/types.js';
+import { validEnvelope } from './json-schema.js';
 import { testIO, type TestIO } from './test-io.js';
 import { tmpDir } from './tmp.js';
 
@@ -32,5 +33,7 @@ export async function runInProcess(args: string[], t: Transport | undefined, opt
     cwd: state,
     ...(t ? { transportFactory: () => t } : { transportFactory: () => { throw new Error('no transport expected in this test'); } }),
   });
+  // every --json document a command test produces must match the schema pvx ships for it
+  if (args.includes('--json')) validEnvelope(io.stdoutText());
   return { code, stdout: io.stdoutText(), stderr: io.stderrText(), io };
 }

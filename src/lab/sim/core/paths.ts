@@ -56,7 +56,7 @@ export function simPaths(node: NodeIdentity, env: NodeJS.ProcessEnv): SimPaths {
     varLog: r('/var/log'),
     binDir: r('/etc/pvx-lab/bin'),
     localNodeLink: r('/etc/pvx-lab/local-node'),
-    localDb: path.join(nodeDir(node.name), 'pve-local'),
+    localDb: lab.nodeLocalDb(node.name),
     nodeDir,
     clusterDb: (c) => lab.clusterDir(c),
     guestState: (n) => path.join(nodeDir(n), 'guests'),

@@ -146,6 +146,9 @@ const REPOIDS: Record<string, string> = {
   '9.0.6': '49c767b70aeb6648',
 };
 
+/** The releases whose `pveversion` the lab reproduces exactly (others are derived from the nearest one). */
+export const KNOWN_PVE_RELEASES: readonly string[] = Object.keys(REPOIDS).sort(compareVersions);
+
 /** Version overrides per release line (reference version map; interpolated cells). */
 const OVERRIDES: Record<string, Record<string, string>> = {
   '9.0': {

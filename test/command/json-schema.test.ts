@@ -1,0 +1,166 @@
+/**
+ * Every command's `--json` document matches the schema pvx ships for it (zod, strict objects, and the
+ * generated JSON Schema): healthy runs, dry runs, refusals and failures of a representative set of
+ * commands, in-process against the stateful fakes.
+ */
+import { readdirSync } from 'node:fs';
+import path from 'node:path';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { run } from '../../src/cli.js';
+import { RESULT_COMMANDS } from '../../src/schema/names.js';
+import type { Transport } from '../../src/transport/types.js';
+import { FakeCluster } from '../helpers/fake-cluster.js';
+import { FakeHa } from '../helpers/fake-ha.js';
+import { FakeMigrateCluster } from '../helpers/fake-migrate.js';
+import { TeardownFake } from '../helpers/fake-teardown.js';
+import { validEnvelope } from '../helpers/json-schema.js';
+import { writeInventory } from '../helpers/run-cli.js';
+import { testIO } from '../helpers/test-io.js';
+import { tmpDir } from '../helpers/tmp.js';
+
+const NAMES = ['pve1', 'pve2', 'pve3'];
+
+/** Run `pvx --json …` on fake timers (waits for quorum or HA end at once); the document must match its schema. */
+async function json(args: string[], t: Transport | undefined, opts: { names?: string[]; state?: string; env?: Record<string, string> } = {}) {
+  const io = testIO();
+  const state = opts.state ?? tmpDir('pvx-state-');
+  vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
+  let done = false;
+  const p = run(['-i', writeInventory(opts.names ?? NAMES), '--json', ...args], {
+    io,
+    env: { PVX_STATE_DIR: state, PVX_RUNTIME_DIR: path.join(state, 'run'), ...opts.env },
+    cwd: state,
+    transportFactory: () => {
+      if (!t) throw new Error('no transport expected in this run');
+      return t;
+    },
+  }).finally(() => (done = true));
+  while (!done) await vi.advanceTimersByTimeAsync(500);
+  const code = await p;
+  const doc = validEnvelope(io.stdoutText());
+  return { code, doc, state };
+}
+
+const covered = new Set<string>();
+/** Note the command whose result a document holds (the last test checks that every command's was seen). */
+function seen<T extends { doc: { command: string; result?: unknown } }>(r: T): T {
+  if (r.doc.result !== undefined) covered.add(r.doc.command);
+  return r;
+}
+
+function haCluster(major: 8 | 9): FakeHa {
+  return new FakeHa(major).with(
+    { vmid: 100, type: 'qemu', node: 'pve1', running: true },
+    { vmid: 101, type: 'qemu', node: 'pve2', running: false },
+    { vmid: 102, type: 'qemu', node: 'pve3', running: true, storage: 'local-lvm' },
+  );
+}
+
+describe('--json documents match the shipped schemas', () => {
+  afterEach(() => vi.useRealTimers());
+
+  it('cluster status: quorate, and with a node unreachable', async () => {
+    const ok = seen(await json(['cluster', 'status'], new FakeCluster(NAMES).form('lab', NAMES)));
+    expect([ok.code, ok.doc.ok]).toEqual([0, true]);
+    const fc = new FakeCluster(NAMES).form('lab', NAMES);
+    fc.node('pve3').reachable = false;
+    const partial = seen(await json(['cluster', 'status'], fc));
+    expect(partial.code).toBe(6);
+    expect(partial.doc.result).toMatchObject({ unreachable: [{ name: 'pve3' }] });
+  });
+
+  it('preflight: passing, and failing with its checks kept', async () => {
+    const ok = seen(await json(['preflight', '--for', 'create', '--nodes', 'pve1,pve2,pve3', '--cluster-name', 'demo'], new FakeCluster(NAMES)));
+    expect(ok.code).toBe(0);
+    const failing = seen(await json(['preflight', '--for', 'create', '--nodes', 'pve1,pve2,pve3', '--cluster-name', 'demo'], new FakeCluster(NAMES).form('other', NAMES)));
+    expect(failing.code).toBe(3);
+    expect(failing.doc.result).toMatchObject({ purpose: 'create' });
+  });
+
+  it('cluster create, join, remove-node, expected: runs and dry runs', async () => {
+    expect(seen(await json(['cluster', 'create', 'demo', '--nodes', 'pve1,pve2,pve3', '--use-ssh', '--dry-run'], new FakeCluster(NAMES))).doc.result).toHaveProperty('plan');
+    expect(seen(await json(['--yes', 'cluster', 'create', 'demo', '--nodes', 'pve1,pve2,pve3', '--use-ssh'], new FakeCluster(NAMES))).doc.result).toMatchObject({ outcome: 'created' });
+    const names = [...NAMES, 'pve4'];
+    expect(seen(await json(['cluster', 'join', 'pve4', '--via', 'pve1', '--use-ssh'], new FakeCluster(names).form('lab', NAMES), { names })).doc.result).toMatchObject({ outcome: 'joined' });
+    const down = new FakeCluster(NAMES).form('lab', NAMES);
+    down.node('pve3').reachable = false;
+    expect(seen(await json(['--yes', 'cluster', 'remove-node', 'pve3', '--offline-confirmed'], down)).doc.result).toMatchObject({ outcome: 'removed' });
+    const alone = new FakeCluster(NAMES).form('lab', NAMES);
+    alone.node('pve2').reachable = false;
+    alone.node('pve3').reachable = false;
+    expect(seen(await json(['--yes', 'cluster', 'expected', '1', '--node', 'pve1'], alone)).doc.result).toMatchObject({ action: 'expected' });
+  });
+
+  it('cluster teardown and restore: dry run, run, a failure after changes, a refused backup', async () => {
+    const fc = () => new TeardownFake(NAMES).form('prod', NAMES);
+    expect(seen(await json(['cluster', 'teardown', '--dry-run'], fc())).doc.result).toHaveProperty('backupDir');
+    expect(seen(await json(['--yes', 'cluster', 'teardown'], fc())).doc.result).toMatchObject({ outcome: 'torn-down' });
+    const failing = fc();
+    failing.onCommand = (node, argv) => {
+      if (node === 'pve2' && argv.join(' ') === 'systemctl stop pve-cluster') failing.node('pve2').reachable = false;
+    };
+    const broken = seen(await json(['--yes', 'cluster', 'teardown'], failing));
+    expect(broken.code).toBe(4);
+    const dir = path.join(broken.state, 'backups', readdirSync(path.join(broken.state, 'backups'))[0]!);
+    failing.onCommand = undefined;
+    failing.node('pve2').reachable = true;
+    expect(seen(await json(['--dry-run', 'cluster', 'restore', dir, '--node', 'pve3'], failing)).doc.result).toHaveProperty('plan');
+    const refused = seen(await json(['--yes', 'cluster', 'restore', dir, '--node', 'pve9'], undefined));
+    expect([refused.code, refused.doc.result]).toEqual([2, undefined]);
+  });
+
+  it('migrate: a move, a dry run and a skipped guest', async () => {
+    const guests = () => new FakeMigrateCluster([
+      { vmid: 100, type: 'qemu', node: 'pve1', name: 'web', running: false, memMiB: 512 },
+      { vmid: 101, type: 'lxc', node: 'pve1', name: 'db', running: true, memMiB: 256 },
+    ]);
+    expect(seen(await json(['migrate', '100', '--to', 'pve2'], guests())).doc.result).toMatchObject({ guests: [{ vmid: 100, status: 'migrated' }] });
+    expect(seen(await json(['migrate', '100', '--to', 'pve2', '--dry-run'], guests())).doc.result).toHaveProperty('plan');
+    const skipped = seen(await json(['migrate', '101', '--to', 'pve2'], guests()));
+    expect(skipped.code).toBe(1);
+    expect(skipped.doc.result).toMatchObject({ guests: [{ vmid: 101, status: 'skipped' }] });
+  });
+
+  it('ha add (PVE 9 rule, PVE 8 group, dry run, refused), set, remove, status, budget', async () => {
+    expect(seen(await json(['ha', 'add', '100', '101', '--nodes', 'pve2,pve1:2'], haCluster(9))).doc.result).toMatchObject({ preferenceMode: 'rules' });
+    expect(seen(await json(['ha', 'add', '100', '--nodes', 'pve1:2,pve2', '--strict'], haCluster(8))).doc.result).toMatchObject({ preferenceMode: 'groups' });
+    expect(seen(await json(['ha', 'add', '100', '--dry-run'], haCluster(9))).doc.result).toHaveProperty('plan');
+    expect(seen(await json(['ha', 'add', '102'], haCluster(9))).code).toBe(3);
+    const fc = haCluster(9);
+    expect((await json(['ha', 'add', '100'], fc)).code).toBe(0);
+    expect(seen(await json(['ha', 'set', '100', '--state', 'stopped'], fc)).doc.result).toMatchObject({ action: 'set' });
+    expect(seen(await json(['ha', 'remove', '100'], fc)).doc.result).toMatchObject({ action: 'remove' });
+    expect(seen(await json(['ha', 'status'], haCluster(9))).code).toBe(0);
+    expect(seen(await json(['ha', 'budget', '99.99'], undefined)).doc.result).toMatchObject({ budget: { percent: 99.99 } });
+  });
+
+  it('lab status, inventory and fault without a lab: the result says so, or the error does', async () => {
+    const env = { PVX_LAB_ROOT: tmpDir('pvx-labs-') };
+    const st = seen(await json(['lab', 'status', '--name', 'nolab'], undefined, { env }));
+    expect([st.code, st.doc.result]).toMatchObject([1, { name: 'nolab', exists: false }]);
+    const inv = seen(await json(['lab', 'inventory', '--name', 'nolab'], undefined, { env }));
+    expect([inv.code, inv.doc.ok]).toEqual([1, false]);
+    const fault = seen(await json(['lab', 'fault', 'pve1', 'no-such-fault', '--name', 'nolab'], undefined, { env }));
+    expect(fault.code).toBe(2);
+  });
+
+  it('usage errors: an envelope without a result, named after the command (or pvx)', async () => {
+    const missing = seen(await json(['cluster', 'create', 'demo'], undefined));
+    expect([missing.code, missing.doc.command, missing.doc.result]).toEqual([2, 'cluster create', undefined]);
+    const unknown = await json(['no-such-command'], undefined);
+    expect([unknown.code, unknown.doc.command]).toEqual([2, 'pvx']);
+  });
+
+  it('a document with a field its schema does not know is refused', async () => {
+    const { doc } = await json(['ha', 'budget', '99.9'], undefined);
+    expect(() => validEnvelope(JSON.stringify({ ...doc, extra: 1 }))).toThrow(/extra/);
+    const result = { ...(doc.result as object), surprise: true };
+    expect(() => validEnvelope(JSON.stringify({ ...doc, result }))).toThrow(/surprise/);
+    expect(() => validEnvelope(JSON.stringify({ ...doc, result: { budget: 'a lot' } }))).toThrow(/does not match/);
+  });
+
+  it('every command with a result schema was seen above, except those only a running lab produces (e2e)', () => {
+    const labOnly = ['lab up', 'lab down', 'lab inventory', 'lab exec', 'lab fault'];
+    expect([...covered].filter((c) => !labOnly.includes(c)).sort()).toEqual(RESULT_COMMANDS.filter((c) => !labOnly.includes(c)).sort());
+  });
+});
