@@ -1,10 +1,12 @@
 /** Everything a command may use, injected: IO, output, prompts, inventory, transport. */
 import { randomBytes } from 'node:crypto';
+import os from 'node:os';
 import { ConfigError } from './errors.js';
 import { findInventory, loadInventory, type Inventory, type InventoryNode } from './config/inventory.js';
 import { runtimeDir, stateDir } from './config/paths.js';
 import { DryRunTransport } from './transport/dry-run.js';
 import { journalObserver, journalPath } from './transport/journal.js';
+import { shQuote } from './transport/quote.js';
 import { ObservedTransport } from './transport/observed.js';
 import { SshTransport, type SshTarget } from './transport/ssh.js';
 import type { ExecObserver, PlannedCommand, Transport } from './transport/types.js';
@@ -28,6 +30,18 @@ export interface GlobalOptions {
 /** Builds the transport for a set of inventory nodes (replaced by a fake in command tests). */
 export type TransportFactory = (nodes: readonly InventoryNode[], inv: Inventory) => Transport;
 
+/** Who this run is: what the cluster lock records of its holder, and how to tell a local holder is gone. */
+export interface RunIdentity {
+  /** this workstation's host name */
+  host: string;
+  user: string;
+  pid: number;
+  /** the pvx command line of this run */
+  command: string;
+  /** true while a process with this pid runs on this workstation */
+  alive(pid: number): boolean;
+}
+
 /** The dependencies of every command. */
 export interface Deps {
   io: IO;
@@ -44,6 +58,10 @@ export interface Deps {
   /** commands dry-run recorded instead of running */
   planned(): PlannedCommand[];
   now(): number;
+  /** who this run is (the cluster lock's owner) */
+  self: RunIdentity;
+  /** warnings raised beside a command's own result (the cluster lock's), added to whatever it returns or throws */
+  warnings: string[];
 }
 
 /** Options of makeDeps, so tests can swap the transport and the prompter. */
@@ -56,6 +74,8 @@ export interface DepsOptions {
   progress: Progress;
   prompter: Prompter;
   transportFactory?: TransportFactory;
+  /** the arguments pvx was started with (without node and script), for the cluster lock's owner */
+  argv?: readonly string[];
 }
 
 /** Default SSH settings of a run. */
@@ -119,6 +139,33 @@ export function makeDeps(o: DepsOptions): Deps {
     },
     planned: () => dry.flatMap((d) => d.planned),
     now: () => Date.now(),
+    self: runIdentity(o.argv ?? [], o.env),
+    warnings: [],
+  };
+}
+
+/** This process as the cluster lock names its holder. */
+function runIdentity(argv: readonly string[], env: NodeJS.ProcessEnv): RunIdentity {
+  let user = env['USER'] ?? env['LOGNAME'] ?? '';
+  try {
+    user = os.userInfo().username;
+  } catch {
+    // no passwd entry for this uid (a container): the environment's name, or none
+  }
+  return {
+    host: os.hostname(),
+    user,
+    pid: process.pid,
+    command: ['pvx', ...argv].map(shQuote).join(' '),
+    alive: (pid) => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch (e) {
+        // EPERM: it runs, as another user
+        return (e as NodeJS.ErrnoException).code === 'EPERM';
+      }
+    },
   };
 }
 

@@ -11,6 +11,7 @@ import type { StepProgress } from '../ui/progress.js';
 import type { Outcome } from '../ui/report.js';
 import { readMembership } from './cluster-membership.js';
 import { listenForInterrupt } from './plan-progress.js';
+import { takeClusterLock, type HeldClusterLock, type LockScope } from './shared/cluster-lock.js';
 
 /** How one step of a run ended. */
 export interface StepReport {
@@ -49,6 +50,8 @@ export interface ClusterChangeResult {
   journal?: string;
   /** after a failure: the command that continues from here */
   recovery?: string;
+  /** after a success: what the user may want to do next */
+  next?: string[];
 }
 
 /** The result of `--dry-run` (CLI.md: `{"plan":[{"node","title","command","mutates"}]}`). */
@@ -64,9 +67,15 @@ export interface RunPlanOptions {
   signal?: AbortSignal;
   /** awaited before the first step and after each finished one (Ctrl-C meanwhile still stops the plan) */
   betweenSteps?: (nextIndex: number) => Promise<void>;
+  /** the nodes whose cluster lock the run holds (default: the nodes of the plan's steps) */
+  lock?: LockScope;
 }
 
-/** Run the plan, one progress line (or spinner) per step; never throws for a failing step. */
+/**
+ * Run the plan, one progress line (or spinner) per step; never throws for a failing step. The
+ * cluster lock is taken before the first step (StepError LOCKED, exit 1, when another run holds
+ * it; nothing has run then) and released however the run ends.
+ */
 export async function runPlanWithProgress(deps: Deps, t: Transport, plan: Plan, opts: RunPlanOptions = {}): Promise<{ run: PlanRun; steps: StepReport[] }> {
   const steps: StepReport[] = describePlan(plan).map((p) => ({ node: p.node, title: p.title, command: p.command, mutates: p.mutates, status: 'not-run' }));
   let current: StepProgress | undefined;
@@ -74,7 +83,9 @@ export async function runPlanWithProgress(deps: Deps, t: Transport, plan: Plan, 
   const label = (i: number) => `[${plan.steps[i]?.node}] ${plan.steps[i]?.title}`;
   const interrupt = opts.signal ? undefined : listenForInterrupt(deps);
   const signal = opts.signal ?? interrupt?.signal;
+  let lock: HeldClusterLock | undefined;
   try {
+    lock = await takeClusterLock(deps, t, opts.lock ?? { nodes: [...new Set(plan.steps.map((s) => s.node))] });
     await opts.betweenSteps?.(0);
     const run = await executePlan(plan, t, {
       ...(signal ? { signal } : {}),
@@ -109,6 +120,7 @@ export async function runPlanWithProgress(deps: Deps, t: Transport, plan: Plan, 
     });
     return { run, steps };
   } finally {
+    await lock?.release();
     interrupt?.dispose();
   }
 }

@@ -23,6 +23,7 @@ import { journalFile, runPlanWithProgress, type StepReport } from './cluster-pla
 import { pvxCommandLine } from './cluster-nodes.js';
 import { readGuestConfig } from './guest-reads.js';
 import { readHaState, type HaReading } from './ha-facts.js';
+import type { LockScope } from './shared/cluster-lock.js';
 
 export type { HaInput } from '../workflows/ha-options.js';
 
@@ -125,6 +126,12 @@ function preferenceResult(p: { kind: 'group' | 'rule'; id: string; created: bool
   return { ...p, nodes: preferenceText(pref.nodes), strict: pref.strict };
 }
 
+/** The cluster lock of an HA change: the node the commands run on, and every other online cluster node in the inventory. */
+function haLockScope(r: HaReading, inv: Inventory): LockScope {
+  const known = new Set(inv.nodes.map((n) => n.name));
+  return { nodes: [r.facts.anchor], companions: r.resources.nodes.filter((n) => n.online && known.has(n.node) && n.node !== r.facts.anchor).map((n) => n.node) };
+}
+
 /** exit 4 when the plan changed anything, else 1; the message names the journal and what to do. */
 function runFailure(deps: Deps, run: PlanRun, what: string, recovery: string): PvxError {
   const f = run.failed;
@@ -184,7 +191,7 @@ export async function haAdd(deps: Deps, input: HaInput, ro: HaRunOptions = {}): 
   const want = new Map(adding.map((v) => [v.sid, v.state ?? 'started'] as const));
   const plan: Plan = { ...d.plan, steps: [...d.plan.steps, waitStep(t, r.facts.anchor, want, o.timeoutSec, timing)] };
   if (deps.globals.dryRun) return { command: 'ha add', result: { title: plan.title, ...base, plan: describePlan(plan), guests: results }, exitCode: 0, warnings };
-  const { run, steps } = await runPlanWithProgress(deps, t, plan);
+  const { run, steps } = await runPlanWithProgress(deps, t, plan, { lock: haLockScope(r, inv) });
   const pref = preferenceResult(d.preference, o.preference);
   const result: HaChangeResult = { action: 'add', ...base, ...(pref ? { preference: pref } : {}), guests: results, summary: '', steps };
   if (!run.ok) {
@@ -232,7 +239,7 @@ export async function haRemove(deps: Deps, input: HaInput): Promise<Outcome<HaCh
     },
   });
   if (deps.globals.dryRun) return { command: 'ha remove', result: { title: plan.title, ...base, plan: describePlan(plan), guests: results }, exitCode: 0, warnings: r.warnings };
-  const { run, steps } = await runPlanWithProgress(deps, t, plan);
+  const { run, steps } = await runPlanWithProgress(deps, t, plan, { lock: haLockScope(r, inv) });
   const result: HaChangeResult = { action: 'remove', ...base, guests: results, summary: '', steps };
   if (!run.ok) {
     const error = runFailure(deps, run, `removing ${removing.length} guest(s) from HA`, `see ha-manager config on ${r.facts.anchor}, then run the same command again`);
@@ -274,7 +281,7 @@ export async function haSet(deps: Deps, input: HaInput, ro: HaRunOptions = {}): 
   const timing = ro.timing ?? DEFAULT_TIMING;
   if (o.state) plan.steps.push(waitStep(t, r.facts.anchor, new Map([[sid, o.state]]), o.timeoutSec, timing));
   if (deps.globals.dryRun) return { command: 'ha set', result: { title: plan.title, ...base, plan: describePlan(plan), guests: [guest] }, exitCode: 0, warnings: r.warnings };
-  const { run, steps } = await runPlanWithProgress(deps, t, plan);
+  const { run, steps } = await runPlanWithProgress(deps, t, plan, { lock: haLockScope(r, inv) });
   const pref = preferenceResult(preference, o.preference);
   const result: HaChangeResult = { action: 'set', ...base, ...(pref ? { preference: pref } : {}), guests: [guest], summary: '', steps };
   if (!run.ok) {

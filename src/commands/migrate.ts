@@ -4,7 +4,7 @@
  * is afterwards. `--dry-run` prints the exact native command per guest and node.
  */
 import type { Deps } from '../context.js';
-import { StepError, UnreachableError, UsageError } from '../errors.js';
+import { CancelledError, StepError, UnreachableError, UsageError } from '../errors.js';
 import { cpuVendor } from '../pve/argv-host.js';
 import { pveshGet } from '../pve/argv.js';
 import { parseCpuVendor } from '../pve/parse/cpuinfo.js';
@@ -19,11 +19,13 @@ import { runMove, type GuestResult } from '../workflows/migrate-run.js';
 import { parseSelectors, resolveSelectors } from '../workflows/migrate-selectors.js';
 import { describePlan, type PlannedStep } from '../workflows/plan.js';
 import { ResourceReader } from '../workflows/resources-reader.js';
-import { backoffDelays, realSleep, runPool } from '../workflows/worker-pool.js';
+import { abortableSleep, backoffDelays, runPool } from '../workflows/worker-pool.js';
 import { readNode, type NodeView } from './cluster-status.js';
 import { readGuestConfig } from './guest-reads.js';
 import { parseMigrateOptions, type MigrateInput, type MigrateOptions } from './migrate-options.js';
 import { poolProgress } from './migrate-progress.js';
+import { listenForInterrupt } from './plan-progress.js';
+import { takeClusterLock, type HeldClusterLock, type LockScope } from './shared/cluster-lock.js';
 
 export type { MigrateInput } from './migrate-options.js';
 
@@ -210,7 +212,50 @@ export async function migrate(deps: Deps, input: MigrateInput): Promise<Outcome<
     return { command: 'migrate', result: { plan, title, skipped: skippedList }, exitCode: v.exitCode, warnings, ...(v.error ? { error: v.error } : {}) };
   }
 
-  const progress = poolProgress(deps, o.target, guests.length);
+  // Ctrl-C starts no further guest and stops waiting on HA requests; the lock is released however the pool ends
+  const interrupt = listenForInterrupt(deps);
+  let lock: HeldClusterLock | undefined;
+  let results: GuestResult[];
+  try {
+    if (moves.length > 0) lock = await takeClusterLock(deps, t, migrateLockScope(moves, o.target, res, inv.nodes.map((n) => n.name)));
+    results = await movePool(deps, t, reader, o, guests.length, moves, skips, warnings, interrupt.signal);
+  } finally {
+    await lock?.release();
+    interrupt.dispose();
+  }
+  const byId = new Map(results.map((r) => [r.vmid, r]));
+  const ordered = guests.map((g) => byId.get(g.vmid) ?? skips.get(g.vmid) ?? skipped(g, o.target, 'not run'));
+  for (const [node, why] of reader.passedOver) warnings.push(`${node} could not be read (${why}); the cluster resources were read from another member`);
+  const notStarted = results.filter((r) => r.status === 'skipped').length;
+  if (interrupt.signal.aborted && notStarted > 0) {
+    const error = new CancelledError(`cancelled with Ctrl-C: ${notStarted} guest(s) not started; the guests already moving were finished`, {
+      hint: 'run the same command again to move what is left (guests already on the target are left alone)',
+    });
+    return { command: 'migrate', result: { guests: ordered }, exitCode: error.exitCode, warnings, error };
+  }
+  const v = verdict(ordered, alreadyThere, o.target, false);
+  return { command: 'migrate', result: { guests: ordered }, exitCode: v.exitCode, warnings, ...(v.error ? { error: v.error } : {}) };
+}
+
+/** The nodes a migration locks: the guests' nodes and the target, and every other online node of the cluster in the inventory. */
+function migrateLockScope(moves: readonly Move[], target: string, res: ClusterResources, known: readonly string[]): LockScope {
+  const nodes = [...new Set([target, ...moves.map((m) => m.node)])];
+  return { nodes, companions: res.nodes.filter((n) => n.online && known.includes(n.node) && !nodes.includes(n.node)).map((n) => n.node) };
+}
+
+/** Move the guests, `o.parallel` at a time, with a line per guest as it ends; after Ctrl-C no further guest starts. */
+async function movePool(
+  deps: Deps,
+  t: Transport,
+  reader: ResourceReader,
+  o: MigrateOptions,
+  total: number,
+  moves: readonly Move[],
+  skips: ReadonlyMap<number, GuestResult>,
+  warnings: readonly string[],
+  signal: AbortSignal,
+): Promise<GuestResult[]> {
+  const progress = poolProgress(deps, o.target, total);
   for (const s of skips.values()) await progress.ended(guestLabel(s), `${guestLabel(s)} on ${s.from}: skipped: ${s.error}`, 'skip');
   for (const w of warnings) await progress.note(`warning: ${w}`);
   const pollMs = Math.min(2000, Math.max(250, Math.round((o.timeoutSec * 1000) / 10)));
@@ -218,12 +263,14 @@ export async function migrate(deps: Deps, input: MigrateInput): Promise<Outcome<
     moves,
     o.parallel,
     async (m, _i, release) => {
+      if (signal.aborted) return skipped(m.guest, o.target, 'not started: cancelled with Ctrl-C');
       await progress.started(guestLabel(m.guest));
       return runMove(m, {
         transport: t,
         reader,
         now: () => deps.now(),
-        sleep: realSleep,
+        sleep: abortableSleep(signal),
+        signal,
         target: o.target,
         timeoutMs: o.timeoutSec * 1000,
         pollMs,
@@ -237,15 +284,12 @@ export async function migrate(deps: Deps, input: MigrateInput): Promise<Outcome<
       const label = guestLabel(r);
       const time = `${(r.durationMs / 1000).toFixed(1)} s`;
       if (r.status === 'migrated') await progress.ended(label, `${label} ${r.from} → ${r.to}: migrated in ${time}`, 'succeed');
+      else if (r.status === 'skipped') await progress.ended(label, `${label} on ${r.from}: skipped: ${r.error ?? ''}`, 'skip');
       else await progress.ended(label, `${label} ${r.from} → ${r.to}: failed after ${time}: ${r.error ?? ''}`, 'fail');
     },
   );
   await progress.flush();
-  const byId = new Map(results.map((r) => [r.vmid, r]));
-  const ordered = guests.map((g) => byId.get(g.vmid) ?? skips.get(g.vmid) ?? skipped(g, o.target, 'not run'));
-  const v = verdict(ordered, alreadyThere, o.target, false);
-  for (const [node, why] of reader.passedOver) warnings.push(`${node} could not be read (${why}); the cluster resources were read from another member`);
-  return { command: 'migrate', result: { guests: ordered }, exitCode: v.exitCode, warnings, ...(v.error ? { error: v.error } : {}) };
+  return results;
 }
 
 /** The verdict on every guest: prechecks, then (for those still going) CPU vendors and configurations, read in parallel. */

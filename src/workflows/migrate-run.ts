@@ -40,6 +40,8 @@ export interface RunEnv {
   note?(text: string): void;
   /** told when the native migration command has ended and only the read-back is left */
   commandDone?(): void;
+  /** once aborted (Ctrl-C), no retry starts and a wait for the HA stack ends; a running command is never cut */
+  signal?: AbortSignal;
 }
 
 /** The lock messages of PVE's config locks (flock on /var/lock/qemu-server/lock-<id>.conf, /run/lock/lxc/pve-config-<id>.lock) and cfs locks. */
@@ -113,7 +115,7 @@ export async function runMove(m: Move, env: RunEnv): Promise<GuestResult> {
       {
         delaysMs: env.lockBackoffMs,
         sleep: env.sleep,
-        mayRetry: (delay) => env.now() + delay < deadline,
+        mayRetry: (delay) => !env.signal?.aborted && env.now() + delay < deadline,
         onRetry: (_a, delay, n) => env.note?.(`${label}: its configuration is locked by another task; trying again in ${seconds(delay)} (attempt ${n + 1})`),
       },
     );
@@ -177,6 +179,10 @@ async function waitForHa(m: Move, env: RunEnv, deadline: number, done: (s: Guest
       const state = last.hastate;
       if (last.node === env.target && (state === undefined || !HA_MOVING.has(state))) return done('migrated');
       if (state === 'error') return done('failed', `the HA stack put ${sid} in the error state while moving it; see ha-manager status and the task log on ${last.node}`);
+    }
+    if (env.signal?.aborted) {
+      const at = last ? `still on ${last.node}${last.hastate ? ` (HA state '${last.hastate}')` : ''}` : 'not found';
+      return done('failed', `stopped waiting with Ctrl-C: ${label} is ${at}. The request stays queued and may still be carried out; check ha-manager status`);
     }
     if (env.now() + env.pollMs > deadline) {
       const at = last ? `still on ${last.node}${last.hastate ? ` (HA state '${last.hastate}')` : ''}` : 'not found';

@@ -6,6 +6,21 @@ export type Sleep = (ms: number) => Promise<void>;
 /** The real clock's sleep. */
 export const realSleep: Sleep = (ms) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
 
+/** The real clock's sleep, cut short once `signal` aborts (Ctrl-C ends a wait, never a command). */
+export function abortableSleep(signal: AbortSignal): Sleep {
+  return (ms) =>
+    new Promise((resolve) => {
+      if (signal.aborted) return resolve();
+      const wake = (): void => {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', wake);
+        resolve();
+      };
+      const timer = setTimeout(wake, Math.max(0, ms));
+      signal.addEventListener('abort', wake, { once: true });
+    });
+}
+
 /**
  * Run `work` over the items, starting them in input order with at most `concurrency` running;
  * a new item starts as soon as any running one ends (no waves), or as soon as it calls `release`

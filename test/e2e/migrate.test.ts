@@ -59,9 +59,10 @@ interface Entry {
   durationMs: number | null;
 }
 
+/** The journal without the cluster lock's own commands (`sh -c … pvx-lock …`; cluster-lock.test.ts covers those). */
 function journal(): Entry[] {
   try {
-    return readFileSync(path.join(env['PVX_STATE_DIR']!, 'journal.jsonl'), 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Entry);
+    return readFileSync(path.join(env['PVX_STATE_DIR']!, 'journal.jsonl'), 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Entry).filter((e) => e.argv[3] !== 'pvx-lock');
   } catch {
     return [];
   }

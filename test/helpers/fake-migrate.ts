@@ -9,6 +9,7 @@
 import { UnreachableError } from '../../src/errors.js';
 import type { ExecOptions, ExecResult, Transport } from '../../src/transport/types.js';
 import { quorumtool } from '../unit/checks/scenario.js';
+import { FakeLocks, isLockCommand } from './fake-lock.js';
 
 /** One pretend guest. */
 export interface FakeGuest {
@@ -81,6 +82,8 @@ export class FakeMigrateCluster implements Transport {
   private inFlight = 0;
   /** the most migrations that ran at the same time */
   maxInFlight = 0;
+  /** the nodes' cluster lock folders; their commands are kept apart from `calls` (pvx's bookkeeping, not cluster changes) */
+  readonly locks = new FakeLocks();
 
   constructor(guests: FakeGuest[]) {
     for (const g of guests) this.guests.set(g.vmid, { ...g });
@@ -92,6 +95,11 @@ export class FakeMigrateCluster implements Transport {
   }
 
   async exec(node: string, argv: readonly string[], opts: ExecOptions = {}): Promise<ExecResult> {
+    if (isLockCommand(argv)) {
+      if (opts.mutates !== true) throw new Error(`lock command on ${node} not flagged as a change`);
+      if (this.unreachable.has(node) || this.offline.has(node)) throw new UnreachableError(node, `cannot reach ${node} over SSH: Connection timed out`, { hint: 'check the node' });
+      return this.locks.answer(node, argv);
+    }
     this.calls.push({ node, argv, opts, at: Date.now() });
     if (this.unreachable.has(node) || this.offline.has(node)) {
       throw new UnreachableError(node, `cannot reach ${node} over SSH: Connection timed out`, { hint: 'check the node' });
