@@ -179,6 +179,8 @@ Examples:
     .addHelpText('after', `
 Needs --yes without a terminal; at a terminal you type the node name to confirm.
 corosync may answer 'Could not kill node (error = CS_ERR_NOT_EXIST)': harmless, the node was already down.
+Refused (exit 3) while the cluster has a QDevice: run 'pvecm qdevice remove' on a member first, as
+Proxmox's admin guide asks, and 'pvecm qdevice setup <QNetd address>' afterwards.
 
 Examples:
   pvx cluster remove-node pve4 --dry-run
@@ -219,13 +221,15 @@ Examples:
 Shows the cluster, its nodes (online or not), the guests per node, HA resources and shared storage, and
 what will happen; at a terminal you type the cluster name to go on (a wrong name changes nothing, exit
 130); without a terminal --yes is required. Before anything is deleted, /etc/corosync,
-/etc/pve/corosync.conf and /var/lib/pve-cluster/config.db of every reachable node are put in a tar with a
-sha256, kept on the node (/var/lib/pvx/backups/<cluster>-<timestamp>/) and copied here, and each copy is
-checked on both sides. Then each other node is separated (stop pve-cluster and corosync, pmxcfs -l,
-remove the corosync configuration, stop that pmxcfs by its PID, start pve-cluster, clear
-/var/lib/corosync) and removed with pvecm delnode on the last node (pvecm expected where it would lack
-quorum); the last node is separated last. Nodes that are down are only removed from the membership.
-Refused while HA resources are configured. Ctrl-C stops between steps.
+/etc/pve/corosync.conf, /etc/pve/nodes and /var/lib/pve-cluster/config.db of every reachable node are put
+in a tar with a sha256, kept on the node (/var/lib/pvx/backups/<cluster>-<timestamp>/) and copied here,
+and each copy is checked on both sides. A QDevice is removed first (pvecm qdevice remove). Then each
+other node is separated (stop pve-cluster and corosync, pmxcfs -l, remove the corosync configuration,
+stop that pmxcfs by its PID, start pve-cluster, clear /var/lib/corosync, then remove the other nodes'
+folders from its /etc/pve/nodes, whose copies are in its backup) and removed with pvecm delnode on the
+last node (pvecm expected where it would lack quorum); the last node is separated last. Nodes that are
+down are only removed from the membership. Refused while HA resources are configured, and while a
+QDevice is configured and a node is offline. Ctrl-C stops between steps.
 Exit 0 done (or no cluster), 1 backups failed (nothing changed), 2 bad input or no --yes without a
 terminal, 3 refused, 4 failed after changes (the message names the restore command), 6 a node could
 not be reached before any change, 130 cancelled (a wrong cluster name, or Ctrl-C before any change).

@@ -41,6 +41,24 @@ const MARK = '@@pvx:';
 const CLUSTER_FILES = ['/etc/pve/corosync.conf', '/etc/corosync/authkey', '/etc/corosync/corosync.conf'];
 
 /**
+ * The shell function `guests` of the facts script, listing under `pveRoot` (tests pass a scratch tree).
+ * It lists what `pvecm add` counts: pmxcfs builds the guest list from the configs under every
+ * `nodes/*` folder, not only the node's own (pve-cluster src/pmxcfs/memdb.c memdb_recreate_vmlist),
+ * so a folder another node left behind refuses a join as well. One line per config: its path, a
+ * space, the name from the config's first section.
+ */
+export function guestListFunction(pveRoot: string): string {
+  const dirs = GUEST_DIRS.map((d) => `${shJoin([`${pveRoot}/nodes`])}/*/${d}/*.conf`).join(' ');
+  return (
+    `guests() { for f in ${dirs}; do if [ -e "$f" ]; then ` +
+    'printf \'%s %s\\n\' "$f" "$(sed -n -E -e \'/^\\[/q\' -e \'s/^(name|hostname): *//p\' "$f" | head -n 1)"; fi; done; }'
+  );
+}
+
+/** The folders of a node's directory pmxcfs reads guest configs from (openvz: what PVE before 4 left behind). */
+export const GUEST_DIRS = ['qemu-server', 'lxc', 'openvz'] as const;
+
+/**
  * Why a script and not one exec per probe: the PVE tools are perl programs that take most of a
  * second each to start; run side by side on the node they cost one start-up, and one round trip.
  * Every fork counts on a busy node, so the cheap sections share one background job, each job
@@ -58,9 +76,7 @@ const SETUP = [
   // ports corosync (or anything else) holds, so the UDP probe never binds them
   'udp() { if [ -e /proc/net/udp6 ]; then cat /proc/net/udp /proc/net/udp6; else cat /proc/net/udp; fi; }',
   'user() { id -u && id -un; }',
-  // guest configs are what pvecm add counts (reference §1.4); the name comes from the config's first section
-  'guests() { for f in /etc/pve/nodes/"$n"/qemu-server/*.conf /etc/pve/nodes/"$n"/lxc/*.conf; do if [ -e "$f" ]; then ' +
-    'printf \'%s %s\\n\' "$f" "$(sed -n -E -e \'/^\\[/q\' -e \'s/^(name|hostname): *//p\' "$f" | head -n 1)"; fi; done; }',
+  guestListFunction('/etc/pve'),
 ];
 
 /** A background job of the script and the sections it writes. */

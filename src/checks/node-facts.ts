@@ -148,7 +148,9 @@ function clusterFrom(text: string, source: NodeCluster['source']): NodeCluster {
     const v = i['linknumber'];
     if (typeof v === 'string' && /^\d+$/.test(v)) links.add(Number(v));
   }
-  return { name: sum.clusterName, configVersion: sum.configVersion, nodes: sum.nodes, linkNumbers: [...links].sort((a, b) => a - b), source };
+  const out: NodeCluster = { name: sum.clusterName, configVersion: sum.configVersion, nodes: sum.nodes, linkNumbers: [...links].sort((a, b) => a - b), source };
+  if (sum.qdevice) out.qdevice = sum.qdevice;
+  return out;
 }
 
 /**
@@ -166,16 +168,25 @@ function readCluster(conf: Section | undefined, local: Section | undefined, runn
   return { ok: true, value: null };
 }
 
-const GUEST_LINE = /^\/etc\/pve\/nodes\/[^/]+\/(qemu-server|lxc)\/(\d+)\.conf(?: (.*))?$/;
+const GUEST_LINE = /^(\/etc\/pve\/nodes\/([^/ ]+)\/(qemu-server|lxc|openvz)\/([^/ ]+)\.conf)(?: (.*))?$/;
+const GUEST_TYPE = { 'qemu-server': 'qemu', lxc: 'lxc', openvz: 'openvz' } as const;
+
+/** pmxcfs counts `<vmid>.conf` (vmid 1 … 2^32-1) in folders named like a node (LDH), memdb.c name_is_vm_config and valid_nodename. */
+function countedByPmxcfs(node: string, base: string): boolean {
+  return /^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?$/.test(node) && /^[1-9]\d*$/.test(base) && Number(base) <= 0xffffffff;
+}
 
 function readGuests(s: Section | undefined): Reading<Guest[]> {
   return read(s, 'guest configs', (x) =>
-    meaningfulLines(x.stdout).map((line) => {
+    meaningfulLines(x.stdout).flatMap((line) => {
       const m = GUEST_LINE.exec(line);
       if (!m) throw garbage('guest configs', 'unexpected line', line);
-      const g: Guest = { vmid: Number(m[2]), type: m[1] === 'lxc' ? 'lxc' : 'qemu' };
-      if (m[3]) g.name = m[3];
-      return g;
+      const [, path = '', node = '', dir = 'qemu-server', base = '', name] = m;
+      // a file pmxcfs does not count cannot make pvecm add refuse
+      if (!countedByPmxcfs(node, base)) return [];
+      const g: Guest = { vmid: Number(base), type: GUEST_TYPE[dir as keyof typeof GUEST_TYPE], node, path };
+      if (name) g.name = name;
+      return [g];
     }),
   );
 }

@@ -40,14 +40,26 @@ function quorumOf(ctx: CheckContext, f: NodeFacts, forJoin: boolean): Finding[] 
   } else {
     out.push(finding(ID, n, 'ok', `cluster '${cluster}' is quorate: ${votes}`));
   }
-  if (forJoin && q.flags.includes('Qdevice')) {
-    out.push(
-      finding(ID, n, 'warn', `cluster '${cluster}' uses a QDevice, which must be removed before a node joins`, {
-        hint: 'pvecm qdevice remove before the join, pvecm qdevice setup <ip> after it',
-      }),
-    );
-  }
+  if (forJoin) out.push(...qdeviceRefusal(f, cluster));
   return out;
+}
+
+/**
+ * pve-docs pvecm.adoc, "Adding/Deleting Nodes After QDevice Setup": "If you want to add a new node or
+ * remove an existing one from a cluster with a QDevice setup, you need to remove the QDevice first."
+ * The configuration says so even while the QDevice daemon is down; `pvecm status` while it runs.
+ */
+function qdeviceRefusal(f: NodeFacts, cluster: string): Finding[] {
+  const conf = f.cluster.ok ? f.cluster.value?.qdevice : undefined;
+  const registered = f.quorum.ok && (f.quorum.value.quorum.flags.includes('Qdevice') || f.quorum.value.qdevice !== undefined);
+  if (!conf && !registered) return [];
+  const host = conf?.host;
+  const where = host ? ` (QNetd host ${host})` : '';
+  return [
+    finding(ID, f.name, 'fail', `cluster '${cluster}' has a QDevice${where}: Proxmox asks to remove it before a node is added (pvecm.adoc, "Adding/Deleting Nodes After QDevice Setup")`, {
+      hint: `on ${f.name}: pvecm qdevice remove (every node must be online), then join; afterwards, with an even node count, set it up again: pvecm qdevice setup ${host ?? '<QNetd address>'}`,
+    }),
+  ];
 }
 
 /** The quorum check. */

@@ -74,11 +74,15 @@ export interface TimeSync {
   chronyProblem?: string;
 }
 
-/** A VM or container configured on the node. */
+/** A VM or container configuration the node's /etc/pve holds (its own folder, or one another node left behind). */
 export interface Guest {
   vmid: number;
-  type: 'qemu' | 'lxc';
+  type: 'qemu' | 'lxc' | 'openvz';
   name?: string;
+  /** the folder under /etc/pve/nodes that holds the config */
+  node: string;
+  /** the config file */
+  path: string;
 }
 
 /** The node's clock against the workstation, corrected by the round trip. */
@@ -98,6 +102,8 @@ export interface NodeCluster {
   linkNumbers: number[];
   /** /etc/pve/corosync.conf, or only the local /etc/corosync copy (pmxcfs down or a leftover) */
   source: '/etc/pve/corosync.conf' | '/etc/corosync/corosync.conf';
+  /** the quorum device the configuration names, if any */
+  qdevice?: CorosyncSummary['qdevice'];
 }
 
 /** Everything learned about one node in one read. */
@@ -128,6 +134,7 @@ export interface NodeFacts {
   udpPortsInUse: Reading<number[]>;
   links: Reading<CfgtoolStatus>;
   quorum: Reading<QuorumtoolStatus>;
+  /** every guest config under /etc/pve/nodes/*, as pvecm add counts them */
   guests: Reading<Guest[]>;
 }
 

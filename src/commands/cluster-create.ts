@@ -17,6 +17,7 @@ import { readMembership } from './cluster-membership.js';
 import { inventoryNodes, parseNodeList, pvxCommandLine } from './cluster-nodes.js';
 import { joinAuth, passwordFlagsFor, passwordSource, requirePasswordSource } from './cluster-password.js';
 import { nothingRead } from './shared/nothing-read.js';
+import { scopeOfViews } from './shared/cluster-lock.js';
 import { failedChangeOutcome, nodeState, readStates, runPlanWithProgress, type ClusterChangeResult, type PlanResult } from './cluster-plan-run.js';
 import { preflightGate } from './cluster-preflight.js';
 
@@ -117,7 +118,8 @@ export async function clusterCreate(deps: Deps, opts: CreateOptions): Promise<Ou
     return { command: COMMAND, result: { title: decision.plan.title, plan: describePlan(decision.plan) }, exitCode: 0, warnings };
   }
 
-  const { run, steps } = await runPlanWithProgress(deps, t, decision.plan);
+  // every node named, and the online members of a cluster it extends, are locked before the first change
+  const { run, steps } = await runPlanWithProgress(deps, t, decision.plan, { lock: scopeOfViews(before.values(), inv.nodes.map((n) => n.name)) });
   if (run.ok) {
     const summary = decision.creates
       ? `Created cluster '${opts.name}' with ${decision.members.join(', ')}: every node sees the same ${decision.members.length} member(s), quorate, /etc/pve writable`

@@ -9,6 +9,7 @@ import { readMembership } from './cluster-membership.js';
 import { checkNodeName, inventoryNodes, pvxCommandLine } from './cluster-nodes.js';
 import { confirmOrCancel } from './shared/confirm.js';
 import { nothingRead } from './shared/nothing-read.js';
+import { scopeOfViews } from './shared/cluster-lock.js';
 import { failureError, nodeState, readStates, runPlanWithProgress, type ClusterChangeResult, type PlanResult } from './cluster-plan-run.js';
 
 /** Options of `cluster expected`. */
@@ -54,7 +55,7 @@ export async function clusterExpected(deps: Deps, opts: ExpectedOptions): Promis
     mismatch: 'expected votes were not changed',
     untouched: 'expected votes were not changed',
   });
-  const { run, steps } = await runPlanWithProgress(deps, t, decision.plan);
+  const { run, steps } = await runPlanWithProgress(deps, t, decision.plan, { lock: scopeOfViews(before.values(), inv.nodes.map((n) => n.name)) });
   const members = m.kind === 'member' ? m.configured : [];
   if (run.ok) {
     return {

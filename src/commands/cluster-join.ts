@@ -12,6 +12,7 @@ import { readMembership } from './cluster-membership.js';
 import { checkNodeName, inventoryNodes, pvxCommandLine } from './cluster-nodes.js';
 import { joinAuth, passwordFlagsFor, passwordSource, requirePasswordSource } from './cluster-password.js';
 import { nothingRead } from './shared/nothing-read.js';
+import { scopeOfViews } from './shared/cluster-lock.js';
 import { failedChangeOutcome, readStates, runPlanWithProgress, type ClusterChangeResult, type PlanResult } from './cluster-plan-run.js';
 import { preflightGate } from './cluster-preflight.js';
 
@@ -88,7 +89,8 @@ export async function clusterJoin(deps: Deps, opts: JoinOptions): Promise<Outcom
   if (deps.globals.dryRun) {
     return { command: COMMAND, result: { title: decision.plan.title, plan: describePlan(decision.plan) }, exitCode: 0, warnings };
   }
-  const { run, steps } = await runPlanWithProgress(deps, t, decision.plan);
+  // the node, the member and every other online member of its cluster are locked before the first change
+  const { run, steps } = await runPlanWithProgress(deps, t, decision.plan, { lock: scopeOfViews(before.values(), inv.nodes.map((n) => n.name)) });
   if (run.ok) {
     return {
       command: COMMAND,

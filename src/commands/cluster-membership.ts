@@ -16,7 +16,7 @@ export function membershipOf(v: NodeView): Membership {
       const unread = st.unrecognized[0];
       if (unread !== undefined) return { node: v.node, kind: 'error', message: `pvecm status printed a membership row pvx cannot read: '${excerptOf(unread)}'` };
       const nodes = cs?.nodes ?? [];
-      return {
+      const m: Membership = {
         node: v.node,
         kind: 'member',
         cluster,
@@ -27,6 +27,10 @@ export function membershipOf(v: NodeView): Membership {
         expectedVotes: st.quorum.expectedVotes,
         totalVotes: st.quorum.totalVotes,
       };
+      // quorumtool prints the flag and the id-0 row together; either one alone still means a device is registered
+      if (st.qdevice) m.qdevice = { votes: st.qdevice.votes, voting: st.qdevice.voting };
+      else if (st.quorum.flags.includes('Qdevice')) m.qdevice = { votes: 0, voting: false };
+      return m;
     }
     case 'standalone':
       return { node: v.node, kind: 'standalone' };

@@ -2,7 +2,8 @@
 import type { Deps } from '../context.js';
 import type { InventoryNode } from '../config/inventory.js';
 import { NotQuorateError, PreflightError, StepError, UnreachableError, UsageError, type PvxError } from '../errors.js';
-import { files, pveNodeDir, pveshGet } from '../pve/argv.js';
+import { CLUSTER_PATHS, files, pveNodeDir, pveshGet } from '../pve/argv.js';
+import { parseCorosyncConf, summarizeCorosyncConf, type CorosyncQdevice } from '../pve/parse/corosync-conf.js';
 import { ParseError } from '../pve/parse/errors.js';
 import { parseClusterResources, type GuestResource } from '../pve/parse/pvesh-resources.js';
 import type { Transport } from '../transport/types.js';
@@ -14,6 +15,7 @@ import { readMembership } from './cluster-membership.js';
 import { checkNodeName, inventoryNodes, pvxCommandLine } from './cluster-nodes.js';
 import { confirmOrCancel } from './shared/confirm.js';
 import { nothingRead } from './shared/nothing-read.js';
+import { scopeOfViews } from './shared/cluster-lock.js';
 import { failedChangeOutcome, readStates, runPlanWithProgress, type ClusterChangeResult, type PlanResult } from './cluster-plan-run.js';
 
 /** Options of `cluster remove-node`. */
@@ -73,10 +75,11 @@ export async function clusterRemoveNode(deps: Deps, opts: RemoveNodeOptions): Pr
   reading.succeed(`read ${views.size} node(s); delnode would run on ${via.node}`);
   const guests = via.kind === 'member' && via.configured.includes(opts.node) ? await guestsOn(t, via.node, opts.node) : [];
   const nodeDirExists = via.kind === 'member' ? (await t.exec(via.node, files.isDir(pveNodeDir(opts.node)))).exitCode === 0 : false;
+  const qdevice = via.kind === 'member' && via.configured.includes(opts.node) ? await readQdevice(t, via) : undefined;
 
   const decision = planRemoveNode(
     { node: opts.node, via: via.node, offlineConfirmed: Boolean(opts.offlineConfirmed) },
-    { via, guests, nodeDirExists, ...(targetView ? { target: targetView } : {}) },
+    { via, guests, nodeDirExists, ...(targetView ? { target: targetView } : {}), ...(qdevice ? { qdevice } : {}) },
     { read: readMembership, timing },
   );
   if (decision.kind === 'unchanged') {
@@ -92,10 +95,10 @@ export async function clusterRemoveNode(deps: Deps, opts: RemoveNodeOptions): Pr
     if (decision.usage) throw new UsageError(msg);
     if (decision.notQuorate) {
       throw new NotQuorateError(msg, {
-        hint: `bring the missing members back; only if they are powered off for good: pvx cluster expected <votes present> --node ${via.node} --yes (split-brain risk)`,
+        hint: `bring the missing members back; only if they are powered off for good: pvx cluster expected ${via.kind === 'member' ? via.totalVotes : '<votes present>'} --node ${via.node} --yes (the votes present, a QDevice's included; split-brain risk)`,
       });
     }
-    throw new PreflightError(msg, { hint: opts.offlineConfirmed ? undefined : `if ${opts.node} is powered off for good, pass --offline-confirmed` });
+    throw new PreflightError(msg, { hint: decision.hint ?? (opts.offlineConfirmed ? undefined : `if ${opts.node} is powered off for good, pass --offline-confirmed`) });
   }
   const warnings = [...decision.warnings];
   if (deps.globals.dryRun) return { command: COMMAND, result: { title: decision.plan.title, plan: describePlan(decision.plan) }, exitCode: 0, warnings };
@@ -109,15 +112,16 @@ export async function clusterRemoveNode(deps: Deps, opts: RemoveNodeOptions): Pr
 
   const before = new Map([[via.node, via]]);
   const recovery = pvxCommandLine(inv, ['cluster', 'remove-node', opts.node, '--via', via.node, '--yes', ...(opts.offlineConfirmed ? ['--offline-confirmed'] : [])]);
-  const { run, steps } = await runPlanWithProgress(deps, t, decision.plan);
+  const { run, steps } = await runPlanWithProgress(deps, t, decision.plan, { lock: scopeOfViews(views.values(), inv.nodes.map((n) => n.name)) });
   if (decision.progress.delnode?.kind === 'removed' && decision.progress.delnode.nodeWasDown) warnings.push(NOT_EXIST_NOTE);
   if (run.ok) {
     const summary = decision.cleanupOnly
       ? `Removed the stale ${pveNodeDir(opts.node)} on ${via.node}; ${opts.node} was already out of cluster '${decision.cluster}'`
       : `Removed ${opts.node} from cluster '${decision.cluster}': ${via.node} now lists ${decision.members.join(', ')} and is quorate`;
+    const next = decision.cleanupOnly ? [] : [qdeviceAgain(via.node, decision.members.length)];
     return {
       command: COMMAND,
-      result: { action: 'remove-node', cluster: decision.cluster, outcome: decision.cleanupOnly ? 'cleaned' : 'removed', summary, members: decision.members, steps },
+      result: { action: 'remove-node', cluster: decision.cluster, outcome: decision.cleanupOnly ? 'cleaned' : 'removed', summary, members: decision.members, steps, ...(next.length > 0 ? { next } : {}) },
       exitCode: 0,
       warnings,
     };
@@ -126,6 +130,27 @@ export async function clusterRemoveNode(deps: Deps, opts: RemoveNodeOptions): Pr
     command: COMMAND, action: 'remove-node', cluster: decision.cluster, what: `removing ${opts.node}`,
     run, steps, before, nodes: [via.node], recovery, warnings,
   });
+}
+
+/** The QDevice of the cluster `via` is in: its /etc/pve/corosync.conf, else the Qdevice flag of pvecm status (a file pvx cannot read refuses). */
+async function readQdevice(t: Transport, via: Extract<Membership, { kind: 'member' }>): Promise<{ host?: string } | undefined> {
+  const r = await t.exec(via.node, ['cat', CLUSTER_PATHS.pveCorosyncConf], { title: `read ${CLUSTER_PATHS.pveCorosyncConf}` });
+  if (r.exitCode !== 0) throw new PreflightError(`could not read ${CLUSTER_PATHS.pveCorosyncConf} on ${via.node}: ${r.stderr.trim().split('\n').pop() || `exit code ${r.exitCode}`}`, { hint: 'nothing was changed' });
+  let q: CorosyncQdevice | undefined;
+  try {
+    q = summarizeCorosyncConf(parseCorosyncConf(r.stdout)).qdevice;
+  } catch (e) {
+    if (e instanceof ParseError) throw new PreflightError(`could not read ${CLUSTER_PATHS.pveCorosyncConf} on ${via.node}: ${e.message}`, { hint: 'nothing was changed' });
+    throw e;
+  }
+  if (q) return q.host !== undefined ? { host: q.host } : {};
+  return via.qdevice ? {} : undefined;
+}
+
+/** After a removal: how to set a QDevice up again (pvecm.adoc: once the node count is even again). */
+function qdeviceAgain(via: string, members: number): string {
+  const fits = members % 2 === 0 ? `${members} nodes: an even count, as a QDevice wants` : `${members} nodes: an odd count, for which pvecm.adoc discourages a QDevice (pvecm qdevice setup refuses it without --force)`;
+  return `if you removed a QDevice for this, set it up again on ${via}: pvecm qdevice setup <QNetd address> (${fits})`;
 }
 
 /**

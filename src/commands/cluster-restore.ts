@@ -14,11 +14,14 @@ import { DEFAULT_TIMING, describeMembership, type Membership, type Timing } from
 import { describePlan, type PlannedStep } from '../workflows/plan.js';
 import { chooseRestoreConf, RestoreConfError, votesOf, type RestoreConf } from '../workflows/restore-conf.js';
 import { planRestore, type RestoreNode } from '../workflows/restore-plan.js';
+import { entryOf } from '../workflows/teardown-backup.js';
+import { nodeNameProblem } from '../pve/names.js';
 import { readBackupSet, verifyArchive, type VerifiedArchive } from './backup-store.js';
 import { readMembership } from './cluster-membership.js';
 import { inventoryNodes, parseNodeList, pvxCommandLine } from './cluster-nodes.js';
 import { confirmOrCancel } from './shared/confirm.js';
 import { nothingRead } from './shared/nothing-read.js';
+import { scopeOfViews } from './shared/cluster-lock.js';
 import { failureError, nodeState, readStates, runPlanWithProgress, type NodeState, type StepReport } from './cluster-plan-run.js';
 import { listenForInterrupt } from './plan-progress.js';
 
@@ -165,7 +168,8 @@ export async function clusterRestore(deps: Deps, opts: RestoreOptions): Promise<
   const expectQuorum = presentVotes * 2 > total;
   const nodes: RestoreNode[] = restoring.map((n) => {
     const a = archives.get(n) as VerifiedArchive;
-    return { node: n, archiveBase64: () => a.data.toString('base64'), sha256: a.entry.sha256, backupConf: a.corosyncConf };
+    const folders = otherFolders(a.entry.files, n);
+    return { node: n, archiveBase64: () => a.data.toString('base64'), sha256: a.entry.sha256, backupConf: a.corosyncConf, ...(folders.length > 0 ? { folders } : {}) };
   });
   const updateMembers = authority !== undefined && liveLocal !== conf.text;
   const plan = planRestore(
@@ -201,7 +205,7 @@ export async function clusterRestore(deps: Deps, opts: RestoreOptions): Promise<
   const interrupt = listenForInterrupt(deps);
   let done;
   try {
-    done = await runPlanWithProgress(deps, t, plan, { signal: interrupt.signal });
+    done = await runPlanWithProgress(deps, t, plan, { signal: interrupt.signal, lock: scopeOfViews(before.values(), names) });
   } finally {
     interrupt.dispose();
   }
@@ -227,6 +231,13 @@ export async function clusterRestore(deps: Deps, opts: RestoreOptions): Promise<
     return { command: COMMAND, result, exitCode: error.exitCode, warnings, error };
   }
   return { command: COMMAND, result, exitCode: 0, warnings };
+}
+
+/** The folders of other nodes an archive holds under etc/pve/nodes/ (named as PVE names nodes; anything else is left out). */
+export function otherFolders(files: readonly string[], node: string): string[] {
+  const prefix = `${entryOf(CLUSTER_PATHS.pveNodes)}/`;
+  const names = files.filter((f) => f.startsWith(prefix)).map((f) => f.slice(prefix.length).split('/')[0] ?? '');
+  return [...new Set(names)].filter((n) => n !== node && nodeNameProblem(n) === undefined).sort();
 }
 
 /** The copy with the higher config_version (unreadable ones lose). */

@@ -26,6 +26,8 @@ export interface TeardownFacts {
   readings: NodeReading[];
   /** guest configuration files per node, as the node itself holds them (down nodes: as the cluster does) */
   guestFiles: Map<string, GuestFile[]>;
+  /** per node read: the folders under /etc/pve/nodes that hold guest configurations there */
+  guestFolders: Map<string, string[]>;
   /** guests as /cluster/resources reports them (names, status, HA state) */
   guests: GuestResource[];
   ha?: HaFacts;
@@ -58,7 +60,7 @@ async function readLocalConf(t: Transport, node: string, unread: ReadProblem[]):
     const r = await t.exec(node, ['cat', CLUSTER_PATHS.corosyncConf], { timeoutMs: READ_TIMEOUT_MS, title: 'read corosync.conf' });
     if (r.exitCode !== 0 || r.stdout.trim() === '') return undefined;
     const s = summarizeCorosyncConf(parseCorosyncConf(r.stdout));
-    return { cluster: s.clusterName, configVersion: s.configVersion, nodes: s.nodes.map((n) => ({ name: n.name, votes: n.quorumVotes })) };
+    return { cluster: s.clusterName, configVersion: s.configVersion, nodes: s.nodes.map((n) => ({ name: n.name, votes: n.quorumVotes })), ...(s.qdevice ? { qdevice: s.qdevice } : {}) };
   } catch (e) {
     if (e instanceof UnreachableError || e instanceof ParseError) {
       unread.push(problemOf(node, 'its /etc/corosync/corosync.conf', e));
@@ -132,10 +134,13 @@ export async function readTeardownFacts(t: Transport, nodes: readonly string[]):
   );
   const readings = per.map((p) => p.reading);
   const decision = decideTeardown(readings);
-  const facts: TeardownFacts = { decision, readings, guestFiles: new Map(), guests: [], sharedStorages: [], unread };
+  const facts: TeardownFacts = { decision, readings, guestFiles: new Map(), guestFolders: new Map(), guests: [], sharedStorages: [], unread };
   for (const p of per) {
     const own = p.files?.get(p.reading.node);
-    if (p.files) facts.guestFiles.set(p.reading.node, own ?? []);
+    if (p.files) {
+      facts.guestFiles.set(p.reading.node, own ?? []);
+      facts.guestFolders.set(p.reading.node, [...p.files.keys()].sort());
+    }
   }
   if (decision.kind !== 'plan') return facts;
   const authority = pickAuthority(readings, decision.input.cluster);

@@ -23,6 +23,7 @@ import { readTeardownFacts, type ReadProblem, type SharedStorage, type TeardownF
 import { listenForInterrupt, parseHold, waitAtHold } from './plan-progress.js';
 import { confirmOrCancel } from './shared/confirm.js';
 import { runPlanWithProgress } from './cluster-plan-run.js';
+import { scopeOfViews, takeClusterLock, type HeldClusterLock } from './shared/cluster-lock.js';
 
 const COMMAND = 'cluster teardown';
 
@@ -44,6 +45,10 @@ export interface TeardownNodeResult {
   guestsBefore: string[];
   /** the guest configurations it holds at the end; absent when not checked */
   guestsAfter?: string[];
+  /** the other nodes' folders removed from its /etc/pve/nodes; copies are in its backup archive under etc/pve/nodes/ */
+  foldersRemoved?: string[];
+  /** other nodes' folders it still holds, and why */
+  foldersKept?: Array<{ folder: string; why: string }>;
 }
 
 /** The backups of a run. */
@@ -93,12 +98,26 @@ export interface TeardownOverview {
   removeOnly: string[];
   /** nodes before whose removal the last node gets `pvecm expected` */
   expectedBefore: string[];
+  /** the QDevice removed first */
+  qdevice?: { host?: string };
   localDir: string;
   nodeDir: string;
 }
 
 function labels(g: readonly GuestFile[] | undefined): string[] {
   return (g ?? []).map(guestFileLabel);
+}
+
+/** Where each node's removed folders went, and which it kept. */
+function folderNotes(records: ReadonlyMap<string, { foldersRemoved?: string[]; foldersKept?: Array<{ folder: string; why: string }> }>, backups: TeardownBackups): string[] {
+  const notes: string[] = [];
+  for (const [node, rec] of records) {
+    const b = backups.nodes.find((x) => x.node === node);
+    const copy = b ? `copies in ${b.file} and on ${node} in ${b.nodeFile}, under etc/pve/nodes/` : 'copies in its backup';
+    if (rec.foldersRemoved && rec.foldersRemoved.length > 0) notes.push(`${node}: removed the other nodes' folders ${rec.foldersRemoved.join(', ')} (${copy})`);
+    for (const k of rec.foldersKept ?? []) notes.push(`${node}: kept ${k.folder}, ${k.why}; remove it once checked (rm -r ${k.folder}), or a later join of ${node} fails`);
+  }
+  return notes;
 }
 
 /** What to do on a node that was down, once it is back. */
@@ -108,7 +127,8 @@ export function downNodeAdvice(inv: Parameters<typeof pvxCommandLine>[0], node: 
     `Keep it off this network until it is separated: once it is back, run ${pvxCommandLine(inv, ['cluster', 'teardown'])} again ` +
     `(it separates ${node} the same way), or on ${node} itself: systemctl stop pve-cluster corosync; pmxcfs -l; ` +
     `rm ${CLUSTER_PATHS.pveCorosyncConf}; rm -r ${CLUSTER_PATHS.corosyncDir}/*; kill <PID in ${CLUSTER_PATHS.pmxcfsPidFile}>; ` +
-    `systemctl start pve-cluster; rm -r ${CLUSTER_PATHS.corosyncState}/*`
+    `systemctl start pve-cluster; rm -r ${CLUSTER_PATHS.corosyncState}/*; then, once it is alone, move the other nodes' folders out of ${CLUSTER_PATHS.pveNodes}/ ` +
+    `(pvecm add refuses a node whose ${CLUSTER_PATHS.pveNodes}/*/ folders hold guest configurations)`
   );
 }
 
@@ -170,7 +190,7 @@ export async function clusterTeardown(deps: Deps, opts: TeardownOptions): Promis
     if (d.reason === 'several-clusters') throw new UsageError(msg, { hint: 'use an inventory that holds the nodes of one cluster only' });
     if (d.reason === 'unreachable-online' || d.reason === 'unreachable') throw new UnreachableError(d.nodes[0] ?? '', msg, { hint: 'nothing was changed' });
     if (d.reason === 'unreadable') throw new StepError(msg, { code: 'UNREADABLE', hint: 'nothing was changed; run with --verbose to see what the nodes answered' });
-    throw new PreflightError(msg, { hint: 'nothing was changed' });
+    throw new PreflightError(msg, { hint: d.hint ? `nothing was changed; ${d.hint}` : 'nothing was changed' });
   }
   // an unread HA state may hide an armed watchdog, and a teardown takes quorum from every node
   const unread = unreadRefusal([...facts.unread, ...(facts.ha && 'problem' in facts.ha ? [{ node: d.input.last, what: 'the HA status', unreachable: false, message: facts.ha.problem }] : [])]);
@@ -187,7 +207,11 @@ export async function clusterTeardown(deps: Deps, opts: TeardownOptions): Promis
   const backupNodes = input.nodes.filter((n) => n.role === 'separate' || n.role === 'last').map((n) => n.name);
   const backups = backupNodes.map((n) => backupSteps(n, set, store));
   const backupPlan: Plan = { title: `back up the cluster configuration of ${backupNodes.join(', ')}`, steps: backups.flatMap((b) => b.steps) };
-  const td = planTeardown(input, facts.guestFiles, { read: readMembership, timing });
+  const td = planTeardown(
+    input,
+    { guestsBefore: facts.guestFiles, guestFolders: facts.guestFolders, backups: new Map(backups.map((b) => [b.record.node, b.record])) },
+    { read: readMembership, timing },
+  );
 
   if (globals.dryRun) {
     return {
@@ -208,6 +232,7 @@ export async function clusterTeardown(deps: Deps, opts: TeardownOptions): Promis
     others: input.others.map((o) => o.node),
     removeOnly: input.removeOnly,
     expectedBefore: td.expectedBefore,
+    ...(input.qdevice ? { qdevice: input.qdevice } : {}),
     localDir: store.dir,
     nodeDir: nodeBackupDir(set),
   };
@@ -234,13 +259,19 @@ export async function clusterTeardown(deps: Deps, opts: TeardownOptions): Promis
         ...(a ? { after: describeMembership(a) } : {}),
         guestsBefore: labels(facts.guestFiles.get(n.name)),
         ...(rec?.guestsAfter ? { guestsAfter: labels(rec.guestsAfter) } : {}),
+        ...(rec?.foldersRemoved ? { foldersRemoved: rec.foldersRemoved } : {}),
+        ...(rec?.foldersKept && rec.foldersKept.length > 0 ? { foldersKept: rec.foldersKept } : {}),
       };
     });
   const downNodes = input.nodes.filter((n) => n.role === 'down').map((n) => ({ node: n.name, advice: downNodeAdvice(inv, n.name) }));
   const interrupt = listenForInterrupt(deps);
+  // one lock for both phases, on every node that answered: the cluster is taken apart in between
+  const lockScope = scopeOfViews(before.values(), names);
+  let lock: HeldClusterLock | undefined;
   try {
+    lock = await takeClusterLock(deps, t, lockScope);
     // phase 1: backups; a failure is undone on the nodes and the workstation copy is dropped
-    const b = await runPlanWithProgress(deps, t, backupPlan, { signal: interrupt.signal });
+    const b = await runPlanWithProgress(deps, t, backupPlan, { signal: interrupt.signal, lock: lockScope });
     if (!b.run.ok) {
       store.remove();
       const recovery = pvxCommandLine(inv, ['cluster', 'teardown', ...(opts.backupDir !== undefined ? ['--backup-dir', opts.backupDir] : [])]);
@@ -265,6 +296,7 @@ export async function clusterTeardown(deps: Deps, opts: TeardownOptions): Promis
     // phase 2: the teardown
     const done = await runPlanWithProgress(deps, t, td.plan, {
       signal: interrupt.signal,
+      lock: lockScope,
       betweenSteps: async (next) => {
         if (hold && td.firstStepOf.get(hold.node) === next) await waitAtHold(hold, interrupt.signal, (s) => deps.progress.note(s));
       },
@@ -313,9 +345,10 @@ export async function clusterTeardown(deps: Deps, opts: TeardownOptions): Promis
     }
     const notes: string[] = [];
     const standalone = names.filter((n) => td.records.has(n));
-    if (standalone.length > 1) {
-      notes.push(`each node still holds the other nodes' directories under /etc/pve/nodes/ (with their guest configurations): remove them once you have checked, e.g. on ${standalone[0]}: rm -r ${standalone.slice(1).map((n) => `/etc/pve/nodes/${n}`).join(' ')}`);
+    if (input.qdevice) {
+      notes.push(`the QDevice${input.qdevice.host ? ` (QNetd host ${input.qdevice.host})` : ''} was removed before any node left (pvecm qdevice remove on ${input.last})`);
     }
+    notes.push(...folderNotes(td.records, backupInfo));
     if (storageNote) warnings.push(storageNote);
     for (const dn of downNodes) warnings.push(dn.advice);
     const summary = `cluster '${input.cluster}' is torn down: ${standalone.join(', ')} ${standalone.length === 1 ? 'is' : 'are'} standalone${input.removeOnly.length ? `; ${input.removeOnly.join(', ')} removed from the membership` : ''}`;
@@ -326,10 +359,13 @@ export async function clusterTeardown(deps: Deps, opts: TeardownOptions): Promis
       warnings,
     };
   } finally {
+    await lock?.release();
     interrupt.dispose();
   }
 
   function failed(error: PvxError, steps: StepReport[], nodes: TeardownNodeResult[], summary: string, extra: Partial<TeardownResult> = {}): Outcome<TeardownResult> {
+    const qdeviceGone = input.qdevice !== undefined && steps.some((s) => s.command.join(' ') === 'pvecm qdevice remove' && s.status === 'ok');
+    if (qdeviceGone) warnings.push(`the QDevice was removed from '${input.cluster}' before the failure; to set it up again once the cluster is whole: pvecm qdevice setup ${input.qdevice?.host ?? '<QNetd address>'}`);
     return {
       command: COMMAND,
       result: { cluster: input.cluster, outcome: 'failed', summary, nodes, steps, downNodes, notes: [], ...extra },

@@ -32,6 +32,8 @@ export const pvecm = {
   delnode: (node: string): string[] => ['pvecm', 'delnode', node],
   /** `pvecm expected <votes>` (corosync-quorumtool -e) */
   expected: (votes: number): string[] => ['pvecm', 'expected', String(votes)],
+  /** `pvecm qdevice remove`: drops the QDevice from corosync.conf and stops its daemon on every member (all must be online) */
+  qdeviceRemove: (): string[] => ['pvecm', 'qdevice', 'remove'],
 };
 
 /** `pvesh get <path> --output-format json` (one line, sorted keys, 0/1 booleans). */
@@ -186,6 +188,8 @@ export const CLUSTER_PATHS = {
   corosyncState: '/var/lib/corosync',
   /** the pmxcfs database (sqlite) */
   configDb: '/var/lib/pve-cluster/config.db',
+  /** every node's folder in pmxcfs: guest configs, certificates, status */
+  pveNodes: '/etc/pve/nodes',
   /** written by pmxcfs, also when started by hand with -l */
   pmxcfsPidFile: '/var/run/pve-cluster.pid',
 } as const;

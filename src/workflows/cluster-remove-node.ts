@@ -25,6 +25,8 @@ export interface RemoveFacts {
   guests: readonly GuestResource[];
   /** /etc/pve/nodes/<node> exists (delnode leaves it behind) */
   nodeDirExists: boolean;
+  /** a QDevice the cluster has (its corosync.conf, or pvecm status on `via`) */
+  qdevice?: { host?: string };
 }
 
 /** What `pvecm delnode` said, for the summary (CS_ERR_NOT_EXIST is explained there). */
@@ -35,7 +37,7 @@ export interface RemoveProgress {
 /** What to do. */
 export type RemoveDecision =
   | { kind: 'unchanged'; cluster: string; members: string[] }
-  | { kind: 'refused'; problems: string[]; notQuorate?: boolean; usage?: boolean }
+  | { kind: 'refused'; problems: string[]; notQuorate?: boolean; usage?: boolean; hint?: string }
   | { kind: 'plan'; plan: Plan; cluster: string; members: string[]; cleanupOnly: boolean; warnings: string[]; progress: RemoveProgress };
 
 /** Why a `pvecm delnode` run did not remove the node, or undefined. */
@@ -75,6 +77,15 @@ export function planRemoveNode(req: RemoveRequest, facts: RemoveFacts, w: ReadWi
       kind: 'refused',
       notQuorate: true,
       problems: [`cluster '${via.cluster}' is not quorate as seen from ${req.via} (${via.totalVotes} of ${via.expectedVotes} votes); pvecm delnode needs quorum`],
+    };
+  }
+  if (facts.qdevice) {
+    // pve-docs pvecm.adoc: "If you want to add a new node or remove an existing one from a cluster with a QDevice setup, you need to remove the QDevice first."
+    const host = facts.qdevice.host;
+    return {
+      kind: 'refused',
+      problems: [`cluster '${via.cluster}' has a QDevice${host ? ` (QNetd host ${host})` : ''}: Proxmox asks to remove it before a node is removed (pvecm.adoc, "Adding/Deleting Nodes After QDevice Setup")`],
+      hint: `run 'pvecm qdevice remove' on ${req.via} first (every node must be online), then this again; once the node count is even, set it up again: pvecm qdevice setup ${host ?? '<QNetd address>'}`,
     };
   }
   if (facts.guests.length > 0) {

@@ -16,6 +16,8 @@ export type Membership =
       partitionSize: number;
       expectedVotes: number;
       totalVotes: number;
+      /** a QDevice registered with corosync (pvecm status: the `Qdevice` flag and row); `voting`: it casts its votes here */
+      qdevice?: { votes: number; voting: boolean };
     }
   | { node: string; kind: 'standalone' }
   | { node: string; kind: 'corosync-down'; message: string }

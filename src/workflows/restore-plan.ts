@@ -20,6 +20,8 @@ export interface RestoreNode {
   sha256: string;
   /** the corosync.conf inside its backup */
   backupConf: string;
+  /** other nodes' folders its backup holds under etc/pve/nodes/ (the teardown removed them from the node) */
+  folders?: string[];
 }
 
 /** What the restore plan is built from. */
@@ -60,6 +62,23 @@ export function writeFileArgv(file: string): string[] {
 /** Extract /etc/corosync from a backup archive. */
 export function extractCorosyncArgv(file: string): string[] {
   return ['tar', '-xzf', file, '-C', '/', 'etc/corosync'];
+}
+
+// $1 the archive, $2 the node folders' directory, then folder names. pmxcfs takes no chmod, chown or
+// utimes from tar, so the files are unpacked aside and written in with mkdir and cat; a folder the
+// node has again is left as it is.
+const PUT_FOLDERS_BACK_SCRIPT = [
+  'set -eu; a=$1; to=$2; shift 2; stage=$(mktemp -d); trap \'rm -rf "$stage"\' EXIT',
+  'for d in "$@"; do tar -xzf "$a" -C "$stage" "etc/pve/nodes/$d"; done',
+  'for d in "$@"; do if [ -e "$to/$d" ]; then echo "kept $to/$d"; continue; fi',
+  '  (cd "$stage/etc/pve/nodes" && find "$d" -type d) | while IFS= read -r x; do mkdir -p "$to/$x"; done',
+  '  (cd "$stage/etc/pve/nodes" && find "$d" -type f) | while IFS= read -r x; do cat "$stage/etc/pve/nodes/$x" > "$to/$x"; done',
+  '  echo "restored $to/$d"; done',
+].join('\n');
+
+/** Put other nodes' folders back into `nodesDir` (/etc/pve/nodes) from a backup archive, only those it lacks. */
+export function putFoldersBackArgv(file: string, folders: readonly string[], nodesDir: string = CLUSTER_PATHS.pveNodes): string[] {
+  return ['sh', '-c', PUT_FOLDERS_BACK_SCRIPT, 'sh', file, nodesDir, ...folders];
 }
 
 function lastLine(text: string): string {
@@ -108,6 +127,17 @@ export function planRestore(input: RestoreInput, w: ReadWiring): Plan {
     steps.push(writeStep(n.node, CLUSTER_PATHS.pveCorosyncConf, input.conf.text, what));
     steps.push({ node: n.node, title: `put ${CLUSTER_PATHS.corosyncDir} back from the backup ${on}`, argv: extractCorosyncArgv(file), mutates: true });
     if (n.backupConf !== input.conf.text) steps.push(writeStep(n.node, CLUSTER_PATHS.corosyncConf, input.conf.text, what));
+    // pmxcfs keeps the newest database when the node meets the cluster again (reference §2.4), and the
+    // node's own, written while it was alone, may be the newest: it must hold these folders itself
+    if (n.folders && n.folders.length > 0) {
+      steps.push({
+        node: n.node,
+        title: `put the other nodes' folders back into ${CLUSTER_PATHS.pveNodes} from the backup ${on} (${n.folders.join(', ')}; those it lacks)`,
+        argv: putFoldersBackArgv(file, n.folders),
+        mutates: true,
+        timeoutMs: 120_000,
+      });
+    }
     steps.push({ node: n.node, title: `stop that local pmxcfs by its PID (${CLUSTER_PATHS.pmxcfsPidFile}) ${on}`, argv: stopPmxcfsArgv(), mutates: true, timeoutMs: 60_000 });
     steps.push({ node: n.node, title: `start pve-cluster ${on}`, argv: systemctl.start('pve-cluster'), mutates: true, timeoutMs: 120_000 });
     steps.push({ node: n.node, title: `start corosync ${on}`, argv: systemctl.start('corosync'), mutates: true, timeoutMs: 120_000 });

@@ -1,6 +1,6 @@
 /**
  * Backups of a node's cluster configuration before anything is deleted: a tar of /etc/corosync,
- * /etc/pve/corosync.conf and the pmxcfs database, with its sha256, kept on the node and copied to
+ * /etc/pve/corosync.conf, /etc/pve/nodes and the pmxcfs database, with its sha256, kept on the node and copied to
  * the workstation, then checked on both sides (checksum and the files it must hold).
  */
 import { createHash } from 'node:crypto';
@@ -12,8 +12,12 @@ import { TarFormatError, normalizeEntry, tarGzNames } from './tar-entries.js';
 /** Where nodes keep pvx backups. */
 export const NODE_BACKUP_ROOT = '/var/lib/pvx/backups';
 
-/** What a backup holds, where it exists on the node. */
-export const BACKUP_SOURCES: readonly string[] = [CLUSTER_PATHS.corosyncDir, CLUSTER_PATHS.pveCorosyncConf, CLUSTER_PATHS.configDb];
+/**
+ * What a backup holds, where it exists on the node. The node folders are there as files (not only
+ * inside config.db) because the teardown removes the other nodes' folders once a node is separated,
+ * and a restore puts them back from here.
+ */
+export const BACKUP_SOURCES: readonly string[] = [CLUSTER_PATHS.corosyncDir, CLUSTER_PATHS.pveCorosyncConf, CLUSTER_PATHS.pveNodes, CLUSTER_PATHS.configDb];
 
 /** Files a cluster member must have; a backup without them is reported. */
 export const CLUSTER_ESSENTIALS: readonly string[] = [CLUSTER_PATHS.corosyncConf, CLUSTER_PATHS.authkey, CLUSTER_PATHS.pveCorosyncConf];
@@ -136,6 +140,14 @@ export function localArchiveProblem(data: Buffer, sha: string, expected: readonl
   return listingProblem(entries, expected);
 }
 
+/** An archive's files in a line: each one outside the node folders, then how many of theirs (a cluster has hundreds). */
+export function archiveFilesText(files: readonly string[]): string {
+  const nodes = `${entryOf(CLUSTER_PATHS.pveNodes)}/`;
+  const inNodes = files.filter((f) => f.startsWith(nodes)).length;
+  const rest = files.filter((f) => !f.startsWith(nodes));
+  return [...rest, ...(inNodes > 0 ? [`${inNodes} file(s) under ${nodes}`] : [])].join(', ') || 'no files';
+}
+
 /** One node's backup as the steps fill it in. */
 export interface NodeBackup {
   node: string;
@@ -217,7 +229,7 @@ export function backupSteps(node: string, set: string, sink: BackupSink): { step
       const listing = listingProblem(onNode.entries, expected);
       if (listing) return { ok: false, message: `on ${node}: ${listing}` };
       record.verified = true;
-      return { ok: true, message: `${expected.length} file(s): ${expected.join(', ')}` };
+      return { ok: true, message: `${expected.length} file(s): ${archiveFilesText(expected)}` };
     },
   };
   return { steps: [create, fetch, check], record };

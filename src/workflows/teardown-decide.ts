@@ -2,6 +2,7 @@
  * Who is what in a teardown: which cluster, which member stays last, which nodes are separated,
  * which only leave the membership (down, or separated already), and what makes pvx refuse.
  */
+import type { CorosyncQdevice } from '../pve/parse/corosync-conf.js';
 import { describeMembership, type Membership } from './membership.js';
 
 /** A node's cluster configuration as its own /etc/corosync/corosync.conf says. */
@@ -9,6 +10,8 @@ export interface LocalConf {
   cluster: string;
   configVersion: number;
   nodes: Array<{ name: string; votes: number }>;
+  /** the quorum device it configures */
+  qdevice?: CorosyncQdevice;
 }
 
 /** What pvx read of one inventory node. */
@@ -54,13 +57,15 @@ export interface TeardownInput {
   removeOnly: string[];
   /** the running cluster as the last node sees it; absent when no corosync runs anywhere pvx can read */
   quorum?: { configured: Array<{ name: string; votes: number }>; online: string[]; expectedVotes: number };
+  /** a QDevice the cluster has: removed first (`pvecm qdevice remove` on the last node), as pvecm.adoc asks */
+  qdevice?: { host?: string };
   nodes: TeardownNode[];
 }
 
 /** The decision. */
 export type TeardownDecision =
   | { kind: 'nothing'; standalone: string[] }
-  | { kind: 'refused'; reason: 'several-clusters' | 'unreachable-online' | 'unknown-online' | 'unreachable' | 'unreadable'; problems: string[]; nodes: string[] }
+  | { kind: 'refused'; reason: 'several-clusters' | 'unreachable-online' | 'unknown-online' | 'unreachable' | 'unreadable' | 'qdevice'; problems: string[]; nodes: string[]; hint?: string }
   | { kind: 'plan'; input: TeardownInput };
 
 type Member = Extract<Membership, { kind: 'member' }>;
@@ -185,5 +190,44 @@ export function decideTeardown(readings: readonly NodeReading[]): TeardownDecisi
       expectedVotes: authority.expectedVotes,
     };
   }
+  const qdevice = qdeviceOf(readings, cluster, authority);
+  if (qdevice) {
+    const refusal = qdeviceRefusal(cluster, qdevice, input, configuredNames);
+    if (refusal) return refusal;
+    input.qdevice = qdevice.host !== undefined ? { host: qdevice.host } : {};
+  }
   return { kind: 'plan', input };
+}
+
+/** The cluster's QDevice: the running member's configuration first, then what corosync reports, then any node's file. */
+function qdeviceOf(readings: readonly NodeReading[], cluster: string, authority: Member | undefined): { host?: string } | undefined {
+  const fromConf = (r: NodeReading | undefined) => (r?.conf?.cluster === cluster ? r.conf.qdevice : undefined);
+  const own = fromConf(readings.find((r) => r.node === authority?.node));
+  if (own) return own.host !== undefined ? { host: own.host } : {};
+  if (authority?.qdevice) return {};
+  const any = readings.map(fromConf).find((q) => q !== undefined);
+  return any ? (any.host !== undefined ? { host: any.host } : {}) : undefined;
+}
+
+/**
+ * `pvecm qdevice remove` refuses unless every configured node is online in a quorate cluster
+ * ("All nodes must be online! Node <n> is offline, aborting.", pve-cluster PVE/CLI/pvecm.pm).
+ */
+function qdeviceRefusal(cluster: string, qdevice: { host?: string }, input: TeardownInput, configured: readonly string[]): TeardownDecision | undefined {
+  const q = input.quorum;
+  const offline = q ? configured.filter((n) => !q.online.includes(n)) : [...configured];
+  if (q && offline.length === 0) return undefined;
+  const host = qdevice.host ? ` (QNetd host ${qdevice.host})` : '';
+  const why = q ? `${offline.join(', ')} ${offline.length === 1 ? 'is' : 'are'} offline` : 'no member of it runs corosync';
+  return {
+    kind: 'refused',
+    reason: 'qdevice',
+    problems: [
+      `cluster '${cluster}' has a QDevice${host}, which has to go before nodes leave (pvecm.adoc, "Adding/Deleting Nodes After QDevice Setup"), and pvecm qdevice remove needs every node online in a running cluster: ${why}`,
+    ],
+    nodes: offline,
+    hint:
+      `bring ${q ? offline.join(', ') : 'the nodes'} online and run the teardown again; if ${q && offline.length === 1 ? 'it is' : 'they are'} gone for good, remove the QDevice by hand on a quorate member: ` +
+      `delete the 'device { … }' block of the quorum section in /etc/pve/corosync.conf and raise totem.config_version, then systemctl disable --now corosync-qdevice on every node`,
+  };
 }

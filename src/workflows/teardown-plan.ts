@@ -1,10 +1,13 @@
 /**
- * The plan of `pvx cluster teardown` (reference §2.2, §2.3): separate the other nodes one by one
- * and remove each from the membership on the last node (setting the expected votes where the last
- * node would otherwise lack quorum), then separate the last node. Every separation is checked:
- * standalone, no corosync, no cluster files, every guest configuration still there.
+ * The plan of `pvx cluster teardown` (reference §2.2, §2.3): remove a QDevice first (pve-docs
+ * pvecm.adoc asks for that before nodes are removed), separate the other nodes one by one and remove
+ * each from the membership on the last node (setting the expected votes where the last node would
+ * otherwise lack quorum), then separate the last node. Every separation is checked: standalone, no
+ * corosync, no cluster files, every guest configuration still there; then the other nodes' folders
+ * it still holds go, once their files are in its verified backup.
  */
-import { CLUSTER_PATHS, emptyDir, pmxcfsLocal, pvecm, systemctl } from '../pve/argv.js';
+import { CLUSTER_PATHS, emptyDir, pmxcfsLocal, pvecm, pveNodeDir, systemctl } from '../pve/argv.js';
+import { nodeNameProblem } from '../pve/names.js';
 import { classifyPvecmDelnode } from '../pve/parse/pvecm-add-output.js';
 import { readOnlyScript } from '../transport/read-only-scripts.js';
 import type { ExecResult, Transport } from '../transport/types.js';
@@ -12,6 +15,7 @@ import { delnodeFailure } from './cluster-remove-node.js';
 import { guestFileLabel, guestFilesArgv, missingGuests, parseGuestFiles, type GuestFile } from './guest-files.js';
 import { describeMembership, waitForMembership, type ReadWiring } from './membership.js';
 import type { Plan, Step } from './plan.js';
+import { entryOf, type NodeBackup } from './teardown-backup.js';
 import type { TeardownInput } from './teardown-decide.js';
 
 /** What each separated node looked like at the end, filled in as the checks run. */
@@ -20,6 +24,20 @@ export interface SeparationRecord {
   guestsBefore: GuestFile[];
   guestsAfter?: GuestFile[];
   standalone: boolean;
+  /** the other nodes' folders removed from its /etc/pve/nodes (their files are in its backup) */
+  foldersRemoved?: string[];
+  /** folders it still holds, and why they were kept */
+  foldersKept?: Array<{ folder: string; why: string }>;
+}
+
+/** What the teardown knows besides the decision: the guest files and folders each node holds, and its backup. */
+export interface TeardownPlanFacts {
+  /** guest configuration files each node holds in its own folder */
+  guestsBefore: ReadonlyMap<string, readonly GuestFile[]>;
+  /** per node: the folders under /etc/pve/nodes holding guest configurations there */
+  guestFolders?: ReadonlyMap<string, readonly string[]>;
+  /** per node: its backup, filled in (and verified) before the plan runs */
+  backups?: ReadonlyMap<string, NodeBackup>;
 }
 
 /** A teardown plan with the records its checks fill in. */
@@ -56,6 +74,30 @@ export function clusterTracesArgv(): string[] {
   return ['sh', '-c', CLUSTER_TRACES_SCRIPT];
 }
 
+// $@ are folders; each one that exists is printed, then every file in it
+const FOLDER_FILES_SCRIPT = readOnlyScript('for d in "$@"; do if [ -d "$d" ]; then echo "dir $d"; find "$d" -type f | sed \'s/^/file /\'; fi; done; true');
+
+/** List the folders that exist among `folders`, and their files. */
+export function folderFilesArgv(folders: readonly string[]): string[] {
+  return ['sh', '-c', FOLDER_FILES_SCRIPT, 'sh', ...folders];
+}
+
+/** The folders and files the listing reported. */
+export function parseFolderFiles(stdout: string): { dirs: string[]; files: string[] } {
+  const dirs: string[] = [];
+  const files: string[] = [];
+  for (const line of stdout.split('\n')) {
+    if (line.startsWith('dir ')) dirs.push(line.slice(4));
+    else if (line.startsWith('file ')) files.push(line.slice(5));
+  }
+  return { dirs, files };
+}
+
+/** Remove folders under /etc/pve/nodes (`--`: a name never reads as an option). */
+export function removeFoldersArgv(folders: readonly string[]): string[] {
+  return ['rm', '-rf', '--', ...folders];
+}
+
 /** The traces the script reported. */
 export function parseClusterTraces(stdout: string): string[] {
   return stdout
@@ -75,6 +117,52 @@ function judgeRemoval(r: ExecResult): string | undefined {
   const lines = `${r.stderr}\n${r.stdout}`.split('\n').map((l) => l.trim()).filter(Boolean);
   if (lines.length > 0 && lines.every((l) => l.includes('No such file or directory'))) return undefined;
   return lastLine(r.stderr) || lastLine(r.stdout) || `exit code ${r.exitCode}`;
+}
+
+/** The folders under /etc/pve/nodes of `node` that belong to other nodes: every node of the teardown, and any folder with guests there. */
+export function staleFolders(node: string, input: Pick<TeardownInput, 'nodes'>, guestFolders: readonly string[] = []): string[] {
+  const names = new Set([...input.nodes.map((n) => n.name), ...guestFolders]);
+  names.delete(node);
+  // pmxcfs only keeps folders named like nodes; anything else is not pvx's to remove
+  return [...names].filter((n) => nodeNameProblem(n) === undefined).sort().map(pveNodeDir);
+}
+
+/**
+ * Remove the other nodes' folders from a separated node, once every file in them is in the node's
+ * verified backup. Only on a node with no cluster left: on a member the removal would reach every node.
+ */
+export function removeStaleFoldersStep(node: string, folders: readonly string[], record: SeparationRecord, backup: () => NodeBackup | undefined): Step {
+  return {
+    node,
+    title: `remove the other nodes' folders ${folders.join(', ')} on ${node} (stale once it is alone; their files are in its backup)`,
+    argv: removeFoldersArgv(folders),
+    mutates: true,
+    run: async (t) => {
+      const traces = parseClusterTraces((await t.exec(node, clusterTracesArgv(), { title: `look for cluster traces on ${node}` })).stdout);
+      if (traces.length > 0) return { ok: false, message: `${node} still has ${traces.join(', ')}: its /etc/pve may still be the cluster's, so nothing was removed` };
+      const listed = await t.exec(node, folderFilesArgv(folders), { title: `list the other nodes' folders on ${node}` });
+      if (listed.exitCode !== 0) return { ok: false, message: `the folders on ${node} cannot be listed: ${lastLine(listed.stderr) || `exit code ${listed.exitCode}`}` };
+      const { dirs, files } = parseFolderFiles(listed.stdout);
+      const b = backup();
+      const inBackup = new Set(b?.verified ? b.files : []);
+      const kept: Array<{ folder: string; why: string }> = [];
+      const remove: string[] = [];
+      for (const dir of dirs) {
+        const lacking = files.filter((f) => f.startsWith(`${dir}/`) && !inBackup.has(entryOf(f)));
+        if (lacking.length > 0) kept.push({ folder: dir, why: `not in the backup of ${node}: ${lacking.join(', ')}` });
+        else remove.push(dir);
+      }
+      record.foldersKept = kept;
+      record.foldersRemoved = [];
+      if (remove.length === 0) return { ok: true, skipped: true, message: kept.length > 0 ? `kept ${kept.map((k) => k.folder).join(', ')} (files not in the backup)` : 'none of them is there' };
+      const r = await t.exec(node, removeFoldersArgv(remove), { mutates: true, title: `remove ${remove.join(' ')}` });
+      if (r.exitCode !== 0) return { ok: false, message: `rm on ${node}: ${lastLine(r.stderr) || `exit code ${r.exitCode}`}` };
+      const after = parseFolderFiles((await t.exec(node, folderFilesArgv(remove), { title: `check the folders are gone on ${node}` })).stdout);
+      if (after.dirs.length > 0) return { ok: false, message: `still on ${node} after rm: ${after.dirs.join(', ')}` };
+      record.foldersRemoved = remove;
+      return { ok: true, message: `removed ${remove.join(', ')}${kept.length > 0 ? `; kept ${kept.map((k) => k.folder).join(', ')} (files not in the backup)` : ''}` };
+    },
+  };
 }
 
 /** The steps that turn one node standalone, ending with the check of what must and must not remain. */
@@ -134,6 +222,39 @@ async function waitUntil(w: ReadWiring, probe: () => Promise<string | undefined>
     if (w.timing.now() + w.timing.pollMs > deadline) return why;
     await w.timing.sleep(w.timing.pollMs);
   }
+}
+
+/**
+ * `pvecm qdevice remove` on the last node, before any node leaves (pve-docs pvecm.adoc: "If you want
+ * to add a new node or remove an existing one from a cluster with a QDevice setup, you need to remove
+ * the QDevice first."); done once corosync no longer reports a registered QDevice.
+ */
+export function qdeviceRemoveStep(last: string, cluster: string, host: string | undefined, w: ReadWiring): Step {
+  return {
+    node: last,
+    title: `remove the QDevice${host ? ` (QNetd host ${host})` : ''} from cluster '${cluster}' first (on ${last})`,
+    argv: pvecm.qdeviceRemove(),
+    mutates: true,
+    timeoutMs: 120_000,
+    run: async (t) => {
+      const r = await t.exec(last, pvecm.qdeviceRemove(), { mutates: true, title: 'pvecm qdevice remove', timeoutMs: 120_000 });
+      const said = `${r.stdout}\n${r.stderr}`;
+      const gone = /No QDevice configured!/.test(said);
+      if (!gone && (r.exitCode !== 0 || !/Removed Qdevice\./.test(r.stdout))) {
+        return { ok: false, message: `pvecm qdevice remove failed: ${lastLine(r.stderr) || lastLine(r.stdout) || `exit code ${r.exitCode}`}` };
+      }
+      const left = await waitForMembership(
+        t,
+        last,
+        w.read,
+        (m) => (m.kind === 'member' && m.qdevice === undefined ? undefined : `${last} still reports a QDevice (${describeMembership(m)})`),
+        w.timing.settleTimeoutMs,
+        w.timing,
+      );
+      if (left) return { ok: false, message: left };
+      return { ok: true, ...(gone ? { skipped: true, message: 'no QDevice was configured any more' } : { message: 'removed' }) };
+    },
+  };
 }
 
 /** Give the last node quorum alone: wait until `leaving` is out of its partition, then `pvecm expected <votes>` unless it is quorate. */
@@ -204,8 +325,9 @@ export function delnodeStep(last: string, node: string, cluster: string, w: Read
   };
 }
 
-/** Build the teardown plan from the decision and the guest files each node holds now. */
-export function planTeardown(input: TeardownInput, guestsBefore: ReadonlyMap<string, readonly GuestFile[]>, w: ReadWiring): TeardownPlan {
+/** Build the teardown plan from the decision, the guest files each node holds now, and the backups the plan relies on. */
+export function planTeardown(input: TeardownInput, facts: TeardownPlanFacts, w: ReadWiring): TeardownPlan {
+  const { guestsBefore } = facts;
   const steps: Step[] = [];
   const records = new Map<string, SeparationRecord>();
   const firstStepOf = new Map<string, number>();
@@ -214,8 +336,15 @@ export function planTeardown(input: TeardownInput, guestsBefore: ReadonlyMap<str
   const votes = new Map((q?.configured ?? []).map((n) => [n.name, n.votes]));
   const configured = new Set(votes.keys());
   const online = new Set(q?.online ?? []);
+  // corosync's expected votes count a QDevice's votes (exec/votequorum.c); pvecm status reports them so
   let expected = q?.expectedVotes ?? 0;
   const sum = (names: Iterable<string>) => [...names].reduce((s, n) => s + (votes.get(n) ?? 1), 0);
+
+  if (input.qdevice) {
+    steps.push(qdeviceRemoveStep(input.last, input.cluster, input.qdevice.host, w));
+    // without the device, corosync's reload takes the expected votes from the nodelist again
+    expected = sum(configured);
+  }
 
   // corosync on the last node drops the member; delnode needs a quorate partition to do it
   const leave = (node: string) => {
@@ -236,6 +365,11 @@ export function planTeardown(input: TeardownInput, guestsBefore: ReadonlyMap<str
     records.set(node, record);
     firstStepOf.set(node, steps.length);
     steps.push(...separationSteps(node, record, w));
+    const folders = staleFolders(node, input, facts.guestFolders?.get(node));
+    if (folders.length > 0 && facts.backups) {
+      const backups = facts.backups;
+      steps.push(removeStaleFoldersStep(node, folders, record, () => backups.get(node)));
+    }
   };
 
   for (const node of input.removeOnly) leave(node);

@@ -210,3 +210,62 @@ describe('pvx cluster expected', () => {
     expect(fc.calls).toEqual([]);
   });
 });
+
+describe('pvx cluster remove-node and join with a QDevice (pvecm.adoc: remove it before adding or removing nodes)', () => {
+  it('remove-node refuses (exit 3) naming the command to run first; once the QDevice is gone it removes the node and offers to set it up again', async () => {
+    const { fc, inv } = setup();
+    fc.clusters.get('lab')!.qdevice = { host: '10.99.0.50' };
+    fc.node('pve3').reachable = false;
+    const r = await pvx(['-i', inv, '--yes', '--json', 'cluster', 'remove-node', 'pve3'], fc);
+    expect(r.code).toBe(3);
+    expect(JSON.parse(r.stdout).error).toMatchObject({
+      code: 'PREFLIGHT_FAILED',
+      message: `cannot remove pve3: cluster 'lab' has a QDevice (QNetd host 10.99.0.50): Proxmox asks to remove it before a node is removed (pvecm.adoc, "Adding/Deleting Nodes After QDevice Setup")`,
+      hint: "run 'pvecm qdevice remove' on pve1 first (every node must be online), then this again; once the node count is even, set it up again: pvecm qdevice setup 10.99.0.50",
+    });
+    expect(fc.mutations()).toEqual([]);
+
+    // the admin removes it (pvecm refuses while pve3 is off), then runs pvx again
+    fc.node('pve3').reachable = true;
+    expect((await fc.exec('pve1', ['pvecm', 'qdevice', 'remove'])).stdout).toContain('Removed Qdevice.');
+    fc.node('pve3').reachable = false;
+    const ok = await pvx(['-i', inv, '--yes', 'cluster', 'remove-node', 'pve3'], fc);
+    expect(ok.code).toBe(0);
+    expect(fc.mutations()).toEqual(['pve1: pvecm delnode pve3', 'pve1: rm -r /etc/pve/nodes/pve3']);
+    expect(ok.stdout).toContain('  next: if you removed a QDevice for this, set it up again on pve1: pvecm qdevice setup <QNetd address> (2 nodes: an even count, as a QDevice wants)');
+  });
+
+  it('pvecm qdevice remove itself refuses while a node is offline (the stand-in follows pvecm.pm)', async () => {
+    const { fc } = setup();
+    fc.clusters.get('lab')!.qdevice = { host: '10.99.0.50' };
+    fc.node('pve3').corosync = false;
+    expect(await fc.exec('pve1', ['pvecm', 'qdevice', 'remove'])).toMatchObject({ exitCode: 255, stderr: 'All nodes must be online! Node pve3 is offline, aborting.\n' });
+  });
+
+  it('join refuses at preflight (exit 3) while the cluster has a QDevice, with the command to run first', async () => {
+    const { fc, inv, pw } = setup();
+    fc.clusters.get('lab')!.qdevice = { host: '10.99.0.50' };
+    const r = await pvx(['-i', inv, 'cluster', 'join', 'pve4', '--via', 'pve1', '--password-file', pw], fc);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toContain(`pve1: quorum: cluster 'lab' has a QDevice (QNetd host 10.99.0.50): Proxmox asks to remove it before a node is added`);
+    expect(r.stderr).toContain('on pve1: pvecm qdevice remove (every node must be online), then join; afterwards, with an even node count, set it up again: pvecm qdevice setup 10.99.0.50');
+    expect(fc.mutations()).toEqual([]);
+    expect(fc.calls.some((c) => c.argv[1] === 'add')).toBe(false);
+  });
+});
+
+describe('pvx cluster expected with a QDevice', () => {
+  it('counts the QDevice vote among the votes present, as corosync does, and says which values corosync takes', async () => {
+    const fc = new FakeCluster(['pve1', 'pve2']).form('duo', ['pve1', 'pve2']);
+    fc.clusters.get('duo')!.qdevice = { host: '10.99.0.50' };
+    fc.node('pve2').reachable = false;
+    fc.node('pve2').corosync = false;
+    const r = await pvx(['-i', writeInventory(['pve1', 'pve2']), '--json', '--yes', 'cluster', 'expected', '2', '--node', 'pve1'], fc);
+    expect(r.code).toBe(0);
+    const doc = JSON.parse(r.stdout);
+    // pve1's vote and the device's (ffsplit gives it to the half with the lowest node id): 2 of 3
+    expect(doc.warnings[0]).toContain("lets the partition of pve1 (2 vote(s) present: 1 of the nodes, 1 of the QDevice) act as the whole cluster 'duo'");
+    expect(doc.warnings[0]).toContain('corosync accepts 2 to 3 here.');
+    expect(fc.mutations()).toEqual(['pve1: pvecm expected 2']);
+  });
+});

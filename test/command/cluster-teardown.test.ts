@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -45,6 +46,9 @@ const SEPARATE = (n: string) => [
   `${n}: find /var/lib/corosync -mindepth 1 -delete`,
 ];
 
+/** The removal of the other nodes' folders after a node is separated. */
+const STALE = (n: string, ...others: string[]) => `${n}: rm -rf -- ${others.map((o) => `/etc/pve/nodes/${o}`).join(' ')}`;
+
 function clusterMutations(fc: TeardownFake): string[] {
   return fc
     .mutations()
@@ -69,11 +73,15 @@ describe('pvx cluster teardown', () => {
     expect(r.code).toBe(0);
     expect(clusterMutations(fc)).toEqual([
       ...SEPARATE('pve3'),
+      STALE('pve3', 'pve1', 'pve2'),
       'pve1: pvecm delnode pve3',
+      // delnode leaves /etc/pve/nodes/pve3 behind on the members
       ...SEPARATE('pve2'),
+      STALE('pve2', 'pve1', 'pve3'),
       'pve1: pvecm expected 1',
       'pve1: pvecm delnode pve2',
       ...SEPARATE('pve1'),
+      STALE('pve1', 'pve2', 'pve3'),
     ]);
     // three backups made before the first change
     const firstChange = fc.calls.findIndex((c) => c.argv.join(' ') === 'systemctl stop pve-cluster');
@@ -84,6 +92,11 @@ describe('pvx cluster teardown', () => {
     expect(r.stdout).toContain("✔ Cluster 'prod' is torn down: pve1, pve2, pve3 are standalone.");
     expect(r.stdout).toContain('guest configurations (before → after): pve1 2 → 2, pve2 1 → 1, pve3 1 → 1');
     expect(r.stdout).toMatch(/to undo: pvx -i \S+ cluster restore \S+backups\/prod-\d{8}T\d{6}Z/);
+    expect(r.stdout).toMatch(
+      /note: pve3: removed the other nodes' folders \/etc\/pve\/nodes\/pve1, \/etc\/pve\/nodes\/pve2 \(copies in \S+backups\/prod-\d{8}T\d{6}Z\/pve3\.tar\.gz and on pve3 in \/var\/lib\/pvx\/backups\/prod-\d{8}T\d{6}Z\/pve3\.tar\.gz, under etc\/pve\/nodes\/\)/,
+    );
+    // once alone, a node holds no guest configuration of another node, so pvecm add would take it
+    for (const n of NAMES) expect(fc.state(n).staleGuests).toEqual([]);
     // the overview goes to stderr even without a terminal, so a log shows what was done
     expect(r.stderr).toContain("Cluster 'prod': quorate, 3 node(s) configured");
     expect(r.stderr).toContain('separated last');
@@ -113,7 +126,19 @@ describe('pvx cluster teardown', () => {
       expect.objectContaining({ name: 'pve2', role: 'separate', guestsBefore: ['CT 101'], guestsAfter: ['CT 101'] }),
       expect.objectContaining({ name: 'pve3', role: 'separate', guestsBefore: ['VM 102'], guestsAfter: ['VM 102'] }),
     ]);
-    expect(doc.result.backups.nodes.map((b: { node: string; files: string[] }) => [b.node, b.files.length])).toEqual(NAMES.map((n) => [n, 3]));
+    // corosync's files, then every node folder's lrm_status and the four guest configurations
+    expect(doc.result.backups.nodes.map((b: { node: string; files: string[] }) => [b.node, b.files.length])).toEqual(NAMES.map((n) => [n, 10]));
+    for (const b of doc.result.backups.nodes) {
+      expect(b.files).toEqual(expect.arrayContaining(['etc/pve/nodes/pve1/qemu-server/100.conf', 'etc/pve/nodes/pve1/lxc/103.conf', 'etc/pve/nodes/pve2/lxc/101.conf', 'etc/pve/nodes/pve3/qemu-server/102.conf']));
+      // the workstation copy holds them, as the system's tar reads it
+      const listing = execFileSync('tar', ['-tzf', b.file], { encoding: 'utf8' }).split('\n');
+      expect(listing).toEqual(expect.arrayContaining(['etc/pve/nodes/pve2/lxc/101.conf', 'etc/pve/nodes/pve3/qemu-server/102.conf']));
+    }
+    expect(doc.result.nodes.map((n: { name: string; foldersRemoved?: string[] }) => [n.name, n.foldersRemoved])).toEqual([
+      ['pve1', ['/etc/pve/nodes/pve2', '/etc/pve/nodes/pve3']],
+      ['pve2', ['/etc/pve/nodes/pve1', '/etc/pve/nodes/pve3']],
+      ['pve3', ['/etc/pve/nodes/pve1', '/etc/pve/nodes/pve2']],
+    ]);
     expect(doc.result.backups.nodeDir).toMatch(/^\/var\/lib\/pvx\/backups\/prod-\d{8}T\d{6}Z$/);
     expect(doc.warnings).toContainEqual(expect.stringContaining('not on the node, so not in its backup'));
   });
@@ -128,7 +153,13 @@ describe('pvx cluster teardown', () => {
     expect(plan.slice(0, 9).map((s) => `${s.node}: ${s.command[0]}`)).toEqual(NAMES.flatMap((n) => [`${n}: sh`, `${n}: base64`, `${n}: sh`]));
     expect(plan.filter((s) => s.command[0] === 'pvecm').map((s) => `${s.node}: ${s.command.join(' ')}`)).toEqual(['pve1: pvecm delnode pve3', 'pve1: pvecm expected 1', 'pve1: pvecm delnode pve2']);
     expect(plan.filter((s) => s.command.join(' ') === 'pmxcfs -l').map((s) => s.node)).toEqual(['pve3', 'pve2', 'pve1']);
-    expect(plan).toHaveLength(9 + 3 * 9 + 3);
+    // each separation is 9 steps and the removal of the other nodes' folders
+    expect(plan.filter((s) => s.command[0] === 'rm' && s.command[1] === '-rf').map((s) => `${s.node}: ${s.command.join(' ')}`)).toEqual([
+      STALE('pve3', 'pve1', 'pve2'),
+      STALE('pve2', 'pve1', 'pve3'),
+      STALE('pve1', 'pve2', 'pve3'),
+    ]);
+    expect(plan).toHaveLength(9 + 3 * 10 + 3);
 
     const human = await pvx(['-i', inv, '--dry-run', 'cluster', 'teardown'], fc);
     expect(human.stdout).toContain("Plan: tear down cluster 'prod' (--dry-run: nothing was changed)");
@@ -217,8 +248,8 @@ describe('pvx cluster teardown', () => {
     };
     const r = await pvx(['-i', inv, '--yes', 'cluster', 'teardown'], fc);
     expect(r.code).toBe(4);
-    expect(clusterMutations(fc)).toEqual([...SEPARATE('pve3'), 'pve1: pvecm delnode pve3', 'pve2: systemctl stop pve-cluster']);
-    expect(r.stderr).toMatch(/teardown of 'prod' stopped after changes at teardown step 11 on pve2 \(stop pve-cluster on pve2\): cannot reach pve2/);
+    expect(clusterMutations(fc)).toEqual([...SEPARATE('pve3'), STALE('pve3', 'pve1', 'pve2'), 'pve1: pvecm delnode pve3', 'pve2: systemctl stop pve-cluster']);
+    expect(r.stderr).toMatch(/teardown of 'prod' stopped after changes at teardown step 12 on pve2 \(stop pve-cluster on pve2\): cannot reach pve2/);
     expect(r.stderr).toContain('  pve1: member of');
     expect(r.stderr).toContain('  pve2: unreachable');
     expect(r.stderr).toContain('  pve3: standalone (not in a cluster) [separation started]');
@@ -267,7 +298,15 @@ describe('pvx cluster teardown', () => {
     fc.node('pve3').corosync = false;
     const r = await pvx(['-i', inv, '--yes', 'cluster', 'teardown'], fc);
     expect(r.code).toBe(0);
-    expect(clusterMutations(fc)).toEqual(['pve1: pvecm delnode pve3', ...SEPARATE('pve2'), 'pve1: pvecm expected 1', 'pve1: pvecm delnode pve2', ...SEPARATE('pve1')]);
+    expect(clusterMutations(fc)).toEqual([
+      'pve1: pvecm delnode pve3',
+      ...SEPARATE('pve2'),
+      STALE('pve2', 'pve1', 'pve3'),
+      'pve1: pvecm expected 1',
+      'pve1: pvecm delnode pve2',
+      ...SEPARATE('pve1'),
+      STALE('pve1', 'pve2', 'pve3'),
+    ]);
     expect(r.stderr).toContain('down (unreachable)');
     expect(r.stderr).toMatch(/pve3 was not reachable: it was removed from the membership.*once it is back, run pvx -i \S+ cluster teardown again/);
     expect(r.stdout).toContain("Cluster 'prod' is torn down: pve1, pve2 are standalone; pve3 removed from the membership.");
@@ -278,6 +317,115 @@ describe('pvx cluster teardown', () => {
     const r = await pvx(['-i', writeInventory(NAMES), '--yes', 'cluster', 'teardown'], fc);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('nothing to tear down');
+    expect(fc.mutations()).toEqual([]);
+  });
+});
+
+describe('pvx cluster teardown, then a cluster on the same nodes again', () => {
+  function passwordFile(pw: string): string {
+    const f = path.join(tmpDir('pvx-pw-'), 'root-password');
+    writeFileSync(f, `${pw}\n`, { mode: 0o600 });
+    return f;
+  }
+
+  /** A cluster whose only guest is on the node that creates the next one (a node with guests cannot join). */
+  function guestOnFirst() {
+    const fc = new TeardownFake(NAMES).form('prod', NAMES);
+    fc.node('pve1').guests.push({ vmid: 100, type: 'qemu', name: 'web' });
+    return { fc, inv: writeInventory(NAMES), pw: passwordFile(fc.password) };
+  }
+
+  it('creates it again: no node holds another node\'s guest configuration, so every pvecm add is taken', async () => {
+    const { fc, inv, pw } = guestOnFirst();
+    expect((await pvx(['-i', inv, '--yes', 'cluster', 'teardown'], fc)).code).toBe(0);
+    // what pvecm add would count on the nodes that join: their guest list, every folder's
+    expect(fc.state('pve2').staleGuests).toEqual([]);
+    expect(fc.state('pve3').staleGuests).toEqual([]);
+    const before = fc.mutations().length;
+    const r = await pvx(['-i', inv, 'cluster', 'create', 'prod2', '--nodes', 'pve1,pve2,pve3', '--password-file', pw], fc);
+    expect(r.stderr).not.toContain('error');
+    expect(r.code).toBe(0);
+    const fpr = fc.fingerprint('pve1');
+    expect(fc.mutations().slice(before).filter((m) => m.includes('pvecm'))).toEqual([
+      'pve1: pvecm create prod2 --link0 10.99.0.1',
+      `pve2: pvecm add 10.99.0.1 --fingerprint ${fpr} --link0 10.99.0.2`,
+      `pve3: pvecm add 10.99.0.1 --fingerprint ${fpr} --link0 10.99.0.3`,
+    ]);
+    for (const n of NAMES) expect(fc.node(n).cluster).toBe('prod2');
+  });
+
+  it('keeps a folder holding a file its backup lacks, says so, and the next create stops at preflight naming each stale config and the fix (exit 3)', async () => {
+    const { fc, inv, pw } = guestOnFirst();
+    // written into pve1's folder after the backups were taken: no copy of it exists
+    fc.extraFolderFiles = ['/etc/pve/nodes/pve1/notes.txt'];
+    const t = await pvx(['-i', inv, '--yes', '--json', 'cluster', 'teardown'], fc);
+    expect(t.code).toBe(0);
+    const doc = JSON.parse(t.stdout);
+    const pve2 = doc.result.nodes.find((n: { name: string }) => n.name === 'pve2');
+    expect(pve2.foldersRemoved).toEqual(['/etc/pve/nodes/pve3']);
+    expect(pve2.foldersKept).toEqual([{ folder: '/etc/pve/nodes/pve1', why: 'not in the backup of pve2: /etc/pve/nodes/pve1/notes.txt' }]);
+    expect(doc.result.notes).toContainEqual(expect.stringContaining('pve2: kept /etc/pve/nodes/pve1, not in the backup of pve2: /etc/pve/nodes/pve1/notes.txt; remove it once checked'));
+
+    const before = fc.mutations().length;
+    const r = await pvx(['-i', inv, '--json', 'cluster', 'create', 'prod2', '--nodes', 'pve1,pve2,pve3', '--password-file', pw], fc);
+    expect(r.code).toBe(3);
+    const fails = JSON.parse(r.stdout).error.details.checks.filter((c: { status: string }) => c.status === 'fail');
+    expect(fails).toEqual([
+      {
+        id: 'no-guests',
+        node: 'pve2',
+        status: 'fail',
+        message:
+          "holds 1 guest configuration(s) in the folders of other nodes, left from an earlier cluster: /etc/pve/nodes/pve1/qemu-server/100.conf (VM 100); pvecm add counts every guest configuration under /etc/pve/nodes/ and refuses ('this host already contains virtual guests')",
+        hint: 'those guests belong to pve1, not to pve2: on pve2, keep a copy and remove the folders: tar czf /root/stale-nodes.tar.gz /etc/pve/nodes/pve1 && rm -r /etc/pve/nodes/pve1',
+      },
+      expect.objectContaining({ id: 'no-guests', node: 'pve3', status: 'fail' }),
+    ]);
+    expect(fc.mutations().slice(before).filter((m) => m.includes('pvecm'))).toEqual([]);
+  });
+});
+
+describe('pvx cluster teardown with a QDevice', () => {
+  function withQdevice() {
+    const fc = new TeardownFake(['pve1', 'pve2']).form('duo', ['pve1', 'pve2']);
+    fc.clusters.get('duo')!.qdevice = { host: '10.99.0.50' };
+    return { fc, inv: writeInventory(['pve1', 'pve2']) };
+  }
+
+  it('removes the QDevice before any node leaves, shown in --dry-run, then separates the nodes', async () => {
+    const { fc, inv } = withQdevice();
+    const dry = await pvx(['-i', inv, '--dry-run', '--json', 'cluster', 'teardown'], fc);
+    expect(dry.code).toBe(0);
+    const plan: Array<{ node: string; title: string; command: string[] }> = JSON.parse(dry.stdout).result.plan;
+    const firstChange = plan.findIndex((s) => s.command[0] !== 'sh' && s.command[0] !== 'base64');
+    expect(plan[firstChange]).toMatchObject({ node: 'pve1', command: ['pvecm', 'qdevice', 'remove'], title: "remove the QDevice (QNetd host 10.99.0.50) from cluster 'duo' first (on pve1)" });
+    expect(fc.mutations()).toEqual([]);
+
+    const r = await pvx(['-i', inv, '--yes', 'cluster', 'teardown'], fc);
+    expect(r.stderr).not.toContain('error');
+    expect(r.code).toBe(0);
+    // 2 nodes and the device: 3 expected votes; without the device pve1 alone has 1 of 2 and needs pvecm expected
+    expect(clusterMutations(fc)).toEqual([
+      'pve1: pvecm qdevice remove',
+      ...SEPARATE('pve2'),
+      STALE('pve2', 'pve1'),
+      'pve1: pvecm expected 1',
+      'pve1: pvecm delnode pve2',
+      ...SEPARATE('pve1'),
+      STALE('pve1', 'pve2'),
+    ]);
+    expect(r.stdout).toContain('note: the QDevice (QNetd host 10.99.0.50) was removed before any node left (pvecm qdevice remove on pve1)');
+  });
+
+  it('refuses (exit 3) while a node is offline: pvecm qdevice remove needs every node online', async () => {
+    const { fc, inv } = withQdevice();
+    fc.node('pve2').reachable = false;
+    fc.node('pve2').corosync = false;
+    const r = await pvx(['-i', inv, '--yes', 'cluster', 'teardown'], fc);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toContain("cluster 'duo' has a QDevice (QNetd host 10.99.0.50), which has to go before nodes leave");
+    expect(r.stderr).toContain('pve2 is offline');
+    expect(r.stderr).toContain('bring pve2 online and run the teardown again');
     expect(fc.mutations()).toEqual([]);
   });
 });
@@ -353,6 +501,8 @@ describe('pvx cluster restore', () => {
       'pve3: write corosync.conf version 4',
       expect.stringMatching(/^pve3: tar -xzf \/var\/lib\/pvx\/backups\/prod-\S+\/pve3.tar.gz -C \/ etc\/corosync$/),
       'pve3: write corosync.conf version 4',
+      // pve3's own database lost them in the teardown, and it may be the one pmxcfs keeps when pve3 meets the cluster
+      "pve3: put the other nodes' folders back into /etc/pve/nodes from the backup on pve3",
       'pve3: stop that local pmxcfs by its PID',
       'pve3: systemctl start pve-cluster',
       'pve3: systemctl start corosync',
@@ -360,6 +510,8 @@ describe('pvx cluster restore', () => {
       'pve3: pvecm status',
     ]);
     expect(plan[0]?.title).toContain('to /etc/corosync/corosync.conf on pve1');
-    expect(plan[14]?.title).toContain('to /etc/pve/corosync.conf on pve1 (the cluster-wide copy)');
+    expect(plan[15]?.title).toContain('to /etc/pve/corosync.conf on pve1 (the cluster-wide copy)');
+    expect(plan[11]?.title).toContain('(pve1, pve2; those it lacks)');
+    expect(plan[11]?.command.slice(4)).toEqual([expect.stringMatching(/^\/var\/lib\/pvx\/backups\/prod-\S+\/pve3.tar.gz$/), '/etc/pve/nodes', 'pve1', 'pve2']);
   });
 });

@@ -17,6 +17,7 @@ import { writeInventory } from '../helpers/run-cli.js';
 import { replayOf, type ExpectedCommand } from '../helpers/strict-replay.js';
 import { testIO, type TestIO } from '../helpers/test-io.js';
 import { tmpDir } from '../helpers/tmp.js';
+import { corosyncConf } from '../unit/checks/scenario.js';
 
 const FIX = path.resolve(new URL('../fixtures/pve', import.meta.url).pathname);
 const fixture = (f: string): string => readFileSync(path.join(FIX, f), 'utf8');
@@ -106,6 +107,8 @@ describe('pvx cluster remove-node: Ctrl-C at the typed confirmation', () => {
       // reference §0.4: an empty list is printed as [] in json mode
       { node: 'proxmox', argv: ['pvesh', 'get', '/cluster/resources', '--type', 'vm', '--output-format', 'json'], result: { stdout: '[]\n' } },
       { node: 'proxmox', argv: ['test', '-d', '/etc/pve/nodes/pve3'] },
+      // read for a QDevice, which would have to go first (this cluster has none)
+      { node: 'proxmox', argv: ['cat', '/etc/pve/corosync.conf'], result: { stdout: corosyncConf('labcluster', [{ name: 'proxmox', nodeid: 1, address: '192.168.1.47' }, { name: 'pve2', nodeid: 2, address: '192.168.1.48' }, { name: 'pve3', nodeid: 3, address: '192.168.1.49' }]) } },
     ]);
     const p = ctrlC();
     const r = await atTerminal(['-i', writeInventory(['proxmox', 'pve2']), 'cluster', 'remove-node', 'pve3', '--via', 'proxmox', '--offline-confirmed'], t, { prompter: p });

@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { clockArgv } from '../../src/checks/clock-probe.js';
 import { factsArgv } from '../../src/checks/facts-script.js';
 import { isSession, playSession } from './session-node.js';
+import { FakeLocks, isLockCommand } from './fake-lock.js';
 import { UnreachableError } from '../../src/errors.js';
 import type { ExecOptions, ExecResult, Transport } from '../../src/transport/types.js';
 import { cfgtool, corosyncConf, factsOutput, ipAddr, quorumtool } from '../unit/checks/scenario.js';
@@ -23,6 +24,8 @@ export interface FakeNode {
   corosync: boolean;
   cluster?: string;
   guests: Array<{ vmid: number; type: 'qemu' | 'lxc'; name: string }>;
+  /** guest configs in other nodes' folders of its /etc/pve/nodes, left from an earlier cluster */
+  staleGuests?: Array<{ node: string; vmid: number; type: 'qemu' | 'lxc'; name: string }>;
 }
 
 /** One pretend cluster (its corosync.conf and /etc/pve). */
@@ -32,6 +35,8 @@ export interface FakeClusterState {
   configVersion: number;
   expectedOverride?: number;
   files: Set<string>;
+  /** a QDevice (`pvecm qdevice setup <host>`, one vote, ffsplit) */
+  qdevice?: { host: string };
 }
 
 /** One command the fake saw. */
@@ -63,6 +68,8 @@ export class FakeCluster implements Transport {
   password = 'S3cret pass!';
   /** `pveversion -v` every node prints in its facts (default: the PVE 9.1.7 sample) */
   pveversionVerbose: string | undefined;
+  /** the nodes' cluster lock folders; their commands are kept apart from `calls` (pvx's bookkeeping, not cluster changes) */
+  readonly locks = new FakeLocks();
 
   constructor(names: readonly string[], subnet = '10.99.0.') {
     names.forEach((name, i) => this.nodes.set(name, { name, address: `${subnet}${i + 1}`, reachable: true, corosync: false, guests: [] }));
@@ -109,15 +116,25 @@ export class FakeCluster implements Transport {
     }).map((m) => m.name);
   }
 
-  private quorum(c: FakeClusterState, from: string): { partition: string[]; expected: number; quorate: boolean } {
+  private quorum(c: FakeClusterState, from: string): { partition: string[]; expected: number; quorate: boolean; qdevice?: { votes: number; voting: boolean } } {
     const online = this.udpBlocked.has(from) ? [from] : this.online(c);
-    const expected = c.expectedOverride ?? c.members.length;
-    return { partition: online, expected, quorate: online.length * 2 > expected };
+    // corosync counts the device's vote in the expected votes; ffsplit gives it to the larger half (ties: the lowest node id)
+    const expected = c.expectedOverride ?? c.members.length + (c.qdevice ? 1 : 0);
+    const lowest = [...c.members].sort((a, b) => a.nodeid - b.nodeid)[0]?.name;
+    const voting = Boolean(c.qdevice) && (online.length * 2 > c.members.length || (online.length * 2 === c.members.length && lowest !== undefined && online.includes(lowest)));
+    const total = online.length + (voting ? 1 : 0);
+    return { partition: online, expected, quorate: total * 2 > expected, ...(c.qdevice ? { qdevice: { votes: 1, voting } } : {}) };
+  }
+
+  /** Guest configs in other nodes' folders the node holds (a separated node's are its teardown state). */
+  protected otherFolderGuests(n: FakeNode): Array<{ node: string; vmid: number; type: 'qemu' | 'lxc'; name?: string }> {
+    return n.staleGuests ?? [];
   }
 
   async exec(node: string, argv: readonly string[], opts: ExecOptions = {}): Promise<ExecResult> {
     // the preflight session, played from this fake's answers to the separate commands
     if (isSession(argv)) return playSession(opts, (a, o) => this.exec(node, a, o));
+    if (isLockCommand(argv)) return this.lockCommand(node, argv, opts);
     this.calls.push({ node, argv, opts });
     const n = this.node(node);
     if (!n.reachable) throw new UnreachableError(node, `cannot reach ${node} over SSH: Connection timed out`, { hint: 'check the node' });
@@ -137,15 +154,27 @@ export class FakeCluster implements Transport {
     if (argv[0] === 'pvecm' && argv[1] === 'add') return this.add(n, argv, opts.input);
     if (argv[0] === 'pvecm' && argv[1] === 'delnode') return this.delnode(n, argv[2] ?? '');
     if (argv[0] === 'pvecm' && argv[1] === 'expected') return this.expected(n, Number(argv[2]));
+    if (a === 'pvecm qdevice remove') return this.qdeviceRemove(n);
+    if (a === 'cat /etc/pve/corosync.conf') return this.pveConf(n);
     if (argv[0] === 'touch' || (argv[0] === 'rm' && argv[1] === '-f')) return this.write(n, argv[argv.length - 1] ?? '', argv[0] === 'touch');
     if (argv[0] === 'rm' && argv[1] === '-r') return this.removeTree(n, argv[2] ?? '');
     if (argv[0] === 'test' && argv[1] === '-d') return ok('', '', this.clusterOf(n)?.files.has(argv[2] ?? '') ? 0 : 1);
     throw new Error(`unexpected command on ${node}: ${JSON.stringify(argv)}`);
   }
 
+  /** A cluster lock command: it must be sent as a change (dry-run never runs it), to a reachable node. */
+  protected lockCommand(node: string, argv: readonly string[], opts: ExecOptions): ExecResult {
+    if (opts.mutates !== true) throw new Error(`lock command on ${node} not flagged as a change`);
+    if (!this.node(node).reachable) throw new UnreachableError(node, `cannot reach ${node} over SSH: Connection timed out`, { hint: 'check the node' });
+    return this.locks.answer(node, argv);
+  }
+
   private facts(n: FakeNode): string {
     const c = this.clusterOf(n);
-    const guests = n.guests.map((g) => `/etc/pve/nodes/${n.name}/${g.type === 'qemu' ? 'qemu-server' : 'lxc'}/${g.vmid}.conf ${g.name}\n`).join('');
+    const mine = n.guests.map((g) => ({ ...g, node: n.name }));
+    const guests = [...mine, ...(c ? [] : this.otherFolderGuests(n))]
+      .map((g) => `/etc/pve/nodes/${g.node}/${g.type === 'qemu' ? 'qemu-server' : 'lxc'}/${g.vmid}.conf ${g.name ?? ''}\n`)
+      .join('');
     // a second interface on the corosync network, as `ip -o addr` lists it
     const addrs = n.link0 ? { addrs: { stdout: `${ipAddr(n.address)}3: eth1    inet ${n.link0}/24 scope global eth1\\       valid_lft forever preferred_lft forever\n` } } : {};
     if (!c) return factsOutput(n.name, n.address, { sections: { guests: { stdout: guests }, ...addrs } });
@@ -156,8 +185,8 @@ export class FakeCluster implements Transport {
       sections: {
         ...(this.pveversionVerbose !== undefined ? { pveversion: { stdout: this.pveversionVerbose } } : {}),
         files: { stdout: '/etc/pve/corosync.conf\n/etc/corosync/authkey\n/etc/corosync/corosync.conf\n' },
-        conf: { stdout: corosyncConf(c.name, c.members) },
-        localconf: { stdout: corosyncConf(c.name, c.members) },
+        conf: { stdout: corosyncConf(c.name, c.members, c.qdevice ? { qdevice: c.qdevice } : {}) },
+        localconf: { stdout: corosyncConf(c.name, c.members, c.qdevice ? { qdevice: c.qdevice } : {}) },
         guests: { stdout: guests },
         ...addrs,
         ...(running
@@ -165,7 +194,7 @@ export class FakeCluster implements Transport {
               cfgtool: { stdout: cfgtool(me.nodeid, me.address, c.members.map((m) => ({ nodeid: m.nodeid, state: q.partition.includes(m.name) ? 'connected' : 'disconnected' }))) },
               quorum: {
                 exitCode: q.quorate ? 0 : 2,
-                stdout: quorumtool({ local: me.nodeid, members: c.members.filter((m) => q.partition.includes(m.name)), expected: q.expected }),
+                stdout: quorumtool({ local: me.nodeid, members: c.members.filter((m) => q.partition.includes(m.name)), expected: q.expected, ...(q.qdevice ? { qdevice: q.qdevice } : {}) }),
               },
             }
           : {}),
@@ -200,7 +229,7 @@ export class FakeCluster implements Transport {
     if (!n.corosync) return ok(header, 'Cannot initialize CMAP service\n', 1);
     const q = this.quorum(c, n.name);
     const me = c.members.find((m) => m.name === n.name)!;
-    return ok(header + quorumtool({ local: me.nodeid, members: c.members.filter((m) => q.partition.includes(m.name)), expected: q.expected }), '', q.quorate ? 0 : 2);
+    return ok(header + quorumtool({ local: me.nodeid, members: c.members.filter((m) => q.partition.includes(m.name)), expected: q.expected, ...(q.qdevice ? { qdevice: q.qdevice } : {}) }), '', q.quorate ? 0 : 2);
   }
 
   private clusterStatus(n: FakeNode): ExecResult {
@@ -268,7 +297,8 @@ export class FakeCluster implements Transport {
     if (!c) return ok(out, 'Remote side is not able to use API for Cluster join!\n', 0);
     const refusals: string[] = [];
     if (n.cluster) refusals.push("cluster config '/etc/pve/corosync.conf' already exists");
-    if (n.guests.length > 0) refusals.push('this host already contains virtual guests');
+    // the guest list pmxcfs builds from every /etc/pve/nodes/* folder (pve-cluster memdb.c)
+    if (n.guests.length > 0 || this.otherFolderGuests(n).length > 0) refusals.push('this host already contains virtual guests');
     if (refusals.length > 0) return ok(out + `detected the following error(s):\n${refusals.map((r) => `* ${r}`).join('\n')}\n`, 'Check if node may join a cluster failed!\n', 0);
     const fault = this.addFaults.get(n.name);
     this.addFaults.delete(n.name);
@@ -308,6 +338,25 @@ export class FakeCluster implements Transport {
     if (votes < this.quorum(c, n.name).partition.length) return ok('', 'Unable to set expected votes: CS_ERR_INVALID_PARAM\n', 1);
     c.expectedOverride = votes;
     return ok();
+  }
+
+  /** pve-cluster PVE/CLI/pvecm.pm remove_qdevice: every member online, then the device leaves corosync.conf. */
+  private qdeviceRemove(n: FakeNode): ExecResult {
+    const c = this.clusterOf(n);
+    if (!c) return ok('', STANDALONE, 255);
+    const offline = c.members.map((m) => m.name).filter((m) => !this.online(c).includes(m)).sort()[0];
+    if (offline) return ok('', `All nodes must be online! Node ${offline} is offline, aborting.\n`, 255);
+    if (!c.qdevice) return ok('', 'No QDevice configured!\n', 255);
+    delete c.qdevice;
+    c.configVersion++;
+    return ok('\nRemoved Qdevice.\n');
+  }
+
+  /** /etc/pve/corosync.conf as the node's pmxcfs shows it. */
+  private pveConf(n: FakeNode): ExecResult {
+    const c = this.clusterOf(n);
+    if (!c) return ok('', 'cat: /etc/pve/corosync.conf: No such file or directory\n', 1);
+    return ok(corosyncConf(c.name, c.members, c.qdevice ? { qdevice: c.qdevice } : {}));
   }
 
   private write(n: FakeNode, file: string, create: boolean): ExecResult {

@@ -8,10 +8,13 @@ import { CLUSTER_PATHS, pveshGet } from '../../src/pve/argv.js';
 import type { ExecOptions, ExecResult } from '../../src/transport/types.js';
 import { guestFilesArgv } from '../../src/workflows/guest-files.js';
 import { sha256Hex } from '../../src/workflows/teardown-backup.js';
-import { clusterTracesArgv, stopPmxcfsArgv } from '../../src/workflows/teardown-plan.js';
+import { clusterTracesArgv, folderFilesArgv, stopPmxcfsArgv } from '../../src/workflows/teardown-plan.js';
 import { corosyncConf } from '../unit/checks/scenario.js';
 import { makeArchive, memberArchiveFiles } from './backup-archive.js';
 import { FakeCluster, type FakeNode } from './fake-cluster.js';
+import { isLockCommand } from './fake-lock.js';
+import { isSession } from './session-node.js';
+import { factsArgv } from '../../src/checks/facts-script.js';
 
 /** Where a node's pmxcfs and cluster files stand. */
 export interface SeparationState {
@@ -20,6 +23,8 @@ export interface SeparationState {
   corosyncFiles: boolean;
   /** the other nodes' guests its own database still holds once separated */
   staleGuests: Array<{ node: string; vmid: number; type: 'qemu' | 'lxc' }>;
+  /** the other nodes' folders under its /etc/pve/nodes once separated */
+  otherFolders?: string[];
 }
 
 const ok = (stdout = '', stderr = '', exitCode = 0): ExecResult => ({ exitCode, stdout, stderr, durationMs: 1 });
@@ -28,6 +33,10 @@ const ok = (stdout = '', stderr = '', exitCode = 0): ExecResult => ({ exitCode, 
 export class TeardownFake extends FakeCluster {
   readonly sep = new Map<string, SeparationState>();
   readonly files = new Map<string, Buffer>();
+  /** what each archive made on a node holds, as `tar -tzf` lists its files */
+  readonly archiveFiles = new Map<string, string[]>();
+  /** files in other nodes' folders that appeared after the backup (absolute paths) */
+  extraFolderFiles: string[] = [];
   ha: string[] = [];
   failures: Array<{ node: string; argv: string; result: Partial<ExecResult> }> = [];
   onCommand?: (node: string, argv: readonly string[]) => void;
@@ -49,7 +58,30 @@ export class TeardownFake extends FakeCluster {
 
   private conf(n: FakeNode): string | undefined {
     const c = n.cluster ? this.clusters.get(n.cluster) : undefined;
-    return c ? corosyncConf(c.name, c.members) : undefined;
+    return c ? corosyncConf(c.name, c.members, c.qdevice ? { qdevice: c.qdevice } : {}) : undefined;
+  }
+
+  /** A separated node's stale configs are what its teardown left; the FakeCluster reads them for preflight and pvecm add. */
+  protected override otherFolderGuests(n: FakeNode): Array<{ node: string; vmid: number; type: 'qemu' | 'lxc' }> {
+    return [...super.otherFolderGuests(n), ...(this.sep.get(n.name)?.staleGuests ?? [])];
+  }
+
+  /** Archive paths of /etc/pve/nodes as a member holds it: each member's lrm_status and guest configs. */
+  private nodesFiles(n: FakeNode): string[] {
+    const guests = this.clusterGuests(n).map((g) => `etc/pve/nodes/${g.node}/${g.type === 'qemu' ? 'qemu-server' : 'lxc'}/${g.vmid}.conf`);
+    return [...this.folderNames(n).map((m) => `etc/pve/nodes/${m}/lrm_status`), ...guests];
+  }
+
+  /** The node folders of its cluster's /etc/pve (delnode leaves a removed node's folder there). */
+  private folderNames(n: FakeNode): string[] {
+    const c = n.cluster ? this.clusters.get(n.cluster) : undefined;
+    return [...(c?.files ?? [])].filter((f) => f.startsWith('/etc/pve/nodes/')).map((f) => f.slice('/etc/pve/nodes/'.length)).sort();
+  }
+
+  /** Folders of other nodes the node's /etc/pve/nodes holds now. */
+  private foldersOf(n: FakeNode, s: SeparationState): string[] {
+    if (s.pmxcfs === 'cluster') return this.folderNames(n).filter((m) => m !== n.name);
+    return s.pmxcfs === 'stopped' ? [] : (s.otherFolders ?? []);
   }
 
   private clusterGuests(n: FakeNode): Array<{ node: string; vmid: number; type: 'qemu' | 'lxc' }> {
@@ -72,7 +104,10 @@ export class TeardownFake extends FakeCluster {
   }
 
   private handles(argv: readonly string[]): boolean {
+    if (isLockCommand(argv)) return false;
     const a = argv.join(' ');
+    // a preflight (a cluster created again after the teardown) is the FakeCluster's
+    if (isSession(argv) || a === factsArgv().join(' ')) return false;
     if (argv[0] === 'sh' || argv[0] === 'systemctl' || argv[0] === 'pmxcfs' || argv[0] === 'base64' || argv[0] === 'find' || argv[0] === 'cat' || argv[0] === 'tar') return true;
     if (argv[0] === 'corosync-cfgtool') return true;
     if (a === `rm -f ${CLUSTER_PATHS.pveCorosyncConf}` || (argv[0] === 'rm' && argv[1] === '-rf')) return true;
@@ -112,11 +147,15 @@ export class TeardownFake extends FakeCluster {
     if (argv[0] === 'sh' && argv[2]?.includes('sqlite3')) {
       const [dir, node] = [argv[4] ?? '', argv[5] ?? ''];
       const conf = this.conf(n) ?? '';
-      const data = makeArchive(memberArchiveFiles(conf));
+      const nodes = this.nodesFiles(n);
+      const data = makeArchive({ ...memberArchiveFiles(conf), ...Object.fromEntries(nodes.map((f) => [f, 'x'])) });
       const sha = sha256Hex(data);
       this.files.set(`${dir}/${node}.tar.gz`, data);
-      const files = ['etc/corosync/authkey', 'etc/corosync/corosync.conf', 'etc/pve/corosync.conf'];
-      return ok(`have /etc/corosync\nhave /etc/pve/corosync.conf\nmissing /var/lib/pve-cluster/config.db\n${files.map((f) => `file ${f}`).join('\n')}\nsha256 ${sha}\nsize ${data.length}\n`);
+      const files = ['etc/corosync/authkey', 'etc/corosync/corosync.conf', 'etc/pve/corosync.conf', ...nodes].sort();
+      this.archiveFiles.set(`${dir}/${node}.tar.gz`, files);
+      return ok(
+        `have /etc/corosync\nhave /etc/pve/corosync.conf\nhave /etc/pve/nodes\nmissing /var/lib/pve-cluster/config.db\n${files.map((f) => `file ${f}`).join('\n')}\nsha256 ${sha}\nsize ${data.length}\n`,
+      );
     }
     if (argv[0] === 'base64') {
       const data = this.files.get(argv[3] ?? '');
@@ -126,7 +165,24 @@ export class TeardownFake extends FakeCluster {
       const file = `${argv[4]}/${argv[5]}`;
       const data = this.files.get(file);
       if (!data) return ok('', `sha256sum: ${argv[5]}.sha256: No such file or directory\n`, 1);
-      return ok(`${sha256Hex(data)}  ${argv[5]}\netc/\netc/corosync/\netc/corosync/authkey\netc/corosync/corosync.conf\netc/pve/\netc/pve/corosync.conf\n`);
+      return ok(`${sha256Hex(data)}  ${argv[5]}\netc/\netc/corosync/\netc/pve/\n${(this.archiveFiles.get(file) ?? []).join('\n')}\n`);
+    }
+    if (a.startsWith(`${folderFilesArgv([]).join(' ')} `)) {
+      const have = this.foldersOf(n, s);
+      const out = argv.slice(4).flatMap((d) => {
+        const name = d.slice('/etc/pve/nodes/'.length);
+        if (!have.includes(name)) return [];
+        const guests = s.staleGuests.filter((g) => g.node === name).map((g) => `file ${d}/${g.type === 'qemu' ? 'qemu-server' : 'lxc'}/${g.vmid}.conf`);
+        return [`dir ${d}`, `file ${d}/lrm_status`, ...guests, ...this.extraFolderFiles.filter((f) => f.startsWith(`${d}/`)).map((f) => `file ${f}`)];
+      });
+      return ok(out.map((l) => `${l}\n`).join(''));
+    }
+    if (argv[0] === 'rm' && argv[1] === '-rf' && argv[2] === '--') {
+      if (s.pmxcfs !== 'local' && s.pmxcfs !== 'standalone') return ok('', 'rm: cannot remove: Transport endpoint is not connected\n', 1);
+      const gone = argv.slice(3).map((d) => d.slice('/etc/pve/nodes/'.length));
+      s.otherFolders = (s.otherFolders ?? []).filter((f) => !gone.includes(f));
+      s.staleGuests = s.staleGuests.filter((g) => !gone.includes(g.node));
+      return ok();
     }
     if (argv[0] === 'rm' && argv[1] === '-rf') {
       for (const f of [...this.files.keys()]) if (f.startsWith(`${argv[2]}/`)) this.files.delete(f);
@@ -143,6 +199,7 @@ export class TeardownFake extends FakeCluster {
     if (a === 'pmxcfs -l') {
       if (s.pmxcfs !== 'stopped') return ok('', '[main] crit: unable to acquire pmxcfs lock: Resource temporarily unavailable\n', 255);
       s.staleGuests = this.clusterGuests(n).filter((g) => g.node !== n.name);
+      s.otherFolders = this.folderNames(n).filter((m) => m !== n.name);
       s.pmxcfs = 'local';
       return ok('', "[main] notice: forcing local mode (although corosync.conf exists)\n");
     }

@@ -203,11 +203,26 @@ export interface CorosyncNodeSummary {
   links: Record<number, string>;
 }
 
+/**
+ * A quorum device (`quorum { device { model: net … } }`, as `pvecm qdevice setup` writes it). corosync
+ * counts its votes in the expected votes: `votes` when set, else the node votes minus one (lms).
+ */
+export interface CorosyncQdevice {
+  model: string;
+  /** the QNetd address (`net.host`) */
+  host?: string;
+  algorithm?: string;
+  /** `device.votes`; absent means corosync computes it */
+  votes?: number;
+}
+
 /** The facts pvx needs from corosync.conf, with numbers converted. */
 export interface CorosyncSummary {
   clusterName: string;
   configVersion: number;
   nodes: CorosyncNodeSummary[];
+  /** present when the quorum section configures a device */
+  qdevice?: CorosyncQdevice;
 }
 
 function intField(what: string, raw: string | undefined, fallback?: number): number {
@@ -239,9 +254,37 @@ export function summarizeCorosyncConf(conf: CorosyncConf): CorosyncSummary {
   });
   const clusterName = keyOf(conf.totem, 'cluster_name');
   if (conf.totem.cluster_name !== undefined && clusterNameProblem(clusterName) !== undefined) throw new ParseError(TOOL, `totem.cluster_name '${clusterName}' is not a cluster name`, clusterName);
-  return {
+  const summary: CorosyncSummary = {
     clusterName,
     configVersion: intField('totem.config_version', stringField(conf.totem, 'config_version')),
     nodes,
   };
+  const qdevice = qdeviceOf(conf);
+  if (qdevice) summary.qdevice = qdevice;
+  return summary;
+}
+
+/** The quorum device of a configuration, or undefined (votequorum reads `quorum.device`, exec/votequorum.c). */
+export function qdeviceOf(conf: CorosyncConf): CorosyncQdevice | undefined {
+  const device = conf.quorum?.['device'];
+  if (device === undefined) return undefined;
+  if (!isSection(device)) throw new ParseError(TOOL, "'quorum.device' must be a section", JSON.stringify(device));
+  const model = stringField(device, 'model');
+  // corosync refuses a device without a model; a file saying so is not one pvx can reason about
+  if (model === undefined || model === '') throw new ParseError(TOOL, "'quorum.device' has no model", JSON.stringify(device));
+  const out: CorosyncQdevice = { model };
+  const net = device[model];
+  if (isSection(net)) {
+    const host = stringField(net, 'host');
+    if (host !== undefined) {
+      // the host is named in messages and commands pvx prints
+      if (hostProblem(host) !== undefined) throw new ParseError(TOOL, `quorum.device.${model}.host '${host}' is not an address or host name`, host);
+      out.host = host;
+    }
+    const algorithm = stringField(net, 'algorithm');
+    if (algorithm !== undefined) out.algorithm = algorithm;
+  }
+  const votes = stringField(device, 'votes');
+  if (votes !== undefined) out.votes = intField('quorum.device.votes', votes);
+  return out;
 }

@@ -37,5 +37,6 @@ export function renderClusterChange(o: Outcome, deps: Deps): string {
   const mark = r.outcome === 'unchanged' ? theme.info : theme.ok;
   const lines = [`${mark} ${r.summary}.`];
   if (r.members.length > 0 && r.outcome !== 'set') lines.push(`  members: ${r.members.join(', ')}`);
+  for (const n of r.next ?? []) lines.push(`  next: ${n}`);
   return lines.join('\n') + '\n';
 }

@@ -5,7 +5,7 @@ import type { TeardownOverview, TeardownPlanResult, TeardownResult } from '../..
 import { CLUSTER_PATHS } from '../../pve/argv.js';
 import type { GuestResource } from '../../pve/parse/pvesh-resources.js';
 import { guestFileLabel } from '../../workflows/guest-files.js';
-import { BACKUP_SOURCES } from '../../workflows/teardown-backup.js';
+import { archiveFilesText, BACKUP_SOURCES } from '../../workflows/teardown-backup.js';
 import type { Outcome } from '../report.js';
 import { renderTable } from '../table.js';
 import type { Theme } from '../theme.js';
@@ -61,6 +61,9 @@ export function renderTeardownOverview(o: TeardownOverview, theme: Theme): strin
     `Back up ${list(BACKUP_SOURCES)} of ${list(backedUp)}: kept in ${o.nodeDir}/ on each node and copied to ${o.localDir}/; ` +
       'each copy is checked on both sides (sha256 and the files it holds). Nothing is deleted unless every backup checks out.',
   );
+  if (o.qdevice) {
+    steps.push(`Remove the QDevice${o.qdevice.host ? ` (QNetd host ${o.qdevice.host})` : ''}: pvecm qdevice remove on ${o.last}, before any node leaves (pvecm.adoc asks for this order).`);
+  }
   const expected = (node: string) => (o.expectedBefore.includes(node) ? ` (pvecm expected first: ${o.last} would lack quorum alone)` : '');
   for (const n of o.removeOnly) steps.push(`Remove ${n} from the membership: pvecm delnode ${n} on ${o.last}${expected(n)}.`);
   const separation =
@@ -70,7 +73,10 @@ export function renderTeardownOverview(o: TeardownOverview, theme: Theme): strin
     steps.push(`Separate ${n}: ${i === 0 ? separation : 'the same steps'}; then pvecm delnode ${n} on ${o.last}${expected(n)}.`);
   });
   steps.push(`Separate ${o.last} last${o.others.length > 0 ? ', the same way' : `: ${separation}`}.`);
-  steps.push('After each node: check that it is standalone (no corosync, no cluster files) and still holds every guest configuration it had.');
+  steps.push(
+    'After each node: check that it is standalone (no corosync, no cluster files) and still holds every guest configuration it had; ' +
+      `then remove the other nodes' folders from its ${CLUSTER_PATHS.pveNodes}/ once their files are in its backup (a later pvecm add would count their guests).`,
+  );
   steps.forEach((s, i) => out.push(wrap(s, 100, `  ${i + 1}. `, '     ')));
   out.push('', `Guest configurations stay on their nodes. Every command: ${c.cyan('pvx cluster teardown --dry-run')}.`, '');
   return out.join('\n') + '\n';
@@ -109,7 +115,7 @@ export function renderTeardown(o: Outcome, deps: Deps): string {
   const lines = [`${theme.ok} ${r.summary[0]?.toUpperCase()}${r.summary.slice(1)}.`];
   if (r.backups) {
     lines.push(`  backups: ${r.backups.dir}/ ${c.dim(`(on each node: ${r.backups.nodeDir}/)`)}`);
-    for (const b of r.backups.nodes) lines.push(`    ${b.node}: ${b.files.join(', ') || 'no files'} ${c.dim(`sha256 ${b.sha256.slice(0, 16)}…`)}`);
+    for (const b of r.backups.nodes) lines.push(`    ${b.node}: ${archiveFilesText(b.files)} ${c.dim(`sha256 ${b.sha256.slice(0, 16)}…`)}`);
   }
   const checked = r.nodes.filter((n) => n.guestsAfter !== undefined);
   if (checked.length > 0) {

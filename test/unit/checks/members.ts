@@ -6,11 +6,18 @@ export function clusterMember(
   cluster: string,
   local: number,
   members: ReadonlyArray<{ name: string; nodeid: number; address: string }>,
-  opts: { present?: number[]; flags?: string; expected?: number } = {},
+  opts: { present?: number[]; flags?: string; expected?: number; qdevice?: boolean } = {},
 ): NodeScript {
   const present = members.filter((m) => (opts.present ?? members.map((x) => x.nodeid)).includes(m.nodeid));
   const self = members.find((m) => m.nodeid === local);
-  const q = quorumtool({ local, members: present, expected: opts.expected ?? members.length, ...(opts.flags !== undefined ? { flags: opts.flags } : {}) });
+  // a QDevice adds its vote to the expected votes and, voting here, to the votes present
+  const q = quorumtool({
+    local,
+    members: present,
+    expected: opts.expected ?? members.length + (opts.qdevice ? 1 : 0),
+    ...(opts.flags !== undefined ? { flags: opts.flags } : {}),
+    ...(opts.qdevice ? { qdevice: { votes: 1, voting: true } } : {}),
+  });
   return {
     sections: {
       files: { stdout: '/etc/pve/corosync.conf\n/etc/corosync/authkey\n/etc/corosync/corosync.conf\n' },

@@ -1,10 +1,10 @@
 /** The node-side scripts run for real: the facts script under /bin/sh, the UDP probe under perl on loopback. */
 import { spawn } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { factsArgv, parseSections, renderSections } from '../../../src/checks/facts-script.js';
+import { factsArgv, guestListFunction, parseSections, renderSections } from '../../../src/checks/facts-script.js';
 import { parseProbeArgv, parseProbeOutput, probeArgv, probeKey, type ProbePlan } from '../../../src/checks/udp-probe.js';
 
 interface Ran {
@@ -64,6 +64,27 @@ describe('facts script under the real /bin/sh', () => {
     expect(s.get('guests')).toEqual({ exitCode: 0, stdout: '', stderr: '' });
     // corosync-quorumtool is installed on this host or not; either way the section is there
     expect(s.has('quorum')).toBe(true);
+  });
+
+  it('lists every guest config under every nodes/* folder, as pmxcfs counts them, with the name from the first section', async () => {
+    const root = mkdtempSync(path.join(tmpdir(), 'pvx-pve-'));
+    dirs.push(root);
+    const put = (rel: string, text: string) => {
+      mkdirSync(path.dirname(path.join(root, rel)), { recursive: true });
+      writeFileSync(path.join(root, rel), text);
+    };
+    // the node's own guest, with a snapshot section naming another VM
+    put('nodes/pve2/qemu-server/100.conf', 'boot: order=scsi0\nname: web\n\n[before-upgrade]\nname: old-web\n');
+    // folders another cluster left behind
+    put('nodes/pve1/lxc/101.conf', 'arch: amd64\nhostname: db\n');
+    put('nodes/old3/qemu-server/300.conf', 'memory: 512\n');
+    put('nodes/pve1/qemu-server/notes.txt', 'not a config\n');
+    mkdirSync(path.join(root, 'nodes', 'pve3', 'lxc'), { recursive: true });
+    const r = await run(['sh', '-c', `${guestListFunction(root)}\nguests`]);
+    expect(r.stderr).toBe('');
+    expect(r.stdout.split('\n').filter(Boolean).sort()).toEqual([`${root}/nodes/old3/qemu-server/300.conf `, `${root}/nodes/pve1/lxc/101.conf db`, `${root}/nodes/pve2/qemu-server/100.conf web`]);
+    // the facts script lists /etc/pve's folders the same way
+    expect(factsArgv()[2]).toContain(guestListFunction('/etc/pve'));
   });
 
   it('round-trips renderSections', () => {

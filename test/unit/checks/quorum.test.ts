@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { inventoryNodes, of, runScenario } from './scenario.js';
+import { readFileSync } from 'node:fs';
+import { corosyncConf, inventoryNodes, of, quorumtool, runScenario } from './scenario.js';
 import { clusterMember } from './members.js';
 
 const M = [
@@ -29,10 +30,35 @@ describe('quorum check', () => {
     expect(f?.hint).toMatch(/cluster not ready - no quorum\?/);
   });
 
-  it('warns about a QDevice, which must go before a join', async () => {
+  it('fails a join into a cluster with a QDevice (pvecm.adoc: remove it before adding a node), naming the command to run first', async () => {
     const nodes = inventoryNodes(2);
-    const r = await runScenario({ nodes, spec: { purpose: 'join', existingMember: nodes[0] }, node: { pve1: clusterMember('prod', 1, M, { flags: 'Quorate Qdevice ' }) } });
-    expect(of(r, 'quorum').map((f) => f.status)).toEqual(['ok', 'warn']);
+    // the device is running: pvecm status shows its flag and row
+    const live = clusterMember('prod', 1, M, { qdevice: true });
+    live.sections = { ...live.sections, conf: { stdout: corosyncConf('prod', M, { qdevice: { host: '10.77.13.50' } }) } };
+    const r = await runScenario({ nodes, spec: { purpose: 'join', existingMember: nodes[0] }, node: { pve1: live } });
+    expect(of(r, 'quorum')).toEqual([
+      { id: 'quorum', node: 'pve1', status: 'ok', message: "cluster 'prod' is quorate: 4 of 4 votes, quorum 3" },
+      {
+        id: 'quorum',
+        node: 'pve1',
+        status: 'fail',
+        message: `cluster 'prod' has a QDevice (QNetd host 10.77.13.50): Proxmox asks to remove it before a node is added (pvecm.adoc, "Adding/Deleting Nodes After QDevice Setup")`,
+        hint: 'on pve1: pvecm qdevice remove (every node must be online), then join; afterwards, with an even node count, set it up again: pvecm qdevice setup 10.77.13.50',
+      },
+    ]);
+    expect(r.nodeFacts.get('pve1')?.cluster).toMatchObject({ ok: true, value: { qdevice: { model: 'net', host: '10.77.13.50', algorithm: 'ffsplit', votes: 1 } } });
+  });
+
+  it('fails a join when only the configuration names a QDevice (its daemon down), and when only pvecm status shows one', async () => {
+    const nodes = inventoryNodes(2);
+    const confOnly = clusterMember('prod', 1, M);
+    confOnly.sections = { ...confOnly.sections, conf: { stdout: corosyncConf('prod', M, { qdevice: { host: 'qnetd.example.org' } }) } };
+    const a = await runScenario({ nodes, spec: { purpose: 'join', existingMember: nodes[0] }, node: { pve1: confOnly } });
+    expect(of(a, 'quorum').map((f) => f.status)).toEqual(['ok', 'fail']);
+    expect(of(a, 'quorum')[1]?.hint).toContain('pvecm qdevice setup qnetd.example.org');
+    const statusOnly = await runScenario({ nodes, spec: { purpose: 'join', existingMember: nodes[0] }, node: { pve1: clusterMember('prod', 1, M, { flags: 'Quorate Qdevice ' }) } });
+    expect(of(statusOnly, 'quorum').map((f) => f.status)).toEqual(['ok', 'fail']);
+    expect(of(statusOnly, 'quorum')[1]?.hint).toContain('pvecm qdevice setup <QNetd address>');
   });
 
   it('fails when there is no cluster to join, or corosync is down on the member', async () => {
@@ -68,5 +94,15 @@ describe('quorum check', () => {
     const r = await runScenario({ nodes: inventoryNodes(3), spec: { purpose: 'migrate' }, node: { pve1: clusterMember('prod', 1, members), pve2: clusterMember('prod', 2, members) } });
     expect(of(r, 'quorum').map((f) => `${f.node}:${f.status}`)).toEqual(['pve1:ok', 'pve2:ok', 'pve3:fail']);
     expect(of(r, 'quorum')[2]?.message).toBe('pve3 is not in a cluster');
+  });
+});
+
+describe('the stand-in corosync-quorumtool with a QDevice', () => {
+  it('prints the votequorum block and membership table of the real 2-node sample (reference §1.5)', () => {
+    const real = readFileSync(new URL('../../fixtures/pve/pvecm-status/pve9.2.9-2node-qdevice-krnn.txt', import.meta.url), 'utf8');
+    const fake = quorumtool({ local: 1, members: [{ nodeid: 1, address: '192.168.202.121' }, { nodeid: 2, address: '192.168.202.179' }], expected: 3, qdevice: { votes: 1, voting: true } });
+    // the pasted sample lost the trailing spaces corosync prints after Quorum and Flags
+    const from = (text: string, label: string) => text.slice(text.indexOf(label)).split('\n').map((l) => l.trimEnd()).filter(Boolean);
+    expect(from(fake, 'Votequorum information')).toEqual(from(real, 'Votequorum information'));
   });
 });

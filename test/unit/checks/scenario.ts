@@ -48,32 +48,51 @@ export function getent(name: string, ...addresses: string[]): string {
   return addresses.map((a) => `${a.padEnd(15)} STREAM ${name}\n${a.padEnd(15)} DGRAM  \n${a.padEnd(15)} RAW    \n`).join('');
 }
 
-/** corosync.conf of a cluster with these nodes (PVE's layout, reference §1.3). */
-export function corosyncConf(cluster: string, nodes: ReadonlyArray<{ name: string; nodeid: number; address: string }>): string {
+/**
+ * corosync.conf of a cluster with these nodes (PVE's layout, reference §1.3); with `qdevice`, the
+ * quorum section `pvecm qdevice setup` writes (pve-cluster PVE/CLI/pvecm.pm, keys sorted by write_conf).
+ */
+export function corosyncConf(cluster: string, nodes: ReadonlyArray<{ name: string; nodeid: number; address: string }>, opts: { qdevice?: { host: string } } = {}): string {
   const body = nodes
     .map((n) => `  node {\n    name: ${n.name}\n    nodeid: ${n.nodeid}\n    quorum_votes: 1\n    ring0_addr: ${n.address}\n  }\n`)
     .join('');
+  const device = opts.qdevice
+    ? `  device {\n    model: net\n    net {\n      algorithm: ffsplit\n      host: ${opts.qdevice.host}\n      tls: on\n    }\n    votes: 1\n  }\n`
+    : '';
   return (
-    `logging {\n  debug: off\n  to_syslog: yes\n}\n\nnodelist {\n${body}}\n\nquorum {\n  provider: corosync_votequorum\n}\n\n` +
+    `logging {\n  debug: off\n  to_syslog: yes\n}\n\nnodelist {\n${body}}\n\nquorum {\n${device}  provider: corosync_votequorum\n}\n\n` +
     `totem {\n  cluster_name: ${cluster}\n  config_version: ${nodes.length}\n  interface {\n    linknumber: 0\n  }\n  ip_version: ipv4-6\n` +
     '  link_mode: passive\n  secauth: on\n  version: 2\n}\n'
   );
 }
 
-/** `corosync-quorumtool -siH` as a member with these votes sees it. */
-export function quorumtool(opts: { local: number; members: ReadonlyArray<{ nodeid: number; address: string }>; expected: number; flags?: string }): string {
-  const total = opts.members.length;
+/**
+ * `corosync-quorumtool -siH` as a member with these votes sees it; with `qdevice`, the Qdevice column,
+ * flag and id-0 row as corosync prints them (tools/corosync-quorumtool.c, reference §1.5).
+ */
+export function quorumtool(opts: {
+  local: number;
+  members: ReadonlyArray<{ nodeid: number; address: string }>;
+  expected: number;
+  flags?: string;
+  qdevice?: { votes: number; voting: boolean };
+}): string {
+  const qd = opts.qdevice;
+  const total = opts.members.length + (qd?.voting ? qd.votes : 0);
   const quorum = Math.floor(opts.expected / 2) + 1;
   const quorate = total >= quorum;
-  const rows = opts.members
-    .map((m) => `0x${m.nodeid.toString(16).padStart(8, '0')}          1 ${m.address}${m.nodeid === opts.local ? ' (local)' : ''}\n`)
-    .join('');
+  const column = qd ? `${(qd.voting ? 'A,V,NMW' : 'A,NV,NMW').padStart(10)} ` : '';
+  const rows =
+    opts.members
+      .map((m) => `0x${m.nodeid.toString(16).padStart(8, '0')}          1 ${column}${m.address}${m.nodeid === opts.local ? ' (local)' : ''}\n`)
+      .join('') + (qd ? `0x00000000 ${String(qd.voting ? qd.votes : 0).padStart(10)}            Qdevice${qd.voting ? '' : ` (votes ${qd.votes})`}\n` : '');
+  const flags = opts.flags ?? `${quorate ? 'Quorate ' : ''}${qd ? 'Qdevice ' : ''}`;
   return (
     'Quorum information\n------------------\nDate:             Wed Aug 19 17:22:53 2026\nQuorum provider:  corosync_votequorum\n' +
-    `Nodes:            ${total}\nNode ID:          0x${opts.local.toString(16).padStart(8, '0')}\nRing ID:          1.685\nQuorate:          ${quorate ? 'Yes' : 'No'}\n\n` +
+    `Nodes:            ${opts.members.length}\nNode ID:          0x${opts.local.toString(16).padStart(8, '0')}\nRing ID:          1.685\nQuorate:          ${quorate ? 'Yes' : 'No'}\n\n` +
     `Votequorum information\n----------------------\nExpected votes:   ${opts.expected}\nHighest expected: ${opts.expected}\nTotal votes:      ${total}\n` +
-    `Quorum:           ${quorum}${quorate ? '  ' : ' Activity blocked'}\nFlags:            ${opts.flags ?? (quorate ? 'Quorate ' : '')}\n\n` +
-    `Membership information\n----------------------\n    Nodeid      Votes Name\n${rows}`
+    `Quorum:           ${quorum}${quorate ? '  ' : ' Activity blocked'}\nFlags:            ${flags}\n\n` +
+    `Membership information\n----------------------\n    Nodeid      Votes ${qd ? '   Qdevice ' : ''}Name\n${rows}`
   );
 }
 

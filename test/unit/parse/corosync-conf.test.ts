@@ -187,3 +187,32 @@ describe('serializeCorosyncConf', () => {
     expect(() => serializeCorosyncConf(badKey)).toThrow(/invalid key/);
   });
 });
+
+describe('the quorum device of a corosync.conf', () => {
+  const QDEVICE = fixture('corosync-conf/pve-qdevice-setup-source.conf');
+
+  it('reads the device pvecm qdevice setup writes, and writes the file back byte for byte', () => {
+    const c = parseCorosyncConf(QDEVICE);
+    expect(summarizeCorosyncConf(c)).toEqual({
+      clusterName: 'lab',
+      configVersion: 3,
+      nodes: [
+        { name: 'pve1', nodeid: 1, quorumVotes: 1, links: { 0: '10.0.0.1' } },
+        { name: 'pve2', nodeid: 2, quorumVotes: 1, links: { 0: '10.0.0.2' } },
+      ],
+      qdevice: { model: 'net', host: '10.0.0.5', algorithm: 'ffsplit', votes: 1 },
+    });
+    expect(serializeCorosyncConf(c)).toBe(QDEVICE);
+  });
+
+  it('has none without a device block, and no votes when corosync is to compute them (lms)', () => {
+    expect(summarizeCorosyncConf(parseCorosyncConf(CREATED)).qdevice).toBeUndefined();
+    const lms = QDEVICE.replace('algorithm: ffsplit', 'algorithm: lms').replace('    votes: 1\n', '');
+    expect(summarizeCorosyncConf(parseCorosyncConf(lms)).qdevice).toEqual({ model: 'net', host: '10.0.0.5', algorithm: 'lms' });
+  });
+
+  it('refuses a device it cannot reason about: no model, or a host that is no address', () => {
+    expect(() => summarizeCorosyncConf(parseCorosyncConf(QDEVICE.replace('    model: net\n', '')))).toThrow(ParseError);
+    expect(() => summarizeCorosyncConf(parseCorosyncConf(QDEVICE.replace('host: 10.0.0.5', 'host: -oProxyCommand=x')))).toThrow(/is not an address or host name/);
+  });
+});

@@ -7,9 +7,9 @@ import { DryRunTransport } from '../../../src/transport/dry-run.js';
 import { journalObserver } from '../../../src/transport/journal.js';
 import { ObservedTransport } from '../../../src/transport/observed.js';
 import { declaredReadOnlyScripts, readOnlyScript } from '../../../src/transport/read-only-scripts.js';
-import { extractCorosyncArgv, uploadArgv, writeFileArgv } from '../../../src/workflows/restore-plan.js';
+import { extractCorosyncArgv, putFoldersBackArgv, uploadArgv, writeFileArgv } from '../../../src/workflows/restore-plan.js';
 import { checkBackupArgv, createBackupArgv } from '../../../src/workflows/teardown-backup.js';
-import { clusterTracesArgv, stopPmxcfsArgv } from '../../../src/workflows/teardown-plan.js';
+import { clusterTracesArgv, folderFilesArgv, stopPmxcfsArgv } from '../../../src/workflows/teardown-plan.js';
 import type { ExecOptions, ExecResult, Transport } from '../../../src/transport/types.js';
 import { tmpDir } from '../../helpers/tmp.js';
 
@@ -178,9 +178,9 @@ describe('dry-run runs known reads only', () => {
     }
   });
 
-  it('the declared read-only scripts are exactly the four reads, none of the writes', () => {
-    const reads = [sessionArgv(), factsArgv(), clusterTracesArgv(), checkBackupArgv('d', 'f')].map((a) => a[2]);
-    const writes = [stopPmxcfsArgv(), createBackupArgv('d', 'n'), uploadArgv('f', 's'), writeFileArgv('f'), extractCorosyncArgv('f')].map((a) => a[2]);
+  it('the declared read-only scripts are exactly the five reads, none of the writes', () => {
+    const reads = [sessionArgv(), factsArgv(), clusterTracesArgv(), checkBackupArgv('d', 'f'), folderFilesArgv(['d'])].map((a) => a[2]);
+    const writes = [stopPmxcfsArgv(), createBackupArgv('d', 'n'), uploadArgv('f', 's'), writeFileArgv('f'), extractCorosyncArgv('f'), putFoldersBackArgv('f', ['n'])].map((a) => a[2]);
     expect(new Set(DECLARED)).toEqual(new Set(reads));
     for (const w of writes) expect(DECLARED).not.toContain(w);
   });

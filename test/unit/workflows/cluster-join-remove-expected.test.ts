@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { classifyPvecmAdd } from '../../../src/pve/parse/pvecm-add-output.js';
 import { parseJoinInfo } from '../../../src/pve/parse/pvesh-join-info.js';
-import { expectedFailure, planExpected } from '../../../src/workflows/cluster-expected.js';
+import type { Membership } from '../../../src/workflows/membership.js';
+import { expectedFailure, expectedRange, planExpected, votesPresentText } from '../../../src/workflows/cluster-expected.js';
 import { planClusterJoin } from '../../../src/workflows/cluster-join.js';
 import { joinFailure, joinInfoProblem } from '../../../src/workflows/cluster-join-steps.js';
 import { planRemoveNode } from '../../../src/workflows/cluster-remove-node.js';
@@ -129,6 +130,17 @@ describe('planRemoveNode', () => {
     expect(planRemoveNode(base, { via: member('pve1', 'lab', ['pve1', 'pve2', 'pve3', 'pve4'], { quorate: false, online: ['pve1'] }), guests: [], nodeDirExists: true }, wiring())).toMatchObject({ kind: 'refused', notQuorate: true });
     expect(planRemoveNode({ ...base, node: 'pve1' }, { via, guests: [], nodeDirExists: true }, wiring())).toMatchObject({ kind: 'refused', usage: true });
   });
+  it('refuses while the cluster has a QDevice (pvecm.adoc: remove it first), naming the command to run and how to set it up again', () => {
+    const d = planRemoveNode(base, { via, guests: [], nodeDirExists: true, qdevice: { host: '10.0.0.50' } }, wiring());
+    expect(d).toEqual({
+      kind: 'refused',
+      problems: [`cluster 'lab' has a QDevice (QNetd host 10.0.0.50): Proxmox asks to remove it before a node is removed (pvecm.adoc, "Adding/Deleting Nodes After QDevice Setup")`],
+      hint: "run 'pvecm qdevice remove' on pve1 first (every node must be online), then this again; once the node count is even, set it up again: pvecm qdevice setup 10.0.0.50",
+    });
+    // a node already out of the cluster leaves only its folder: that cleanup does not touch the membership
+    const gone = member('pve1', 'lab', ['pve1', 'pve2', 'pve3']);
+    expect(planRemoveNode(base, { via: gone, guests: [], nodeDirExists: true, qdevice: {} }, wiring())).toMatchObject({ kind: 'plan', cleanupOnly: true });
+  });
   it('is unchanged when the node is gone and left nothing, and only cleans up a stale directory otherwise', () => {
     const gone = member('pve1', 'lab', ['pve1', 'pve2', 'pve3']);
     expect(planRemoveNode(base, { via: gone, guests: [], nodeDirExists: false }, wiring())).toMatchObject({ kind: 'unchanged' });
@@ -137,6 +149,8 @@ describe('planRemoveNode', () => {
     if (d.kind === 'plan') expect(d.plan.steps.map((s) => s.argv.join(' '))).toEqual(['rm -r /etc/pve/nodes/pve4']);
   });
 });
+
+type Member = Extract<Membership, { kind: 'member' }>;
 
 describe('planExpected', () => {
   const lone = member('pve1', 'lab', ['pve1', 'pve2', 'pve3'], { online: ['pve1'], quorate: false, expectedVotes: 3, totalVotes: 1 });
@@ -154,5 +168,22 @@ describe('planExpected', () => {
   it('explains CS_ERR_INVALID_PARAM', () => {
     expect(expectedFailure({ exitCode: 1, stdout: '', stderr: 'Unable to set expected votes: CS_ERR_INVALID_PARAM\n', durationMs: 1 })).toContain('below the votes present');
     expect(expectedFailure({ exitCode: 0, stdout: '', stderr: '', durationMs: 1 })).toBeUndefined();
+  });
+  it('counts a QDevice\'s vote among the votes present when it casts it, as corosync does, and says which values corosync takes', () => {
+    // 2 nodes and a QDevice, one node down: the device votes for the survivor (krnn-like cluster)
+    const withDevice = member('pve1', 'duo', ['pve1', 'pve2'], { online: ['pve1'], expectedVotes: 3, totalVotes: 2, qdevice: { votes: 1, voting: true } }) as Member;
+    expect(votesPresentText(withDevice)).toBe('2 vote(s) present: 1 of the nodes, 1 of the QDevice');
+    expect(expectedRange(withDevice)).toEqual({ min: 2, max: 3 });
+    const d = planExpected({ node: 'pve1', votes: 2 }, withDevice, wiring());
+    if (d.kind !== 'plan') throw new Error(d.kind);
+    expect(d.risk).toContain("lets the partition of pve1 (2 vote(s) present: 1 of the nodes, 1 of the QDevice) act as the whole cluster 'duo'");
+    expect(d.risk).toContain('corosync accepts 2 to 3 here.');
+    // a device that does not vote here adds nothing
+    const idle = member('pve1', 'duo', ['pve1', 'pve2'], { online: ['pve1'], quorate: false, expectedVotes: 3, totalVotes: 1, qdevice: { votes: 1, voting: false } }) as Member;
+    expect(votesPresentText(idle)).toBe('1 vote(s) present');
+    expect(expectedRange(idle)).toEqual({ min: 1 });
+    const step = planExpected({ node: 'pve1', votes: 1 }, idle, wiring());
+    if (step.kind !== 'plan') throw new Error(step.kind);
+    expect(step.plan.steps[0]?.judge?.({ exitCode: 1, stdout: '', stderr: 'Unable to set expected votes: CS_ERR_INVALID_PARAM\n', durationMs: 1 })).toContain('corosync accepts 1 or more here');
   });
 });

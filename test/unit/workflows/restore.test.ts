@@ -1,11 +1,16 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseCorosyncConf, summarizeCorosyncConf } from '../../../src/pve/parse/corosync-conf.js';
 import { executePlan } from '../../../src/workflows/execute.js';
 import { chooseRestoreConf, RestoreConfError, votesOf } from '../../../src/workflows/restore-conf.js';
-import { planRestore, uploadArgv, writeFileArgv, type RestoreInput } from '../../../src/workflows/restore-plan.js';
+import { otherFolders } from '../../../src/commands/cluster-restore.js';
+import { planRestore, putFoldersBackArgv, uploadArgv, writeFileArgv, type RestoreInput } from '../../../src/workflows/restore-plan.js';
 import { stopPmxcfsArgv } from '../../../src/workflows/teardown-plan.js';
 import { corosyncConf } from '../checks/scenario.js';
 import { FakeTransport } from '../../helpers/fake-transport.js';
+import { tmpDir } from '../../helpers/tmp.js';
 import { fakeTiming, member, scriptedReader } from './cluster-plans.helpers.js';
 
 const nodes = (names: string[]) => names.map((name) => ({ name, nodeid: Number(name.slice(3)), address: `10.0.0.${name.slice(3)}` }));
@@ -84,6 +89,22 @@ describe('the restore plan', () => {
     expect(plan.steps.map((s) => s.node)).toEqual(Array(9).fill('pve3'));
   });
 
+  it('puts the other nodes\' folders back from the backup while pmxcfs runs locally, before the node meets the cluster again', () => {
+    const plan = planRestore(input({ nodes: [{ node: 'pve3', archiveBase64: () => 'QUJD', sha256: 'a'.repeat(64), backupConf: full, folders: ['pve1', 'pve2'] }] }), { read: scriptedReader({}), timing: fakeTiming() });
+    const file = '/var/lib/pvx/backups/prod-20260101T000000Z/pve3.tar.gz';
+    const shape = plan.steps.map((s) => (s.argv.join(' ') === stopPmxcfsArgv().join(' ') ? 'stop-pmxcfs' : s.argv.join(' ')));
+    const put = shape.indexOf(putFoldersBackArgv(file, ['pve1', 'pve2']).join(' '));
+    expect(put).toBeGreaterThan(shape.indexOf('pmxcfs -l'));
+    expect(shape[put + 1]).toBe('stop-pmxcfs');
+    expect(plan.steps[put]).toMatchObject({ node: 'pve3', mutates: true, title: "put the other nodes' folders back into /etc/pve/nodes from the backup on pve3 (pve1, pve2; those it lacks)" });
+  });
+
+  it('finds the other nodes\' folders a backup holds, by PVE\'s node names', () => {
+    const files = ['etc/corosync/authkey', 'etc/pve/nodes/pve1/lrm_status', 'etc/pve/nodes/pve1/qemu-server/100.conf', 'etc/pve/nodes/pve3/lrm_status', 'etc/pve/nodes/pve2/lxc/101.conf', 'etc/pve/nodes/bad_name/x'];
+    expect(otherFolders(files, 'pve3')).toEqual(['pve1', 'pve2']);
+    expect(otherFolders(['etc/corosync/authkey'], 'pve3')).toEqual([]);
+  });
+
   it('uploads the archive on stdin and writes files from stdin', async () => {
     const timing = fakeTiming();
     const i = input();
@@ -99,5 +120,31 @@ describe('the restore plan', () => {
     const failed = await executePlan({ title: 't', steps: [plan.steps[2]!] }, up);
     expect(up.calls[0]?.opts.input).toBe('QUJD');
     expect(failed.failed?.message).toMatch(/failed its check: sha256sum: WARNING/);
+  });
+});
+
+describe('putting folders back, under the real /bin/sh and tar', () => {
+  it('writes the folders a node lacks from the archive, file by file, and leaves one it has again', () => {
+    const root = tmpDir('pvx-putback-');
+    const stage = path.join(root, 'stage');
+    const put = (rel: string, text: string) => {
+      mkdirSync(path.dirname(path.join(stage, rel)), { recursive: true });
+      writeFileSync(path.join(stage, rel), text);
+    };
+    put('etc/pve/nodes/pve1/qemu-server/100.conf', 'name: web\n');
+    put('etc/pve/nodes/pve1/lrm_status', '{}');
+    put('etc/pve/nodes/pve2/lxc/101.conf', 'hostname: db\n');
+    put('etc/corosync/authkey', 'k');
+    const archive = path.join(root, 'pve3.tar.gz');
+    execFileSync('tar', ['-C', stage, '-czf', archive, 'etc']);
+    const nodes = path.join(root, 'nodes');
+    mkdirSync(path.join(nodes, 'pve2'), { recursive: true });
+    writeFileSync(path.join(nodes, 'pve2', 'newer'), 'kept');
+    const [cmd, ...args] = putFoldersBackArgv(archive, ['pve1', 'pve2'], nodes);
+    const out = execFileSync(cmd!, args, { encoding: 'utf8' });
+    expect(out).toBe(`restored ${nodes}/pve1\nkept ${nodes}/pve2\n`);
+    expect(readFileSync(path.join(nodes, 'pve1', 'qemu-server', '100.conf'), 'utf8')).toBe('name: web\n');
+    expect(readFileSync(path.join(nodes, 'pve1', 'lrm_status'), 'utf8')).toBe('{}');
+    expect(existsSync(path.join(nodes, 'pve2', 'lxc'))).toBe(false);
   });
 });

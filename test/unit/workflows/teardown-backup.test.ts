@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { executePlan } from '../../../src/workflows/execute.js';
 import {
+  archiveFilesText,
+  BACKUP_SOURCES,
   backupSetName,
   backupSteps,
   checkBackupArgv,
@@ -59,6 +61,15 @@ describe('backup names and parsers', () => {
     expect(parseCheckOutput(listing())).toEqual({ sha256: sha, entries: ['etc', 'etc/corosync', ...FILES, 'etc/pve'] });
     expect(parseSha256Line(sha256Line(sha, 'pve1.tar.gz'))).toBe(sha);
     expect(parseSha256Line('nonsense')).toBeUndefined();
+  });
+
+  it('backs up the node folders too (a separated node loses the others\' folders later), and names them in a line by count', () => {
+    expect(BACKUP_SOURCES).toEqual(['/etc/corosync', '/etc/pve/corosync.conf', '/etc/pve/nodes', '/var/lib/pve-cluster/config.db']);
+    expect(createBackupArgv(DIR, 'pve1')[2]).toContain('for p in /etc/corosync /etc/pve/corosync.conf /etc/pve/nodes /var/lib/pve-cluster/config.db;');
+    expect(archiveFilesText([...FILES, 'etc/pve/nodes/pve1/lrm_status', 'etc/pve/nodes/pve2/qemu-server/100.conf'])).toBe(
+      'etc/corosync/authkey, etc/corosync/corosync.conf, etc/pve/corosync.conf, 2 file(s) under etc/pve/nodes/',
+    );
+    expect(archiveFilesText([])).toBe('no files');
   });
 
   it('checks a local archive: checksum first, then the files it must hold', () => {

@@ -76,4 +76,33 @@ describe('who is what in a teardown', () => {
     const d = decideTeardown([r(member('pve1', { configured: two, online: two })), r(member('pve2', { configured: two, online: two })), r({ node: 'pve3', kind: 'standalone' })]);
     expect(d.kind === 'plan' && d.input.nodes.map((n) => n.name)).toEqual(two);
   });
+
+  it('takes a QDevice from the running member\'s corosync.conf, or from what corosync reports, for the plan to remove first', () => {
+    const withDevice = { ...conf, qdevice: { model: 'net', host: '10.0.0.50', algorithm: 'ffsplit', votes: 1 } };
+    const d = decideTeardown(ALL.map((n) => ({ node: n, membership: member(n), conf: withDevice })));
+    expect(d.kind === 'plan' && d.input.qdevice).toEqual({ host: '10.0.0.50' });
+    const reported = decideTeardown([r(member('pve1', { qdevice: { votes: 1, voting: true } })), r(member('pve2')), r(member('pve3'))]);
+    expect(reported.kind === 'plan' && reported.input.qdevice).toEqual({});
+    const none = decideTeardown(ALL.map((n) => r(member(n))));
+    expect(none.kind === 'plan' && none.input.qdevice).toBeUndefined();
+  });
+
+  it('refuses a cluster with a QDevice while a node is offline or no corosync runs: pvecm qdevice remove needs every node online', () => {
+    const withDevice = { ...conf, qdevice: { model: 'net', host: '10.0.0.50' } };
+    const online = ['pve1', 'pve2'];
+    const d = decideTeardown([
+      { node: 'pve1', membership: member('pve1', { online, partitionSize: 2, totalVotes: 2 }), conf: withDevice },
+      { node: 'pve2', membership: member('pve2', { online, partitionSize: 2, totalVotes: 2 }), conf: withDevice },
+      { node: 'pve3', membership: { node: 'pve3', kind: 'unreachable', message: 'Connection timed out' } },
+    ]);
+    expect(d).toMatchObject({ kind: 'refused', reason: 'qdevice', nodes: ['pve3'] });
+    if (d.kind === 'refused') {
+      expect(d.problems[0]).toBe(
+        "cluster 'prod' has a QDevice (QNetd host 10.0.0.50), which has to go before nodes leave (pvecm.adoc, \"Adding/Deleting Nodes After QDevice Setup\"), and pvecm qdevice remove needs every node online in a running cluster: pve3 is offline",
+      );
+      expect(d.hint).toMatch(/^bring pve3 online and run the teardown again; if it is gone for good, remove the QDevice by hand on a quorate member: delete the 'device \{ … \}' block/);
+    }
+    const down = decideTeardown([{ node: 'pve1', membership: { node: 'pve1', kind: 'corosync-down', message: 'Cannot initialize CMAP service' }, conf: withDevice }]);
+    expect(down).toMatchObject({ kind: 'refused', reason: 'qdevice', problems: [expect.stringContaining('no member of it runs corosync')] });
+  });
 });

@@ -2,7 +2,21 @@ import { describe, expect, it } from 'vitest';
 import { executePlan } from '../../../src/workflows/execute.js';
 import { guestFilesArgv } from '../../../src/workflows/guest-files.js';
 import type { TeardownInput } from '../../../src/workflows/teardown-decide.js';
-import { clusterTracesArgv, delnodeStep, expectedStep, parseClusterTraces, planTeardown, separationSteps, stopPmxcfsArgv } from '../../../src/workflows/teardown-plan.js';
+import type { NodeBackup } from '../../../src/workflows/teardown-backup.js';
+import {
+  clusterTracesArgv,
+  delnodeStep,
+  expectedStep,
+  folderFilesArgv,
+  parseClusterTraces,
+  planTeardown,
+  qdeviceRemoveStep,
+  removeStaleFoldersStep,
+  separationSteps,
+  staleFolders,
+  stopPmxcfsArgv,
+  type SeparationRecord,
+} from '../../../src/workflows/teardown-plan.js';
 import { FakeTransport } from '../../helpers/fake-transport.js';
 import { fakeTiming, member, scriptedReader, standalone } from './cluster-plans.helpers.js';
 
@@ -42,7 +56,7 @@ function shape(steps: ReturnType<typeof planTeardown>['plan']['steps']): string[
 
 describe('the teardown plan', () => {
   it('separates the others one by one, removes each on the last node, sets expected votes where the last node would be alone, then separates it', () => {
-    const td = planTeardown(input(), new Map(), { read: noRead, timing: fakeTiming() });
+    const td = planTeardown(input(), { guestsBefore: new Map() }, { read: noRead, timing: fakeTiming() });
     expect(shape(td.plan.steps)).toEqual([
       ...SEPARATION.map((c) => `pve3: ${c}`),
       'pve1: pvecm delnode pve3',
@@ -63,7 +77,7 @@ describe('the teardown plan', () => {
   it('removes down nodes first while the cluster is quorate, and counts votes', () => {
     const td = planTeardown(
       input({ others: [{ node: 'pve3', configured: true }], removeOnly: ['pve2'], quorum: { configured: [{ name: 'pve1', votes: 2 }, { name: 'pve2', votes: 1 }, { name: 'pve3', votes: 1 }], online: ['pve1', 'pve3'], expectedVotes: 4 } }),
-      new Map(),
+      { guestsBefore: new Map() },
       { read: noRead, timing: fakeTiming() },
     );
     // pve1 has 2 of the 3 votes left once pve2 is gone: it stays quorate alone
@@ -71,7 +85,7 @@ describe('the teardown plan', () => {
   });
 
   it('sets the expected votes before the first removal when the last node starts without quorum', () => {
-    const td = planTeardown(input({ others: [], removeOnly: ['pve2', 'pve3'], quorum: { configured: ALL.map((name) => ({ name, votes: 1 })), online: ['pve1'], expectedVotes: 3 } }), new Map(), {
+    const td = planTeardown(input({ others: [], removeOnly: ['pve2', 'pve3'], quorum: { configured: ALL.map((name) => ({ name, votes: 1 })), online: ['pve1'], expectedVotes: 3 } }), { guestsBefore: new Map() }, {
       read: noRead,
       timing: fakeTiming(),
     });
@@ -80,12 +94,126 @@ describe('the teardown plan', () => {
   });
 
   it('does not remove anyone when no corosync runs on the last node, nor nodes the cluster no longer lists', () => {
-    const td = planTeardown(input({ others: [{ node: 'pve3', configured: false }], quorum: undefined }), new Map(), { read: noRead, timing: fakeTiming() });
+    const td = planTeardown(input({ others: [{ node: 'pve3', configured: false }], quorum: undefined }), { guestsBefore: new Map() }, { read: noRead, timing: fakeTiming() });
     expect(shape(td.plan.steps).some((s) => s.includes('pvecm'))).toBe(false);
   });
 });
 
+describe('the teardown plan: QDevice and the other nodes\' folders', () => {
+  const backups = () => new Map<string, NodeBackup>(ALL.map((n) => [n, { node: n, nodeDir: '/b', nodeFile: `/b/${n}.tar.gz`, have: [], missing: [], files: [], verified: true }]));
+
+  it('removes the QDevice before anything else, and counts the expected votes without its vote afterwards', () => {
+    // 3 nodes and a device: corosync expects 4; once the device is gone it expects 3 again
+    const q = { configured: ALL.map((name) => ({ name, votes: 1 })), online: ALL, expectedVotes: 4 };
+    const td = planTeardown(input({ quorum: q, qdevice: { host: '10.0.0.50' } }), { guestsBefore: new Map() }, { read: noRead, timing: fakeTiming() });
+    expect(td.plan.steps[0]).toMatchObject({ node: 'pve1', argv: ['pvecm', 'qdevice', 'remove'], mutates: true, title: "remove the QDevice (QNetd host 10.0.0.50) from cluster 'prod' first (on pve1)" });
+    // pve1 and pve2 hold 2 of 3 votes when pve3 leaves: no pvecm expected then (with the device's vote counted they would need it)
+    expect(shape(td.plan.steps).filter((s) => s.includes('pvecm'))).toEqual(['pve1: pvecm qdevice remove', 'pve1: pvecm delnode pve3', 'pve1: pvecm expected 1', 'pve1: pvecm delnode pve2']);
+    expect(td.firstStepOf.get('pve3')).toBe(1);
+  });
+
+  it('has no QDevice step without a QDevice', () => {
+    const td = planTeardown(input(), { guestsBefore: new Map() }, { read: noRead, timing: fakeTiming() });
+    expect(shape(td.plan.steps).some((s) => s.includes('qdevice'))).toBe(false);
+  });
+
+  it('removes the other nodes\' folders after each node\'s check, once it has a backup to rely on', () => {
+    const nodes = ALL.map((name) => ({ name, role: 'separate' as const, inInventory: true, configured: true, online: true, detail: '' }));
+    // pve2 also holds the folder of a node removed long ago, with a guest in it; a name pmxcfs would not keep is left alone
+    const guestFolders = new Map([['pve2', ['old9', 'pve2', 'bad name']]]);
+    const td = planTeardown(input({ nodes }), { guestsBefore: new Map(), guestFolders, backups: backups() }, { read: noRead, timing: fakeTiming() });
+    const rm = td.plan.steps.filter((s) => s.argv[0] === 'rm' && s.argv[1] === '-rf');
+    expect(rm.map((s) => `${s.node}: ${s.argv.join(' ')}`)).toEqual([
+      'pve3: rm -rf -- /etc/pve/nodes/pve1 /etc/pve/nodes/pve2',
+      'pve2: rm -rf -- /etc/pve/nodes/old9 /etc/pve/nodes/pve1 /etc/pve/nodes/pve3',
+      'pve1: rm -rf -- /etc/pve/nodes/pve2 /etc/pve/nodes/pve3',
+    ]);
+    expect(rm.every((s) => s.mutates)).toBe(true);
+    // right after the check that the node is standalone
+    const i = td.plan.steps.indexOf(rm[0]!);
+    expect(td.plan.steps[i - 1]?.title).toBe('check that pve3 is standalone and kept its 0 guest configuration(s)');
+    expect(td.plan.steps[i + 1]?.argv).toEqual(['pvecm', 'delnode', 'pve3']);
+    expect(staleFolders('pve1', { nodes: [] }, ['pve1'])).toEqual([]);
+
+    const without = planTeardown(input({ nodes }), { guestsBefore: new Map() }, { read: noRead, timing: fakeTiming() });
+    expect(without.plan.steps.some((s) => s.argv[0] === 'rm' && s.argv[1] === '-rf')).toBe(false);
+  });
+});
+
 describe('teardown steps at run time', () => {
+  it('removes the other nodes\' folders whose every file is in the verified backup, keeps the others, and checks they are gone', async () => {
+    const folders = ['/etc/pve/nodes/pve1', '/etc/pve/nodes/pve3'];
+    const record: SeparationRecord = { node: 'pve2', guestsBefore: [], standalone: true };
+    const backup: NodeBackup = {
+      node: 'pve2',
+      nodeDir: '/b',
+      nodeFile: '/b/pve2.tar.gz',
+      have: [],
+      missing: [],
+      files: ['etc/pve/nodes/pve1/lrm_status', 'etc/pve/nodes/pve1/qemu-server/100.conf', 'etc/pve/nodes/pve3/lrm_status'],
+      verified: true,
+    };
+    const step = removeStaleFoldersStep('pve2', folders, record, () => backup);
+    const t = new FakeTransport([
+      { node: 'pve2', argv: clusterTracesArgv(), result: { stdout: '' } },
+      {
+        node: 'pve2',
+        argv: folderFilesArgv(folders),
+        result: { stdout: 'dir /etc/pve/nodes/pve1\nfile /etc/pve/nodes/pve1/lrm_status\nfile /etc/pve/nodes/pve1/qemu-server/100.conf\ndir /etc/pve/nodes/pve3\nfile /etc/pve/nodes/pve3/lrm_status\nfile /etc/pve/nodes/pve3/qemu-server/105.conf\n' },
+      },
+      { node: 'pve2', argv: ['rm', '-rf', '--', '/etc/pve/nodes/pve1'] },
+      { node: 'pve2', argv: folderFilesArgv(['/etc/pve/nodes/pve1']), result: { stdout: '' } },
+    ]);
+    const run = await executePlan({ title: 't', steps: [step] }, t);
+    expect(run.ok).toBe(true);
+    t.verify();
+    expect(t.calls.find((c) => c.argv[0] === 'rm')?.opts.mutates).toBe(true);
+    expect(record.foldersRemoved).toEqual(['/etc/pve/nodes/pve1']);
+    expect(record.foldersKept).toEqual([{ folder: '/etc/pve/nodes/pve3', why: 'not in the backup of pve2: /etc/pve/nodes/pve3/qemu-server/105.conf' }]);
+  });
+
+  it('removes nothing on a node that still has cluster traces, or without a verified backup', async () => {
+    const folders = ['/etc/pve/nodes/pve1'];
+    const record: SeparationRecord = { node: 'pve2', guestsBefore: [], standalone: true };
+    const traced = new FakeTransport([{ node: 'pve2', argv: clusterTracesArgv(), result: { stdout: 'file /etc/pve/corosync.conf\n' } }]);
+    const run = await executePlan({ title: 't', steps: [removeStaleFoldersStep('pve2', folders, record, () => undefined)] }, traced);
+    expect(run.failed?.message).toBe('pve2 still has /etc/pve/corosync.conf: its /etc/pve may still be the cluster\'s, so nothing was removed');
+    traced.verify();
+
+    const unverified = new FakeTransport([
+      { node: 'pve2', argv: clusterTracesArgv(), result: { stdout: '' } },
+      { node: 'pve2', argv: folderFilesArgv(folders), result: { stdout: 'dir /etc/pve/nodes/pve1\nfile /etc/pve/nodes/pve1/lrm_status\n' } },
+    ]);
+    const none: NodeBackup = { node: 'pve2', nodeDir: '/b', nodeFile: '/b/pve2.tar.gz', have: [], missing: [], files: ['etc/pve/nodes/pve1/lrm_status'], verified: false };
+    const events: string[] = [];
+    const r2 = await executePlan({ title: 't', steps: [removeStaleFoldersStep('pve2', folders, record, () => none)] }, unverified, { onEvent: (e) => void events.push(e.type) });
+    expect(r2.ok).toBe(true);
+    expect(events).toEqual(['started', 'skipped']);
+    unverified.verify();
+    expect(record.foldersRemoved).toEqual([]);
+  });
+
+  it('removes the QDevice and waits until corosync no longer reports one; one already gone is fine; an offline node is not', async () => {
+    const timing = fakeTiming();
+    const withDevice = member('pve1', 'prod', ['pve1', 'pve2'], { qdevice: { votes: 1, voting: true } });
+    const without = member('pve1', 'prod', ['pve1', 'pve2']);
+    const t = new FakeTransport([{ node: 'pve1', argv: ['pvecm', 'qdevice', 'remove'], result: { stdout: '\nRemoved Qdevice.\n' } }]);
+    const step = qdeviceRemoveStep('pve1', 'prod', '10.0.0.50', { read: scriptedReader({ pve1: [withDevice, without] }), timing });
+    expect((await executePlan({ title: 't', steps: [step] }, t)).ok).toBe(true);
+    t.verify();
+    expect(t.calls[0]?.opts.mutates).toBe(true);
+
+    const gone = new FakeTransport([{ node: 'pve1', argv: ['pvecm', 'qdevice', 'remove'], result: { exitCode: 255, stderr: 'No QDevice configured!\n' } }]);
+    const events: string[] = [];
+    const r = await executePlan({ title: 't', steps: [qdeviceRemoveStep('pve1', 'prod', undefined, { read: scriptedReader({ pve1: [without] }), timing })] }, gone, { onEvent: (e) => void events.push(e.type) });
+    expect(r.ok).toBe(true);
+    expect(events).toEqual(['started', 'skipped']);
+
+    const offline = new FakeTransport([{ node: 'pve1', argv: ['pvecm', 'qdevice', 'remove'], result: { exitCode: 255, stderr: 'All nodes must be online! Node pve2 is offline, aborting.\n' } }]);
+    const f = await executePlan({ title: 't', steps: [qdeviceRemoveStep('pve1', 'prod', undefined, { read: noRead, timing })] }, offline);
+    expect(f.failed?.message).toBe('pvecm qdevice remove failed: All nodes must be online! Node pve2 is offline, aborting.');
+  });
+
   it('skips pvecm expected when the last node is quorate without the node that left, and sets it otherwise', async () => {
     const timing = fakeTiming();
     const quorate = member('pve1', 'prod', ['pve1', 'pve2'], { online: ['pve1'] });
