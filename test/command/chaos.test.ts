@@ -177,7 +177,7 @@ describe('chaos: a state pvx could not read is never success', async () => {
 });
 
 /** Healthy runs on the stateful fakes, each cut at every command in turn. */
-const HEALTHY: Array<{ name: string; args: (inv: string) => string[]; fake: () => Transport; names?: string[] }> = [
+const HEALTHY: Array<{ name: string; args: (inv: string) => string[]; fake: () => Transport & { verify(): void }; names?: string[] }> = [
   { name: 'cluster status', args: (i) => ['-i', i, '--json', 'cluster', 'status'], fake: () => new FakeCluster(NAMES).form('lab', NAMES) },
   { name: 'preflight --for create', args: (i) => ['-i', i, '--json', 'preflight', '--for', 'create', '--nodes', 'pve1,pve2,pve3', '--cluster-name', 'demo'], fake: () => new FakeCluster(NAMES) },
   { name: 'cluster create', args: (i) => ['-i', i, '--json', '--yes', 'cluster', 'create', 'demo', '--nodes', 'pve1,pve2,pve3', '--use-ssh'], fake: () => new FakeCluster(NAMES) },
@@ -245,9 +245,11 @@ describe('chaos: a connection lost in the middle of a run', () => {
   for (const h of HEALTHY) {
     it(`${h.name}: cut at every command, never silent success, nothing changed after a failed read`, { timeout: 120_000 }, async () => {
       const inv = writeInventory(h.names ?? NAMES);
-      const healthy = new CuttingTransport(h.fake(), -1);
+      const double = h.fake();
+      const healthy = new CuttingTransport(double, -1);
       const ok = await pvxFastWaits(h.args(inv), healthy);
       expect(ok.code, ok.stdout).toBe(0);
+      double.verify();
       const total = healthy.total;
       expect(total).toBeGreaterThan(0);
       for (let k = 0; k < total; k++) {

@@ -61,6 +61,7 @@ describe('pvx cluster create with a dedicated corosync network', () => {
       ...NAMES.flatMap(JOINED),
     ]);
     expect(fc.clusters.get('lab')!.members.map((m) => m.address)).toEqual(['10.98.0.1', '10.98.0.2', '10.98.0.3']);
+    fc.verify();
   });
 });
 
@@ -90,6 +91,7 @@ describe('pvx cluster create (in-process, fake cluster)', () => {
     for (const text of [r.stdout, r.stderr, r.journal]) expect(text).not.toContain(fc.password);
     expect(r.journal).toContain('"stdin":true');
     expect([...fc.clusters.get('lab')!.members.map((m) => m.name)]).toEqual(NAMES);
+    fc.verify();
   });
 
   it('--json prints one document with the steps, nothing on stderr, no password', async () => {
@@ -101,6 +103,7 @@ describe('pvx cluster create (in-process, fake cluster)', () => {
     expect(doc).toMatchObject({ schemaVersion: 1, command: 'cluster create', ok: true, result: { action: 'create', cluster: 'lab', outcome: 'created', members: NAMES }, warnings: [] });
     expect(doc.result.steps.every((s: { status: string }) => s.status === 'ok')).toBe(true);
     expect(r.stdout).not.toContain(fc.password);
+    fc.verify();
   });
 
   it('--dry-run prints the exact commands per node, with stdin marked secret, and changes nothing', async () => {
@@ -116,6 +119,7 @@ describe('pvx cluster create (in-process, fake cluster)', () => {
     expect(doc.ok).toBe(true);
     expect(doc.result.plan[0]).toEqual({ node: 'pve1', title: "create cluster 'lab' on pve1", command: ['pvecm', 'create', 'lab', '--link0', '10.99.0.1'], mutates: true });
     expect(doc.result.plan[2]).toMatchObject({ node: 'pve2', command: ['pvecm', 'add', '10.99.0.1', '--fingerprint', '<fingerprint of pve1>', '--link0', '10.99.0.2'], mutates: true, stdin: 'secret' });
+    fc.verify();
   });
 
   it.each([
@@ -146,6 +150,7 @@ describe('pvx cluster create (in-process, fake cluster)', () => {
     const r = await pvx(['-i', inv, 'cluster', 'create', 'lab', '--nodes', 'pve1,pve2'], fc);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('--password-file <file> (or PVX_PASSWORD_FILE), or --use-ssh');
+    fc.verify();
   });
 
   it('asks for the password once at a terminal, hidden, and uses PVX_PASSWORD_FILE without asking', async () => {
@@ -161,6 +166,8 @@ describe('pvx cluster create (in-process, fake cluster)', () => {
     const none: Prompter = { confirmTyped: async () => false, secret: async () => { throw new Error('must not ask'); } };
     const r2 = await pvx(['-i', inv, 'cluster', 'create', 'lab', '--nodes', 'pve1,pve2'], fc2, { tty: true, prompter: none, env: { PVX_PASSWORD_FILE: pw } });
     expect(r2.code).toBe(0);
+    fc2.verify();
+    fc.verify();
   });
 
   it('is a no-op (exit 0, says so, nothing changed) when the nodes already form the cluster', async () => {
@@ -172,6 +179,7 @@ describe('pvx cluster create (in-process, fake cluster)', () => {
     expect(fc.mutations()).toEqual([]);
     const j = await pvx(['-i', inv, '--json', 'cluster', 'create', 'lab', '--nodes', 'pve1,pve2', '--password-file', pw], fc);
     expect(JSON.parse(j.stdout)).toMatchObject({ ok: true, result: { outcome: 'unchanged', members: NAMES }, warnings: [expect.stringContaining('also has pve3')] });
+    fc.verify();
   });
 
   it('joins only the nodes missing from an existing cluster of that name', async () => {
@@ -181,6 +189,7 @@ describe('pvx cluster create (in-process, fake cluster)', () => {
     expect(r.code).toBe(0);
     expect(fc.mutations()).toEqual([`pve3: pvecm add 10.99.0.1 --fingerprint ${fc.fingerprint('pve1')} --link0 10.99.0.3`, ...NAMES.flatMap(JOINED)]);
     expect(r.stdout).toContain("Joined pve3 to cluster 'lab'");
+    fc.verify();
   });
 
   it('a node in another cluster is a preflight failure (exit 3), nothing changed', async () => {
@@ -190,6 +199,7 @@ describe('pvx cluster create (in-process, fake cluster)', () => {
     expect(r.code).toBe(3);
     expect(fc.mutations()).toEqual([]);
     expect(JSON.parse(r.stdout).error).toMatchObject({ code: 'PREFLIGHT_FAILED', message: expect.stringContaining("pve3 is already in another cluster, 'other'") });
+    fc.verify();
   });
 
   it('blocked corosync UDP and guests on a joining node stop the run before the first change (exit 3)', async () => {
@@ -203,6 +213,7 @@ describe('pvx cluster create (in-process, fake cluster)', () => {
     const failed = doc.error.details.checks.filter((c: { status: string }) => c.status === 'fail').map((c: { id: string; node: string }) => `${c.id}:${c.node}`);
     expect(failed).toEqual(expect.arrayContaining(['no-guests:pve2', expect.stringMatching(/^udp-corosync:/)]));
     expect(doc.error.message).toContain('preflight failed, nothing was changed');
+    fc.verify();
   });
 
   it('a two-node create warns about quorum', async () => {
@@ -210,6 +221,7 @@ describe('pvx cluster create (in-process, fake cluster)', () => {
     const r = await pvx(['-i', inv, '--json', 'cluster', 'create', 'duo', '--nodes', 'pve1,pve2', '--password-file', pw], fc);
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout).warnings.join('\n')).toMatch(/2 votes.*loses quorum/);
+    fc.verify();
   });
 
   it('a wrong password after the create: exit 4 with the node states, the journal and the recovery command; the password is nowhere', async () => {
@@ -231,6 +243,7 @@ describe('pvx cluster create (in-process, fake cluster)', () => {
     expect(doc.error.details.recovery).toContain('cluster create lab');
     expect(doc.result.nodes.map((n: { name: string; state: string }) => `${n.name}:${n.state}`)).toEqual(['pve1:member', 'pve2:standalone', 'pve3:standalone']);
     expect(j.stdout).not.toContain('not the password');
+    fc.verify();
   });
 
   it('pvecm add exiting 0 on a failed join is caught (exit 4), and the cluster it left behind is reported', async () => {
@@ -243,5 +256,6 @@ describe('pvx cluster create (in-process, fake cluster)', () => {
     expect(doc.result.nodes[0]).toMatchObject({ name: 'pve1', state: 'member', quorate: false, members: ['pve1', 'pve2'] });
     expect(doc.error.hint).toContain('cluster create lab --nodes pve1,pve2,pve3 --password-file');
     expect(fc.calls.some((c) => c.node === 'pve3' && c.opts.mutates)).toBe(false);
+    fc.verify();
   });
 });

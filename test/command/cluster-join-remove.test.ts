@@ -44,6 +44,7 @@ describe('pvx cluster join', () => {
       'pve4: rm -f /etc/pve/nodes/pve4/.pvx-write-check',
     ]);
     expect(r.stdout).toContain("✔ Joined pve4 to cluster 'lab': pve1 and pve4 see the same 4 member(s), quorate, /etc/pve writable.");
+    fc.verify();
   });
 
   it('--dry-run shows the real fingerprint (the cluster exists) and changes nothing', async () => {
@@ -54,6 +55,7 @@ describe('pvx cluster join', () => {
     expect(r.stdout).toContain('pvecm add 10.99.0.2 --link0 10.99.0.4 --use_ssh 1\n');
     const j = await pvx(['-i', inv, '--json', '--dry-run', 'cluster', 'join', 'pve4', '--via', 'pve2'], fc);
     expect(JSON.parse(j.stdout).result.plan[1].command).toEqual(['pvecm', 'add', '10.99.0.2', '--fingerprint', fc.fingerprint('pve2'), '--link0', '10.99.0.4']);
+    fc.verify();
   });
 
   it('is a no-op for a member; a link the cluster lacks is bad input (exit 2)', async () => {
@@ -65,6 +67,7 @@ describe('pvx cluster join', () => {
     expect(r2.code).toBe(2);
     expect(JSON.parse(r2.stdout).error.message).toContain("has no corosync link 1");
     expect(fc.mutations()).toEqual([]);
+    fc.verify();
   });
 
   it('bad input exits 2 with no command: --via itself, bad address, missing --via', async () => {
@@ -74,6 +77,7 @@ describe('pvx cluster join', () => {
       expect(r.code, args.join(' ')).toBe(2);
     }
     expect(fc.calls).toEqual([]);
+    fc.verify();
   });
 
   it('a wrong password changes nothing: exit 1 with the command to run again', async () => {
@@ -85,6 +89,7 @@ describe('pvx cluster join', () => {
     expect(r.stderr).toContain('nothing changed: login to pve1 failed, wrong root password?');
     expect(r.stderr).toContain(`run again: pvx -i ${inv} cluster join pve4 --via pve1 --password-file ${wrong}`);
     expect(r.stdout + r.stderr).not.toContain('wrong-pw');
+    fc.verify();
   });
 });
 
@@ -132,6 +137,7 @@ describe('pvx cluster remove-node', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('pass --yes');
     expect(fc.calls).toEqual([]);
+    fc.verify();
   });
 
   it('removes a node that is down: delnode from a quorate member, stale directory removed, member list shrank; CS_ERR_NOT_EXIST explained', async () => {
@@ -146,6 +152,7 @@ describe('pvx cluster remove-node', () => {
     const again = await pvx(['-i', inv, '--yes', 'cluster', 'remove-node', 'pve3'], fc);
     expect(again.code).toBe(0);
     expect(again.stdout).toContain('nothing to do');
+    fc.verify();
   });
 
   it('refuses a live member unless --offline-confirmed, and a node with guests (exit 3)', async () => {
@@ -159,6 +166,7 @@ describe('pvx cluster remove-node', () => {
     expect(g.code).toBe(3);
     expect(g.stderr).toContain('pve3 still hosts 1 guest(s): CT 101 (db)');
     expect(fc.mutations()).toEqual([]);
+    fc.verify();
   });
 
   it('asks for the node name at a terminal; a wrong answer cancels (exit 130)', async () => {
@@ -170,6 +178,7 @@ describe('pvx cluster remove-node', () => {
     expect(r.code).toBe(130);
     expect(asked).toEqual(["Remove pve3 from cluster 'lab' (pvecm delnode on pve1; it cannot rejoin without a reinstall). Type pve3 to confirm:|pve3"]);
     expect(fc.mutations()).toEqual([]);
+    fc.verify();
   });
 
   it('--dry-run shows delnode and the cleanup without --yes', async () => {
@@ -180,6 +189,7 @@ describe('pvx cluster remove-node', () => {
     expect(r.stdout).toContain('pvecm delnode pve3\n');
     expect(r.stdout).toContain('rm -r /etc/pve/nodes/pve3\n');
     expect(fc.mutations()).toEqual([]);
+    fc.verify();
   });
 });
 
@@ -189,6 +199,7 @@ describe('pvx cluster expected', () => {
     const r = await pvx(['-i', inv, 'cluster', 'expected', '1', '--node', 'pve1'], fc);
     expect(r.code).toBe(2);
     expect(fc.calls).toEqual([]);
+    fc.verify();
   });
 
   it('sets the expected votes on a lone survivor, with the risk spelled out', async () => {
@@ -201,6 +212,7 @@ describe('pvx cluster expected', () => {
     expect(doc.result).toMatchObject({ action: 'expected', outcome: 'set' });
     expect(doc.warnings[0]).toContain('split brain');
     expect(fc.mutations()).toEqual(['pve1: pvecm expected 1']);
+    fc.verify();
   });
 
   it('rejects votes that are not a positive number (exit 2)', async () => {
@@ -208,6 +220,7 @@ describe('pvx cluster expected', () => {
     const r = await pvx(['-i', inv, 'cluster', 'expected', '0', '--node', 'pve1', '--yes'], fc);
     expect(r.code).toBe(2);
     expect(fc.calls).toEqual([]);
+    fc.verify();
   });
 });
 
@@ -233,6 +246,7 @@ describe('pvx cluster remove-node and join with a QDevice (pvecm.adoc: remove it
     expect(ok.code).toBe(0);
     expect(fc.mutations()).toEqual(['pve1: pvecm delnode pve3', 'pve1: rm -r /etc/pve/nodes/pve3']);
     expect(ok.stdout).toContain('  next: if you removed a QDevice for this, set it up again on pve1: pvecm qdevice setup <QNetd address> (2 nodes: an even count, as a QDevice wants)');
+    fc.verify();
   });
 
   it('pvecm qdevice remove itself refuses while a node is offline (the stand-in follows pvecm.pm)', async () => {
@@ -240,6 +254,7 @@ describe('pvx cluster remove-node and join with a QDevice (pvecm.adoc: remove it
     fc.clusters.get('lab')!.qdevice = { host: '10.99.0.50' };
     fc.node('pve3').corosync = false;
     expect(await fc.exec('pve1', ['pvecm', 'qdevice', 'remove'])).toMatchObject({ exitCode: 255, stderr: 'All nodes must be online! Node pve3 is offline, aborting.\n' });
+    fc.verify();
   });
 
   it('join refuses at preflight (exit 3) while the cluster has a QDevice, with the command to run first', async () => {
@@ -251,6 +266,7 @@ describe('pvx cluster remove-node and join with a QDevice (pvecm.adoc: remove it
     expect(r.stderr).toContain('on pve1: pvecm qdevice remove (every node must be online), then join; afterwards, with an even node count, set it up again: pvecm qdevice setup 10.99.0.50');
     expect(fc.mutations()).toEqual([]);
     expect(fc.calls.some((c) => c.argv[1] === 'add')).toBe(false);
+    fc.verify();
   });
 });
 
@@ -267,5 +283,6 @@ describe('pvx cluster expected with a QDevice', () => {
     expect(doc.warnings[0]).toContain("lets the partition of pve1 (2 vote(s) present: 1 of the nodes, 1 of the QDevice) act as the whole cluster 'duo'");
     expect(doc.warnings[0]).toContain('corosync accepts 2 to 3 here.');
     expect(fc.mutations()).toEqual(['pve1: pvecm expected 2']);
+    fc.verify();
   });
 });

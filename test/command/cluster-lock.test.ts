@@ -62,6 +62,7 @@ describe('a second run is refused while another holds the lock', () => {
     expect(lockLog(fc)).toEqual(['pve1 acquire:taken', 'pve2 acquire:held', 'pve1 release:released']);
     expect(fc.locks.lockedNodes()).toEqual(['pve2']);
     expect(fc.locks.held.get('pve2')).toEqual(holder);
+    fc.verify();
   });
 
   it('cluster create: the same on nodes with no cluster yet, after the preflight, before pvecm create', async () => {
@@ -76,6 +77,7 @@ describe('a second run is refused while another holds the lock', () => {
     expect(fc.mutations()).toEqual([]);
     expect(lockLog(fc)).toEqual(['pve1 acquire:taken', 'pve2 acquire:taken', 'pve3 acquire:held', 'pve2 release:released', 'pve1 release:released']);
     expect(fc.locks.lockedNodes()).toEqual(['pve3']);
+    fc.verify();
   });
 
   it('a teardown in progress keeps a second run out, then releases the lock when it ends', async () => {
@@ -99,6 +101,7 @@ describe('a second run is refused while another holds the lock', () => {
     const done = await first;
     expect(done.code, done.stderr).toBe(0);
     expect(fc.locks.lockedNodes()).toEqual([]);
+    fc.verify();
   });
 });
 
@@ -112,6 +115,7 @@ describe('ha and restore take the same lock', () => {
     expect(json(r.stdout).error.message).toContain("on pve3, 'pvx cluster restore /backups/prod-20260921T140000Z' run by bob on ws2 (pid 4242)");
     expect(fc.mutations()).toEqual([]);
     expect(fc.locks.lockedNodes()).toEqual(['pve3']);
+    fc.verify();
   });
 
   it('restore: refused while another run holds a node; then it takes over the lock a failed teardown of this workstation left', async () => {
@@ -140,6 +144,7 @@ describe('ha and restore take the same lock', () => {
     expect(lockLog(fc, 'pve2').slice(-2)).toEqual(['pve2 acquire:took-over', 'pve2 release:released']);
     expect(json(r.stdout).warnings).toContainEqual(expect.stringContaining(`took over a stale cluster lock on pve2: it was held by 'pvx -i ${inv} --yes cluster teardown' run by`));
     expect(fc.locks.lockedNodes()).toEqual([]);
+    fc.verify();
   });
 });
 
@@ -162,6 +167,7 @@ describe('the lock is released on every way a run ends', () => {
       'pve3 release:released', 'pve2 release:released', 'pve1 release:released',
     ]);
     expect(fc.locks.lockedNodes()).toEqual([]);
+    fc.verify();
   });
 
   it('a teardown holds one lock through its backup and separation phases (it never asks itself again)', async () => {
@@ -170,6 +176,7 @@ describe('the lock is released on every way a run ends', () => {
     expect(r.code, r.stderr).toBe(0);
     for (const n of NAMES) expect(lockLog(fc, n)).toEqual([`${n} acquire:taken`, `${n} release:released`]);
     expect(fc.locks.lockedNodes()).toEqual([]);
+    fc.verify();
   });
 
   it('after a step failed once the cluster changed (exit 4)', async () => {
@@ -180,6 +187,7 @@ describe('the lock is released on every way a run ends', () => {
     expect(fc.mutations()[0]).toBe('pve1: pvecm create demo --link0 10.99.0.1');
     expect(lockLog(fc).filter((l) => l.includes('release'))).toEqual(['pve3 release:released', 'pve2 release:released', 'pve1 release:released']);
     expect(fc.locks.lockedNodes()).toEqual([]);
+    fc.verify();
   });
 
   it('after an exception inside a run (a teardown whose hold file cannot be written): exit 1, lock released', async () => {
@@ -189,6 +197,7 @@ describe('the lock is released on every way a run ends', () => {
     expect(r.stderr).toContain('internal error');
     expect(fc.mutations().length).toBeGreaterThan(0);
     expect(fc.locks.lockedNodes()).toEqual([]);
+    fc.verify();
   });
 
   it('after Ctrl-C in a teardown: the plan stops between steps (exit 4), the lock is released', async () => {
@@ -199,6 +208,7 @@ describe('the lock is released on every way a run ends', () => {
     const r = await runInProcess(['-i', writeInventory(NAMES), '--yes', 'cluster', 'teardown'], fc);
     expect(r.code).toBe(4);
     expect(fc.locks.lockedNodes()).toEqual([]);
+    fc.verify();
   });
 
   it('a node lost at the end keeps its lock, and the warning says how to remove it', async () => {
@@ -210,6 +220,7 @@ describe('the lock is released on every way a run ends', () => {
     expect(r.code).toBe(4);
     expect(fc.locks.lockedNodes()).toEqual(['pve2']);
     expect(json(r.stdout).warnings).toContainEqual(expect.stringMatching(/^could not release the cluster lock on pve2 \(.*\); once no pvx run uses it, remove it there: rm -r \/run\/lock\/pvx-cluster/));
+    fc.verify();
   });
 });
 
@@ -222,6 +233,7 @@ describe('migrate holds the lock while guests move', () => {
       'pve1 acquire:taken', 'pve2 acquire:taken', 'pve3 acquire:taken',
       'pve3 release:released', 'pve2 release:released', 'pve1 release:released',
     ]);
+    c.verify();
   });
 
   it('a second migrate is refused (exit 1) before any guest moves', async () => {
@@ -234,6 +246,7 @@ describe('migrate holds the lock while guests move', () => {
     expect(json(r.stdout).error.message).toContain("on pve1, 'pvx migrate 101 --to pve3' run by bob on ws2 (pid 4242) since 2026-09-21T14:12:20Z");
     expect(c.mutations()).toEqual([]);
     expect(c.locks.lockedNodes()).toEqual(['pve1']);
+    c.verify();
   });
 
   it('after an exception while a guest moves: exit 1, lock released', async () => {
@@ -283,6 +296,7 @@ describe('a stale lock is taken over, with a warning', () => {
     expect(fc.mutations()).toEqual(['pve1: pvecm expected 4']);
     expect(lockLog(fc, 'pve2')).toEqual(['pve2 acquire:took-over', 'pve2 release:released']);
     expect(fc.locks.lockedNodes()).toEqual([]);
+    fc.verify();
   });
 
   it('a fresh lock whose holder ran on this workstation and whose process is gone', async () => {
@@ -295,6 +309,7 @@ describe('a stale lock is taken over, with a warning', () => {
     // asked once, told who holds it, asked again with that holder's token
     expect(lockLog(fc, 'pve3')).toEqual(['pve3 acquire:held', 'pve3 acquire:took-over', 'pve3 release:released']);
     expect(fc.locks.lockedNodes()).toEqual([]);
+    fc.verify();
   });
 
   it('a fresh lock of a live holder elsewhere is not stale', async () => {
@@ -303,6 +318,7 @@ describe('a stale lock is taken over, with a warning', () => {
     const r = await runInProcess(['-i', writeInventory(NAMES), '--json', '--yes', 'cluster', 'expected', '4', '--node', 'pve1'], fc);
     expect(r.code).toBe(1);
     expect(json(r.stdout).error.hint).toContain('it expires in 10 s unless its holder renews it');
+    fc.verify();
   });
 });
 
@@ -320,5 +336,7 @@ describe('runs that change nothing never touch the lock', () => {
     expect(fc.locks.calls).toEqual([]);
     expect(c.locks.calls).toEqual([]);
     expect(fc.mutations()).toEqual([]);
+    fc.verify();
+    c.verify();
   });
 });

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -111,6 +112,7 @@ describe('pvx cluster teardown', () => {
     expect(manifest).toMatchObject({ schemaVersion: 1, cluster: 'prod', nodes: NAMES.map((node) => ({ node, missing: ['/var/lib/pve-cluster/config.db'] })) });
     const journal = readFileSync(path.join(r.state, 'journal.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
     expect(journal.filter((j) => j.mutates).length).toBeGreaterThanOrEqual(clusterMutations(fc).length);
+    fc.verify();
   });
 
   it('prints one JSON document with the nodes, their guests before and after, and the backups', async () => {
@@ -141,6 +143,7 @@ describe('pvx cluster teardown', () => {
     ]);
     expect(doc.result.backups.nodeDir).toMatch(/^\/var\/lib\/pvx\/backups\/prod-\d{8}T\d{6}Z$/);
     expect(doc.warnings).toContainEqual(expect.stringContaining('not on the node, so not in its backup'));
+    fc.verify();
   });
 
   it('--dry-run prints the full plan per node with exact commands and changes nothing', async () => {
@@ -167,6 +170,7 @@ describe('pvx cluster teardown', () => {
     expect(human.stdout).toContain('        find /etc/corosync -mindepth 1 -delete');
     expect(human.stdout).toMatch(/Backups would go to \S+\/backups\/prod-/);
     expect(fc.mutations()).toEqual([]);
+    fc.verify();
   });
 
   it('needs --yes without a terminal, and says so before touching any node', async () => {
@@ -178,6 +182,7 @@ describe('pvx cluster teardown', () => {
     const j = await pvx(['-i', inv, '--json', 'cluster', 'teardown'], fc);
     expect(j.code).toBe(2);
     expect(JSON.parse(j.stdout).error).toMatchObject({ code: 'USAGE', exitCode: 2 });
+    fc.verify();
   });
 
   it('at a terminal asks for the cluster name: a wrong one changes nothing (exit 130), the right one tears down', async () => {
@@ -195,6 +200,7 @@ describe('pvx cluster teardown', () => {
     const ok = await pvx(['-i', inv, 'cluster', 'teardown'], fc, { tty: true, prompter: right });
     expect(ok.code).toBe(0);
     expect(right.asked).toHaveLength(1);
+    fc.verify();
   });
 
   it('takes Ctrl-C at the question as a cancel (exit 130), and rejects a malformed hold before touching a node', async () => {
@@ -216,6 +222,7 @@ describe('pvx cluster teardown', () => {
     expect(code).toBe(2);
     expect(io.stderrText()).toContain('PVX_TEARDOWN_HOLD must be <node>:<absolute file>');
     expect(fc.mutations()).toEqual([]);
+    fc.verify();
   });
 
   it('refuses while HA resources are configured (exit 3), naming them and the commands that remove them', async () => {
@@ -226,6 +233,7 @@ describe('pvx cluster teardown', () => {
     expect(r.stderr).toContain('1 HA resource(s) are configured (vm:100)');
     expect(r.stderr).toContain('ha-manager remove vm:100');
     expect(fc.mutations()).toEqual([]);
+    fc.verify();
   });
 
   it('aborts with nothing changed when a backup does not verify (exit 1), removing the backups made so far', async () => {
@@ -239,6 +247,7 @@ describe('pvx cluster teardown', () => {
     expect(fc.mutations().filter((m) => /^\w+: rm -rf /.test(m)).map((m) => m.split(':')[0])).toEqual(['pve2', 'pve1']);
     expect(readdirSync(path.join(r.state, 'backups'))).toEqual([]);
     for (const n of NAMES) expect(fc.node(n).cluster).toBe('prod');
+    fc.verify();
   });
 
   it('stops when a node drops mid-way (exit 4): every node state, the backups, the journal and the exact restore command', async () => {
@@ -265,6 +274,7 @@ describe('pvx cluster teardown', () => {
     expect(doc.error.details.restore).toMatch(/cluster restore .* --node pve3$/);
     expect(doc.error.details.nodes.map((n: { name: string; separationStarted: boolean }) => [n.name, n.separationStarted])).toEqual([['pve1', false], ['pve2', false], ['pve3', true]]);
     expect(doc.result).toMatchObject({ outcome: 'failed', cluster: 'prod' });
+    fc.verify();
   });
 
   it('exits 6 with nothing changed when the first node to separate drops before its first step', async () => {
@@ -276,6 +286,7 @@ describe('pvx cluster teardown', () => {
     expect(r.code).toBe(6);
     expect(r.stderr).toMatch(/teardown of 'prod' stopped before any change at teardown step 1 on pve3 .*the verified backups stay in \S+backups\/prod-/);
     expect(clusterMutations(fc)).toEqual(['pve3: systemctl stop pve-cluster']);
+    fc.verify();
   });
 
   it('stops between steps on Ctrl-C and says where each node stands (exit 4)', async () => {
@@ -290,6 +301,7 @@ describe('pvx cluster teardown', () => {
     expect(r.stderr).toContain('cancelled with Ctrl-C');
     expect(r.stderr).toMatch(/cluster restore \S+ --node pve3/);
     expect(process.listenerCount('SIGINT')).toBe(0);
+    fc.verify();
   });
 
   it('removes a node that is down from the membership only, and says what to do with it when it is back', async () => {
@@ -310,6 +322,7 @@ describe('pvx cluster teardown', () => {
     expect(r.stderr).toContain('down (unreachable)');
     expect(r.stderr).toMatch(/pve3 was not reachable: it was removed from the membership.*once it is back, run pvx -i \S+ cluster teardown again/);
     expect(r.stdout).toContain("Cluster 'prod' is torn down: pve1, pve2 are standalone; pve3 removed from the membership.");
+    fc.verify();
   });
 
   it('has nothing to do when every node is standalone', async () => {
@@ -318,6 +331,7 @@ describe('pvx cluster teardown', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('nothing to tear down');
     expect(fc.mutations()).toEqual([]);
+    fc.verify();
   });
 });
 
@@ -352,6 +366,7 @@ describe('pvx cluster teardown, then a cluster on the same nodes again', () => {
       `pve3: pvecm add 10.99.0.1 --fingerprint ${fpr} --link0 10.99.0.3`,
     ]);
     for (const n of NAMES) expect(fc.node(n).cluster).toBe('prod2');
+    fc.verify();
   });
 
   it('keeps a folder holding a file its backup lacks, says so, and the next create stops at preflight naming each stale config and the fix (exit 3)', async () => {
@@ -382,6 +397,7 @@ describe('pvx cluster teardown, then a cluster on the same nodes again', () => {
       expect.objectContaining({ id: 'no-guests', node: 'pve3', status: 'fail' }),
     ]);
     expect(fc.mutations().slice(before).filter((m) => m.includes('pvecm'))).toEqual([]);
+    fc.verify();
   });
 });
 
@@ -415,6 +431,7 @@ describe('pvx cluster teardown with a QDevice', () => {
       STALE('pve1', 'pve2'),
     ]);
     expect(r.stdout).toContain('note: the QDevice (QNetd host 10.99.0.50) was removed before any node left (pvecm qdevice remove on pve1)');
+    fc.verify();
   });
 
   it('refuses (exit 3) while a node is offline: pvecm qdevice remove needs every node online', async () => {
@@ -427,6 +444,7 @@ describe('pvx cluster teardown with a QDevice', () => {
     expect(r.stderr).toContain('pve2 is offline');
     expect(r.stderr).toContain('bring pve2 online and run the teardown again');
     expect(fc.mutations()).toEqual([]);
+    fc.verify();
   });
 });
 
@@ -513,5 +531,149 @@ describe('pvx cluster restore', () => {
     expect(plan[15]?.title).toContain('to /etc/pve/corosync.conf on pve1 (the cluster-wide copy)');
     expect(plan[11]?.title).toContain('(pve1, pve2; those it lacks)');
     expect(plan[11]?.command.slice(4)).toEqual([expect.stringMatching(/^\/var\/lib\/pvx\/backups\/prod-\S+\/pve3.tar.gz$/), '/etc/pve/nodes', 'pve1', 'pve2']);
+    fc.verify();
+  });
+});
+
+describe('pvx cluster restore, run against the nodes', () => {
+  /** sha256 of a local archive, to name the upload the product must send. */
+  const shaOf = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
+
+  /** Mutations, with each `sh -c <script> sh …` shown as `sh … <its arguments>`. */
+  function changes(fc: TeardownFake, from = 0): string[] {
+    return fc.calls
+      .slice(from)
+      .filter((c) => c.opts.mutates)
+      .map((c) => `${c.node}: ${c.argv[0] === 'sh' && c.argv[1] === '-c' ? ['sh …', ...c.argv.slice(4)].join(' ') : c.argv.join(' ')}`);
+  }
+
+  /** What a node's `pvecm status` says now, asked of the fake itself. */
+  async function status(fc: TeardownFake, node: string) {
+    const r = await fc.exec(node, ['pvecm', 'status']);
+    return { code: r.exitCode, version: /Config Version:\s+(\d+)/.exec(r.stdout)?.[1], name: /Name:\s+(\S+)/.exec(r.stdout)?.[1], quorate: /Quorate:\s+Yes/.test(r.stdout) };
+  }
+
+  /** One node's restore, as the reference's command shapes put it (§2.4, §12). */
+  const RESTORE = (n: string, set: string, sha: string, folders: string[], confWrite = false) => [
+    `${n}: sh … /var/lib/pvx/backups/${set}/${n}.tar.gz ${sha}`,
+    `${n}: systemctl stop pve-cluster`,
+    `${n}: systemctl stop corosync`,
+    `${n}: pmxcfs -l`,
+    `${n}: sh … /etc/pve/corosync.conf`,
+    `${n}: tar -xzf /var/lib/pvx/backups/${set}/${n}.tar.gz -C / etc/corosync`,
+    ...(confWrite ? [`${n}: sh … /etc/corosync/corosync.conf`] : []),
+    `${n}: sh … /var/lib/pvx/backups/${set}/${n}.tar.gz /etc/pve/nodes ${folders.join(' ')}`,
+    `${n}: sh … /var/run/pve-cluster.pid`,
+    `${n}: systemctl start pve-cluster`,
+    `${n}: systemctl start corosync`,
+  ];
+
+  async function fullTeardown() {
+    const { fc, inv } = setup();
+    const r = await pvx(['-i', inv, '--yes', 'cluster', 'teardown'], fc);
+    expect(r.code).toBe(0);
+    const set = readdirSync(path.join(r.state, 'backups'))[0]!;
+    expect(set).toMatch(/^prod-\d{8}T\d{6}Z$/);
+    return { fc, inv, set, dir: path.join(r.state, 'backups', set) };
+  }
+
+  it('puts every node of a torn-down cluster back: each is a quorate member of prod with config version 3', async () => {
+    const { fc, inv, set, dir } = await fullTeardown();
+    for (const n of NAMES) expect((await status(fc, n)).code).toBe(2);
+    const from = fc.calls.length;
+    const r = await pvx(['-i', inv, '--yes', '--json', 'cluster', 'restore', dir], fc);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const sha = (n: string) => shaOf(path.join(dir, `${n}.tar.gz`));
+    expect(changes(fc, from)).toEqual([
+      ...RESTORE('pve1', set, sha('pve1'), ['pve2', 'pve3']),
+      ...RESTORE('pve2', set, sha('pve2'), ['pve1', 'pve3']),
+      ...RESTORE('pve3', set, sha('pve3'), ['pve1', 'pve2']),
+    ]);
+    const doc = JSON.parse(r.stdout);
+    expect(doc.result).toMatchObject({ outcome: 'restored', restored: NAMES, conf: { configVersion: 3, nodes: NAMES, source: 'backup' } });
+    expect(doc.result.membership).toMatchObject({ cluster: 'prod', quorate: true, configured: NAMES, online: NAMES });
+    for (const n of NAMES) {
+      expect(fc.node(n).cluster).toBe('prod');
+      expect(await status(fc, n)).toEqual({ code: 0, version: '3', name: 'prod', quorate: true });
+      // the other nodes' folders are back in each node's own database
+      expect(fc.state(n).otherFolders).toEqual(NAMES.filter((o) => o !== n));
+    }
+    fc.verify();
+  });
+
+  it('--node pve3 while pve1 and pve2 run: they take version 4 first, pve3 joins them, the cluster-wide copy follows', async () => {
+    const { fc, inv } = setup();
+    fc.onCommand = (node, argv) => {
+      if (node === 'pve2' && argv.join(' ') === 'systemctl stop pve-cluster') fc.node('pve2').reachable = false;
+    };
+    const t = await pvx(['-i', inv, '--yes', 'cluster', 'teardown'], fc);
+    expect(t.code).toBe(4);
+    fc.onCommand = undefined;
+    fc.node('pve2').reachable = true;
+    const set = readdirSync(path.join(t.state, 'backups'))[0]!;
+    const dir = path.join(t.state, 'backups', set);
+    // the running members reload corosync's configuration before pve3 starts
+    fc.expectUsed('pve1', /^corosync-cfgtool -R$/).expectUsed('pve2', /^corosync-cfgtool -R$/);
+    const from = fc.calls.length;
+    const r = await pvx(['-i', inv, '--yes', 'cluster', 'restore', dir, '--node', 'pve3'], fc);
+    expect(r.stderr).not.toContain('error');
+    expect(r.code).toBe(0);
+    expect(changes(fc, from)).toEqual([
+      'pve1: sh … /etc/corosync/corosync.conf',
+      'pve1: corosync-cfgtool -R',
+      'pve2: sh … /etc/corosync/corosync.conf',
+      'pve2: corosync-cfgtool -R',
+      ...RESTORE('pve3', set, shaOf(path.join(dir, 'pve3.tar.gz')), ['pve1', 'pve2'], true),
+      'pve1: sh … /etc/pve/corosync.conf',
+    ]);
+    for (const n of NAMES) expect(await status(fc, n)).toEqual({ code: 0, version: '4', name: 'prod', quorate: true });
+    expect(fc.clusters.get('prod')!.members.map((m) => m.name)).toEqual(NAMES);
+    fc.verify();
+  });
+
+  it('refuses with nothing changed when a node to restore is unreachable (exit 6), then restores the others and that one later', async () => {
+    const { fc, inv, dir } = await fullTeardown();
+    fc.node('pve2').reachable = false;
+    const from = fc.calls.length;
+    const r = await pvx(['-i', inv, '--yes', 'cluster', 'restore', dir], fc);
+    expect(r.code).toBe(6);
+    expect(r.stderr).toContain('cannot restore pve2');
+    expect(r.stderr).toContain('nothing was changed; restore the nodes pvx can reach with --node');
+    expect(changes(fc, from)).toEqual([]);
+
+    expect((await pvx(['-i', inv, '--yes', 'cluster', 'restore', dir, '--node', 'pve1,pve3'], fc)).code).toBe(0);
+    expect(await status(fc, 'pve1')).toEqual({ code: 0, version: '3', name: 'prod', quorate: true });
+    fc.node('pve2').reachable = true;
+    const again = await pvx(['-i', inv, '--yes', 'cluster', 'restore', dir, '--node', 'pve2'], fc);
+    expect(again.stderr).not.toContain('error');
+    expect(again.code).toBe(0);
+    for (const n of NAMES) expect(await status(fc, n)).toEqual({ code: 0, version: '3', name: 'prod', quorate: true });
+    fc.verify();
+  });
+
+  it('stops after changes when a node drops mid-way (exit 4), and the printed command finishes the restore', async () => {
+    const { fc, inv, set, dir } = await fullTeardown();
+    fc.onCommand = (node, argv) => {
+      if (node === 'pve3' && argv[0] === 'sh' && argv[4] === `/var/lib/pvx/backups/${set}/pve3.tar.gz`) fc.node('pve3').reachable = false;
+    };
+    const r = await pvx(['-i', inv, '--yes', 'cluster', 'restore', dir], fc);
+    expect(r.code).toBe(4);
+    expect(r.stderr).toContain('cannot reach pve3');
+    const recovery = /continue with: (pvx -i \S+ cluster restore \S+ --node pve1,pve2,pve3)\n/.exec(r.stderr)?.[1];
+    expect(recovery).toBeDefined();
+    expect(fc.node('pve1').cluster).toBe('prod');
+    expect(fc.node('pve3').cluster).toBeUndefined();
+
+    fc.onCommand = undefined;
+    fc.node('pve3').reachable = true;
+    const from = fc.calls.length;
+    const again = await pvx(recovery!.split(' ').slice(1).concat('--yes'), fc);
+    expect(again.stderr).not.toContain('error');
+    expect(again.code).toBe(0);
+    // pve1 and pve2 are members again already: only pve3 is restored
+    expect(changes(fc, from)).toEqual(RESTORE('pve3', set, shaOf(path.join(dir, 'pve3.tar.gz')), ['pve1', 'pve2']));
+    for (const n of NAMES) expect(await status(fc, n)).toEqual({ code: 0, version: '3', name: 'prod', quorate: true });
+    fc.verify();
   });
 });

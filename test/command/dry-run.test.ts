@@ -88,23 +88,27 @@ describe('--dry-run lets only reads reach the nodes', () => {
     ['cluster teardown', () => new TeardownFake(THREE).form('prod', THREE), THREE, ['cluster', 'teardown']],
     ['migrate', () => new FakeMigrateCluster([{ vmid: 100, type: 'qemu', node: 'pve1', name: 'web', running: true, memMiB: 2048 }]), THREE, ['migrate', '100', '--to', 'pve2', '--online']],
     ['ha add', () => new FakeHa(9).with({ vmid: 100, type: 'qemu', node: 'pve1', running: true }), THREE, ['ha', 'add', '100', '--nodes', 'pve1']],
-  ] as Array<[string, () => Transport, string[], string[]]>)('%s', async (_name, fake, nodes, args) => {
-    const r = await dryRun(args, fake(), nodes);
+  ] as Array<[string, () => Transport & { verify(): void }, string[], string[]]>)('%s', async (_name, fake, nodes, args) => {
+    const double = fake();
+    const r = await dryRun(args, double, nodes);
     expect(r.doc.ok, JSON.stringify(r.doc.error)).toBe(true);
     expect(r.code).toBe(0);
     // a plan that changes something was printed, and the reads it took did reach the nodes
     expect(r.doc.result.plan.some((s: { mutates: boolean }) => s.mutates)).toBe(true);
     expect(r.reached.length).toBeGreaterThan(0);
     expect(r.notReads).toEqual([]);
+    double.verify();
   });
 
   it('holds back a deletion the product sends flagged as a read, and it never reaches the node', async () => {
     hostile.on = true;
     try {
-      const r = await dryRun(['cluster', 'teardown'], new TeardownFake(THREE).form('prod', THREE), THREE);
+      const fc = new TeardownFake(THREE).form('prod', THREE);
+      const r = await dryRun(['cluster', 'teardown'], fc, THREE);
       expect(r.reached.some((a) => a[0] === 'find')).toBe(false);
       expect(r.reached.filter((a) => a[0] === 'rm')).toEqual([]);
       expect(r.notReads).toEqual([]);
+      fc.verify();
     } finally {
       hostile.on = false;
     }

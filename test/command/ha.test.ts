@@ -42,6 +42,7 @@ describe('pvx ha add', () => {
     expect(r.stdout).toMatch(/added vm:100 \(started\), vm:101 \(stopped\) to HA with rule pvx-[0-9a-f]{8} \(pve1:2,pve2\)/);
     // waited for the HA stack before calling it done
     expect(fc.calls.some((c) => c.argv.join(' ') === 'ha-manager status')).toBe(true);
+    fc.verify();
   });
 
   it('PVE 8: makes an HA group first and adds with --group; a second add with the same preference reuses it', async () => {
@@ -56,6 +57,7 @@ describe('pvx ha add', () => {
     expect(again.code).toBe(0);
     expect(fc.mutations().slice(2)).toEqual([`pve1: ha-manager add vm:101 --state started --group ${id}`]);
     expect(fc.running(101)).toBe(true);
+    fc.verify();
   });
 
   it('--dry-run shows the commands of the detected version and changes nothing', async () => {
@@ -71,6 +73,8 @@ describe('pvx ha add', () => {
     expect(r8.stdout).toContain('PVE 8: node preferences as HA groups');
     expect(r8.stdout).toMatch(/ha-manager groupadd pvx-[0-9a-f]{8} --nodes pve1 --restricted 0\n/);
     expect(eight.mutations()).toEqual([]);
+    nine.verify();
+    eight.verify();
   });
 
   it('refuses a guest whose disk is on local storage, with the reason and the fix; nothing changes (exit 3)', async () => {
@@ -79,6 +83,7 @@ describe('pvx ha add', () => {
     expect(r.code).toBe(3);
     expect(r.stderr).toContain('vm:102 (on pve3): scsi0 is on local storage local-lvm (lvmthin): HA could not restart the guest on pve1, pve2; move it to shared storage (qm disk move 102 scsi0 <shared storage>)');
     expect(fc.mutations()).toEqual([]);
+    fc.verify();
   });
 
   it('accepts local ZFS replicated to every candidate node, with a warning about data loss', async () => {
@@ -91,6 +96,7 @@ describe('pvx ha add', () => {
     const r = await pvx(['ha', 'add', '104'], fc);
     expect(r.code).toBe(0);
     expect(r.stderr).toContain('vm:104: scsi0 is on local ZFS storage tank, replicated to pve2, pve3: a recovery loses what changed since the last sync');
+    fc.verify();
   });
 
   it('reads the replication jobs it can and warns about a pvesr row it cannot; an unread job never counts as replication', async () => {
@@ -105,6 +111,7 @@ describe('pvx ha add', () => {
     const r = await pvx(['--json', 'ha', 'add', '104'], fc);
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout).warnings).toContain("pve1: a row of pvesr list pvx could not read, left out: '104-1                local/pve3                 */15     -      yes   (new column)'");
+    fc.verify();
   });
 
   it('refuses a VM disk given as a host path, naming the disk and the fix; nothing changes (exit 3)', async () => {
@@ -120,6 +127,7 @@ describe('pvx ha add', () => {
       ['vm:104', 'refused'],
     ]);
     expect(fc.mutations()).toEqual([]);
+    fc.verify();
   });
 
   it('adds a VM whose cloud-init drive is on local storage every node has (PVE writes it anew where the VM starts)', async () => {
@@ -127,6 +135,7 @@ describe('pvx ha add', () => {
     const r = await pvx(['ha', 'add', '105'], fc);
     expect(r.code).toBe(0);
     expect(fc.mutations()).toEqual(['pve1: ha-manager add vm:105 --state started']);
+    fc.verify();
   });
 
   it('refuses a two-node cluster (HA needs three votes); nothing changes', async () => {
@@ -135,6 +144,7 @@ describe('pvx ha add', () => {
     expect(r.code).toBe(3);
     expect(r.stderr).toContain('ha-votes: the cluster has only 2 expected vote(s)');
     expect(fc.mutations()).toEqual([]);
+    fc.verify();
   });
 
   it('is a no-op for a guest that is an HA resource already', async () => {
@@ -145,6 +155,7 @@ describe('pvx ha add', () => {
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout).result.guests).toEqual([expect.objectContaining({ sid: 'vm:100', outcome: 'unchanged' })]);
     expect(fc.mutations()).toHaveLength(before);
+    fc.verify();
   });
 
   it('exits 4 naming the undo command when the HA stack does not take the change', async () => {
@@ -154,6 +165,7 @@ describe('pvx ha add', () => {
     expect(r.code).toBe(4);
     expect(r.stderr).toMatch(/the HA stack did not settle within 1 s: vm:100 is queued on pve1 \(want started\)/);
     expect(r.stderr).toMatch(/undo with: pvx -i \S+ ha remove 100/);
+    fc.verify();
   });
 
   it.each([
@@ -181,6 +193,7 @@ describe('pvx ha add', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('no such guest(s) in the cluster: 555');
     expect(fc.mutations()).toEqual([]);
+    fc.verify();
   });
 });
 
@@ -199,6 +212,7 @@ describe('pvx ha set and remove', () => {
     expect(rest[1]).toMatch(/^pve1: ha-manager rules set node-affinity pvx-[0-9a-f]{8} --resources vm:100$/);
     expect(rest[2]).toMatch(/^pve1: ha-manager rules add node-affinity pvx-[0-9a-f]{8} --resources vm:101 --nodes pve3:5 --strict 0$/);
     expect(fc.rules.size).toBe(2);
+    fc.verify();
   });
 
   it('set refuses a guest that is not an HA resource (exit 2)', async () => {
@@ -207,6 +221,7 @@ describe('pvx ha set and remove', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('vm:100 is not an HA resource');
     expect(fc.mutations()).toEqual([]);
+    fc.verify();
   });
 
   it('remove on PVE 8 also removes the group pvx made once nothing uses it; the guests keep their state', async () => {
@@ -223,6 +238,7 @@ describe('pvx ha set and remove', () => {
     expect(r.stdout).toContain('ct:103 on pve1: unchanged (not an HA resource: nothing to remove)');
     expect(fc.running(100)).toBe(true);
     expect(fc.running(101)).toBe(false);
+    fc.verify();
   });
 });
 

@@ -67,6 +67,7 @@ describe('--json documents match the shipped schemas', () => {
     const partial = seen(await json(['cluster', 'status'], fc));
     expect(partial.code).toBe(6);
     expect(partial.doc.result).toMatchObject({ unreachable: [{ name: 'pve3' }] });
+    fc.verify();
   });
 
   it('preflight: passing, and failing with its checks kept', async () => {
@@ -89,6 +90,8 @@ describe('--json documents match the shipped schemas', () => {
     alone.node('pve2').reachable = false;
     alone.node('pve3').reachable = false;
     expect(seen(await json(['--yes', 'cluster', 'expected', '1', '--node', 'pve1'], alone)).doc.result).toMatchObject({ action: 'expected' });
+    down.verify();
+    alone.verify();
   });
 
   it('cluster teardown and restore: dry run, run, a failure after changes, a refused backup', async () => {

@@ -47,6 +47,7 @@ describe('pvx migrate (in-process, fake cluster)', () => {
     expect(last?.argv).toEqual(['pvesh', 'get', '/cluster/resources', '--type', 'vm', '--output-format', 'json']);
     expect(r.stdout).toMatch(/^VMID {2}TYPE {2}FROM {2}TO {4}STATUS {4}TIME +REASON\n100 {3}VM {4}pve1 {2}pve2 {2}migrated {2}\d+\.\d s\n1 migrated, 0 failed, 0 skipped \(of 1\)\n$/);
     expect(r.stderr).toMatch(/^✔ read the cluster from pve2: 1 guest\(s\) selected\n✔ checked 1 guest\(s\): 1 can go\n✔ VM 100 pve1 → pve2: migrated in \d+\.\d s\n$/);
+    c.verify();
   });
 
   it('gives each guest its own command and skips what cannot go, with the reason (exit 1)', async () => {
@@ -64,6 +65,7 @@ describe('pvx migrate (in-process, fake cluster)', () => {
     expect(r.stderr).toContain('• VM 100 on pve1: skipped: running VM: qm has no restart migration; use --online (live migration)\n');
     expect(r.stderr).toMatch(/✔ CT 101 pve1 → pve3: migrated in \d+\.\d s\n/);
     expect(r.stderr).toContain('error: 2 of 3 guest(s) did not move to pve3: 2 skipped\n');
+    c.verify();
   });
 
   it('--json prints the CLI.md document and nothing on stderr', async () => {
@@ -91,6 +93,7 @@ describe('pvx migrate (in-process, fake cluster)', () => {
     expect(doc.result.guests.every((g: any) => Number.isInteger(g.durationMs) && g.durationMs >= 0)).toBe(true);
     // a stopped VM moves offline: no --online
     expect(c.mutations()).toEqual(['pve1: qm migrate 102 pve2', 'pve1: qm migrate 100 pve2 --online 1']);
+    c.verify();
   });
 
   it('a failing guest does not stop the others; its error comes from the task output', async () => {
@@ -109,6 +112,7 @@ describe('pvx migrate (in-process, fake cluster)', () => {
       [103, 'migrated', undefined],
     ]);
     expect(doc.error.message).toBe('2 of 4 guest(s) did not move to pve2: 2 failed');
+    c.verify();
   });
 
   it('--parallel runs N at a time, starts guests in order and prints each as it ends', async () => {
@@ -128,6 +132,7 @@ describe('pvx migrate (in-process, fake cluster)', () => {
     expect(ended).toHaveLength(8);
     // the table keeps the order the guests were named in
     expect(r.stdout.split('\n').slice(1, 9).map((l) => Number(l.split(/\s+/)[0]))).toEqual([200, 201, 202, 203, 204, 205, 206, 207]);
+    c.verify();
   });
 
   it('retries a lock time-out after a back-off and then migrates', async () => {
@@ -141,6 +146,7 @@ describe('pvx migrate (in-process, fake cluster)', () => {
     const tries = c.calls.filter((x) => x.argv[1] === 'migrate').map((x) => x.at);
     expect(tries[1]! - tries[0]!).toBe(2000);
     expect(r.stderr).toContain('• VM 100: its configuration is locked by another task; trying again in 2.0 s (attempt 2)\n');
+    c.verify();
   });
 
   it('follows an HA-managed guest until it runs on the target', async () => {
@@ -153,6 +159,7 @@ describe('pvx migrate (in-process, fake cluster)', () => {
     expect(json(r.stdout).result.guests[0]).toMatchObject({ vmid: 100, status: 'migrated', from: 'pve1', to: 'pve2' });
     const polls = c.calls.filter((x) => x.argv.includes('--type'));
     expect(polls.length).toBeGreaterThanOrEqual(3);
+    c.verify();
   });
 
   it('reports an HA request the CRM never carries out as failed when --timeout passes', async () => {
@@ -174,6 +181,7 @@ describe('pvx migrate (in-process, fake cluster)', () => {
     expect(g.error).toBe(
       "the HA stack did not move CT 101 within 1.0 s (--timeout): it is still on pve1 (HA state 'started'). The request stays queued and may still be carried out; check ha-manager status",
     );
+    c.verify();
   });
 
   it('treats a guest the HA stack has configured but not seen yet (queued) as HA-managed', async () => {
@@ -183,6 +191,7 @@ describe('pvx migrate (in-process, fake cluster)', () => {
     const r = await runInProcess(['-i', inv, '--json', '--dry-run', 'migrate', '100', '--to', 'pve2'], c);
     expect(r.code).toBe(0);
     expect(json(r.stdout).result.plan.map((p: any) => p.command)).toEqual([['ha-manager', 'migrate', 'vm:100', 'pve2']]);
+    c.verify();
   });
 
   it('warns when the HA status cannot be read and goes on with what the resources say', async () => {
@@ -194,6 +203,7 @@ describe('pvx migrate (in-process, fake cluster)', () => {
     expect(json(r.stdout).warnings).toEqual([
       'could not read the HA status from pve2 (ipcc_send_rec[1] failed: Connection refused): only guests whose resources show an HA state are treated as HA-managed',
     ]);
+    c.verify();
   });
 
   it('--dry-run prints the exact command per guest and node and changes nothing', async () => {
@@ -252,6 +262,7 @@ describe('pvx migrate (in-process, fake cluster)', () => {
       ].join('\n'),
     );
     expect(c.mutations()).toEqual([]);
+    c.verify();
   });
 
   it('moves a running VM whose cloud-init drive is on local storage live, without --with-local-disks', async () => {
@@ -262,6 +273,7 @@ describe('pvx migrate (in-process, fake cluster)', () => {
     expect(c.mutations()).toEqual(['pve1: qm migrate 100 pve2 --online 1']);
     expect(json(r.stdout).result.guests[0]).toMatchObject({ vmid: 100, status: 'migrated' });
     expect(c.guests.get(100)?.node).toBe('pve2');
+    c.verify();
   });
 
   it('skips a VM with a disk given as a host path, naming the disk and the fix; the others go on (exit 1)', async () => {
@@ -278,6 +290,7 @@ describe('pvx migrate (in-process, fake cluster)', () => {
       ],
       [101, 'migrated', undefined],
     ]);
+    c.verify();
   });
 
   it('refuses --target-storage for an HA-managed guest before anything moves (exit 2); each guest says why', async () => {
@@ -307,6 +320,7 @@ describe('pvx migrate (in-process, fake cluster)', () => {
     expect(human.code).toBe(2);
     expect(human.stderr).toContain('error: --target-storage cannot apply to HA-managed guest(s) VM 100: ha-manager migrate takes no target storage; nothing was moved\n');
     expect(c.mutations()).toEqual([]);
+    c.verify();
   });
 
   it('skips every guest when the target is not quorate, running nothing', async () => {
@@ -318,6 +332,7 @@ describe('pvx migrate (in-process, fake cluster)', () => {
     expect(c.mutations()).toEqual([]);
     const errors = json(r.stdout).result.guests.map((g: any) => g.error);
     expect(errors).toEqual(['the target pve2 is not quorate (1 of 3 votes, 2 needed)', 'the target pve2 is not quorate (1 of 3 votes, 2 needed)']);
+    c.verify();
   });
 
   it('reads from another member when the target is unreachable, and skips with the reason', async () => {
@@ -328,6 +343,7 @@ describe('pvx migrate (in-process, fake cluster)', () => {
     expect(r.code).toBe(1);
     expect(c.mutations()).toEqual([]);
     expect(json(r.stdout).result.guests[0].error).toBe('the target pve3 cannot be reached: cannot reach pve3 over SSH: Connection timed out');
+    c.verify();
   });
 
   it('skips the guests of a node that cannot be reached; the others go on', async () => {
@@ -341,6 +357,7 @@ describe('pvx migrate (in-process, fake cluster)', () => {
       [100, 'skipped', 'its node pve1 cannot be reached: cannot reach pve1 over SSH: Connection timed out'],
       [300, 'migrated', undefined],
     ]);
+    c.verify();
   });
 
   it('warns about different CPU vendors on a live move and about little free memory', async () => {
@@ -354,6 +371,7 @@ describe('pvx migrate (in-process, fake cluster)', () => {
       "VM 100 moves live from a GenuineIntel CPU (pve1) to a AuthenticAMD CPU (pve2): with CPU type 'host' it may crash; a common model (x86-64-v2-AES) is safe",
       'pve2 has 1.0 GiB of memory free; the running guests moving there may use up to 2.0 GiB',
     ]);
+    c.verify();
   });
 
   it('counts guests already on the target as done (exit 0) and says so', async () => {
@@ -362,6 +380,7 @@ describe('pvx migrate (in-process, fake cluster)', () => {
     const r = await runInProcess(['-i', inv, '--json', 'migrate', '100', '--to', 'pve2', '--online'], c);
     expect(r.code).toBe(0);
     expect(json(r.stdout).result.guests).toEqual([{ vmid: 100, type: 'qemu', from: 'pve2', to: 'pve2', status: 'skipped', durationMs: 0, error: 'already on pve2' }]);
+    c.verify();
   });
 
   it('an empty all@<node> is nothing to do', async () => {
@@ -370,6 +389,7 @@ describe('pvx migrate (in-process, fake cluster)', () => {
     const r = await runInProcess(['-i', inv, 'migrate', 'all@pve3', '--to', 'pve2'], c);
     expect(r.code).toBe(0);
     expect(r.stdout).toBe('No guests selected: nothing to migrate.\n');
+    c.verify();
   });
 });
 
@@ -431,5 +451,6 @@ describe('pvx migrate: bad input is exit 2 and nothing mutating runs', () => {
     expect(doc.error.details).toEqual({ unknown: ['105', '300-310', 'all@pve7', '107'] });
     // only reads ran
     expect(c.calls.every((x) => !x.opts.mutates)).toBe(true);
+    c.verify();
   });
 });

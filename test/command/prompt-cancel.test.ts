@@ -143,6 +143,7 @@ describe('pvx cluster teardown: Ctrl-C at the typed confirmation', () => {
     expect(p.asked).toEqual(['Type the cluster name (prod) to tear it down:']);
     expect(readdirSync(r.state)).not.toContain('backups');
     t.verify();
+    sim.verify();
   });
 });
 
@@ -170,6 +171,7 @@ describe('pvx cluster restore: Ctrl-C at the typed confirmation', () => {
     expectCancelled(r, 'cancelled: nothing was restored');
     expect(p.asked).toEqual(['Type the cluster name (prod) to restore:']);
     t.verify();
+    sim.verify();
   });
 });
 
@@ -198,5 +200,6 @@ describe('the root password prompt of a join: Ctrl-C', () => {
       'pve4: pveversion',
       'pve4: sh …',
     ]);
+    fc.verify();
   });
 });

@@ -6,6 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { clockArgv } from '../../src/checks/clock-probe.js';
+import { probeArgv } from '../../src/checks/udp-probe.js';
 import { factsArgv } from '../../src/checks/facts-script.js';
 import { isSession, playSession } from './session-node.js';
 import { FakeLocks, isLockCommand } from './fake-lock.js';
@@ -54,6 +55,8 @@ export type AddFault =
   | 'success-without-membership';
 
 const ok = (stdout = '', stderr = '', exitCode = 0): ExecResult => ({ exitCode, stdout, stderr, durationMs: 1 });
+/** The probe's perl program, compared by identity only: the fields after it are checked by hand. */
+const PROBE_PROGRAM = probeArgv({ node: '', self: '', listen: [], expect: [], targets: [] })[2];
 const STANDALONE = "Error: Corosync config '/etc/pve/corosync.conf' does not exist - is this node part of a cluster?\n";
 
 /** The fake. `password` is the root password `pvecm add` accepts. */
@@ -70,6 +73,9 @@ export class FakeCluster implements Transport {
   pveversionVerbose: string | undefined;
   /** the nodes' cluster lock folders; their commands are kept apart from `calls` (pvx's bookkeeping, not cluster changes) */
   readonly locks = new FakeLocks();
+  /** commands refused as unexpected (kept even when the product catches the error) */
+  readonly unexpected: string[] = [];
+  private readonly expectations: Array<{ node: string; argv: RegExp }> = [];
 
   constructor(names: readonly string[], subnet = '10.99.0.') {
     names.forEach((name, i) => this.nodes.set(name, { name, address: `${subnet}${i + 1}`, reachable: true, corosync: false, guests: [] }));
@@ -131,6 +137,58 @@ export class FakeCluster implements Transport {
     return n.staleGuests ?? [];
   }
 
+  /** Declare a command the test expects to be run at least once (`argv` matches the space-joined argv). */
+  expectUsed(node: string, argv: RegExp): this {
+    this.expectations.push({ node, argv });
+    return this;
+  }
+
+  /** Throws when a command was refused as unexpected, or an expected command was never run. */
+  verify(): void {
+    if (this.unexpected.length > 0) throw new Error(`unexpected commands attempted: ${this.unexpected.join('; ')}`);
+    const unused = this.expectations.filter((e) => !this.calls.some((c) => c.node === e.node && e.argv.test(c.argv.join(' '))));
+    if (unused.length > 0) throw new Error(`expected commands never run: ${unused.map((e) => `${e.node}: ${e.argv}`).join('; ')}`);
+  }
+
+  /** The error for a command this double was not built for; recorded so verify() fails even if it is caught. */
+  protected reject(node: string, argv: readonly string[], extra = ''): Error {
+    const line = `unexpected command on ${node}: ${JSON.stringify(argv)}${extra}`;
+    this.unexpected.push(line);
+    return new Error(line);
+  }
+
+  /** True for the name of one of the fake's nodes. */
+  protected knownNode(name: string | undefined): boolean {
+    return name !== undefined && this.nodes.has(name);
+  }
+
+  /** True for a node's management or corosync address. */
+  private knownAddress(addr: string): boolean {
+    return [...this.nodes.values()].some((x) => x.address === addr || x.link0 === addr);
+  }
+
+  /** `perl -e <probe program> -- <self> <0|1> <wait> <resend> <ports> <expected senders> <targets>`, fields checked by hand. */
+  private isProbe(n: FakeNode, argv: readonly string[]): boolean {
+    if (argv.length !== 11 || argv[0] !== 'perl' || argv[1] !== '-e' || argv[2] !== PROBE_PROGRAM || argv[3] !== '--') return false;
+    const [self, listen, wait, resend, ports, expect, targets] = argv.slice(4);
+    const list = (s: string | undefined) => (s ?? '').split(',').filter((x) => x !== '');
+    return (
+      (self === n.address || self === n.link0) &&
+      (listen === '0' || listen === '1') &&
+      /^\d+(\.\d+)?$/.test(wait ?? '') &&
+      /^\d+(\.\d+)?$/.test(resend ?? '') &&
+      /^\d{4,5}(,\d{4,5})*$/.test(ports ?? '') &&
+      list(expect).every((a) => this.knownAddress(a)) &&
+      list(targets).every((t) => /^[^/]+(\/\d{4,5}(\+\d{4,5})*)?$/.test(t) && this.knownAddress(t.split('/')[0] ?? ''))
+    );
+  }
+
+  /** `/etc/pve/nodes/<the node itself>/.pvx-write-check`, the only file pvx touches in /etc/pve. */
+  private isWriteCheck(n: FakeNode, file: string | undefined): boolean {
+    const m = /^\/etc\/pve\/nodes\/([^/]+)\/\.pvx-write-check$/.exec(file ?? '');
+    return m !== null && m[1] === n.name;
+  }
+
   async exec(node: string, argv: readonly string[], opts: ExecOptions = {}): Promise<ExecResult> {
     // the preflight session, played from this fake's answers to the separate commands
     if (isSession(argv)) return playSession(opts, (a, o) => this.exec(node, a, o));
@@ -144,29 +202,58 @@ export class FakeCluster implements Transport {
       const ms = Date.now();
       return ok(`${Math.floor(ms / 1000)}.${String(ms % 1000).padStart(3, '0')}000000\n`);
     }
-    if (argv[0] === 'perl') return ok(this.probe(n, argv));
+    if (this.isProbe(n, argv)) return ok(this.probe(n, argv));
     if (a === 'pvecm status') return this.pvecmStatus(n);
     if (a === 'pvesh get /cluster/status --output-format json') return this.clusterStatus(n);
     if (a === 'pveversion') return ok('pve-manager/9.1.7/16b139a017452f16 (running kernel: 6.14.11-4-pve)\n');
     if (a === 'pvesh get /cluster/config/join --output-format json') return this.joinInfo(n);
     if (a === 'pvesh get /cluster/resources --type vm --output-format json') return this.resources(n);
-    if (argv[0] === 'pvecm' && argv[1] === 'create') return this.create(n, argv);
-    if (argv[0] === 'pvecm' && argv[1] === 'add') return this.add(n, argv, opts.input);
-    if (argv[0] === 'pvecm' && argv[1] === 'delnode') return this.delnode(n, argv[2] ?? '');
-    if (argv[0] === 'pvecm' && argv[1] === 'expected') return this.expected(n, Number(argv[2]));
+    if (this.isCreate(argv)) return this.create(n, argv);
+    if (this.isAdd(argv)) return this.add(n, argv, opts.input);
+    if (argv.length === 3 && argv[0] === 'pvecm' && argv[1] === 'delnode' && this.knownNode(argv[2])) return this.delnode(n, argv[2] ?? '');
+    if (argv.length === 3 && argv[0] === 'pvecm' && argv[1] === 'expected' && /^[1-9]\d*$/.test(argv[2] ?? '')) return this.expected(n, Number(argv[2]));
     if (a === 'pvecm qdevice remove') return this.qdeviceRemove(n);
     if (a === 'cat /etc/pve/corosync.conf') return this.pveConf(n);
-    if (argv[0] === 'touch' || (argv[0] === 'rm' && argv[1] === '-f')) return this.write(n, argv[argv.length - 1] ?? '', argv[0] === 'touch');
-    if (argv[0] === 'rm' && argv[1] === '-r') return this.removeTree(n, argv[2] ?? '');
-    if (argv[0] === 'test' && argv[1] === '-d') return ok('', '', this.clusterOf(n)?.files.has(argv[2] ?? '') ? 0 : 1);
-    throw new Error(`unexpected command on ${node}: ${JSON.stringify(argv)}`);
+    if (argv.length === 2 && argv[0] === 'touch' && this.isWriteCheck(n, argv[1])) return this.write(n, argv[1] ?? '', true);
+    if (argv.length === 3 && argv[0] === 'rm' && argv[1] === '-f' && this.isWriteCheck(n, argv[2])) return this.write(n, argv[2] ?? '', false);
+    const folder = /^\/etc\/pve\/nodes\/([^/]+)$/.exec(argv[2] ?? '');
+    if (argv.length === 3 && argv[0] === 'rm' && argv[1] === '-r' && this.knownNode(folder?.[1])) return this.removeTree(n, argv[2] ?? '');
+    if (argv.length === 3 && argv[0] === 'test' && argv[1] === '-d' && this.knownNode(folder?.[1])) return ok('', '', this.clusterOf(n)?.files.has(argv[2] ?? '') ? 0 : 1);
+    throw this.reject(node, argv);
+  }
+
+  /** `pvecm create <name> [--link0 <its address>]`. */
+  private isCreate(argv: readonly string[]): boolean {
+    if (argv[0] !== 'pvecm' || argv[1] !== 'create' || !/^[A-Za-z0-9-]{1,15}$/.test(argv[2] ?? '')) return false;
+    const rest = argv.slice(3);
+    return rest.length === 0 || (rest.length === 2 && rest[0] === '--link0' && this.knownAddress(rest[1] ?? ''));
+  }
+
+  /** `pvecm add <peer> [--fingerprint <fp>] [--link0 <address>] [--use_ssh 1]`, nothing else. */
+  private isAdd(argv: readonly string[]): boolean {
+    if (argv[0] !== 'pvecm' || argv[1] !== 'add') return false;
+    const host = argv[2] ?? '';
+    if (!this.knownAddress(host) && !this.knownNode(host)) return false;
+    for (let i = 3; i < argv.length; i++) {
+      const f = argv[i];
+      if (f === '--use_ssh' && argv[i + 1] === '1') i++;
+      else if (f === '--fingerprint' && /^([0-9A-F]{2}:){31}[0-9A-F]{2}$/.test(argv[i + 1] ?? '')) i++;
+      else if (f === '--link0' && this.knownAddress(argv[i + 1] ?? '')) i++;
+      else return false;
+    }
+    return true;
   }
 
   /** A cluster lock command: it must be sent as a change (dry-run never runs it), to a reachable node. */
   protected lockCommand(node: string, argv: readonly string[], opts: ExecOptions): ExecResult {
     if (opts.mutates !== true) throw new Error(`lock command on ${node} not flagged as a change`);
     if (!this.node(node).reachable) throw new UnreachableError(node, `cannot reach ${node} over SSH: Connection timed out`, { hint: 'check the node' });
-    return this.locks.answer(node, argv);
+    try {
+      return this.locks.answer(node, argv);
+    } catch (e) {
+      this.unexpected.push(`${node}: ${(e as Error).message}`);
+      throw e;
+    }
   }
 
   private facts(n: FakeNode): string {

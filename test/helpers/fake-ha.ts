@@ -80,8 +80,8 @@ export class FakeHa extends FakeCluster {
       a === 'pvesh get /cluster/ha/status/current --output-format json' ||
       a === 'pvesh get /cluster/ha/rules --output-format json' ||
       a === 'pvesr list' ||
-      argv[0] === 'ha-manager' ||
-      ((argv[0] === 'qm' || argv[0] === 'pct') && argv[1] === 'config');
+      (argv[0] === 'ha-manager' && this.isHaCommand(argv.slice(1))) ||
+      (argv.length === 3 && (argv[0] === 'qm' || argv[0] === 'pct') && argv[1] === 'config' && /^\d+$/.test(argv[2] ?? ''));
     if (!mine) return super.exec(node, argv, opts);
     this.calls.push({ node, argv, opts });
     if (a === 'pvesh get /cluster/resources --output-format json') return ok(JSON.stringify(this.clusterResources()) + '\n');
@@ -90,6 +90,72 @@ export class FakeHa extends FakeCluster {
     if (a === 'pvesr list') return ok(this.pvesrList());
     if (argv[1] === 'config') return this.config(node, Number(argv[2]));
     return this.haManager(node, argv.slice(1));
+  }
+
+  /** `vm:<id>` or `ct:<id>` of a guest this fake has. */
+  private isSid(sid: string | undefined): boolean {
+    const m = /^(vm|ct):(\d+)$/.exec(sid ?? '');
+    const g = m ? this.guests.get(Number(m[2])) : undefined;
+    return g !== undefined && (g.type === 'qemu') === (m?.[1] === 'vm');
+  }
+
+  /** `<node>[:<priority>],…` of nodes this fake has. */
+  private isNodeList(list: string | undefined): boolean {
+    const items = (list ?? '').split(',');
+    return items.length > 0 && items.every((i) => /^[^:]+(:\d+)?$/.test(i) && this.knownNode(i.split(':')[0]));
+  }
+
+  /** The flags `ha-manager add|set` take (reference §5.2), each with its value, in the order pvx sends them. */
+  private isResourceFlags(args: readonly string[], allowDelete: boolean): boolean {
+    const order = ['--state', '--group', '--max_restart', '--max_relocate', '--comment', ...(allowDelete ? ['--delete'] : [])];
+    let last = -1;
+    for (let i = 0; i < args.length; i += 2) {
+      const at = order.indexOf(args[i] ?? '');
+      const v = args[i + 1];
+      if (at <= last || v === undefined) return false;
+      last = at;
+      const good: Record<string, boolean> = {
+        '--state': ['started', 'stopped', 'disabled', 'ignored'].includes(v),
+        '--group': /^[A-Za-z][A-Za-z0-9_-]*$/.test(v),
+        '--max_restart': /^\d+$/.test(v),
+        '--max_relocate': /^\d+$/.test(v),
+        '--comment': true,
+        '--delete': v.split(',').every((k) => ['group', 'comment', 'max_restart', 'max_relocate'].includes(k)),
+      };
+      if (!good[args[i] ?? '']) return false;
+    }
+    return true;
+  }
+
+  /** True when `ha-manager <args>` is one of the shapes of reference §5.2 with values this fake knows. */
+  private isHaCommand(args: readonly string[]): boolean {
+    const [cmd, a1, a2, a3, ...more] = args;
+    const name = (s: string | undefined) => /^[A-Za-z][A-Za-z0-9_-]*$/.test(s ?? '');
+    switch (cmd) {
+      case 'status':
+      case 'groupconfig':
+        return args.length === 1;
+      case 'groupadd':
+        return args.length === 6 && name(a1) && a2 === '--nodes' && this.isNodeList(a3) && more[0] === '--restricted' && (more[1] === '0' || more[1] === '1');
+      case 'groupremove':
+        return args.length === 2 && name(a1);
+      case 'remove':
+        return args.length === 2 && this.isSid(a1);
+      case 'add':
+        return this.isSid(a1) && this.isResourceFlags(args.slice(2), false);
+      case 'set':
+        return this.isSid(a1) && this.isResourceFlags(args.slice(2), true);
+      case 'rules': {
+        if (a1 === 'remove') return args.length === 3 && name(a2);
+        if (a2 !== 'node-affinity' || !name(a3)) return false;
+        const sids = (v: string | undefined) => (v ?? '').split(',').every((s) => this.isSid(s));
+        if (a1 === 'add') return more.length === 6 && more[0] === '--resources' && sids(more[1]) && more[2] === '--nodes' && this.isNodeList(more[3]) && more[4] === '--strict' && (more[5] === '0' || more[5] === '1');
+        if (a1 === 'set') return more.length === 2 && more[0] === '--resources' && sids(more[1]);
+        return false;
+      }
+      default:
+        return false;
+    }
   }
 
   private flag(args: readonly string[], name: string): string | undefined {

@@ -84,6 +84,46 @@ export class FakeMigrateCluster implements Transport {
   maxInFlight = 0;
   /** the nodes' cluster lock folders; their commands are kept apart from `calls` (pvx's bookkeeping, not cluster changes) */
   readonly locks = new FakeLocks();
+  /** commands refused as unexpected (kept even when the product catches the error) */
+  readonly unexpected: string[] = [];
+  private readonly expectations: Array<{ node: string; argv: RegExp }> = [];
+
+  /** Declare a command the test expects to be run at least once (`argv` matches the space-joined argv). */
+  expectUsed(node: string, argv: RegExp): this {
+    this.expectations.push({ node, argv });
+    return this;
+  }
+
+  /** Throws when a command was refused as unexpected, or an expected command was never run. */
+  verify(): void {
+    if (this.unexpected.length > 0) throw new Error(`unexpected commands attempted: ${this.unexpected.join('; ')}`);
+    const unused = this.expectations.filter((e) => !this.calls.some((c) => c.node === e.node && e.argv.test(c.argv.join(' '))));
+    if (unused.length > 0) throw new Error(`expected commands never run: ${unused.map((e) => `${e.node}: ${e.argv}`).join('; ')}`);
+  }
+
+  private reject(line: string): Error {
+    this.unexpected.push(line);
+    return new Error(line);
+  }
+
+  /** `qm|pct migrate <vmid> <another node> [flags]` with the flags of reference §4.1/§4.2, each with its value, in pvx's order. */
+  private isMigrate(node: string, argv: readonly string[]): boolean {
+    const [tool, verb, vmid, target, ...flags] = argv;
+    if ((tool !== 'qm' && tool !== 'pct') || verb !== 'migrate' || !/^\d+$/.test(vmid ?? '') || !NODES.includes(target as (typeof NODES)[number]) || target === node) return false;
+    const order = tool === 'qm' ? ['--online', '--with-local-disks', '--targetstorage', '--bwlimit'] : ['--restart', '--target-storage', '--bwlimit'];
+    let last = -1;
+    for (let i = 0; i < flags.length; i += 2) {
+      const f = flags[i] ?? '';
+      const v = flags[i + 1] ?? '';
+      const at = order.indexOf(f);
+      if (at <= last) return false;
+      last = at;
+      const good = f.includes('storage') ? this.storages.has(v) : f === '--bwlimit' ? /^[1-9]\d*$/.test(v) : v === '1';
+      if (!good) return false;
+    }
+    return true;
+  }
+
 
   constructor(guests: FakeGuest[]) {
     for (const g of guests) this.guests.set(g.vmid, { ...g });
@@ -98,7 +138,11 @@ export class FakeMigrateCluster implements Transport {
     if (isLockCommand(argv)) {
       if (opts.mutates !== true) throw new Error(`lock command on ${node} not flagged as a change`);
       if (this.unreachable.has(node) || this.offline.has(node)) throw new UnreachableError(node, `cannot reach ${node} over SSH: Connection timed out`, { hint: 'check the node' });
-      return this.locks.answer(node, argv);
+      try {
+        return this.locks.answer(node, argv);
+      } catch (e) {
+        throw this.reject(`${node}: ${(e as Error).message}`);
+      }
     }
     this.calls.push({ node, argv, opts, at: Date.now() });
     if (this.unreachable.has(node) || this.offline.has(node)) {
@@ -116,10 +160,10 @@ export class FakeMigrateCluster implements Transport {
     if (a === 'pvesh get /cluster/status --output-format json') return ok(this.clusterStatus(node));
     if (a === 'pveversion') return ok('pve-manager/9.1.7/16b139a017452f16 (running kernel: 6.14.11-4-pve)\n');
     if (a === 'grep -m 1 ^vendor_id /proc/cpuinfo') return ok(`vendor_id\t: ${this.vendors.get(node)}\n`);
-    if ((argv[0] === 'qm' || argv[0] === 'pct') && argv[1] === 'config') return this.config(node, argv[0], Number(argv[2]));
-    if ((argv[0] === 'qm' || argv[0] === 'pct') && argv[1] === 'migrate') return this.migrate(node, argv);
-    if (argv[0] === 'ha-manager' && argv[1] === 'migrate') return this.haMigrate(argv[2] ?? '', argv[3] ?? '');
-    throw new Error(`unexpected command on ${node}: ${JSON.stringify(argv)}`);
+    if (argv.length === 3 && (argv[0] === 'qm' || argv[0] === 'pct') && argv[1] === 'config' && /^\d+$/.test(argv[2] ?? '')) return this.config(node, argv[0], Number(argv[2]));
+    if (this.isMigrate(node, argv)) return this.migrate(node, argv);
+    if (argv.length === 4 && argv[0] === 'ha-manager' && argv[1] === 'migrate' && /^(vm|ct):\d+$/.test(argv[2] ?? '') && NODES.includes(argv[3] as (typeof NODES)[number])) return this.haMigrate(argv[2] ?? '', argv[3] ?? '');
+    throw this.reject(`unexpected command on ${node}: ${JSON.stringify(argv)}`);
   }
 
   private resources(full: boolean): unknown[] {
