@@ -10,7 +10,7 @@ import { describeMembership, waitForMembership, type Membership, type ReadWiring
 import type { Plan, Step } from './plan.js';
 import type { RestoreConf } from './restore-conf.js';
 import { backupFileName, nodeBackupDir } from './teardown-backup.js';
-import { stopPmxcfsArgv } from './teardown-plan.js';
+import { stopLeftoverPmxcfsArgv, stopPmxcfsArgv } from './teardown-plan.js';
 
 /** One node to restore. */
 export interface RestoreNode {
@@ -123,6 +123,7 @@ export function planRestore(input: RestoreInput, w: ReadWiring): Plan {
     });
     steps.push({ node: n.node, title: `stop pve-cluster ${on}`, argv: systemctl.stop('pve-cluster'), mutates: true, timeoutMs: 120_000 });
     steps.push({ node: n.node, title: `stop corosync ${on}`, argv: systemctl.stop('corosync'), mutates: true, timeoutMs: 120_000 });
+    steps.push({ node: n.node, title: `stop a local pmxcfs an interrupted run left ${on}, if one runs`, argv: stopLeftoverPmxcfsArgv(), mutates: true, timeoutMs: 60_000 });
     steps.push({ node: n.node, title: `start pmxcfs in local mode ${on}`, argv: pmxcfsLocal(), mutates: true, timeoutMs: 60_000 });
     steps.push(writeStep(n.node, CLUSTER_PATHS.pveCorosyncConf, input.conf.text, what));
     steps.push({ node: n.node, title: `put ${CLUSTER_PATHS.corosyncDir} back from the backup ${on}`, argv: extractCorosyncArgv(file), mutates: true });

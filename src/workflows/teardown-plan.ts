@@ -64,6 +64,21 @@ const CLUSTER_TRACES_SCRIPT = readOnlyScript(
     'if pidof corosync >/dev/null 2>&1; then echo "corosync running"; fi; true',
 );
 
+// $1 is the pidfile. A pmxcfs started by hand (`pmxcfs -l`) is no part of the pve-cluster unit, so
+// `systemctl stop pve-cluster` leaves it running after an interrupted run, and the next `pmxcfs -l`
+// cannot take its lock: stop it, and only it; no pidfile, or a PID that is not pmxcfs, is nothing to do.
+const STOP_LEFTOVER_PMXCFS_SCRIPT = [
+  'pid=$(cat "$1" 2>/dev/null); case "$pid" in \'\'|*[!0-9]*) echo "no local pmxcfs left running"; exit 0;; esac',
+  'if ! tr \'\\0\' \' \' < "/proc/$pid/cmdline" 2>/dev/null | grep -qw pmxcfs; then echo "no local pmxcfs left running"; exit 0; fi; kill "$pid"',
+  'alive() { s=$(sed \'s/^.*) //\' "/proc/$1/stat" 2>/dev/null | cut -c1); [ -n "$s" ] && [ "$s" != Z ]; }; i=0',
+  'while alive "$pid"; do i=$((i+1)); if [ "$i" -ge 300 ]; then echo "pmxcfs (PID $pid) did not exit within 30 s" >&2; exit 1; fi; sleep 0.1; done; echo "stopped pmxcfs (PID $pid)"',
+].join('\n');
+
+/** Stop a local pmxcfs an interrupted run left behind, if one runs (see the script's comment). */
+export function stopLeftoverPmxcfsArgv(): string[] {
+  return ['sh', '-c', STOP_LEFTOVER_PMXCFS_SCRIPT, 'sh', CLUSTER_PATHS.pmxcfsPidFile];
+}
+
 /** Stop the pmxcfs named by the pidfile, by its PID, and wait until it is gone. */
 export function stopPmxcfsArgv(): string[] {
   return ['sh', '-c', STOP_PMXCFS_SCRIPT, 'sh', CLUSTER_PATHS.pmxcfsPidFile];
@@ -199,6 +214,7 @@ export function separationSteps(node: string, record: SeparationRecord, w: ReadW
   return [
     { node, title: `stop pve-cluster ${on}`, argv: systemctl.stop('pve-cluster'), mutates: true, timeoutMs: 120_000 },
     { node, title: `stop corosync ${on}`, argv: systemctl.stop('corosync'), mutates: true, timeoutMs: 120_000 },
+    { node, title: `stop a local pmxcfs an interrupted run left ${on}, if one runs`, argv: stopLeftoverPmxcfsArgv(), mutates: true, timeoutMs: 60_000 },
     { node, title: `start pmxcfs in local mode ${on} (its /etc/pve writable without the cluster)`, argv: pmxcfsLocal(), mutates: true, timeoutMs: 60_000 },
     { node, title: `remove ${CLUSTER_PATHS.pveCorosyncConf} ${on}`, argv: ['rm', '-f', CLUSTER_PATHS.pveCorosyncConf], mutates: true },
     { node, title: `remove everything in ${CLUSTER_PATHS.corosyncDir} ${on}`, argv: emptyDir(CLUSTER_PATHS.corosyncDir), mutates: true, judge: judgeRemoval },

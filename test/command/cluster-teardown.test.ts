@@ -39,6 +39,7 @@ function setup() {
 const SEPARATE = (n: string) => [
   `${n}: systemctl stop pve-cluster`,
   `${n}: systemctl stop corosync`,
+  `${n}: stop-leftover-pmxcfs`,
   `${n}: pmxcfs -l`,
   `${n}: rm -f /etc/pve/corosync.conf`,
   `${n}: find /etc/corosync -mindepth 1 -delete`,
@@ -54,7 +55,7 @@ function clusterMutations(fc: TeardownFake): string[] {
   return fc
     .mutations()
     .filter((m) => !m.includes('sqlite3'))
-    .map((m) => (m.includes('/proc/$pid/cmdline') ? `${m.split(':')[0]}: stop-pmxcfs` : m));
+    .map((m) => (m.includes('no local pmxcfs left running') ? `${m.split(':')[0]}: stop-leftover-pmxcfs` : m.includes('/proc/$pid/cmdline') ? `${m.split(':')[0]}: stop-pmxcfs` : m));
 }
 
 function sayName(answer: string): Prompter & { asked: string[] } {
@@ -156,13 +157,13 @@ describe('pvx cluster teardown', () => {
     expect(plan.slice(0, 9).map((s) => `${s.node}: ${s.command[0]}`)).toEqual(NAMES.flatMap((n) => [`${n}: sh`, `${n}: base64`, `${n}: sh`]));
     expect(plan.filter((s) => s.command[0] === 'pvecm').map((s) => `${s.node}: ${s.command.join(' ')}`)).toEqual(['pve1: pvecm delnode pve3', 'pve1: pvecm expected 1', 'pve1: pvecm delnode pve2']);
     expect(plan.filter((s) => s.command.join(' ') === 'pmxcfs -l').map((s) => s.node)).toEqual(['pve3', 'pve2', 'pve1']);
-    // each separation is 9 steps and the removal of the other nodes' folders
+    // each separation is 10 steps and the removal of the other nodes' folders
     expect(plan.filter((s) => s.command[0] === 'rm' && s.command[1] === '-rf').map((s) => `${s.node}: ${s.command.join(' ')}`)).toEqual([
       STALE('pve3', 'pve1', 'pve2'),
       STALE('pve2', 'pve1', 'pve3'),
       STALE('pve1', 'pve2', 'pve3'),
     ]);
-    expect(plan).toHaveLength(9 + 3 * 10 + 3);
+    expect(plan).toHaveLength(9 + 3 * 11 + 3);
 
     const human = await pvx(['-i', inv, '--dry-run', 'cluster', 'teardown'], fc);
     expect(human.stdout).toContain("Plan: tear down cluster 'prod' (--dry-run: nothing was changed)");
@@ -258,7 +259,7 @@ describe('pvx cluster teardown', () => {
     const r = await pvx(['-i', inv, '--yes', 'cluster', 'teardown'], fc);
     expect(r.code).toBe(4);
     expect(clusterMutations(fc)).toEqual([...SEPARATE('pve3'), STALE('pve3', 'pve1', 'pve2'), 'pve1: pvecm delnode pve3', 'pve2: systemctl stop pve-cluster']);
-    expect(r.stderr).toMatch(/teardown of 'prod' stopped after changes at teardown step 12 on pve2 \(stop pve-cluster on pve2\): cannot reach pve2/);
+    expect(r.stderr).toMatch(/teardown of 'prod' stopped after changes at teardown step 13 on pve2 \(stop pve-cluster on pve2\): cannot reach pve2/);
     expect(r.stderr).toContain('  pve1: member of');
     expect(r.stderr).toContain('  pve2: unreachable');
     expect(r.stderr).toContain('  pve3: standalone (not in a cluster) [separation started]');
@@ -296,7 +297,7 @@ describe('pvx cluster teardown', () => {
     };
     const r = await pvx(['-i', inv, '--yes', 'cluster', 'teardown'], fc);
     expect(r.code).toBe(4);
-    expect(clusterMutations(fc)).toEqual(SEPARATE('pve3').slice(0, 3));
+    expect(clusterMutations(fc)).toEqual(SEPARATE('pve3').slice(0, 4));
     expect(r.stderr).toContain('Ctrl-C: stopping after the current step');
     expect(r.stderr).toContain('cancelled with Ctrl-C');
     expect(r.stderr).toMatch(/cluster restore \S+ --node pve3/);
@@ -515,6 +516,7 @@ describe('pvx cluster restore', () => {
       expect.stringMatching(/^pve3: upload the verified backup to \/var\/lib\/pvx\/backups\/prod-\S+\/pve3.tar.gz on pve3$/),
       'pve3: systemctl stop pve-cluster',
       'pve3: systemctl stop corosync',
+      'pve3: stop a local pmxcfs an interrupted run left on pve3, if one runs',
       'pve3: pmxcfs -l',
       'pve3: write corosync.conf version 4',
       expect.stringMatching(/^pve3: tar -xzf \/var\/lib\/pvx\/backups\/prod-\S+\/pve3.tar.gz -C \/ etc\/corosync$/),
@@ -528,9 +530,9 @@ describe('pvx cluster restore', () => {
       'pve3: pvecm status',
     ]);
     expect(plan[0]?.title).toContain('to /etc/corosync/corosync.conf on pve1');
-    expect(plan[15]?.title).toContain('to /etc/pve/corosync.conf on pve1 (the cluster-wide copy)');
-    expect(plan[11]?.title).toContain('(pve1, pve2; those it lacks)');
-    expect(plan[11]?.command.slice(4)).toEqual([expect.stringMatching(/^\/var\/lib\/pvx\/backups\/prod-\S+\/pve3.tar.gz$/), '/etc/pve/nodes', 'pve1', 'pve2']);
+    expect(plan[16]?.title).toContain('to /etc/pve/corosync.conf on pve1 (the cluster-wide copy)');
+    expect(plan[12]?.title).toContain('(pve1, pve2; those it lacks)');
+    expect(plan[12]?.command.slice(4)).toEqual([expect.stringMatching(/^\/var\/lib\/pvx\/backups\/prod-\S+\/pve3.tar.gz$/), '/etc/pve/nodes', 'pve1', 'pve2']);
     fc.verify();
   });
 });
@@ -558,6 +560,7 @@ describe('pvx cluster restore, run against the nodes', () => {
     `${n}: sh … /var/lib/pvx/backups/${set}/${n}.tar.gz ${sha}`,
     `${n}: systemctl stop pve-cluster`,
     `${n}: systemctl stop corosync`,
+    `${n}: sh … /var/run/pve-cluster.pid`,
     `${n}: pmxcfs -l`,
     `${n}: sh … /etc/pve/corosync.conf`,
     `${n}: tar -xzf /var/lib/pvx/backups/${set}/${n}.tar.gz -C / etc/corosync`,
@@ -673,6 +676,34 @@ describe('pvx cluster restore, run against the nodes', () => {
     expect(again.code).toBe(0);
     // pve1 and pve2 are members again already: only pve3 is restored
     expect(changes(fc, from)).toEqual(RESTORE('pve3', set, shaOf(path.join(dir, 'pve3.tar.gz')), ['pve1', 'pve2']));
+    for (const n of NAMES) expect(await status(fc, n)).toEqual({ code: 0, version: '3', name: 'prod', quorate: true });
+    fc.verify();
+  });
+
+  it('a step failing while pve2 runs its local pmxcfs (exit 4): the printed command stops that pmxcfs first and finishes', async () => {
+    const { fc, inv, set, dir } = await fullTeardown();
+    fc.failures.push({ node: 'pve2', argv: `tar -xzf /var/lib/pvx/backups/${set}/pve2.tar.gz`, result: { exitCode: 2, stderr: 'tar: etc/corosync: Cannot open: No space left on device\n' } });
+    const r = await pvx(['-i', inv, '--yes', 'cluster', 'restore', dir], fc);
+    expect(r.code).toBe(4);
+    const recovery = /continue with: (pvx -i \S+ cluster restore \S+ --node \S+)\n/.exec(r.stderr)?.[1];
+    expect(recovery, r.stderr).toBeDefined();
+    // the local pmxcfs started for the restore is still running on pve2: systemctl does not know it
+    expect(fc.state('pve2').pmxcfs).toBe('local');
+
+    fc.failures.length = 0;
+    const from = fc.calls.length;
+    const again = await pvx(recovery!.split(' ').slice(1).concat('--yes'), fc);
+    expect(again.stderr).not.toContain('error');
+    expect(again.code).toBe(0);
+    const pve2 = changes(fc, from).filter((c) => c.startsWith('pve2: '));
+    expect(pve2.slice(0, 5)).toEqual([
+      `pve2: sh … /var/lib/pvx/backups/${set}/pve2.tar.gz ${shaOf(path.join(dir, 'pve2.tar.gz'))}`,
+      'pve2: systemctl stop pve-cluster',
+      'pve2: systemctl stop corosync',
+      // the leftover is stopped by its PID, so pmxcfs -l can take its lock
+      'pve2: sh … /var/run/pve-cluster.pid',
+      'pve2: pmxcfs -l',
+    ]);
     for (const n of NAMES) expect(await status(fc, n)).toEqual({ code: 0, version: '3', name: 'prod', quorate: true });
     fc.verify();
   });

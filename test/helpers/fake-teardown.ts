@@ -10,7 +10,7 @@ import { execFileSync } from 'node:child_process';
 import { UnreachableError } from '../../src/errors.js';
 import type { ExecOptions, ExecResult } from '../../src/transport/types.js';
 import { checkBackupArgv, createBackupArgv } from '../../src/workflows/teardown-backup.js';
-import { clusterTracesArgv, folderFilesArgv, stopPmxcfsArgv } from '../../src/workflows/teardown-plan.js';
+import { clusterTracesArgv, folderFilesArgv, stopLeftoverPmxcfsArgv, stopPmxcfsArgv } from '../../src/workflows/teardown-plan.js';
 import { putFoldersBackArgv, uploadArgv, writeFileArgv } from '../../src/workflows/restore-plan.js';
 import { corosyncConf } from '../unit/checks/scenario.js';
 import { makeArchive, memberArchiveFiles } from './backup-archive.js';
@@ -24,6 +24,7 @@ const SCRIPT = {
   backup: createBackupArgv('', '')[2],
   check: checkBackupArgv('', '')[2],
   stopPmxcfs: stopPmxcfsArgv()[2],
+  stopLeftover: stopLeftoverPmxcfsArgv()[2],
   traces: clusterTracesArgv()[2],
   folderFiles: folderFilesArgv([])[2],
   upload: uploadArgv('', '')[2],
@@ -190,6 +191,7 @@ export class TeardownFake extends FakeCluster {
       ['emptyCorosync', ['find', '/etc/corosync', '-mindepth', '1', '-delete']],
       ['emptyCorosyncState', ['find', '/var/lib/corosync', '-mindepth', '1', '-delete']],
       ['stopPmxcfs', ['sh', '-c', SCRIPT.stopPmxcfs, 'sh', '/var/run/pve-cluster.pid']],
+      ['stopLeftover', ['sh', '-c', SCRIPT.stopLeftover, 'sh', '/var/run/pve-cluster.pid']],
       ['traces', ['sh', '-c', SCRIPT.traces]],
       ['reload', ['corosync-cfgtool', '-R']],
     ];
@@ -308,6 +310,10 @@ export class TeardownFake extends FakeCluster {
         return ok();
       case 'emptyCorosyncState':
         return ok();
+      case 'stopLeftover':
+        if (s.pmxcfs !== 'local') return ok('no local pmxcfs left running\n');
+        s.pmxcfs = 'stopped';
+        return ok('stopped pmxcfs (PID 4242)\n');
       case 'stopPmxcfs':
         if (s.pmxcfs !== 'local') return ok('', `no PID in /var/run/pve-cluster.pid\n`, 1);
         s.pmxcfs = 'stopped';

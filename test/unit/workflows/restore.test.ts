@@ -7,7 +7,7 @@ import { executePlan } from '../../../src/workflows/execute.js';
 import { chooseRestoreConf, RestoreConfError, votesOf } from '../../../src/workflows/restore-conf.js';
 import { otherFolders } from '../../../src/commands/cluster-restore.js';
 import { planRestore, putFoldersBackArgv, uploadArgv, writeFileArgv, type RestoreInput } from '../../../src/workflows/restore-plan.js';
-import { stopPmxcfsArgv } from '../../../src/workflows/teardown-plan.js';
+import { stopLeftoverPmxcfsArgv, stopPmxcfsArgv } from '../../../src/workflows/teardown-plan.js';
 import { corosyncConf } from '../checks/scenario.js';
 import { FakeTransport } from '../../helpers/fake-transport.js';
 import { tmpDir } from '../../helpers/tmp.js';
@@ -62,12 +62,13 @@ describe('the restore plan', () => {
   it('teaches the members first, then puts the node back through a local pmxcfs, then fixes the cluster-wide copy and checks quorum', () => {
     const plan = planRestore(input(), { read: scriptedReader({}), timing: fakeTiming() });
     const file = '/var/lib/pvx/backups/prod-20260101T000000Z/pve3.tar.gz';
-    expect(plan.steps.map((s) => `${s.node}: ${s.argv.join(' ') === stopPmxcfsArgv().join(' ') ? 'stop-pmxcfs' : s.argv.join(' ')}`)).toEqual([
+    expect(plan.steps.map((s) => `${s.node}: ${s.argv.join(' ') === stopPmxcfsArgv().join(' ') ? 'stop-pmxcfs' : s.argv.join(' ') === stopLeftoverPmxcfsArgv().join(' ') ? 'stop-leftover-pmxcfs' : s.argv.join(' ')}`)).toEqual([
       `pve1: ${writeFileArgv('/etc/corosync/corosync.conf').join(' ')}`,
       'pve1: corosync-cfgtool -R',
       `pve3: ${uploadArgv(file, 'a'.repeat(64)).join(' ')}`,
       'pve3: systemctl stop pve-cluster',
       'pve3: systemctl stop corosync',
+      'pve3: stop-leftover-pmxcfs',
       'pve3: pmxcfs -l',
       `pve3: ${writeFileArgv('/etc/pve/corosync.conf').join(' ')}`,
       `pve3: tar -xzf ${file} -C / etc/corosync`,
@@ -86,7 +87,7 @@ describe('the restore plan', () => {
       read: scriptedReader({}),
       timing: fakeTiming(),
     });
-    expect(plan.steps.map((s) => s.node)).toEqual(Array(9).fill('pve3'));
+    expect(plan.steps.map((s) => s.node)).toEqual(Array(10).fill('pve3'));
   });
 
   it('puts the other nodes\' folders back from the backup while pmxcfs runs locally, before the node meets the cluster again', () => {

@@ -14,7 +14,7 @@ import {
   removeStaleFoldersStep,
   separationSteps,
   staleFolders,
-  stopPmxcfsArgv,
+  stopLeftoverPmxcfsArgv, stopPmxcfsArgv,
   type SeparationRecord,
 } from '../../../src/workflows/teardown-plan.js';
 import { FakeTransport } from '../../helpers/fake-transport.js';
@@ -38,6 +38,7 @@ function input(o: Partial<TeardownInput> = {}): TeardownInput {
 const SEPARATION = [
   'systemctl stop pve-cluster',
   'systemctl stop corosync',
+  'stop-leftover-pmxcfs',
   'pmxcfs -l',
   'rm -f /etc/pve/corosync.conf',
   'find /etc/corosync -mindepth 1 -delete',
@@ -49,7 +50,7 @@ const SEPARATION = [
 
 function shape(steps: ReturnType<typeof planTeardown>['plan']['steps']): string[] {
   return steps.map((s) => {
-    const cmd = s.argv === stopPmxcfsArgv() || s.argv.join(' ') === stopPmxcfsArgv().join(' ') ? 'stop-pmxcfs' : s.argv.join(' ') === guestFilesArgv().join(' ') ? 'check' : s.argv.join(' ');
+    const cmd = s.argv.join(' ') === stopPmxcfsArgv().join(' ') ? 'stop-pmxcfs' : s.argv.join(' ') === stopLeftoverPmxcfsArgv().join(' ') ? 'stop-leftover-pmxcfs' : s.argv.join(' ') === guestFilesArgv().join(' ') ? 'check' : s.argv.join(' ');
     return `${s.node}: ${cmd}`;
   });
 }
@@ -66,7 +67,7 @@ describe('the teardown plan', () => {
       ...SEPARATION.map((c) => `pve1: ${c}`),
     ]);
     expect(td.expectedBefore).toEqual(['pve2']);
-    expect(td.firstStepOf).toEqual(new Map([['pve3', 0], ['pve2', 10], ['pve1', 21]]));
+    expect(td.firstStepOf).toEqual(new Map([['pve3', 0], ['pve2', 11], ['pve1', 23]]));
     expect(td.plan.steps.filter((s) => !s.mutates).map((s) => s.title)).toEqual([
       'check that pve3 is standalone and kept its 0 guest configuration(s)',
       'check that pve2 is standalone and kept its 0 guest configuration(s)',
