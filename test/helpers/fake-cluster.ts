@@ -4,6 +4,7 @@
  * delnode|expected` the way the reference describes (including `pvecm add` exiting 0 on a failed
  * join). Any other command throws, so a test sees every command pvx runs.
  */
+import { verifyStrict, type Expectation } from './strict-check.js';
 import { createHash } from 'node:crypto';
 import { clockArgv } from '../../src/checks/clock-probe.js';
 import { probeArgv } from '../../src/checks/udp-probe.js';
@@ -75,7 +76,7 @@ export class FakeCluster implements Transport {
   readonly locks = new FakeLocks();
   /** commands refused as unexpected (kept even when the product catches the error) */
   readonly unexpected: string[] = [];
-  private readonly expectations: Array<{ node: string; argv: RegExp }> = [];
+  private readonly expectations: Expectation[] = [];
 
   constructor(names: readonly string[], subnet = '10.99.0.') {
     names.forEach((name, i) => this.nodes.set(name, { name, address: `${subnet}${i + 1}`, reachable: true, corosync: false, guests: [] }));
@@ -145,9 +146,7 @@ export class FakeCluster implements Transport {
 
   /** Throws when a command was refused as unexpected, or an expected command was never run. */
   verify(): void {
-    if (this.unexpected.length > 0) throw new Error(`unexpected commands attempted: ${this.unexpected.join('; ')}`);
-    const unused = this.expectations.filter((e) => !this.calls.some((c) => c.node === e.node && e.argv.test(c.argv.join(' '))));
-    if (unused.length > 0) throw new Error(`expected commands never run: ${unused.map((e) => `${e.node}: ${e.argv}`).join('; ')}`);
+    verifyStrict(this.unexpected, this.expectations, this.calls);
   }
 
   /** The error for a command this double was not built for; recorded so verify() fails even if it is caught. */

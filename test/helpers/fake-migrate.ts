@@ -6,6 +6,7 @@
  * Faults per guest make a migration abort, hit a lock time-out, or lie about success. Any other
  * command throws, so a test sees every command pvx runs.
  */
+import { verifyStrict, type Expectation } from './strict-check.js';
 import { UnreachableError } from '../../src/errors.js';
 import type { ExecOptions, ExecResult, Transport } from '../../src/transport/types.js';
 import { quorumtool } from '../unit/checks/scenario.js';
@@ -86,7 +87,7 @@ export class FakeMigrateCluster implements Transport {
   readonly locks = new FakeLocks();
   /** commands refused as unexpected (kept even when the product catches the error) */
   readonly unexpected: string[] = [];
-  private readonly expectations: Array<{ node: string; argv: RegExp }> = [];
+  private readonly expectations: Expectation[] = [];
 
   /** Declare a command the test expects to be run at least once (`argv` matches the space-joined argv). */
   expectUsed(node: string, argv: RegExp): this {
@@ -96,9 +97,7 @@ export class FakeMigrateCluster implements Transport {
 
   /** Throws when a command was refused as unexpected, or an expected command was never run. */
   verify(): void {
-    if (this.unexpected.length > 0) throw new Error(`unexpected commands attempted: ${this.unexpected.join('; ')}`);
-    const unused = this.expectations.filter((e) => !this.calls.some((c) => c.node === e.node && e.argv.test(c.argv.join(' '))));
-    if (unused.length > 0) throw new Error(`expected commands never run: ${unused.map((e) => `${e.node}: ${e.argv}`).join('; ')}`);
+    verifyStrict(this.unexpected, this.expectations, this.calls);
   }
 
   private reject(line: string): Error {
