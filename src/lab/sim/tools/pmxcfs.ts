@@ -102,12 +102,28 @@ async function quorate(): Promise<boolean> {
   return r.exitCode === 0;
 }
 
+/**
+ * Copy a database folder that other nodes' daemons still write to: their half-written `*.tmp.<pid>`
+ * files are no part of it, and a file renamed away while the copy runs means copying again.
+ */
+function copyWhileWritten(from: string, to: string): void {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      cpSync(from, to, { recursive: true, verbatimSymlinks: true, filter: (src) => !/\.tmp\.\d+$/.test(src) });
+      return;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT' || attempt >= 5) throw e;
+      rmSync(to, { recursive: true, force: true });
+    }
+  }
+}
+
 /** Prepare and mount the planned database; read-only from the start when a member has no quorum. */
 async function setup(ctx: SimContext, paths: SimPaths, plan: PmxcfsPlan): Promise<void> {
   if (plan.copyFrom && existsSync(plan.copyFrom)) {
     rmSync(plan.db, { recursive: true, force: true });
     mkdirSync(path.dirname(plan.db), { recursive: true });
-    cpSync(plan.copyFrom, plan.db, { recursive: true, verbatimSymlinks: true });
+    copyWhileWritten(plan.copyFrom, plan.db);
     rmSync(path.join(plan.db, 'priv', 'lock'), { recursive: true, force: true });
   }
   mkdirSync(plan.db, { recursive: true });
