@@ -5,6 +5,11 @@
  * Every open file is direct I/O and every entry and attribute timeout is 0, so each read and stat goes
  * to the operations: the tree changes behind the kernel's back (other nodes' writes arrive through the
  * cluster) and must be seen at once.
+ *
+ * The server runs in this process's event loop, so this process must never touch the mount with a
+ * synchronous call, nor spawn a child with its cwd (or its executable) inside the mount: Node's spawn
+ * waits for the child's exec, and the child's chdir waits for this server — a deadlock that only
+ * `/sys/fs/fuse/connections/N/abort` can break.
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -66,12 +71,14 @@ export interface MountFuseOptions {
   subtype?: string;
   /** told about operation failures that are not a FuseError (answered EIO) and about device errors */
   onError?: (err: unknown) => void;
+  /** called with each request's opcode (see `Op`) and nodeid as it arrives, to trace what the kernel asks */
+  trace?: (opcode: number, nodeid: number) => void;
 }
 
 /** Mount `ops` on `mountPoint` and serve it until unmounted. Needs root and /dev/fuse. */
 export async function mountFuse(mountPoint: string, ops: FuseOps, opts: MountFuseOptions = {}): Promise<FuseSession> {
   const fd = await new Promise<number>((resolve, reject) => fs.open('/dev/fuse', 'r+', (err, f) => (err ? reject(err) : resolve(f))));
-  const server = new FuseServer(fd, mountPoint, ops, opts.onError);
+  const server = new FuseServer(fd, mountPoint, ops, opts);
   try {
     const type = `fuse.${opts.subtype ?? 'pmxcfs'}`;
     const o = 'fd=3,rootmode=40000,user_id=0,group_id=0,allow_other,default_permissions';
@@ -81,7 +88,12 @@ export async function mountFuse(mountPoint: string, ops: FuseOps, opts: MountFus
     throw err;
   }
   server.start();
-  await server.initialized;
+  try {
+    await server.initialized;
+  } catch (err) {
+    await runTool('umount', ['-l', mountPoint]).catch(() => undefined);
+    throw err;
+  }
   return server;
 }
 
@@ -126,7 +138,7 @@ class FuseServer implements FuseSession {
     private readonly fd: number,
     readonly mountPoint: string,
     private readonly ops: FuseOps,
-    private readonly onError: ((err: unknown) => void) | undefined,
+    private readonly opts: MountFuseOptions,
   ) {
     this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
     this.initialized = new Promise((resolve, reject) => (this.initDone = (err) => (err ? reject(err) : resolve())));
@@ -165,14 +177,14 @@ class FuseServer implements FuseSession {
         const code = (err as NodeJS.ErrnoException).code;
         // ENOENT: the request was interrupted before it could be read
         if (code === 'EINTR' || code === 'EAGAIN' || code === 'ENOENT') continue;
-        if (code !== 'ENODEV') this.onError?.(err);
+        if (code !== 'ENODEV') this.opts.onError?.(err);
         break;
       }
       let req: FuseRequest;
       try {
         req = decodeRequest(Buffer.from(buf.subarray(0, n)));
       } catch (err) {
-        this.onError?.(err);
+        this.opts.onError?.(err);
         continue;
       }
       void this.dispatch(req);
@@ -193,11 +205,12 @@ class FuseServer implements FuseSession {
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       // ENOENT: the request was interrupted or aborted meanwhile; ENODEV: the session is gone
-      if (code !== 'ENOENT' && code !== 'ENODEV') this.onError?.(err);
+      if (code !== 'ENOENT' && code !== 'ENODEV') this.opts.onError?.(err);
     }
   }
 
   private async dispatch(req: FuseRequest): Promise<void> {
+    this.opts.trace?.(req.opcode, req.nodeid);
     if (req.opcode === Op.FORGET) return this.nodes.forget(req.nodeid, Number(req.arg.readBigUInt64LE(0)));
     if (req.opcode === Op.BATCH_FORGET) {
       const count = req.arg.readUInt32LE(0);
@@ -214,7 +227,7 @@ class FuseServer implements FuseSession {
       body = await this.handle(req);
     } catch (err) {
       if (err instanceof FuseError && Number.isInteger(err.errno) && err.errno > 0) return this.send(req.unique, err.errno);
-      this.onError?.(err);
+      this.opts.onError?.(err);
       return this.send(req.unique, E.EIO);
     }
     this.send(req.unique, 0, body);
