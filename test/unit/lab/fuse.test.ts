@@ -212,10 +212,12 @@ describe.skipIf(!canMount)('FUSE server on a real mount (needs root and /dev/fus
     expect(ops.nodes.has('/f.cfg')).toBe(false);
   });
 
-  it('unmounts lazily while a process sits in the mount, serves it on, and closes when it leaves', async () => {
-    ops.put('/still.cfg', 'served after the unmount\n');
-    const holder = spawn('sh', ['-c', 'cd "$0" && echo inside && read line && cat still.cfg', dir], { stdio: ['pipe', 'pipe', 'inherit'] });
+  it('unmounts lazily while a process sits in the mount and ends the session at once', async () => {
+    ops.put('/still.cfg', 'x\n');
+    const holder = spawn('sh', ['-c', 'cd "$0" && echo inside && read line; cat still.cfg', dir], { stdio: ['pipe', 'pipe', 'pipe'] });
     let out = '';
+    let err = '';
+    holder.stderr.on('data', (d: Buffer) => (err += d.toString()));
     const exited = new Promise<void>((resolve) => holder.on('close', () => resolve()));
     try {
       await new Promise<void>((resolve) =>
@@ -225,15 +227,36 @@ describe.skipIf(!canMount)('FUSE server on a real mount (needs root and /dev/fus
         }),
       );
       const s = session!;
-      await s.unmount();
       session = undefined;
+      await s.unmount();
+      await s.closed;
       expect(await isMounted(dir)).toBe(false);
+      // the shell is still in the detached tree: the connection is gone, as when pmxcfs stops
       holder.stdin.end('go\n');
       await exited;
-      expect(out).toBe('inside\nserved after the unmount\n');
-      await s.closed;
+      expect(out).toBe('inside\n');
+      expect(err).toBe('cat: still.cfg: Transport endpoint is not connected\n');
     } finally {
       holder.kill();
+    }
+  });
+
+  it('ends the session on unmount even when another mount namespace holds a copy of the mount', async () => {
+    // unshare copies every mount into a new namespace; a private root does not propagate the umount
+    const holder = spawn('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', 'echo ready && read line'], {
+      stdio: ['pipe', 'pipe', 'inherit'],
+    });
+    const exited = new Promise<void>((resolve) => holder.on('close', () => resolve()));
+    try {
+      await new Promise<void>((resolve) => holder.stdout.once('data', () => resolve()));
+      const s = session!;
+      session = undefined;
+      await s.unmount();
+      await s.closed;
+      expect(await isMounted(dir)).toBe(false);
+    } finally {
+      holder.stdin.end('\n');
+      await exited;
     }
   });
 

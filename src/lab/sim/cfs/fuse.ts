@@ -15,6 +15,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import { constants } from 'node:os';
 import { readMounts } from '../../mounts.js';
+import { abortFuseConnection, fuseConnectionOf } from './fuse-conn.js';
 import { FuseError, type FuseAttr, type FuseOps } from './fuse-ops.js';
 import { NodeTable, childPath, parentPath } from './fuse-nodes.js';
 import {
@@ -59,7 +60,7 @@ export interface FuseSession {
   readonly mountPoint: string;
   /** resolves when the kernel ends the session (after an unmount) and the device is closed */
   readonly closed: Promise<void>;
-  /** unmount (lazily when busy) and close the device */
+  /** end the session: abort the connection, unmount (lazily when busy), and wait for the device to close */
   unmount(): Promise<void>;
 }
 
@@ -87,6 +88,7 @@ export async function mountFuse(mountPoint: string, ops: FuseOps, opts: MountFus
     fs.closeSync(fd);
     throw err;
   }
+  server.conn = await fuseConnectionOf(mountPoint);
   server.start();
   try {
     await server.initialized;
@@ -133,6 +135,8 @@ class FuseServer implements FuseSession {
   private readonly dirs = new Map<number, OpenDir>();
   private nextFh = 1;
   private ended = false;
+  /** the kernel's number for this connection (/sys/fs/fuse/connections/N), read right after mounting */
+  conn: number | undefined;
 
   constructor(
     private readonly fd: number,
@@ -148,19 +152,28 @@ class FuseServer implements FuseSession {
     void this.loop();
   }
 
+  /**
+   * Abort the connection first (while the mount is still ours to name), then unmount, lazily when busy.
+   * Aborting makes the session end now even when another mount namespace holds a copy of the mount or
+   * a process still sits in it (it then gets ENOTCONN, as it would when pmxcfs stops).
+   */
   async unmount(): Promise<void> {
-    if (this.ended) return;
+    if (this.ended) return this.closed;
+    const conn = await fuseConnectionOf(this.mountPoint);
+    // only the connection recorded at mount time and still mounted here: a dev number is reused once freed
+    if (conn !== undefined && conn === this.conn) await abortFuseConnection(conn);
     try {
       await runTool('umount', [this.mountPoint]);
     } catch (err) {
       const still = (await readMounts()).some((m) => m.mountPoint === this.mountPoint && m.fsType.startsWith('fuse'));
-      if (!still) return this.closed;
-      // busy: detach it now; the session ends (and the device closes) when its last user lets go
-      await runTool('umount', ['-l', this.mountPoint]).catch(() => {
-        throw err;
-      });
-      return;
+      if (still) {
+        await runTool('umount', ['-l', this.mountPoint]).catch(() => {
+          throw err;
+        });
+      }
     }
+    // unmounted elsewhere before: nothing here can end the session, so do not wait for it
+    if (conn === undefined) return;
     return this.closed;
   }
 
