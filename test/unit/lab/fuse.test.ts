@@ -203,6 +203,14 @@ describe.skipIf(!canMount)('FUSE server on a real mount (needs root and /dev/fus
     expect([...ops.nodes.keys()]).toEqual(['/']);
   });
 
+  it('answers concurrent calls from this process while they hold most of the threadpool', async () => {
+    // three callers blocked in the mount plus the server's own read fill libuv's four threads:
+    // replies must not need a thread of their own
+    for (const n of [1, 2, 3]) ops.put(`/c${n}.cfg`, `content ${n}`);
+    const texts = await Promise.all([1, 2, 3].map((n) => readFile(path.join(dir, `c${n}.cfg`), 'utf8')));
+    expect(texts).toEqual(['content 1', 'content 2', 'content 3']);
+  });
+
   it('serves fs/promises calls: stat, readdir, rm', async () => {
     await writeFile(path.join(dir, 'f.cfg'), 'hello');
     const st = await stat(path.join(dir, 'f.cfg'));

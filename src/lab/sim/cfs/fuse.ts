@@ -68,7 +68,7 @@ export interface FuseSession {
 export interface MountFuseOptions {
   /** the mount's source as mount(8) and /proc/mounts show it */
   fsName?: string;
-  /** the part after 'fuse.' in the file system type */
+  /** the part after 'fuse.' in the file system type (default 'pmxcfs'; '' mounts as plain 'fuse') */
   subtype?: string;
   /** told about operation failures that are not a FuseError (answered EIO) and about device errors */
   onError?: (err: unknown) => void;
@@ -81,7 +81,7 @@ export async function mountFuse(mountPoint: string, ops: FuseOps, opts: MountFus
   const fd = await new Promise<number>((resolve, reject) => fs.open('/dev/fuse', 'r+', (err, f) => (err ? reject(err) : resolve(f))));
   const server = new FuseServer(fd, mountPoint, ops, opts);
   try {
-    const type = `fuse.${opts.subtype ?? 'pmxcfs'}`;
+    const type = opts.subtype === '' ? 'fuse' : `fuse.${opts.subtype ?? 'pmxcfs'}`;
     const o = 'fd=3,rootmode=40000,user_id=0,group_id=0,allow_other,default_permissions';
     await runTool('mount', ['-i', '-t', type, '-o', o, opts.fsName ?? 'pmxcfs', mountPoint], fd);
   } catch (err) {
