@@ -77,7 +77,9 @@ export interface MountFuseOptions {
 }
 
 /** Mount `ops` on `mountPoint` and serve it until unmounted. Needs root and /dev/fuse. */
-export async function mountFuse(mountPoint: string, ops: FuseOps, opts: MountFuseOptions = {}): Promise<FuseSession> {
+export async function mountFuse(mountPointArg: string, ops: FuseOps, opts: MountFuseOptions = {}): Promise<FuseSession> {
+  // the form /proc/self/mountinfo shows, to find this mount again at unmount
+  const mountPoint = await fs.promises.realpath(mountPointArg);
   const fd = await new Promise<number>((resolve, reject) => fs.open('/dev/fuse', 'r+', (err, f) => (err ? reject(err) : resolve(f))));
   const server = new FuseServer(fd, mountPoint, ops, opts);
   try {
