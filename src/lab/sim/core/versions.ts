@@ -237,6 +237,11 @@ export function haRemovePurgesRules(rel: PveRelease): boolean {
   return compareVersions(packageVersion(rel, 'pve-ha-manager') ?? '0', '5.0.7') >= 0;
 }
 
+/** Is `pkg` of the release at least `version`? */
+export function packageAtLeast(rel: PveRelease, pkg: string, version: string): boolean {
+  return compareVersions(packageVersion(rel, pkg) ?? '0', version) >= 0;
+}
+
 /** pve-cluster >= 9.1.0 knows `--token-coefficient`. */
 export function clusterHasTokenCoefficient(rel: PveRelease): boolean {
   return compareVersions(packageVersion(rel, 'pve-cluster') ?? '0', '9.1.0') >= 0;
