@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { serializeCorosyncConf } from '../../../src/pve/parse/corosync-conf.js';
+import { totem, writeConf } from '../../../src/lab/sim/core/corosync-conf.js';
 import { parsePctList, parseQmList, parsePvesmStatus, parsePvecmStatus, parsePveversion } from '../../../src/pve/parse/index.js';
 import { createConf } from '../../../src/lab/sim/tools/pvecm-create.js';
 import { statusHeader } from '../../../src/lab/sim/tools/pvecm.js';
@@ -19,15 +19,15 @@ describe('corosync.conf writer', () => {
   it('writes PVE 9.1+ create output in the reference layout, byte for byte', () => {
     const conf = createConf('pve1', 'lab', '10.0.0.1', { tokenCoefficient: 125 });
     // atomic_write_conf bumps 0 to 1 before the first write
-    conf.totem['config_version'] = '1';
+    totem(conf)['config_version'] = '1';
     // write_conf ends every top-level block with a blank line, the last one too; the reference's
     // code block drops that final empty line
-    expect(serializeCorosyncConf(conf)).toBe(`${ref('corosync-conf/pve-create-illustrative.conf')}\n`);
+    expect(writeConf(conf)).toBe(`${ref('corosync-conf/pve-create-illustrative.conf')}\n`);
   });
 
   it('omits token_coefficient before PVE 9.1 and records link priorities in the interface block', () => {
     const conf = createConf('pve1', 'lab', '10.0.0.1', { links: new Map([[0, { address: '10.1.0.1', priority: 20 }]]), nodeid: 4, votes: 2 });
-    const text = serializeCorosyncConf(conf);
+    const text = writeConf(conf);
     expect(text).not.toContain('token_coefficient');
     expect(text).toContain('  interface {\n    knet_link_priority: 20\n    linknumber: 0\n  }\n');
     expect(text).toContain('    nodeid: 4\n    quorum_votes: 2\n    ring0_addr: 10.1.0.1\n');

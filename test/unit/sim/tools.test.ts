@@ -136,6 +136,44 @@ describe('a standalone node', () => {
     expect((await tool('ha-manager', ['remove', 'vm:102'])).err).toBe("cannot delete service 'vm:102', not HA managed!\n");
   });
 
+  // pve-ha-manager 5.0.7 (debian/changelog): `remove --purge` (default 1) drops the resource from rules
+  describe('ha-manager remove and HA rules', () => {
+    const rulesCfg = (): string => readFileSync(path.join(paths.etcPve, 'ha', 'rules.cfg'), 'utf8');
+    async function twoResourcesInARule(pveVersion: string): Promise<void> {
+      await tool('qm', ['create', '100', '--scsi0', 'labshare:8']);
+      await tool('qm', ['create', '101', '--scsi0', 'labshare:8']);
+      expect((await tool('ha-manager', ['add', 'vm:100'], { pveVersion })).code).toBe(0);
+      expect((await tool('ha-manager', ['add', 'vm:101'], { pveVersion })).code).toBe(0);
+      const add = await tool('ha-manager', ['rules', 'add', 'node-affinity', 'keep', '--resources', 'vm:100,vm:101', '--nodes', 'pve1'], { pveVersion });
+      expect(add).toEqual({ code: 0, out: '', err: '' });
+    }
+
+    it('leaves the resource in its rules on PVE 9.0 (pve-ha-manager 5.0.5), and rules set then refuses it', async () => {
+      await twoResourcesInARule('9.0.6');
+      expect((await tool('ha-manager', ['remove', 'vm:100'], { pveVersion: '9.0.6' })).code).toBe(0);
+      expect(rulesCfg()).toContain('\tresources vm:100,vm:101\n');
+      const set = await tool('ha-manager', ['rules', 'set', 'node-affinity', 'keep', '--resources', 'vm:101,vm:100'], { pveVersion: '9.0.6' });
+      // update_rule runs under lock_ha_domain, which prefixes its error message
+      expect(set).toMatchObject({ code: 255, err: 'update HA rules failed: cannot use unmanaged resource(s) vm:100.\n' });
+      // --purge did not exist yet
+      expect((await tool('ha-manager', ['remove', 'vm:101', '--purge', '0'], { pveVersion: '9.0.6' })).err).toMatch(/^Unknown option: purge\n/);
+    });
+
+    it('purges the resource from rules on PVE 9.1 (pve-ha-manager >= 5.0.7), deleting a rule left empty', async () => {
+      await twoResourcesInARule('9.1.7');
+      expect((await tool('ha-manager', ['remove', 'vm:100'], { pveVersion: '9.1.7' })).code).toBe(0);
+      expect(rulesCfg()).toContain('\tresources vm:101\n');
+      expect((await tool('ha-manager', ['remove', 'vm:101'], { pveVersion: '9.1.7' })).code).toBe(0);
+      expect(rulesCfg()).not.toContain('keep');
+    });
+
+    it('keeps the rules with --purge 0 on PVE 9.1', async () => {
+      await twoResourcesInARule('9.1.7');
+      expect((await tool('ha-manager', ['remove', 'vm:100', '--purge', '0'], { pveVersion: '9.1.7' })).code).toBe(0);
+      expect(rulesCfg()).toContain('\tresources vm:100,vm:101\n');
+    });
+  });
+
   it('prints pvesm status with the lab storages', async () => {
     const r = await tool('pvesm', ['status']);
     expect(r.out.split('\n').map((l) => l.split(/\s+/).slice(0, 3).join(' '))).toEqual(['Name Type Status', 'labshare nfs active', 'local dir active', 'local-lvm lvmthin active', '']);

@@ -2,9 +2,9 @@
 import { createHash } from 'node:crypto';
 import { readFileSync, renameSync } from 'node:fs';
 import path from 'node:path';
-import { serializeCorosyncConf, type CorosyncConf, type CorosyncNode } from '../../../pve/parse/corosync-conf.js';
 import { checkCfsQuorum } from '../core/cfs.js';
 import { pveClusterConf, remoteNodeIp } from '../core/cluster.js';
+import { nodelist, scalar, setNodelist, totem, writeConf, type ConfSection, type PveCorosyncConf } from '../core/corosync-conf.js';
 import type { SimEnv } from '../core/env.js';
 import { Die, PveException } from '../core/errors.js';
 import { BIN, run } from '../core/exec.js';
@@ -24,13 +24,14 @@ export function linkArgs(v: Values): Map<number, { address: string; priority?: n
 }
 
 /** PVE::Corosync::atomic_write_conf: config_version + 1, written as corosync.conf.new, renamed over. */
-export function atomicWriteConf(env: SimEnv, conf: CorosyncConf, increase = true): string {
+export function atomicWriteConf(env: SimEnv, conf: PveCorosyncConf, increase = true): string {
   if (increase) {
-    const v = conf.totem.config_version;
+    const t = totem(conf);
+    const v = scalar(t, 'config_version');
     if (v === undefined) throw new Die('invalid corosync config: unable to read config version\n');
-    conf.totem.config_version = String(Number(v) + 1);
+    t['config_version'] = String(Number(v) + 1);
   }
-  const text = serializeCorosyncConf(conf);
+  const text = writeConf(conf);
   const fresh = path.join(env.paths.etcPve, 'corosync.conf.new');
   writeAtomic(env.paths, fresh, text);
   renameSync(fresh, path.join(env.paths.etcPve, 'corosync.conf'));
@@ -43,12 +44,12 @@ export async function withCorosyncLock<T>(env: SimEnv, fn: () => Promise<T>): Pr
 }
 
 /** verify_conf: errors and warnings of a cluster configuration. */
-export function verifyConf(conf: CorosyncConf): { errors: string[]; warnings: string[] } {
+export function verifyConf(conf: PveCorosyncConf): { errors: string[]; warnings: string[] } {
   const errors: string[] = [];
   const warnings: string[] = [];
-  if (conf.nodelist.length === 0) errors.push('no nodes found');
-  const secauth = conf.totem['secauth'];
-  const cipher = conf.totem['crypto_cipher'];
+  if (Object.keys(nodelist(conf)).length === 0) errors.push('no nodes found');
+  const secauth = scalar(totem(conf), 'secauth');
+  const cipher = scalar(totem(conf), 'crypto_cipher');
   if ((secauth === undefined || secauth !== 'on') && (cipher === undefined || cipher === 'none')) {
     warnings.push('warning: authentication/encryption is not explicitly enabled (secauth / crypto_cipher / crypto_hash)');
   }
@@ -74,21 +75,23 @@ export async function addnode(env: SimEnv, v: Values): Promise<AddnodeResult> {
     const cc = pveClusterConf(env.paths);
     if (!cc) throw new Die(`Error: Corosync config '/etc/pve/corosync.conf' does not exist - is this node part of a cluster?\n`);
     const conf = cc.conf;
+    const nodes = nodelist(conf);
     ({ errors: vcErrors, warnings: vcWarnings } = verifyConf(conf));
     if (vcErrors.length) throw new Die('invalid corosync.conf\n');
     const links = linkArgs(v);
     for (const link of links.values()) {
-      for (const n of conf.nodelist) {
-        if (n.name === name) continue;
+      for (const [k, n] of Object.entries(nodes)) {
+        if (k === name) continue;
         for (let i = 0; i <= 7; i++) {
           const id = `ring${i}_addr`;
           if (n[id] !== undefined && n[id] === link.address) {
-            throw new Die(`corosync: address '${link.address}' already used on link ${id} by node '${n.name ?? ''}'\n`);
+            throw new Die(`corosync: address '${link.address}' already used on link ${id} by node '${k}'\n`);
           }
         }
       }
     }
-    const first = conf.nodelist[0] ?? {};
+    // (values %$nodelist)[0]: any node; all carry the same links once verify_conf passed
+    const first = Object.values(nodes)[0] ?? {};
     const clusterLinks = new Map<number, string>();
     for (const [k, val] of Object.entries(first)) {
       const m = /^(ring|link)(\d+)_addr$/.exec(k);
@@ -118,12 +121,12 @@ export async function addnode(env: SimEnv, v: Values): Promise<AddnodeResult> {
         throw new Die('no links given but multiple links found on other nodes, fallback only supported on single-link clusters\n');
       }
       for (const link of links.values()) {
-        for (const n of conf.nodelist) {
-          if (n.name === name) continue;
+        for (const [k, n] of Object.entries(nodes)) {
+          if (k === name) continue;
           for (let i = 0; i <= 7; i++) {
             const id = `ring${i}_addr`;
             if (n[id] !== undefined && n[id] === link.address) {
-              throw new Die(`corosync: address '${link.address}' already used on link ${id} by node '${n.name ?? ''}'\n`);
+              throw new Die(`corosync: address '${link.address}' already used on link ${id} by node '${k}'\n`);
             }
           }
         }
@@ -131,26 +134,27 @@ export async function addnode(env: SimEnv, v: Values): Promise<AddnodeResult> {
     }
     let nodeid = v['nodeid'] !== undefined ? Number(v['nodeid']) : undefined;
     let votes = v['votes'] !== undefined ? Number(v['votes']) : undefined;
-    const existing = conf.nodelist.find((n) => n.name === name);
+    const existing = nodes[name];
     if (existing) {
-      nodeid ??= Number(existing.nodeid);
-      votes ??= Number(existing.quorum_votes ?? 1);
-      if (Number(existing.quorum_votes ?? 1) === votes && Number(existing.nodeid) === nodeid && v['force']) {
+      nodeid ??= Number(scalar(existing, 'nodeid'));
+      votes ??= Number(scalar(existing, 'quorum_votes') ?? 1);
+      if (Number(scalar(existing, 'quorum_votes') ?? 1) === votes && Number(scalar(existing, 'nodeid')) === nodeid && v['force']) {
         env.ctx.out(`forcing overwrite of configured node '${name}'\n`);
       } else {
         throw new Die(`can't add existing node '${name}'\n`);
       }
     } else if (!nodeid) {
       let id = 1;
-      while (conf.nodelist.some((n) => Number(n.nodeid) === id)) id++;
+      while (Object.values(nodes).some((n) => Number(scalar(n, 'nodeid')) === id)) id++;
       nodeid = id;
     }
     votes ??= 1;
     genLocalDirs(env.paths.etcPve, name);
-    const node: CorosyncNode = { name, nodeid: String(nodeid) };
-    if (votes) node.quorum_votes = String(votes);
+    const node: ConfSection = { name, nodeid: String(nodeid) };
+    if (votes) node['quorum_votes'] = String(votes);
     for (const [i, l] of links) node[`ring${i}_addr`] = l.address;
-    conf.nodelist = [...conf.nodelist.filter((n) => n.name !== name), node];
+    nodes[name] = node;
+    setNodelist(conf, nodes);
     atomicWriteConf(env, conf);
   }).catch((e: unknown) => {
     if (vcErrors.length) {
@@ -176,12 +180,16 @@ export async function delnode(env: SimEnv, target: string): Promise<void> {
     const cc = pveClusterConf(env.paths);
     if (!cc) throw new Die(`Error: Corosync config '/etc/pve/corosync.conf' does not exist - is this node part of a cluster?\n`);
     const conf = cc.conf;
-    const hit = conf.nodelist.find((n) => n.name === target || n.ring0_addr === target || n['ring1_addr'] === target);
-    if (!hit) throw new Die(`Node/IP: ${target} is not a known host of the cluster.\n`);
-    conf.nodelist = conf.nodelist.filter((n) => n !== hit);
-    if (hit.nodeid !== undefined) {
+    const nodes = nodelist(conf);
+    const key = Object.keys(nodes).find((k) => k === target || nodes[k]?.['ring0_addr'] === target || nodes[k]?.['ring1_addr'] === target);
+    const hit = key === undefined ? undefined : nodes[key];
+    if (key === undefined || !hit) throw new Die(`Node/IP: ${target} is not a known host of the cluster.\n`);
+    delete nodes[key];
+    setNodelist(conf, nodes);
+    const nodeid = scalar(hit, 'nodeid');
+    if (nodeid !== undefined) {
       // allowed to fail when the node is already down
-      const r = await run(BIN.cfgtool, ['-k', String(hit.nodeid)], { timeoutMs: 20_000 });
+      const r = await run(BIN.cfgtool, ['-k', nodeid], { timeoutMs: 20_000 });
       env.ctx.out(r.stdout);
       env.ctx.err(r.stderr);
     }
@@ -193,10 +201,10 @@ export async function delnode(env: SimEnv, target: string): Promise<void> {
 export function configNodes(env: SimEnv): Array<Record<string, string>> {
   const cc = pveClusterConf(env.paths);
   if (!cc) throw new Die(`Error: Corosync config '/etc/pve/corosync.conf' does not exist - is this node part of a cluster?\n`);
-  return cc.conf.nodelist.map((n) => {
+  return Object.entries(nodelist(cc.conf)).map(([name, n]) => {
     const o: Record<string, string> = {};
     for (const [k, val] of Object.entries(n)) if (typeof val === 'string') o[k] = val;
-    o['node'] = n.name ?? n.ring0_addr ?? '';
+    o['node'] = name;
     return o;
   });
 }
@@ -215,30 +223,21 @@ export async function joinInfo(env: SimEnv, node?: string): Promise<Record<strin
   if (!cc) {
     throw new PveException('node is not in a cluster, no join info available! at /usr/share/perl5/PVE/API2/ClusterConfig.pm line 585.\n', { code: 424 });
   }
-  if (!cc.conf.nodelist.some((n) => (n.name ?? n.ring0_addr) === nodename)) throw new Die(`unknown node '${nodename}'\n`);
-  const nodelist: Array<Record<string, unknown>> = [];
-  for (const n of cc.conf.nodelist) {
+  const nodes = nodelist(cc.conf);
+  if (!nodes[nodename]) throw new Die(`unknown node '${nodename}'\n`);
+  const list: Array<Record<string, unknown>> = [];
+  for (const [name, n] of Object.entries(nodes)) {
     const o: Record<string, unknown> = {};
     for (const [k, val] of Object.entries(n)) if (typeof val === 'string') o[k] = val;
-    const name = n.name ?? n.ring0_addr ?? '';
     o['pve_fp'] = nodeFingerprint(env, name) ?? null;
     o['pve_addr'] = (await remoteNodeIp(env.paths, name, true)) ?? null;
-    nodelist.push(o);
-  }
-  const totem: Record<string, unknown> = {};
-  for (const [k, val] of Object.entries(cc.conf.totem)) {
-    if (k === 'interface' && Array.isArray(val)) {
-      const ifs: Record<string, unknown> = {};
-      for (const i of val) ifs[String(i['linknumber'] ?? i['ringnumber'] ?? '')] = i;
-      totem[k] = ifs;
-    } else {
-      totem[k] = val;
-    }
+    list.push(o);
   }
   return {
-    nodelist,
+    nodelist: list,
     preferred_node: nodename,
-    totem,
+    // totem_config: interfaces keyed by link number, as parse_conf leaves them
+    totem: structuredClone(totem(cc.conf)),
     config_digest: createHash('sha1').update(cc.text).digest('hex'),
   };
 }
@@ -246,5 +245,5 @@ export async function joinInfo(env: SimEnv, node?: string): Promise<Record<strin
 /** GET /cluster/config/totem. */
 export function totemConfig(env: SimEnv): Record<string, unknown> {
   const cc = pveClusterConf(env.paths);
-  return cc ? { ...cc.conf.totem } : {};
+  return cc ? structuredClone(totem(cc.conf)) : {};
 }

@@ -1,7 +1,7 @@
 /** /cluster/status, /cluster/resources, /nodes, /nodes/<node>/storage (PVE::API2::Cluster, ::Nodes, ::Storage::Status). */
 import { cpus, totalmem, uptime } from 'node:os';
 import { cfsQuorate } from '../core/cfs.js';
-import { corosyncMembership, pveClusterConf, remoteNodeIp, vmlist } from '../core/cluster.js';
+import { clusterMembers, ipFromHostname, remoteNodeIp, vmlist, type Members } from '../core/cluster.js';
 import type { SimEnv } from '../core/env.js';
 import { runState, type GuestType } from '../core/guests.js';
 import { readManagerStatus, readResources } from '../core/ha.js';
@@ -17,30 +17,39 @@ export interface NodeView {
   ip?: string;
 }
 
-/** The members as pmxcfs reports them (every nodelist node, online from corosync), or undefined standalone. */
+/**
+ * The members as pmxcfs reports them (corosync's nodelist, online from its membership), or undefined
+ * standalone. `ip` is pmxcfs's `nodeip` of the node (status.c cfs_create_memberlist_msg): the address
+ * each node resolves its own name to (pmxcfs.c lookup_node_ip) and broadcasts; pmxcfs keeps it after
+ * the node goes offline, so offline nodes have one too. A node this pmxcfs has never heard from would
+ * have none; the lab's nodes all come up together, so every node's name is resolved here instead.
+ */
 export async function members(env: SimEnv): Promise<NodeView[] | undefined> {
-  const cc = pveClusterConf(env.paths);
-  if (!cc) return undefined;
-  const m = await corosyncMembership();
-  return cc.summary.nodes.map((n) => {
-    const online = m ? m.online.has(n.nodeid) : n.name === env.nodename;
-    const v: NodeView = { name: n.name, nodeid: n.nodeid, online };
-    if (online && n.links[0]) v.ip = n.links[0];
-    return v;
-  });
+  const ms = await clusterMembers(env.ctx, env.paths);
+  return ms ? nodeViews(env, ms) : undefined;
 }
 
-/** GET /cluster/status. */
+async function nodeViews(env: SimEnv, ms: Members): Promise<NodeView[]> {
+  const out: NodeView[] = [];
+  for (const n of ms.nodes) {
+    const v: NodeView = { name: n.name, nodeid: n.nodeid, online: n.online };
+    const ip = await ipFromHostname(env.paths, n.name, true);
+    if (ip) v.ip = ip;
+    out.push(v);
+  }
+  return out;
+}
+
+/** GET /cluster/status (pve-manager PVE/API2/Cluster.pm get_status). */
 export async function clusterStatus(env: SimEnv): Promise<Array<Record<string, unknown>>> {
-  const cc = pveClusterConf(env.paths);
-  const ms = await members(env);
-  if (!cc || !ms) {
+  const ms = await clusterMembers(env.ctx, env.paths);
+  if (!ms) {
     return [{ type: 'node', id: `node/${env.nodename}`, name: env.nodename, ip: (await remoteNodeIp(env.paths, env.nodename, true)) ?? '', local: 1, nodeid: 0, online: 1, level: '' }];
   }
   const res: Array<Record<string, unknown>> = [
-    { type: 'cluster', id: 'cluster', nodes: ms.length, version: cc.summary.configVersion, name: cc.summary.clusterName, quorate: cfsQuorate(env.paths) ? 1 : 0 },
+    { type: 'cluster', id: 'cluster', nodes: ms.nodes.length, version: ms.configVersion, name: ms.clusterName, quorate: cfsQuorate(env.paths) ? 1 : 0 },
   ];
-  for (const n of ms) {
+  for (const n of await nodeViews(env, ms)) {
     const e: Record<string, unknown> = { type: 'node', id: `node/${n.name}`, name: n.name, nodeid: n.nodeid, local: n.name === env.nodename ? 1 : 0, online: n.online ? 1 : 0 };
     if (n.ip) e['ip'] = n.ip;
     if (n.online) e['level'] = '';

@@ -1,32 +1,121 @@
-/** Cluster facts: corosync.conf from /etc/pve, membership from the real corosync, guests from /etc/pve. */
+/** Cluster facts: corosync.conf from /etc/pve, membership and nodelist from the real corosync, guests from /etc/pve. */
 import { lookup } from 'node:dns/promises';
 import { networkInterfaces } from 'node:os';
 import path from 'node:path';
-import { parseCorosyncConf, summarizeCorosyncConf, type CorosyncConf, type CorosyncSummary } from '../../../pve/parse/corosync-conf.js';
 import type { SimContext } from '../types.js';
+import { block, nodelist, parseConf, scalar, totem, type PveCorosyncConf } from './corosync-conf.js';
 import { Die } from './errors.js';
 import { BIN, run } from './exec.js';
 import type { SimPaths } from './paths.js';
 import { listDir, readText } from './pvefs.js';
 
-/** /etc/pve/corosync.conf, parsed; undefined on a standalone node. */
-export interface ClusterConf {
-  text: string;
-  conf: CorosyncConf;
-  summary: CorosyncSummary;
+/** A node of a corosync.conf, numbers converted (missing numbers are 0, votes default to 1 as in corosync). */
+export interface ClusterNode {
+  name: string;
+  nodeid: number;
+  quorumVotes: number;
+  /** link number -> address, from `ringN_addr`/`linkN_addr` */
+  links: Record<number, string>;
 }
 
-/** Read and parse /etc/pve/corosync.conf (or another copy). */
+/** What the simulated tools need from a corosync.conf. */
+export interface ClusterSummary {
+  clusterName: string;
+  configVersion: number;
+  nodes: ClusterNode[];
+}
+
+/** A corosync.conf, parsed as PVE::Corosync::parse_conf does; undefined on a standalone node. */
+export interface ClusterConf {
+  text: string;
+  conf: PveCorosyncConf;
+  summary: ClusterSummary;
+}
+
+/** The numbers of a parsed corosync.conf; nodes in key (name) order. */
+export function summarize(conf: PveCorosyncConf): ClusterSummary {
+  const t = totem(conf);
+  const nodes = Object.entries(nodelist(conf))
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([name, n]): ClusterNode => {
+      const links: Record<number, string> = {};
+      for (const [k, v] of Object.entries(n)) {
+        const m = /^(?:ring|link)(\d+)_addr$/.exec(k);
+        if (m && typeof v === 'string') links[Number(m[1])] = v;
+      }
+      return { name, nodeid: Number(scalar(n, 'nodeid') ?? 0), quorumVotes: Number(scalar(n, 'quorum_votes') ?? 1), links };
+    });
+  return { clusterName: scalar(t, 'cluster_name') ?? '', configVersion: Number(scalar(t, 'config_version') ?? 0), nodes };
+}
+
+/** Read and parse /etc/pve/corosync.conf (or another copy); undefined when absent or empty. */
 export function readClusterConf(file: string): ClusterConf | undefined {
   const text = readText(file);
   if (text === undefined || text.trim() === '') return undefined;
-  const conf = parseCorosyncConf(text);
-  return { text, conf, summary: summarizeCorosyncConf(conf) };
+  const conf = parseConf(text);
+  if (!conf) return undefined;
+  return { text, conf, summary: summarize(conf) };
 }
 
-/** The cluster configuration as pmxcfs serves it. */
+/** The cluster configuration as pmxcfs serves it (cfs_read_file('corosync.conf')). */
 export function pveClusterConf(paths: SimPaths): ClusterConf | undefined {
   return readClusterConf(path.join(paths.etcPve, 'corosync.conf'));
+}
+
+/** The quorum device block of a configuration (`quorum { device { … } }`), if any. */
+export function quorumDevice(cc: ClusterConf): unknown {
+  return block(cc.conf, 'quorum')?.['device'];
+}
+
+/**
+ * pmxcfs's cluster info (confdb.c cmap_read_config): cluster name, config version and the nodes
+ * corosync runs with, as its cmap holds them.
+ */
+export interface CorosyncClinfo {
+  clusterName: string;
+  configVersion: number;
+  nodes: Array<{ name: string; nodeid: number; votes: number }>;
+}
+
+/**
+ * Parse `corosync-cmapctl` lines (`key (type) = value`, tools/corosync-cmapctl.c print_key) the way
+ * confdb.c reads the keys: a node counts once it has a name (`name`, else `ring0_addr`) and a nodeid.
+ */
+export function parseCmapClinfo(text: string): CorosyncClinfo | undefined {
+  const values = new Map<string, string>();
+  for (const line of text.split('\n')) {
+    const m = /^(\S+) \([a-z0-9]+\) = (.*)$/.exec(line);
+    if (m?.[1] !== undefined && m[2] !== undefined) values.set(m[1], m[2]);
+  }
+  const clusterName = values.get('totem.cluster_name');
+  // cmap_read_config gives up without a cluster name; config_version is optional
+  if (clusterName === undefined) return undefined;
+  const byId = new Map<number, { name?: string; ring0?: string; nodeid: number; votes: number }>();
+  for (const [k, v] of values) {
+    const m = /^nodelist\.node\.(\d+)\.(.+)$/.exec(k);
+    if (!m) continue;
+    const idx = Number(m[1]);
+    const e = byId.get(idx) ?? { nodeid: 0, votes: 0 };
+    byId.set(idx, e);
+    if (m[2] === 'nodeid') e.nodeid = Number(v);
+    else if (m[2] === 'quorum_votes') e.votes = Number(v);
+    else if (m[2] === 'name') e.name = v;
+    else if (m[2] === 'ring0_addr') e.ring0 = v;
+  }
+  const nodes: CorosyncClinfo['nodes'] = [];
+  for (const idx of [...byId.keys()].sort((a, b) => a - b)) {
+    const e = byId.get(idx);
+    const name = e?.name ?? e?.ring0;
+    if (e && name && e.nodeid) nodes.push({ name, nodeid: e.nodeid, votes: e.votes });
+  }
+  return { clusterName, configVersion: Number(values.get('totem.config_version') ?? 0), nodes };
+}
+
+/** The cluster info from the running corosync; undefined when it does not answer or runs no cluster. */
+export async function corosyncClinfo(): Promise<CorosyncClinfo | undefined> {
+  const r = await run(BIN.cmapctl, ['nodelist.node.', 'totem.cluster_name', 'totem.config_version'], { timeoutMs: 10_000 });
+  if (r.exitCode !== 0) return undefined;
+  return parseCmapClinfo(r.stdout);
 }
 
 /** Current membership of this node's corosync partition (corosync-quorumtool -l). */
@@ -101,12 +190,12 @@ export async function ipFromHostname(paths: SimPaths, name: string, noerr = fals
   return hit.address;
 }
 
-/** PVE::Cluster::remote_node_ip: the corosync address of a member, else name resolution. */
+/**
+ * PVE::Cluster::remote_node_ip: the address pmxcfs knows for a member (its `nodeip`, which that node
+ * resolved from its own name, status.c), else get_ip_from_hostname. Every lab node resolves every
+ * node's name alike, so this node's lookup stands for both.
+ */
 export async function remoteNodeIp(paths: SimPaths, name: string, noerr = false): Promise<string | undefined> {
-  const cc = pveClusterConf(paths);
-  const n = cc?.summary.nodes.find((x) => x.name === name);
-  const link0 = n?.links[0];
-  if (link0) return link0;
   return ipFromHostname(paths, name, noerr);
 }
 
@@ -151,6 +240,39 @@ export function checkNodeExists(ctx: SimContext, paths: SimPaths, name: string):
   if (!clusterNodeNames(ctx, paths).includes(name)) throw new Die(`no such cluster node '${name}'\n`);
 }
 
+/** A node as pmxcfs lists it (get_members): corosync's nodelist entry and whether it is in this partition. */
+export interface Member {
+  name: string;
+  nodeid: number;
+  online: boolean;
+}
+
+/** pmxcfs's cluster info: name, config version and members. */
+export interface Members {
+  clusterName: string;
+  configVersion: number;
+  nodes: Member[];
+}
+
+function clinfoOfConf(cc: ClusterConf): CorosyncClinfo {
+  const { clusterName, configVersion, nodes } = cc.summary;
+  return { clusterName, configVersion, nodes: nodes.map((n) => ({ name: n.name, nodeid: n.nodeid, votes: n.quorumVotes })) };
+}
+
+/**
+ * The members pmxcfs reports, from the running corosync's cmap; while corosync does not answer,
+ * from /etc/corosync/corosync.conf (what it last ran with: pmxcfs keeps its last cluster info).
+ * Without corosync's membership only this node counts as online. Undefined on a standalone node.
+ */
+export async function clusterMembers(ctx: SimContext, paths: SimPaths): Promise<Members | undefined> {
+  const cc = pveClusterConf(paths);
+  if (!cc) return undefined;
+  const info = (await corosyncClinfo()) ?? clinfoOfConf(readClusterConf(paths.corosyncConf) ?? cc);
+  const m = await corosyncMembership();
+  const nodes = info.nodes.map((n) => ({ name: n.name, nodeid: n.nodeid, online: m ? m.online.has(n.nodeid) : n.name === ctx.node.name }));
+  return { clusterName: info.clusterName, configVersion: info.configVersion, nodes };
+}
+
 /** Which nodes are online: members of the local corosync partition (standalone: this node). */
 export async function onlineNodes(ctx: SimContext, paths: SimPaths): Promise<Set<string>> {
   const cc = pveClusterConf(paths);
@@ -158,6 +280,7 @@ export async function onlineNodes(ctx: SimContext, paths: SimPaths): Promise<Set
   const m = await corosyncMembership();
   const out = new Set<string>();
   if (!m) return out;
-  for (const n of cc.summary.nodes) if (m.online.has(n.nodeid)) out.add(n.name);
+  const info = (await corosyncClinfo()) ?? clinfoOfConf(cc);
+  for (const n of info.nodes) if (m.online.has(n.nodeid)) out.add(n.name);
   return out;
 }

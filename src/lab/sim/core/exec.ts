@@ -1,7 +1,18 @@
 /** The external programs the simulated tools call: real corosync tools, ssh, the stand-in systemctl. */
 import path from 'node:path';
-import type { ProcessOptions, ProcessResult } from '../../../transport/process.js';
-import { shJoin } from '../../../transport/quote.js';
+
+/** A finished program: a non-zero exit is data, not an exception. */
+export interface ProcessResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** What the simulated tools pass to a program. */
+export interface ProcessOptions {
+  input?: string;
+  timeoutMs?: number;
+}
 
 /** Absolute paths, as PVE's tools run with PATH reset to the system directories. */
 export const BIN = {
@@ -16,8 +27,28 @@ export const BIN = {
 
 /** Run a program (loaded lazily: most tool calls never start a process). */
 export async function run(file: string, args: readonly string[], opts: ProcessOptions = {}): Promise<ProcessResult> {
-  const { runProcess } = await import('../../../transport/process.js');
-  return runProcess(file, args, opts);
+  const { execa } = await import('execa');
+  const r = await execa(file, [...args], {
+    reject: false,
+    stripFinalNewline: false,
+    ...(opts.input !== undefined ? { input: opts.input } : { stdin: 'ignore' as const }),
+    ...(opts.timeoutMs ? { timeout: opts.timeoutMs } : {}),
+  });
+  const stdout = typeof r.stdout === 'string' ? r.stdout : '';
+  let stderr = typeof r.stderr === 'string' ? r.stderr : '';
+  let exitCode = typeof r.exitCode === 'number' ? r.exitCode : r.timedOut ? 124 : 128;
+  if (r.failed && r.exitCode === undefined && !r.signal && !r.timedOut) {
+    // the program could not be started (ENOENT, EACCES): the shell's 127 and the reason
+    exitCode = 127;
+    stderr = stderr || String(r.message);
+  }
+  return { exitCode, stdout, stderr };
+}
+
+/** One word for a POSIX shell: bare when it has no special characters, else single-quoted. */
+export function shellWord(s: string): string {
+  if (/^[A-Za-z0-9_@%+=:,./-]+$/.test(s)) return s;
+  return `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
 /** Run the node's stand-in systemctl. */
@@ -29,7 +60,7 @@ export async function systemctl(binDir: string, args: readonly string[], timeout
 export async function ssh(host: string, argv: readonly string[], opts: { input?: string; timeoutMs?: number } = {}): Promise<ProcessResult> {
   const po: ProcessOptions = { timeoutMs: opts.timeoutMs ?? 120_000 };
   if (opts.input !== undefined) po.input = opts.input;
-  return run(BIN.ssh, ['-o', 'BatchMode=yes', '-o', 'ConnectTimeout=10', '-l', 'root', host, '--', shJoin(argv)], po);
+  return run(BIN.ssh, ['-o', 'BatchMode=yes', '-o', 'ConnectTimeout=10', '-l', 'root', host, '--', argv.map(shellWord).join(' ')], po);
 }
 
 /** `ssh` as PVE prints it in migration logs (PVE::SSHInfo::ssh_info_to_command). */

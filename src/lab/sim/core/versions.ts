@@ -228,6 +228,20 @@ export function haHasFencing(rel: PveRelease): boolean {
   return compareVersions(packageVersion(rel, 'pve-ha-manager') ?? '0', '5.1.3') >= 0;
 }
 
+/**
+ * pve-ha-manager >= 5.0.7 has `ha-manager remove --purge` (default 1), which also drops the resource
+ * from HA rules; before, the ID stays in rules.cfg (debian/changelog 5.0.7, PVE/HA/Config.pm
+ * delete_service_from_config).
+ */
+export function haRemovePurgesRules(rel: PveRelease): boolean {
+  return compareVersions(packageVersion(rel, 'pve-ha-manager') ?? '0', '5.0.7') >= 0;
+}
+
+/** Is `pkg` of the release at least `version`? */
+export function packageAtLeast(rel: PveRelease, pkg: string, version: string): boolean {
+  return compareVersions(packageVersion(rel, pkg) ?? '0', version) >= 0;
+}
+
 /** pve-cluster >= 9.1.0 knows `--token-coefficient`. */
 export function clusterHasTokenCoefficient(rel: PveRelease): boolean {
   return compareVersions(packageVersion(rel, 'pve-cluster') ?? '0', '9.1.0') >= 0;

@@ -23,7 +23,7 @@ import {
 } from '../core/ha.js';
 import { readText } from '../core/pvefs.js';
 import { fmtNode, type Param, type Values } from '../core/schema.js';
-import { haHasFencing } from '../core/versions.js';
+import { haHasFencing, haRemovePurgesRules } from '../core/versions.js';
 import { haStatusEntries, renderHaStatus, type HaEntry, type HaServiceConf } from '../render/ha-status.js';
 import { perlJsonPretty } from '../render/json.js';
 
@@ -290,21 +290,28 @@ function rulesTree(env: SimEnv): CommandTree {
     disable: { type: 'boolean', optional: true },
     comment: { type: 'string', optional: true },
   };
-  const validate = (v: Values): Record<string, string> => {
-    const props: Record<string, string> = {};
-    const resources = String(v['resources'] ?? '').split(',').filter(Boolean);
+  // PVE/API2/HA/Rules.pm $assert_valid_resources_param: every resource must be HA managed, named sorted
+  const validResources = (value: unknown): string[] => {
+    const resources = String(value ?? '').split(',').filter(Boolean);
     if (resources.length === 0) throw new Die('no resources were specified\n');
     const managed = new Set(readResources(env.paths).map((r) => r.sid));
-    const unmanaged = resources.filter((r) => !managed.has(r));
+    const unmanaged = [...new Set(resources.filter((r) => !managed.has(r)))].sort();
     if (unmanaged.length) throw new Die(`cannot use unmanaged resource(s) ${unmanaged.join(', ')}.\n`);
-    props['resources'] = resources.join(',');
+    return resources;
+  };
+  const validNodes = (value: unknown): string[] => {
+    const nodes = String(value ?? '').split(',').filter(Boolean);
+    if (nodes.length === 0) throw new Die('no nodes were specified\n');
+    const known = new Set(clusterNodeNames(env.ctx, env.paths));
+    const bad = nodes.map((n) => n.replace(/:\d+$/, '')).filter((n) => !known.has(n));
+    if (bad.length) throw new Die(`cannot use non-existent node(s) ${bad.join(', ')}.\n`);
+    return nodes;
+  };
+  const validate = (v: Values): Record<string, string> => {
+    const props: Record<string, string> = {};
+    props['resources'] = validResources(v['resources']).join(',');
     if (v['type'] === 'node-affinity') {
-      const nodes = String(v['nodes'] ?? '').split(',').filter(Boolean);
-      if (nodes.length === 0) throw new Die('no nodes were specified\n');
-      const known = new Set(clusterNodeNames(env.ctx, env.paths));
-      const bad = nodes.map((n) => n.replace(/:\d+$/, '')).filter((n) => !known.has(n));
-      if (bad.length) throw new Die(`cannot use non-existent node(s) ${bad.join(', ')}.\n`);
-      props['nodes'] = nodes.join(',');
+      props['nodes'] = validNodes(v['nodes']).join(',');
       if (v['strict'] !== undefined) props['strict'] = String(v['strict']);
     } else if (v['affinity'] !== undefined) {
       props['affinity'] = String(v['affinity']);
@@ -356,14 +363,23 @@ function rulesTree(env: SimEnv): CommandTree {
       args: ['type', 'rule'],
       run: async (v) => {
         const rule = String(v['rule']);
-        await lockHaDomain(env.paths, env.ctx.err, async () => {
-          const rules = readRules(env.paths);
-          const r = rules.find((x) => x.id === rule);
-          if (!r) throw new Die(`HA rule '${rule}' does not exist\n`);
-          for (const k of ['resources', 'nodes', 'strict', 'affinity', 'comment']) if (v[k] !== undefined) r.props[k] = String(v[k]);
-          if (v['disable'] !== undefined) r.props['disable'] = String(v['disable']);
-          writeRules(env.paths, rules);
-        });
+        if (!groupsMigrated(env.paths, env.rel.major)) throw new Die('cannot update ha rule: ha groups have not been migrated yet\n');
+        await lockHaDomain(
+          env.paths,
+          env.ctx.err,
+          async () => {
+            const rules = readRules(env.paths);
+            const r = rules.find((x) => x.id === rule);
+            if (!r) throw new Die(`HA rule '${rule}' does not exist\n`);
+            // update_rule checks only what is given
+            if (v['resources'] !== undefined) validResources(v['resources']);
+            if (v['nodes'] !== undefined) validNodes(v['nodes']);
+            for (const k of ['resources', 'nodes', 'strict', 'affinity', 'comment']) if (v[k] !== undefined) r.props[k] = String(v[k]);
+            if (v['disable'] !== undefined) r.props['disable'] = String(v['disable']);
+            writeRules(env.paths, rules);
+          },
+          'update HA rules failed',
+        );
         return 0;
       },
     },
@@ -486,14 +502,15 @@ function tree(env: SimEnv): CommandTree {
     },
     remove: {
       group: RES,
-      params: { sid: { type: 'string' }, ...(env.rel.major >= 9 ? { purge: { type: 'boolean', optional: true } as Param } : {}) },
+      params: { sid: { type: 'string' }, ...(haRemovePurgesRules(env.rel) ? { purge: { type: 'boolean', optional: true } as Param } : {}) },
       args: ['sid'],
       run: async (v) => {
         const { sid } = parseSid(env, String(v['sid']));
         if (!readResources(env.paths).some((r) => r.sid === sid)) throw new Die(`cannot delete service '${sid}', not HA managed!\n`);
         await lockHaDomain(env.paths, env.ctx.err, async () => {
           writeResources(env.paths, readResources(env.paths).filter((r) => r.sid !== sid));
-          if (env.rel.major >= 9 && v['purge'] !== 0 && existsSync(path.join(env.paths.etcPve, 'ha', 'rules.cfg'))) {
+          // before pve-ha-manager 5.0.7 the resource stays in the rules that name it
+          if (haRemovePurgesRules(env.rel) && v['purge'] !== 0 && existsSync(path.join(env.paths.etcPve, 'ha', 'rules.cfg'))) {
             const rules = readRules(env.paths)
               .map((r) => ({ ...r, props: { ...r.props, resources: (r.props['resources'] ?? '').split(',').filter((x) => x !== sid).join(',') } }))
               .filter((r) => r.props.resources !== '');

@@ -16,6 +16,7 @@ import type { Values } from '../core/schema.js';
 import { readStorages, storageOnNode } from '../core/storage.js';
 import { runTask, type Task, type TaskResult } from '../core/task.js';
 import { hms, isoLocal, sleep } from '../core/time.js';
+import { packageAtLeast } from '../core/versions.js';
 import { checkLock, guestWord, loadConfig, upidExit } from './guest-ops.js';
 
 const MiB = 1024 * 1024;
@@ -35,6 +36,21 @@ export function renderBytes(value: number, precision = 2): string {
   return `${v.toFixed(precision)} ${units[u]}`;
 }
 
+/** PVE::Format::render_duration (pve-common src/PVE/Format.pm): `0s`, `45s`, `1m 2s`, `1h 0m 5s`. */
+export function renderDuration(seconds: number): string {
+  let rest = Math.round(seconds);
+  if (!rest) return '0s';
+  const parts: string[] = [];
+  for (const [unit, len] of [['w', 604800], ['d', 86400], ['h', 3600], ['m', 60], ['s', 1]] as const) {
+    const v = Math.floor(rest / len);
+    if (v > 0) {
+      parts.push(`${v}${unit}`);
+      rest -= v * len;
+    }
+  }
+  return parts.join(' ');
+}
+
 function roundPowerOf2(n: number): number {
   return n <= 1 ? 1 : 2 << Math.floor(Math.log(n - 1) / Math.log(2));
 }
@@ -42,6 +58,14 @@ function roundPowerOf2(n: number): number {
 function timeScale(env: SimEnv): number {
   const s = Number(env.ctx.env['PVX_SIM_TIME_SCALE'] ?? '1');
   return Number.isFinite(s) && s >= 0 ? s : 1;
+}
+
+/**
+ * A line the block-job code prints straight to the task's stdout (qemu-server PVE/QemuServer/BlockJob.pm,
+ * before 9.0 PVE/QemuServer.pm): no timestamp, unlike the migration's own log lines.
+ */
+function plain(task: Task, text: string): void {
+  task.print(`${text}\n`);
 }
 
 /** One migration log line: `YYYY-MM-DD HH:MM:SS [ERROR: ]text`. */
@@ -113,6 +137,60 @@ function unlock(env: SimEnv, p: MigrationPlan): void {
   saveGuest(env.paths, p.type, env.nodename, p.vmid, g);
 }
 
+/**
+ * Phase 2's storage migration of the attached local disks (QemuMigrate.pm phase2, one
+ * qemu_drive_mirror per disk with completion 'skip', then the switch to active mode); the job ids.
+ */
+export async function mirrorDisks(env: SimEnv, task: Task, vmid: number, disks: ReadonlyArray<{ key: string; size: number }>, bwlimitKiB?: number): Promise<string[]> {
+  // drive-mirror jobs are `drive-<disk>`; PVE 9's blockdev mirror (QEMU machine >= 10.0) names them `mirror-<disk>`
+  const job = (key: string): string => `${env.rel.major >= 9 ? 'mirror' : 'drive'}-${key}`;
+  if (disks.length === 0) return [];
+  mlog(task, 'info', 'starting storage migration');
+  const speed = bwlimitKiB ? bwlimitKiB * 1024 : DEFAULT_DISK_SPEED;
+  // the unit was corrected to KiB/s in qemu-server 9.1.17 (the value always was KiB/s)
+  const unit = packageAtLeast(env.rel, 'qemu-server', '9.1.17') ? 'KiB/s' : 'KB/s';
+  for (const v of disks) {
+    mlog(task, 'info', `${v.key}: start migration to nbd:unix:/run/qemu-server/${vmid}_nbd.migrate:exportname=drive-${v.key}`);
+    plain(task, bwlimitKiB ? `drive mirror is starting for drive-${v.key} with bandwidth limit: ${bwlimitKiB} ${unit}` : `drive mirror is starting for drive-${v.key}`);
+    // qemu_drive_mirror_monitor polls once right away, then every second until the job is ready
+    plain(task, `${job(v.key)}: transferred ${renderBytes(0, 1)} of ${renderBytes(v.size, 1)} (0.00%) in 0s`);
+    await transfer(env, v.size, speed, (done, t) => {
+      const pct = ((done * 100) / Math.max(1, v.size)).toFixed(2);
+      const ready = done >= v.size ? ', ready' : '';
+      plain(task, `${job(v.key)}: transferred ${renderBytes(done, 1)} of ${renderBytes(v.size, 1)} (${pct}%) in ${renderDuration(t)}${ready}`);
+    });
+    // each disk's mirror is started and monitored on its own; earlier ready jobs print nothing more
+    plain(task, "all 'mirror' jobs are ready");
+  }
+  const jobs = disks.map((v) => job(v.key)).sort();
+  // both simulated QEMU builds are >= 8.2, where the jobs switch to active mode
+  mlog(task, 'info', 'switching mirror jobs to actively synced mode');
+  for (const j of jobs) plain(task, `${j}: switching to actively synced mode`);
+  for (const j of jobs) plain(task, `${j}: successfully switched to actively synced mode`);
+  return jobs;
+}
+
+/** The end of the RAM transfer: average speed, the transfer summary (qemu-server >= 8.3.9), the status. */
+export function memoryMigrationCompleted(env: SimEnv, task: Task, total: number, secs: number, downtimeMs: number): void {
+  mlog(task, 'info', `average migration speed: ${renderBytes(total / secs, 1)}/s - downtime ${downtimeMs} ms`);
+  if (packageAtLeast(env.rel, 'qemu-server', '8.3.9')) mlog(task, 'info', `migration completed, transferred ${renderBytes(total, 1)} VM-state`);
+  mlog(task, 'info', 'migration status: completed');
+}
+
+/**
+ * qemu_drive_mirror_monitor with completion 'cancel' after the RAM is across: block-job-cancel on
+ * each ready job, and a second round that finds them gone.
+ */
+export function finishMirrors(task: Task, jobs: readonly string[]): void {
+  if (jobs.length === 0) return;
+  plain(task, "all 'mirror' jobs are ready");
+  for (const j of jobs) {
+    plain(task, `${j}: Completing block job...`);
+    plain(task, `${j}: Completed successfully.`);
+  }
+  for (const j of jobs) plain(task, `${j}: mirror-job finished`);
+}
+
 async function qemuMigration(env: SimEnv, task: Task, p: MigrationPlan): Promise<{ problems: boolean }> {
   const shared = isShared(env);
   const running = runState(env.paths, env.nodename, p.vmid) !== undefined;
@@ -156,24 +234,9 @@ async function qemuMigration(env: SimEnv, task: Task, p: MigrationPlan): Promise
     return { problems: true };
   }
   const live = vols.filter((v) => v.ref === 'attached');
-  const job = (key: string): string => `${env.rel.major >= 9 ? 'mirror' : 'drive'}-${key}`;
   mlog(task, 'info', 'start remote tunnel');
   mlog(task, 'info', 'ssh tunnel ver 1');
-  if (live.length) {
-    mlog(task, 'info', 'starting storage migration');
-    const speed = p.bwlimitKiB ? p.bwlimitKiB * 1024 : DEFAULT_DISK_SPEED;
-    for (const v of live) {
-      mlog(task, 'info', `${v.key}: start migration to nbd:unix:/run/qemu-server/${p.vmid}_nbd.migrate:exportname=drive-${v.key}`);
-      mlog(task, 'info', p.bwlimitKiB ? `drive mirror is starting for drive-${v.key} with bandwidth limit: ${p.bwlimitKiB} KB/s` : `drive mirror is starting for drive-${v.key}`);
-      await transfer(env, v.size, speed, (done, t) => {
-        const pct = ((done * 100) / Math.max(1, v.size)).toFixed(2);
-        const ready = done >= v.size ? ', ready' : '';
-        mlog(task, 'info', `${job(v.key)}: transferred ${renderBytes(done, 1)} of ${renderBytes(v.size, 1)} (${pct}%) in ${t}s${ready}`);
-      });
-    }
-    mlog(task, 'info', "all 'mirror' jobs are ready");
-    mlog(task, 'info', 'switching mirror jobs to actively synced mode');
-  }
+  const jobs = await mirrorDisks(env, task, p.vmid, live, p.bwlimitKiB);
   const uri = `unix:/run/qemu-server/${p.vmid}.migrate`;
   mlog(task, 'info', `starting online/live migration on ${uri}`);
   mlog(task, 'info', 'set migration capabilities');
@@ -188,15 +251,9 @@ async function qemuMigration(env: SimEnv, task: Task, p: MigrationPlan): Promise
   const secs = await transfer(env, total, speed, (done) => {
     if (done < total) mlog(task, 'info', `migration active, transferred ${renderBytes(done, 1)} of ${renderBytes(total, 1)} VM-state, ${renderBytes(speed, 1)}/s`);
   });
-  const downtime = 40 + (p.vmid % 50);
-  mlog(task, 'info', `average migration speed: ${renderBytes(total / secs, 1)}/s - downtime ${downtime} ms`);
-  if (env.rel.major >= 9) mlog(task, 'info', `migration completed, transferred ${renderBytes(total, 1)} VM-state`);
-  mlog(task, 'info', 'migration status: completed');
-  for (const v of live) {
-    mlog(task, 'info', `${job(v.key)}: Completing block job...`);
-    mlog(task, 'info', `${job(v.key)}: Completed successfully.`);
-  }
-  if (live.length) mlog(task, 'info', 'stopping NBD storage migration server on target.');
+  memoryMigrationCompleted(env, task, total, secs, 40 + (p.vmid % 50));
+  finishMirrors(task, jobs);
+  if (jobs.length) mlog(task, 'info', 'stopping NBD storage migration server on target.');
   moveConfig(env, p);
   moveRunState(env.paths, env.nodename, p.target, p.vmid);
   return { problems: false };

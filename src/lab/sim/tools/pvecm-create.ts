@@ -1,9 +1,9 @@
 /** `pvecm create` (POST /cluster/config): a one-node cluster from this standalone node (reference §1.3). */
 import { existsSync, mkdirSync, cpSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import type { CorosyncConf, CorosyncSection } from '../../../pve/parse/corosync-conf.js';
 import { atomicWriteConf, linkArgs } from '../api/cluster-config.js';
 import { remoteNodeIp } from '../core/cluster.js';
+import type { ConfSection, PveCorosyncConf } from '../core/corosync-conf.js';
 import type { SimEnv } from '../core/env.js';
 import { Die } from '../core/errors.js';
 import { BIN, run, systemctl } from '../core/exec.js';
@@ -19,33 +19,35 @@ export function createConf(
   clustername: string,
   localIp: string,
   opts: { nodeid?: number; votes?: number; links?: Map<number, { address: string; priority?: number }>; tokenCoefficient?: number },
-): CorosyncConf {
+): PveCorosyncConf {
+  // no links given: the local IP becomes link0
   const links = opts.links && opts.links.size > 0 ? opts.links : new Map<number, { address: string; priority?: number }>([[0, { address: localIp }]]);
-  const totem: CorosyncSection = {
+  const node: ConfSection = { name: nodename, nodeid: String(opts.nodeid || 1), quorum_votes: String(opts.votes || 1) };
+  const interfaces: ConfSection = {};
+  const totem: ConfSection = {
     version: '2',
     secauth: 'on',
     cluster_name: clustername,
     config_version: '0',
     ip_version: 'ipv4-6',
     link_mode: 'passive',
+    interface: interfaces,
   };
-  const node: CorosyncSection = { name: nodename, nodeid: String(opts.nodeid || 1), quorum_votes: String(opts.votes || 1) };
-  const interfaces: CorosyncSection[] = [];
   for (const [n, l] of links) {
-    const iface: CorosyncSection = { linknumber: String(n) };
+    const iface: ConfSection = { linknumber: String(n) };
     if (l.priority) iface['knet_link_priority'] = String(l.priority);
-    interfaces.push(iface);
+    interfaces[String(n)] = iface;
     node[`ring${n}_addr`] = l.address;
   }
-  totem['interface'] = interfaces;
   if (opts.tokenCoefficient !== undefined) totem['token_coefficient'] = String(opts.tokenCoefficient);
-  return {
+  const main: ConfSection = {
     totem,
-    nodelist: [node],
+    nodelist: { node: { [nodename]: node } },
     quorum: { provider: 'corosync_votequorum' },
     logging: { to_syslog: 'yes', debug: 'off' },
-    extra: {},
   };
+  // a configuration built in memory has no file digest
+  return { main, digest: '' };
 }
 
 /** Start the cluster database from this node's own one (the creating node keeps its configuration). */

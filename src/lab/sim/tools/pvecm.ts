@@ -4,7 +4,8 @@ import path from 'node:path';
 import type { SimTool } from '../types.js';
 import { addnode, delnode } from '../api/cluster-config.js';
 import { checkCfsIsMounted, cfsQuorate } from '../core/cfs.js';
-import { onlineNodes, pveClusterConf, remoteNodeIp } from '../core/cluster.js';
+import { onlineNodes, pveClusterConf, quorumDevice, remoteNodeIp } from '../core/cluster.js';
+import { block, totem as totemBlock } from '../core/corosync-conf.js';
 import { runCli, type CommandTree } from '../core/cli.js';
 import { simEnv, type SimEnv } from '../core/env.js';
 import { Die } from '../core/errors.js';
@@ -135,7 +136,8 @@ function tree(env: SimEnv): CommandTree {
         checkConfExists(env);
         let totem: Record<string, unknown> = {};
         try {
-          totem = { ...(pveClusterConf(env.paths)?.conf.totem ?? {}) };
+          const cc = pveClusterConf(env.paths);
+          if (cc) totem = structuredClone(totemBlock(cc.conf));
         } catch (e) {
           env.ctx.err(e instanceof Error ? `${e.message}\n` : `${String(e)}\n`);
         }
@@ -233,7 +235,7 @@ function tree(env: SimEnv): CommandTree {
           for (const n of (cc?.summary.nodes ?? []).map((x) => x.name).sort()) {
             if (!online.has(n)) throw new Die(`All nodes must be online! Node ${n} is offline, aborting.\n`);
           }
-          if (cc?.conf.quorum?.['device'] !== undefined && !v['force']) throw new Die('QDevice already configured!\n');
+          if (cc && quorumDevice(cc) !== undefined && !v['force']) throw new Die('QDevice already configured!\n');
           if ((cc?.summary.nodes.length ?? 0) % 2 === 1 && !v['force']) throw new Die('Clusters with an odd node count are not officially supported!\n');
           const r = await run('ssh-copy-id', ['-i', '/root/.ssh/id_rsa', `root@${String(v['address'])}`], { timeoutMs: 30_000 });
           env.ctx.out(r.stdout);
@@ -251,12 +253,10 @@ function tree(env: SimEnv): CommandTree {
           for (const n of (cc?.summary.nodes ?? []).map((x) => x.name).sort()) {
             if (!online.has(n)) throw new Die(`All nodes must be online! Node ${n} is offline, aborting.\n`);
           }
-          if (!cc || cc.conf.quorum?.['device'] === undefined) throw new Die('No QDevice configured!\n');
+          if (!cc || quorumDevice(cc) === undefined) throw new Die('No QDevice configured!\n');
           const { atomicWriteConf, withCorosyncLock } = await import('../api/cluster-config.js');
           await withCorosyncLock(env, async () => {
-            const quorum = { ...(cc.conf.quorum ?? {}) };
-            delete quorum['device'];
-            cc.conf.quorum = quorum;
+            delete block(cc.conf, 'quorum')?.['device'];
             atomicWriteConf(env, cc.conf);
           });
           await run(BIN.cfgtool, ['-R'], { timeoutMs: 20_000 });
