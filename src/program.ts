@@ -434,6 +434,11 @@ Examples:
   labCmd
     .command('up')
     .description('build (or repair) the lab; idempotent')
+    .addHelpText('after', `
+With --qdevice the lab also gets a QNetd host at <subnet>.5 (10.77.0.5 in the default lab): sshd that
+takes every node's root key and Debian's real corosync-qnetd. On a cluster with an even node count:
+  pvx lab exec pve1 -- pvecm qdevice setup 10.77.0.5     # QDevice vote via corosync-qdevice on each node
+  pvx lab exec pve1 -- pvecm qdevice remove`)
     .addOption(labName())
     .addOption(new Option('--nodes <n>', 'number of nodes, 1 to 16').default(3).argParser(positiveInt('--nodes')))
     .option('--pve <versions>', 'simulated PVE version(s), one for all or one per node, comma-separated (e.g. 8.4.11,9.1.7)')
