@@ -44,11 +44,15 @@ async function quorumWhen(node: string, ok: (text: string) => boolean, what: str
 describe.skipIf(!isRoot)('a QNetd host and pvecm qdevice in the lab (h3a)', () => {
   const log: string[] = [];
   let info: LabInfo;
+  let oddCount: { exitCode: number; stdout: string; stderr: string } | undefined;
 
   beforeAll(async () => {
     await labDown(LAB, (l) => void log.push(l));
     info = await labUp({ name: LAB, nodes: NODES.length, subnet: SUBNET, qdevice: true }, (l) => void log.push(l));
-    await formClusterWithPvecm(LAB, info, NODES, 120_000);
+    // while pve1 is the only member, the node count is odd
+    await formClusterWithPvecm(LAB, info, NODES, 120_000, async () => {
+      oddCount = await labExec(LAB, 'pve1', ['pvecm', 'qdevice', 'setup', QNETD]);
+    });
   });
 
   afterAll(async () => {
@@ -99,6 +103,10 @@ describe.skipIf(!isRoot)('a QNetd host and pvecm qdevice in the lab (h3a)', () =
     expect(status).toContain('    Nodeid      Votes    Qdevice Name\n');
     expect(status).toMatch(/^0x00000001 +1 +A,V,NMW 10\.88\.4\.11 \(local\)$/m);
     expect(status).toMatch(/^0x00000000 +1 +Qdevice$/m);
+  });
+
+  it('refused a setup while the cluster had one node (odd count, no --force)', () => {
+    expect(oddCount).toMatchObject({ exitCode: 255, stdout: '', stderr: 'Clusters with an odd node count are not officially supported!\n' });
   });
 
   it('refuses a second setup without --force', async () => {
