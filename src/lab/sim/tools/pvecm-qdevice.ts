@@ -42,10 +42,7 @@ async function runCommand(env: SimEnv, argv: readonly string[], opts: RunOpts = 
     env.ctx.out(r.stdout);
   }
   env.ctx.err(r.stderr);
-  if (r.exitCode !== 0 && !opts.noerr) {
-    const how = r.exitCode === 127 && /ENOENT|not found/i.test(r.stderr) ? `failed: exec failed: No such file or directory` : `failed: exit code ${r.exitCode}`;
-    throw new Die(`command '${cmd2string(argv)}' ${how}\n`);
-  }
+  if (r.exitCode !== 0 && !opts.noerr) throw new Die(`command '${cmd2string(argv)}' failed: exit code ${r.exitCode}\n`);
   return r.exitCode;
 }
 
