@@ -427,19 +427,26 @@ Examples:
   pvx lab up --install-deps
   pvx lab up --nodes 5 --pve 8.4.11,8.4.11,9.1.7 --guests 6
   pvx lab fault pve3 block-udp 5405-5412
+  pvx lab up --nodes 2 --qdevice             # then: pvx lab exec pve1 -- pvecm qdevice setup 10.77.0.5
   pvx lab exec pve1 -- pvecm status
   pvx lab down`);
   const labName = () => new Option('--name <lab>', 'lab name (up to 8 letters/digits)').default('pvx');
   labCmd
     .command('up')
     .description('build (or repair) the lab; idempotent')
+    .addHelpText('after', `
+With --qdevice the lab also gets a QNetd host at <subnet>.5 (10.77.0.5 in the default lab): sshd that
+takes every node's root key and Debian's real corosync-qnetd. On a cluster with an even node count:
+  pvx lab exec pve1 -- pvecm qdevice setup 10.77.0.5     # QDevice vote via corosync-qdevice on each node
+  pvx lab exec pve1 -- pvecm qdevice remove`)
     .addOption(labName())
     .addOption(new Option('--nodes <n>', 'number of nodes, 1 to 16').default(3).argParser(positiveInt('--nodes')))
     .option('--pve <versions>', 'simulated PVE version(s), one for all or one per node, comma-separated (e.g. 8.4.11,9.1.7)')
     .addOption(new Option('--guests <n>', 'seed this many VM/CT configs over the nodes').argParser(nonNegativeInt('--guests')))
     .option('--subnet <cidr>', 'a /24 inside 10.0.0.0/8 (default 10.77.0.0/24 for the default lab)')
-    .option('--install-deps', 'apt-get install what the lab needs (openssh-server corosync chrony nftables libfaketime)')
-    .action(async (opts: { name: string; nodes: number; pve?: string; guests?: number; subnet?: string; installDeps?: boolean }, cmd: Command) =>
+    .option('--qdevice', 'add a QNetd host (<subnet>.5: sshd and corosync-qnetd) for pvecm qdevice setup; kept until lab down')
+    .option('--install-deps', 'apt-get install what the lab needs (openssh-server corosync corosync-qdevice corosync-qnetd chrony nftables libfaketime)')
+    .action(async (opts: { name: string; nodes: number; pve?: string; guests?: number; subnet?: string; qdevice?: boolean; installDeps?: boolean }, cmd: Command) =>
       dispatch(
         'lab up',
         cmd,
@@ -451,6 +458,7 @@ Examples:
             ...(opts.pve !== undefined ? { pve: opts.pve.split(',').map((v) => v.trim()) } : {}),
             ...(opts.guests !== undefined ? { guests: opts.guests } : {}),
             ...(opts.subnet !== undefined ? { subnet: opts.subnet } : {}),
+            ...(opts.qdevice ? { qdevice: true } : {}),
           }),
         async () => (await import('./ui/render/lab.js')).renderLabUp,
       ),

@@ -11,6 +11,8 @@ export interface LabUpArgs {
   pve?: string[];
   guests?: number;
   subnet?: string;
+  /** add a QNetd host for `pvecm qdevice setup` */
+  qdevice?: boolean;
   installDeps: boolean;
 }
 
@@ -60,10 +62,10 @@ export async function labUpCommand(deps: Deps, a: LabUpArgs): Promise<Outcome<La
   const step = await deps.progress.start(`bringing up lab '${a.name}' (${a.nodes} nodes)`);
   try {
     const info = await labUp(
-      { name: a.name, nodes: a.nodes, ...(a.pve ? { pveVersions: a.pve } : {}), ...(a.guests !== undefined ? { guests: a.guests } : {}), ...(a.subnet ? { subnet: a.subnet } : {}) },
+      { name: a.name, nodes: a.nodes, ...(a.pve ? { pveVersions: a.pve } : {}), ...(a.guests !== undefined ? { guests: a.guests } : {}), ...(a.subnet ? { subnet: a.subnet } : {}), ...(a.qdevice ? { qdevice: true } : {}) },
       (line) => step.update(line),
     );
-    step.succeed(`lab '${a.name}' is up: ${info.nodes.length} nodes`);
+    step.succeed(`lab '${a.name}' is up: ${info.nodes.length} nodes${info.qnetd ? ` and a QNetd host (${info.qnetd.address})` : ''}`);
     return { command: 'lab up', result: info, exitCode: EXIT.OK, warnings: [] };
   } catch (e) {
     step.fail(`lab '${a.name}' did not come up`);

@@ -1,4 +1,5 @@
 /** Bringing a node's services to the wanted state through its own systemctl stand-in. */
+import { parseCorosyncConf } from '../pve/parse/corosync-conf.js';
 import { NODE_BIN_DIR } from './layout.js';
 import { execInNode, type RunningNode } from './exec.js';
 import { readNodeFile, unitPid } from './node-fs.js';
@@ -11,6 +12,15 @@ export const NODE_SYSTEMCTL = `${NODE_BIN_DIR}/systemctl`;
 export async function unitStates(initPid: number): Promise<Record<UnitId, boolean>> {
   const entries = await Promise.all(UNITS.map(async (u) => [u.id, (await unitPid(initPid, u)) !== undefined] as const));
   return Object.fromEntries(entries) as Record<UnitId, boolean>;
+}
+
+/** True when a corosync.conf has a `device { … }` inside its quorum section. */
+export function hasQuorumDevice(conf: string): boolean {
+  try {
+    return parseCorosyncConf(conf).quorum?.['device'] !== undefined;
+  } catch {
+    return false;
+  }
 }
 
 /** Run the node's systemctl; throws with its output when it fails. */
@@ -30,7 +40,10 @@ export async function ensureDaemons(n: RunningNode, opts: { restart?: readonly U
   const running = await unitStates(n.initPid);
   const wanted: UnitId[] = ['ssh', 'chrony'];
   if (opts.pveCluster) wanted.push('pve-cluster');
-  if ((await readNodeFile(n.initPid, COROSYNC_CONF)) !== undefined) wanted.push('corosync');
+  const conf = await readNodeFile(n.initPid, COROSYNC_CONF);
+  if (conf !== undefined) wanted.push('corosync');
+  // `pvecm qdevice setup` enables corosync-qdevice, so a booting member starts it after corosync
+  if (conf !== undefined && hasQuorumDevice(conf)) wanted.push('corosync-qdevice');
   const restart = (opts.restart ?? []).filter((u) => running[u]);
   const start = wanted.filter((u) => !running[u]);
   if (restart.length) await nodeSystemctl(n, ['restart', ...restart.map((u) => unit(u).names[0] as string)]);

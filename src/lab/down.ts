@@ -12,6 +12,7 @@ import { bridgeName, netnsIndex, netnsName, nodeName, validateLabName, vethIndex
 import { deleteLink, deleteNetns, listLinks, listNetns } from './net.js';
 import { initPidFile, isNsMount, nodeNsFiles, releaseNodeNsFiles } from './node-ns.js';
 import { killAndWait, nsInode, pidsInNamespaces, type NsSelector } from './procfs.js';
+import { qnetdNames, qnetdPids, removeQnetdObjects } from './qnetd.js';
 import { closeMasters } from './ssh-masters.js';
 import { readLabState } from './state.js';
 
@@ -112,11 +113,12 @@ export async function removeNodeObjects(lab: string, index: number): Promise<str
 /** What of lab `name` still exists on this machine (for `down` to verify and tests to assert). */
 export async function labRemnants(name: string): Promise<LabRemnants> {
   const p = labPaths(name);
-  const netns = (await listNetns()).filter((n) => netnsIndex(name, n) !== undefined);
-  const links = (await listLinks()).map((l) => l.ifname).filter((l) => l === bridgeName(name) || vethIndex(name, l) !== undefined);
+  const q = qnetdNames(name);
+  const netns = (await listNetns()).filter((n) => netnsIndex(name, n) !== undefined || n === q.netns);
+  const links = (await listLinks()).map((l) => l.ifname).filter((l) => l === bridgeName(name) || vethIndex(name, l) !== undefined || l === q.veth);
   const mounts = await mountPointsWhere((m) => isUnder(m.mountPoint, p.root) || (isUnder(m.mountPoint, '/run/netns') && netnsIndex(name, path.basename(m.mountPoint)) !== undefined));
   const indices = [...new Set([...(await nodeIndicesOnDisk(name)), ...netns.map((n) => netnsIndex(name, n) as number)])];
-  const pids = await pidsInNamespaces(await labNamespaces(name, indices));
+  const pids = [...(await pidsInNamespaces(await labNamespaces(name, indices))), ...(await qnetdPids(name, q))];
   return { netns, links, mounts, pids };
 }
 
@@ -135,7 +137,8 @@ export async function labDown(name: string, log: (line: string) => void, opts: L
       ...(await nodeIndicesOnDisk(name)),
     ]),
   ].sort((a, b) => a - b);
-  const exists = indices.length > 0 || linksNow.includes(bridgeName(name)) || (await stat(p.root).then(() => true, () => false));
+  const qnetdLeft = (await listNetns()).includes(qnetdNames(name).netns) || linksNow.includes(qnetdNames(name).veth);
+  const exists = indices.length > 0 || qnetdLeft || linksNow.includes(bridgeName(name)) || (await stat(p.root).then(() => true, () => false));
   if (!exists) {
     log(`lab '${name}' does not exist; nothing to remove`);
     return;
@@ -152,7 +155,8 @@ async function removeLab(name: string, indices: readonly number[], linksNow: rea
   const left = await killNodeProcesses(name, indices);
   if (left.length) throw new Error(`lab '${name}': processes did not exit: ${left.join(' ')}`);
   log(`stopped the processes of ${indices.length} node(s)`);
-  const problems: string[] = [];
+  // the QNetd host of `up --qdevice`, by PID through its namespaces; a no-op when the lab has none
+  const problems: string[] = await removeQnetdObjects(name, qnetdNames(name));
   for (const i of indices) problems.push(...(await removeNodeObjects(name, i)));
   for (const l of linksNow) if (vethIndex(name, l) !== undefined) await deleteLink(l);
   if (linksNow.includes(bridgeName(name))) await deleteLink(bridgeName(name));

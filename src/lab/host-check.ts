@@ -20,7 +20,7 @@ export interface HostCheck {
 }
 
 /** Debian packages `installLabDeps` installs. */
-export const LAB_PACKAGES = ['openssh-server', 'corosync', 'chrony', 'nftables', 'libfaketime', 'faketime', 'iproute2'] as const;
+export const LAB_PACKAGES = ['openssh-server', 'corosync', 'corosync-qdevice', 'corosync-qnetd', 'chrony', 'nftables', 'libfaketime', 'faketime', 'iproute2'] as const;
 
 const BINARIES: ReadonlyArray<[string, string]> = [
   ['ip', 'iproute2'],
@@ -39,6 +39,12 @@ const BINARIES: ReadonlyArray<[string, string]> = [
   ['corosync-keygen', 'corosync'],
   ['corosync-quorumtool', 'corosync'],
   ['corosync-cmapctl', 'corosync'],
+  ['corosync-qdevice', 'corosync-qdevice'],
+  ['corosync-qdevice-net-certutil', 'corosync-qdevice'],
+  ['corosync-qnetd', 'corosync-qnetd'],
+  ['corosync-qnetd-certutil', 'corosync-qnetd'],
+  ['scp', 'openssh-client'],
+  ['ssh-copy-id', 'openssh-client'],
   ['chronyd', 'chrony'],
   ['chronyc', 'chrony'],
   ['nft', 'nftables'],

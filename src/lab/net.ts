@@ -89,9 +89,18 @@ export async function ensureNodeLink(
   links: readonly LinkInfo[],
   netnsList: readonly string[],
 ): Promise<boolean> {
-  const ns = netnsName(lab, index);
-  const veth = vethName(lab, index);
-  const br = bridgeName(lab);
+  return ensureHostLink(netnsName(lab, index), vethName(lab, index), bridgeName(lab), address, links, netnsList);
+}
+
+/** Create (or repair) netns `ns` with its veth `veth` on bridge `br` and address its eth0. Returns true if anything was created. */
+export async function ensureHostLink(
+  ns: string,
+  veth: string,
+  br: string,
+  address: string,
+  links: readonly LinkInfo[],
+  netnsList: readonly string[],
+): Promise<boolean> {
   let created = false;
   const hostSide = links.find((l) => l.ifname === veth);
   if (!netnsList.includes(ns)) {

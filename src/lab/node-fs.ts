@@ -63,7 +63,7 @@ export async function syncNodeDir(initPid: number, dir: string, files: ReadonlyM
 }
 
 /** The node-namespace PID of a unit's daemon when it is running (pidfile present, process alive and named right). */
-export async function unitPid(initPid: number, u: UnitSpec): Promise<number | undefined> {
+export async function unitPid(initPid: number, u: Pick<UnitSpec, 'pidFile' | 'comm'>): Promise<number | undefined> {
   const text = await readNodeFile(initPid, u.pidFile);
   const pid = text ? Number(text.trim()) : NaN;
   if (!Number.isInteger(pid) || pid <= 0) return undefined;

@@ -132,6 +132,24 @@ async function startCorosync(u: UnitSpec): Promise<StartOutcome> {
   return { ok: true };
 }
 
+/**
+ * corosync-qdevice reads its device from corosync's runtime configuration and exits when there is
+ * none yet; Debian's unit restarts it on failure, which here is a wait (bounded) for the device to
+ * appear in cmap after a pmxcfs sync and config reload.
+ */
+async function startQdevice(u: UnitSpec): Promise<StartOutcome> {
+  // RuntimeDirectory=corosync-qdevice of Debian's unit
+  await mkdir(path.dirname(u.pidFile), { recursive: true, mode: 0o770 });
+  await mkdir(path.dirname(u.log), { recursive: true });
+  const { runProcess } = await proc();
+  await waitFor(async () => {
+    const r = await runProcess('corosync-cmapctl', ['-g', 'quorum.device.model'], { cleanEnv: true, env: { ...DAEMON_ENV }, timeoutMs: 2000 });
+    return r.exitCode === 0;
+  }, 15_000);
+  // without -f the daemon forks and writes its pidfile
+  return startForking(u, '/usr/sbin/corosync-qdevice', [], 10_000);
+}
+
 /** Start a unit unless it runs. */
 export async function startService(u: UnitSpec): Promise<StartOutcome> {
   if ((await mainPid(u)) !== undefined) return { ok: true };
@@ -147,6 +165,8 @@ export async function startService(u: UnitSpec): Promise<StartOutcome> {
       return startForking(u, '/usr/sbin/chronyd', ['-x', '-f', CHRONY_CONF, '-l', u.log], 5000);
     case 'corosync':
       return startCorosync(u);
+    case 'corosync-qdevice':
+      return startQdevice(u);
     case 'pve-cluster': {
       const pmxcfs = path.join(NODE_BIN_DIR, 'pmxcfs');
       if (!existsSync(pmxcfs)) return fail(u, `${pmxcfs} is missing: this pvx build has no simulated pmxcfs, so pve-cluster cannot start`);
@@ -183,6 +203,8 @@ async function stopPid(pid: number, timeoutMs = 10_000): Promise<void> {
 /** Stop a unit (SIGTERM, SIGKILL after 10 s) and return once its process is gone. */
 export async function stopService(u: UnitSpec): Promise<void> {
   if (u.id === 'pve-cluster') await stopService(unit('pve-ha'));
+  // corosync-qdevice.service Requires=corosync.service: systemd stops it first
+  if (u.id === 'corosync') await stopService(unit('corosync-qdevice'));
   const pid = await mainPid(u);
   if (pid !== undefined) await stopPid(pid);
   await unlink(u.pidFile).catch(() => undefined);

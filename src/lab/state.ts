@@ -2,6 +2,7 @@
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { labPaths } from './layout.js';
+import type { QnetdState } from './qnetd.js';
 
 /** One node as built by `up`. */
 export interface NodeState {
@@ -26,6 +27,8 @@ export interface LabState {
   /** the node binary the stand-in wrappers run */
   nodeBinary?: string;
   nodes: NodeState[];
+  /** the QNetd host of `up --qdevice` */
+  qnetd?: QnetdState;
   guests?: number;
   createdAt: string;
   updatedAt: string;

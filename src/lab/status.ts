@@ -1,5 +1,6 @@
 /** `lab status`: what runs on each node of a lab, read from the host without entering any node. */
 import { labPaths } from './layout.js';
+import { qnetdStatus, type QnetdStatus } from './qnetd.js';
 import { validateLabName } from './names.js';
 import { listLinks, listNetns } from './net.js';
 import { liveInitPid, nodeNsFiles } from './node-ns.js';
@@ -38,6 +39,8 @@ export interface LabStatus {
   bridgeUp: boolean;
   inventory?: string;
   nodes: NodeStatus[];
+  /** the QNetd host of `up --qdevice` */
+  qnetd?: QnetdStatus;
 }
 
 /** Status of lab `name` (exists: false when it has no lab.json). */
@@ -87,5 +90,6 @@ export async function labStatus(name: string): Promise<LabStatus> {
     bridgeUp: Boolean(bridge?.flags.includes('UP')),
     inventory: paths.inventory,
     nodes,
+    ...(state.qnetd ? { qnetd: await qnetdStatus(name, state.qnetd) } : {}),
   };
 }

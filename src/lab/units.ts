@@ -2,7 +2,7 @@
 import { NODE_BIN_DIR } from './layout.js';
 
 /** Identifier of a service the systemctl stand-in manages. */
-export type UnitId = 'ssh' | 'chrony' | 'corosync' | 'pve-cluster' | 'pve-ha';
+export type UnitId = 'ssh' | 'chrony' | 'corosync' | 'corosync-qdevice' | 'pve-cluster' | 'pve-ha';
 
 /** One service of a lab node, by the conventions the simulated tools rely on. */
 export interface UnitSpec {
@@ -54,6 +54,17 @@ export const UNITS: readonly UnitSpec[] = [
     pidFile: '/run/corosync.pid',
     comm: 'corosync',
     log: '/var/log/corosync/corosync.log',
+  },
+  {
+    // Debian's corosync-qdevice: the QDevice vote of a node whose corosync.conf has a quorum device
+    id: 'corosync-qdevice',
+    names: ['corosync-qdevice'],
+    description: 'Corosync Qdevice daemon',
+    unitFile: '/lib/systemd/system/corosync-qdevice.service',
+    pidFile: '/run/corosync-qdevice/corosync-qdevice.pid',
+    // /proc/<pid>/comm keeps 15 characters
+    comm: 'corosync-qdevic',
+    log: '/var/log/corosync/corosync-qdevice.log',
   },
   {
     // one daemon stands for both HA services; it runs with pve-cluster on clustered nodes

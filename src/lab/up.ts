@@ -31,6 +31,7 @@ import { clientKnownHosts, mergeAuthorizedKeys, nodeKnownHosts, type HostKeys, t
 import { writeNodeFile } from './node-fs.js';
 import { ensureNsDirPrivate, liveInitPid, nodeNsFiles } from './node-ns.js';
 import { appDirectory, bootNode, hideHostCorosyncConf, prepareNodeDirs, rebindApp, writeNodeFiles, type FilesChanged } from './node-setup.js';
+import { ensureQnetdHost, qnetdRef, qnetdState, type BuiltQnetd, type QnetdState } from './qnetd.js';
 import { SIM_TOOLS } from './sim/registry.js';
 import { ensureClientKey, ensureHostKeys, ensureRootKey, ensureRootPassword, readHostKeys, readRootFile, writeRootFile } from './ssh-material.js';
 import { closeMasters } from './ssh-masters.js';
@@ -48,6 +49,8 @@ export interface LabUpOptions {
   subnet?: string;
   /** seed this many VM/CT configs over the nodes */
   guests?: number;
+  /** add a QNetd host (sshd + corosync-qnetd) for `pvecm qdevice setup` */
+  qdevice?: boolean;
 }
 
 /** What `lab up` built. */
@@ -56,6 +59,8 @@ export interface LabInfo {
   inventory: string;
   rootPasswordFile: string;
   nodes: Array<{ name: string; address: string }>;
+  /** the QNetd host, when the lab has one */
+  qnetd?: { name: string; address: string };
 }
 
 async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
@@ -78,6 +83,7 @@ interface Resolved {
   nodes: NodeState[];
   prev: LabState | undefined;
   faketimeLib: string;
+  qnetd?: QnetdState;
 }
 
 async function resolveOptions(opts: LabUpOptions): Promise<Resolved> {
@@ -110,7 +116,8 @@ async function resolveOptions(opts: LabUpOptions): Promise<Resolved> {
     const index = i + 1;
     return { name: nodeName(index), index, address: nodeAddress(subnet, index), netns: netnsName(name, index), veth: vethName(name, index), pveVersion };
   });
-  return { name, paths, subnet, nodes, prev, faketimeLib: host.faketimeLib };
+  const qdevice = opts.qdevice ?? prev?.qnetd !== undefined;
+  return { name, paths, subnet, nodes, prev, faketimeLib: host.faketimeLib, ...(qdevice ? { qnetd: qnetdState(name, subnet) } : {}) };
 }
 
 async function checkSubnetFree(r: Resolved, log: (line: string) => void): Promise<void> {
@@ -177,10 +184,16 @@ async function buildNode(r: Resolved, node: NodeState, links: Awaited<ReturnType
   return { state: node, running, booted, changed, rootKey, hostKeys: await readHostKeys(initPid) };
 }
 
-async function writeTrust(r: Resolved, built: readonly BuiltNode[], clientKey: string): Promise<void> {
+async function writeTrust(r: Resolved, built: readonly BuiltNode[], clientKey: string, qnetd?: BuiltQnetd): Promise<void> {
   const all: HostKeys[] = built.map((b) => ({ node: { name: b.state.name, address: b.state.address }, keys: b.hostKeys }));
+  if (r.qnetd && qnetd) all.push({ node: qnetdRef(r.qnetd), keys: qnetd.hostKeys });
   const keys = [...built.map((b) => b.rootKey), clientKey];
   const knownHosts = nodeKnownHosts(all);
+  if (r.qnetd && qnetd) {
+    // what ssh-copy-id with the root password would leave there: the nodes' root keys (and the lab's client key)
+    const qDir = r.paths.nodeDir(r.qnetd.name);
+    await writeRootFile(qDir, '.ssh/authorized_keys', mergeAuthorizedKeys(await readRootFile(qDir, '.ssh/authorized_keys'), keys), 0o600);
+  }
   await Promise.all(
     built.map(async (b) => {
       const nodeDir = r.paths.nodeDir(b.state.name);
@@ -213,6 +226,7 @@ function labState(r: Resolved, opts: LabUpOptions): LabState {
   };
   const guests = opts.guests ?? r.prev?.guests;
   if (guests !== undefined) state.guests = guests;
+  if (r.qnetd) state.qnetd = r.qnetd;
   return state;
 }
 
@@ -238,9 +252,17 @@ export async function labUp(opts: LabUpOptions, log: (line: string) => void): Pr
     if (await ensureBridge(r.name, r.subnet, links)) log(`bridge ${bridgeName(r.name)} with ${hostAddress(r.subnet)}/24`);
     const netns = await listNetns();
     const built = await mapLimit(r.nodes, 8, (n) => buildNode(r, n, links, netns, log));
+    const qnetd = r.qnetd
+      ? await ensureQnetdHost(
+          { lab: r.name, paths: r.paths, qnetd: r.qnetd, bridge: bridgeName(r.name), nodes: r.nodes.map((n) => ({ name: n.name, address: n.address })), appDir: appDirectory() },
+          links,
+          netns,
+          log,
+        )
+      : undefined;
     const clientKey = await ensureClientKey(r.paths.clientKey, r.name);
     await ensureRootPassword(r.paths.rootPassword);
-    await writeTrust(r, built, clientKey);
+    await writeTrust(r, built, clientKey, qnetd);
     const refs: NodeRef[] = r.nodes.map((n) => ({ name: n.name, address: n.address }));
     await writeFileIfChanged(r.paths.inventory, inventoryYaml({ lab: r.name, clientKey: r.paths.clientKey, knownHosts: r.paths.knownHosts, nodes: refs }), 0o644);
     const pveCluster = 'pmxcfs' in SIM_TOOLS;
@@ -258,7 +280,8 @@ export async function labUp(opts: LabUpOptions, log: (line: string) => void): Pr
       const running = new Map(built.map((b) => [b.state.name, b.running]));
       await seedGuests(planGuests(opts.guests, r.nodes.map((n) => n.name)), running, log);
     }
-    log(`lab '${r.name}' is up: ${r.nodes.length} node(s) in ${((Date.now() - started) / 1000).toFixed(1)} s; inventory ${r.paths.inventory}`);
-    return { name: r.name, inventory: r.paths.inventory, rootPasswordFile: r.paths.rootPassword, nodes: refs };
+    const withQnetd = r.qnetd ? ` and a QNetd host at ${r.qnetd.address}` : '';
+    log(`lab '${r.name}' is up: ${r.nodes.length} node(s)${withQnetd} in ${((Date.now() - started) / 1000).toFixed(1)} s; inventory ${r.paths.inventory}`);
+    return { name: r.name, inventory: r.paths.inventory, rootPasswordFile: r.paths.rootPassword, nodes: refs, ...(r.qnetd ? { qnetd: qnetdRef(r.qnetd) } : {}) };
   });
 }

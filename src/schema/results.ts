@@ -269,6 +269,16 @@ const labInfo = z.strictObject({
   inventory: z.string(),
   rootPasswordFile: z.string(),
   nodes: z.array(z.strictObject({ name: z.string(), address: z.string() })),
+  qnetd: z.strictObject({ name: z.string(), address: z.string() }).optional(),
+});
+
+const labQnetdStatus = z.strictObject({
+  name: z.string(),
+  address: z.string(),
+  running: z.boolean(),
+  initPid: z.int().optional(),
+  sshd: z.boolean(),
+  qnetd: z.boolean(),
 });
 
 const labNodeStatus = z.strictObject({
@@ -296,6 +306,7 @@ const labStatus = z.strictObject({
   bridgeUp: z.boolean(),
   inventory: z.string().optional(),
   nodes: z.array(labNodeStatus),
+  qnetd: labQnetdStatus.optional(),
 });
 
 const labDown = z.strictObject({ name: z.string(), removed: z.boolean() });

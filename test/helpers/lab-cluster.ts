@@ -8,12 +8,16 @@ async function sh(lab: string, node: string, argv: string[], input?: string): Pr
   return r.stdout;
 }
 
-/** `pvecm create` on the first node, `pvecm add` with the pinned fingerprint on the others, then wait until all are quorate members. */
-export async function formClusterWithPvecm(lab: string, info: LabInfo, nodes: readonly string[], timeoutMs = 60_000): Promise<void> {
+/**
+ * `pvecm create` on the first node, `pvecm add` with the pinned fingerprint on the others, then wait
+ * until all are quorate members. `afterCreate` runs while the cluster has its first node only.
+ */
+export async function formClusterWithPvecm(lab: string, info: LabInfo, nodes: readonly string[], timeoutMs = 60_000, afterCreate?: () => Promise<void>): Promise<void> {
   const [first, ...rest] = nodes;
   if (!first) throw new Error('no nodes');
   const password = readFileSync(info.rootPasswordFile, 'utf8');
   await sh(lab, first, ['pvecm', 'create', lab]);
+  if (afterCreate) await afterCreate();
   const join = JSON.parse(await sh(lab, first, ['pvesh', 'get', '/cluster/config/join', '--output-format', 'json'])) as { nodelist: Array<{ name: string; pve_fp: string; pve_addr: string }> };
   const me = join.nodelist.find((n) => n.name === first);
   if (!me) throw new Error(`${first} is not in its own join information`);

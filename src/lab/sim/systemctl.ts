@@ -45,6 +45,7 @@ const DOCS: Record<string, string> = {
   ssh: 'man:sshd(8)',
   chrony: 'man:chronyd(8)',
   corosync: 'man:corosync',
+  'corosync-qdevice': 'man:corosync-qdevice',
   'pve-cluster': 'man:pmxcfs(8)',
   'pve-ha': 'man:pve-ha-crm(8)',
 };

@@ -11,6 +11,7 @@ export function renderLabUp(o: Outcome, deps: Deps): string {
   const rows = r.nodes.map((n) => [n.name, n.address]);
   return (
     renderTable(['NODE', 'ADDRESS'], rows) +
+    (r.qnetd ? `\nQNetd host:         ${r.qnetd.address} (pvecm qdevice setup ${r.qnetd.address})\n` : '') +
     `\ninventory:          ${r.inventory}\n` +
     `root password file: ${r.rootPasswordFile}\n\n` +
     c.dim(`next: pvx -i "$(pvx lab inventory${r.name === 'pvx' ? '' : ` --name ${r.name}`})" cluster status\n`)
@@ -36,6 +37,9 @@ export function renderLabStatus(o: Outcome, deps: Deps): string {
   ]);
   return `lab '${s.name}'  subnet ${s.subnet ?? '?'}  bridge ${s.bridge ?? '?'}${s.bridgeUp ? '' : c.red(' (down)')}\n\n` +
     renderTable(['NODE', 'ADDRESS', 'PVE', 'STATE', 'SSHD', 'CHRONYD', 'COROSYNC', 'PMXCFS', 'FAULTS'], rows) +
+    (s.qnetd
+      ? `\nQNetd host ${s.qnetd.address}: ${s.qnetd.running ? c.green('up') : c.red('dead')}, sshd ${yes(s.qnetd.sshd)}, corosync-qnetd ${yes(s.qnetd.qnetd)}\n`
+      : '') +
     (s.inventory ? `\ninventory: ${s.inventory}\n` : '');
 }
 

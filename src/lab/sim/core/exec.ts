@@ -12,6 +12,8 @@ export interface ProcessResult {
 export interface ProcessOptions {
   input?: string;
   timeoutMs?: number;
+  /** variables set on top of this process's environment */
+  env?: NodeJS.ProcessEnv;
 }
 
 /** Absolute paths, as PVE's tools run with PATH reset to the system directories. */
@@ -33,6 +35,7 @@ export async function run(file: string, args: readonly string[], opts: ProcessOp
     stripFinalNewline: false,
     ...(opts.input !== undefined ? { input: opts.input } : { stdin: 'ignore' as const }),
     ...(opts.timeoutMs ? { timeout: opts.timeoutMs } : {}),
+    ...(opts.env ? { env: opts.env } : {}),
   });
   const stdout = typeof r.stdout === 'string' ? r.stdout : '';
   let stderr = typeof r.stderr === 'string' ? r.stderr : '';

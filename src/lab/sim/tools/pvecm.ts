@@ -230,17 +230,7 @@ function tree(env: SimEnv): CommandTree {
         args: ['address'],
         run: async (v) => {
           checkConfExists(env);
-          const cc = pveClusterConf(env.paths);
-          const online = await onlineNodes(env.ctx, env.paths);
-          for (const n of (cc?.summary.nodes ?? []).map((x) => x.name).sort()) {
-            if (!online.has(n)) throw new Die(`All nodes must be online! Node ${n} is offline, aborting.\n`);
-          }
-          if (cc && quorumDevice(cc) !== undefined && !v['force']) throw new Die('QDevice already configured!\n');
-          if ((cc?.summary.nodes.length ?? 0) % 2 === 1 && !v['force']) throw new Die('Clusters with an odd node count are not officially supported!\n');
-          const r = await run('ssh-copy-id', ['-i', '/root/.ssh/id_rsa', `root@${String(v['address'])}`], { timeoutMs: 30_000 });
-          env.ctx.out(r.stdout);
-          env.ctx.err(r.stderr);
-          throw new Die(`command 'ssh-copy-id -i /root/.ssh/id_rsa root@${String(v['address'])}' failed: exit code ${r.exitCode || 1}\n`);
+          return (await import('./pvecm-qdevice.js')).qdeviceSetup(env, v);
         },
       },
       remove: {
@@ -248,20 +238,7 @@ function tree(env: SimEnv): CommandTree {
         params: {},
         run: async () => {
           checkConfExists(env);
-          const cc = pveClusterConf(env.paths);
-          const online = await onlineNodes(env.ctx, env.paths);
-          for (const n of (cc?.summary.nodes ?? []).map((x) => x.name).sort()) {
-            if (!online.has(n)) throw new Die(`All nodes must be online! Node ${n} is offline, aborting.\n`);
-          }
-          if (!cc || quorumDevice(cc) === undefined) throw new Die('No QDevice configured!\n');
-          const { atomicWriteConf, withCorosyncLock } = await import('../api/cluster-config.js');
-          await withCorosyncLock(env, async () => {
-            delete block(cc.conf, 'quorum')?.['device'];
-            atomicWriteConf(env, cc.conf);
-          });
-          await run(BIN.cfgtool, ['-R'], { timeoutMs: 20_000 });
-          env.ctx.out('\nRemoved Qdevice.\n');
-          return 0;
+          return (await import('./pvecm-qdevice.js')).qdeviceRemove(env);
         },
       },
     },
