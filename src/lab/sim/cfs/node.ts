@@ -238,17 +238,22 @@ export class CfsNode {
       const send = this.o.send;
       if (!send) return;
       const self = this.view.localId;
+      let diverged = false;
       await Promise.all(
         this.group
           .filter((id) => id !== self)
           .map(async (id) => {
             try {
-              await send(id, { t: 'apply', from: self, op: s }, PEER_TIMEOUT_MS);
+              const a = (await send(id, { t: 'apply', from: self, op: s }, PEER_TIMEOUT_MS)) as { errno?: number };
+              if (a?.errno) throw new Error(`errno ${a.errno}`);
             } catch (e) {
+              diverged = true;
               this.log(`[dcdb] crit: node ${id} did not take a write: ${e instanceof Error ? e.message : String(e)}`);
             }
           }),
       );
+      // a member that missed a write differs now: a sync round gives it this (newer) database
+      if (diverged) setImmediate(() => void this.resync());
     };
     const p = this.sequence.then(run);
     this.sequence = p.catch(() => undefined);

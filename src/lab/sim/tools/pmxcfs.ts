@@ -8,7 +8,7 @@ import { appendFileSync, existsSync, mkdirSync, renameSync, writeFileSync } from
 import path from 'node:path';
 import type { SimContext, SimTool } from '../types.js';
 import { cfsQuorate } from '../core/cfs.js';
-import { ipFromHostname, readClusterConf } from '../core/cluster.js';
+import { ipFromHostname } from '../core/cluster.js';
 import { pidAlive, pollUntilStopped, removeOwnPidFile, spawnDaemon, reportFailure, reportReady } from '../core/daemon.js';
 import { errorText } from '../core/errors.js';
 import { BIN, run } from '../core/exec.js';
