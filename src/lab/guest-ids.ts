@@ -1,7 +1,9 @@
-/** The VMIDs a lab's nodes hold, read from the lab's pmxcfs databases on the host: no node is entered, nothing runs. */
+/** The VMIDs a lab's nodes hold, read from the nodes' pmxcfs databases on the host: no node is entered. */
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { labPaths } from './layout.js';
+import { loadRows } from './sim/cfs/config-db.js';
+import { DT_DIR, MemDb } from './sim/cfs/memdb.js';
 
 /** Directory entries of `dir`, none when it does not exist. */
 async function entries(dir: string): Promise<string[]> {
@@ -12,21 +14,35 @@ async function entries(dir: string): Promise<string[]> {
   }
 }
 
+/** Names in directory `p` of a database, none when it is missing. */
+function names(db: MemDb, p: string): string[] {
+  try {
+    return db.list(p).map((e) => (e.type === DT_DIR ? `${e.name}/` : e.name));
+  } catch {
+    return [];
+  }
+}
+
 /**
- * VMIDs of every guest configuration (`nodes/<node>/qemu-server|lxc/<vmid>.conf`) in the databases of
- * lab `name`: each cluster's shared one and each node's own. Sorted, each once.
+ * VMIDs of every guest configuration (`nodes/<node>/qemu-server|lxc/<vmid>.conf`) in each node's
+ * config.db of lab `name` (read-only, with sqlite3). Sorted, each once.
  */
 export async function labGuestIds(name: string, env: NodeJS.ProcessEnv = process.env): Promise<number[]> {
   const p = labPaths(name, env);
-  const clusters = await entries(path.join(p.root, 'clusters'));
   const nodes = await entries(path.join(p.root, 'nodes'));
-  const dbs = [...clusters.map((c) => p.clusterDir(c)), ...nodes.map((n) => p.nodeLocalDb(n))];
   const ids = new Set<number>();
   await Promise.all(
-    dbs.map(async (db) => {
-      for (const node of await entries(path.join(db, 'nodes'))) {
+    nodes.map(async (n) => {
+      let db: MemDb;
+      try {
+        db = MemDb.fromRows(await loadRows(p.nodeConfigDb(n)));
+      } catch {
+        return;
+      }
+      for (const dir of names(db, 'nodes')) {
+        if (!dir.endsWith('/')) continue;
         for (const kind of ['qemu-server', 'lxc']) {
-          for (const f of await entries(path.join(db, 'nodes', node, kind))) {
+          for (const f of names(db, `nodes/${dir}${kind}`)) {
             const m = /^([1-9]\d*)\.conf$/.exec(f);
             if (m) ids.add(Number(m[1]));
           }

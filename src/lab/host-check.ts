@@ -20,7 +20,7 @@ export interface HostCheck {
 }
 
 /** Debian packages `installLabDeps` installs. */
-export const LAB_PACKAGES = ['openssh-server', 'corosync', 'corosync-qdevice', 'corosync-qnetd', 'chrony', 'nftables', 'libfaketime', 'faketime', 'iproute2'] as const;
+export const LAB_PACKAGES = ['openssh-server', 'corosync', 'corosync-qdevice', 'corosync-qnetd', 'chrony', 'nftables', 'libfaketime', 'faketime', 'iproute2', 'sqlite3'] as const;
 
 const BINARIES: ReadonlyArray<[string, string]> = [
   ['ip', 'iproute2'],
@@ -49,6 +49,8 @@ const BINARIES: ReadonlyArray<[string, string]> = [
   ['chronyc', 'chrony'],
   ['nft', 'nftables'],
   ['faketime', 'faketime'],
+  // each node's pmxcfs keeps its config.db with the sqlite3 shell
+  ['sqlite3', 'sqlite3'],
 ];
 
 const SEARCH_PATH = ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'];

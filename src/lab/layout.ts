@@ -24,12 +24,10 @@ export interface LabPaths {
   rootPassword: string;
   /** lab.json: what `up` built (nodes, subnet, bridge, pids), for status/down/fault */
   state: string;
-  /** per-node private dirs (etc-upper, root, varlog, var-lib-corosync, pve-local) */
+  /** per-node private dirs (etc-upper, root, varlog, var-lib-corosync, var-lib-pve-cluster) */
   nodeDir(node: string): string;
-  /** a node's private pmxcfs database, used while it is standalone or in local mode */
-  nodeLocalDb(node: string): string;
-  /** shared pmxcfs database of a cluster: one directory that all members mount as /etc/pve */
-  clusterDir(cluster: string): string;
+  /** a node's pmxcfs database as the host sees it (the node's /var/lib/pve-cluster/config.db) */
+  nodeConfigDb(node: string): string;
   /** mount/uts/pid namespace files of a node */
   nsDir: string;
 }
@@ -46,8 +44,7 @@ export function labPaths(name: string, env: NodeJS.ProcessEnv = process.env): La
     rootPassword: path.join(root, 'root-password'),
     state: path.join(root, 'lab.json'),
     nodeDir: (node) => path.join(root, 'nodes', node),
-    nodeLocalDb: (node) => path.join(root, 'nodes', node, 'pve-local'),
-    clusterDir: (cluster) => path.join(root, 'clusters', cluster),
+    nodeConfigDb: (node) => path.join(root, 'nodes', node, 'var-lib-pve-cluster', 'config.db'),
     nsDir: path.join(root, 'ns'),
   };
 }

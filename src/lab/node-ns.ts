@@ -130,6 +130,8 @@ export const NODE_BINDS: ReadonlyArray<[string, string]> = [
   ['varlog', '/var/log'],
   ['var-lib-corosync', '/var/lib/corosync'],
   ['var-lib-chrony', '/var/lib/chrony'],
+  // each node's own config.db: pmxcfs keeps one database per node
+  ['var-lib-pve-cluster', '/var/lib/pve-cluster'],
 ];
 
 /** The argv lines that build a node's mount table, in order (pure; run by setupNodeMounts). */
@@ -146,7 +148,11 @@ export function nodeMountCommands(p: NodeMountPlan): string[][] {
   cmds.push(['mkdir', '-p', '-m', '0755', '/run/sshd', '/run/lock']);
   cmds.push(['mount', '-t', 'tmpfs', '-o', 'mode=1777,nosuid,nodev', 'pvx-tmp', '/tmp']);
   cmds.push(['mount', '-t', 'tmpfs', '-o', 'mode=1777,nosuid,nodev', 'pvx-shm', '/dev/shm']);
-  for (const [dir, target] of NODE_BINDS) cmds.push(['mount', '--bind', path.join(p.nodeDir, dir), target]);
+  for (const [dir, target] of NODE_BINDS) {
+    // /var/lib/pve-cluster is absent on a host without PVE: the bind needs a mount point
+    if (target === '/var/lib/pve-cluster') cmds.push(['mkdir', '-p', '-m', '0755', target]);
+    cmds.push(['mount', '--bind', path.join(p.nodeDir, dir), target]);
+  }
   cmds.push(['mount', '-t', 'sysfs', 'pvx-sys', '/sys']);
   cmds.push(['hostname', p.hostname]);
   return cmds;

@@ -19,7 +19,7 @@ export function appDirectory(): string {
 }
 
 // Mounted privately inside every node: a program under one of these is invisible there.
-const NODE_PRIVATE = ['/root', '/tmp', '/run', '/dev/shm', '/var/log', '/var/lib/corosync', '/var/lib/chrony'];
+const NODE_PRIVATE = ['/root', '/tmp', '/run', '/dev/shm', '/var/log', '/var/lib/corosync', '/var/lib/chrony', '/var/lib/pve-cluster'];
 
 /** Where nodes find the node binary: its own path, or a bind at <root>/node when that path is private in nodes. */
 export function nodeBinaryInNodes(paths: LabPaths, execPath = process.execPath): { path: string; bindFrom?: string } {

@@ -3,6 +3,7 @@
  * Expectations are written by hand from the command tree, the inventory and the lab files the test
  * makes. No node is ever asked: the transport factory fails the run if it is called.
  */
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Command } from 'commander';
@@ -51,12 +52,25 @@ function lab(w: World, name: string, nodes: string[], guests: Record<string, str
     updatedAt: '2025-01-01T00:00:00Z',
   };
   writeFileSync(path.join(root, 'lab.json'), JSON.stringify(state));
-  for (const [db, files] of Object.entries(guests)) {
+  // each node's pmxcfs database, /var/lib/pve-cluster/config.db, as the sqlite3 shell writes it
+  for (const [node, files] of Object.entries(guests)) {
+    const file = path.join(root, 'nodes', node, 'var-lib-pve-cluster', 'config.db');
+    mkdirSync(path.dirname(file), { recursive: true });
+    const inodes = new Map<string, number>([['', 0]]);
+    let sql = "CREATE TABLE tree (inode INTEGER PRIMARY KEY NOT NULL, parent INTEGER NOT NULL, version INTEGER NOT NULL, writer INTEGER NOT NULL, mtime INTEGER NOT NULL, type INTEGER NOT NULL, name TEXT NOT NULL, data BLOB);\n";
+    sql += "INSERT INTO tree VALUES (0, 0, 0, 0, 0, 8, '__version__', NULL);\n";
     for (const f of files) {
-      const p = path.join(root, db, f);
-      mkdirSync(path.dirname(p), { recursive: true });
-      writeFileSync(p, 'memory: 512\n');
+      const parts = f.split('/');
+      parts.forEach((name, i) => {
+        const p = parts.slice(0, i + 1).join('/');
+        if (inodes.has(p)) return;
+        const inode = inodes.size;
+        inodes.set(p, inode);
+        const isFile = i === parts.length - 1;
+        sql += `INSERT INTO tree VALUES (${inode}, ${inodes.get(parts.slice(0, i).join('/')) ?? 0}, ${inode}, 0, 0, ${isFile ? 8 : 4}, '${name}', ${isFile ? "X'6D656D6F72793A203531320A'" : 'NULL'});\n`;
+      });
     }
+    execFileSync('sqlite3', [file], { input: sql });
   }
   return inventoryFile(root, nodes, 'inventory.yaml');
 }
@@ -174,8 +188,8 @@ describe('pvx __complete: guests, labs and backups from local files', () => {
     const real = inventoryFile(w.home, ['pve1', 'pve2']);
     expect((await ask(w, ['-i', real, 'migrate', ''])).values).toEqual(['all@pve1', 'all@pve2']);
     const labInv = lab(w, 'pvx', ['pve1', 'pve2'], {
-      'clusters/demo': ['nodes/pve1/qemu-server/100.conf', 'nodes/pve2/lxc/101.conf', 'nodes/pve2/qemu-server/notes.txt'],
-      'nodes/pve2/pve-local': ['nodes/pve2/qemu-server/102.conf', 'nodes/pve2/lxc/101.conf'],
+      pve1: ['nodes/pve1/qemu-server/100.conf', 'nodes/pve2/lxc/101.conf', 'nodes/pve2/qemu-server/notes.txt'],
+      pve2: ['nodes/pve2/qemu-server/102.conf', 'nodes/pve2/lxc/101.conf'],
     });
     expect((await ask(w, ['-i', labInv, 'migrate', ''])).values).toEqual(['100', '101', '102', 'all@pve1', 'all@pve2']);
     expect((await ask(w, ['-i', labInv, 'ha', 'add', '100,'])).values).toEqual(['100,101', '100,102', '100,all@pve1', '100,all@pve2']);

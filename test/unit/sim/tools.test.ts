@@ -33,7 +33,7 @@ async function tool(name: string, args: string[], opts: { stdin?: string; pveVer
 async function mountLocal(): Promise<void> {
   const r = ctx();
   await ensureBaseFiles(paths.localDb, r.ctx.node);
-  await mountPve(paths, paths.localDb, 'pve1');
+  await mountPve(paths, paths.localDb);
 }
 
 beforeEach(() => {
@@ -205,30 +205,17 @@ describe('a standalone node', () => {
   });
 });
 
-describe('pmxcfs database choice', () => {
-  const cc = (name: string): string =>
-    `totem {\n  cluster_name: ${name}\n  config_version: 2\n  version: 2\n}\n\nnodelist {\n  node {\n    name: pve1\n    nodeid: 1\n    ring0_addr: 10.99.0.11\n  }\n}\n`;
-
-  it('uses the node database while standalone', () => {
-    expect(planPmxcfs(paths, false)).toEqual({ mode: 'local', db: paths.localDb, forced: false });
+describe('pmxcfs start plan', () => {
+  it('is a plain start while the node database has no corosync.conf', async () => {
+    expect(await planPmxcfs(paths, false)).toEqual({ forceLocal: false, forced: false });
+    expect(await planPmxcfs(paths, true)).toEqual({ forceLocal: true, forced: false });
   });
 
-  it('uses the shared cluster database when /etc/corosync/corosync.conf names a cluster', () => {
-    mkdirSync(paths.etcCorosync, { recursive: true });
-    writeFileSync(paths.corosyncConf, cc('lab1'));
-    const db = paths.clusterDb('lab1');
-    expect(planPmxcfs(paths, false)).toEqual({ mode: 'cluster', db, cluster: 'lab1', forced: false, copyFrom: paths.localDb });
-    mkdirSync(db, { recursive: true });
-    writeFileSync(path.join(db, 'corosync.conf'), cc('lab1'));
-    expect(planPmxcfs(paths, false).copyFrom).toBeUndefined();
-  });
-
-  it('copies the cluster database into the node with -l', () => {
-    mkdirSync(paths.etcCorosync, { recursive: true });
-    writeFileSync(paths.corosyncConf, cc('lab1'));
-    mkdirSync(paths.clusterDb('lab1'), { recursive: true });
-    expect(planPmxcfs(paths, true)).toEqual({ mode: 'local', db: paths.localDb, forced: true, copyFrom: paths.clusterDb('lab1') });
-    expect(existsSync(paths.localDb)).toBe(false);
+  it('forces local mode with -l when the node database holds a corosync.conf', async () => {
+    mkdirSync(paths.localDb, { recursive: true });
+    writeFileSync(path.join(paths.localDb, 'corosync.conf'), 'totem {\n  cluster_name: lab1\n}\n');
+    expect(await planPmxcfs(paths, true)).toEqual({ forceLocal: true, forced: true });
+    expect(await planPmxcfs(paths, false)).toEqual({ forceLocal: false, forced: false });
     expect(readdirSync(dir)).toContain('labs');
   });
 });

@@ -1,7 +1,7 @@
 /**
- * The state of /etc/pve as PVE::Cluster sees it: mounted or not, writable (quorate) or not.
- * On a node /etc/pve is a bind mount, read-only while the node has no quorum; under a test
- * root it is a symlink and a marker file stands for the read-only remount.
+ * The state of /etc/pve as PVE::Cluster sees it: mounted or not, quorate or not. On a node
+ * /etc/pve is pmxcfs's FUSE mount and its `.members` tells the quorum; under a test root it is
+ * a symlink and a marker file stands for a read-only one.
  */
 import { existsSync, lstatSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -55,11 +55,21 @@ export function cfsMounted(paths: SimPaths): boolean {
   return findMount(paths.etcPve) !== undefined;
 }
 
-/** Is /etc/pve writable, i.e. is the node quorate (PVE::Cluster::check_cfs_quorum)? */
+/**
+ * Is the node quorate as pmxcfs reports it (PVE::Cluster::check_cfs_quorum)? `.members` carries
+ * the cluster's `quorate`; without a cluster section (local mode) pmxcfs is always quorate.
+ */
 export function cfsQuorate(paths: SimPaths): boolean {
   if (!cfsMounted(paths)) return false;
   if (paths.root) return !existsSync(roMarker(paths));
-  return findMount(paths.etcPve)?.options.includes('rw') ?? false;
+  let text: string;
+  try {
+    text = readFileSync(path.join(paths.etcPve, '.members'), 'utf8');
+  } catch {
+    return false;
+  }
+  const m = /"quorate":\s*(\d)/.exec(text);
+  return m ? m[1] === '1' : !/"cluster":/.test(text);
 }
 
 /** check_cfs_is_mounted. */

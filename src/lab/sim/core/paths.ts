@@ -20,18 +20,16 @@ export interface SimPaths {
   varLog: string;
   /** the stand-in tools (systemctl, pmxcfs, …) */
   binDir: string;
-  /** per-node symlink target of /etc/pve/local (the shared database cannot hold a per-node link) */
-  localNodeLink: string;
-  /** node-private pmxcfs database while standalone or in local mode */
+  /** the node's pmxcfs database (SQLite, served at /etc/pve by the node's pmxcfs) */
+  configDb: string;
+  /** where pvecm add keeps the database it replaces (Setup.pm finish_join) */
+  configDbBackupDir: string;
+  /** under a test root only: the plain folder that stands for the node's database at /etc/pve */
   localDb: string;
   /** node-private lab directory on the shared lab root */
   nodeDir(node: string): string;
-  /** shared pmxcfs database of a cluster */
-  clusterDb(cluster: string): string;
   /** where the running state of the guests of `node` lives (shared, so it survives sessions and moves with a migration) */
   guestState(node: string): string;
-  /** backups of a replaced node database */
-  dbBackupDir: string;
   /** the lab root password file */
   rootPassword: string;
   labRoot: string;
@@ -55,12 +53,11 @@ export function simPaths(node: NodeIdentity, env: NodeJS.ProcessEnv): SimPaths {
     taskDir: r('/var/log/pve/tasks'),
     varLog: r('/var/log'),
     binDir: r('/etc/pvx-lab/bin'),
-    localNodeLink: r('/etc/pvx-lab/local-node'),
-    localDb: lab.nodeLocalDb(node.name),
+    configDb: r('/var/lib/pve-cluster/config.db'),
+    configDbBackupDir: r('/var/lib/pve-cluster/backup'),
+    localDb: path.join(nodeDir(node.name), 'pve-local'),
     nodeDir,
-    clusterDb: (c) => lab.clusterDir(c),
     guestState: (n) => path.join(nodeDir(n), 'guests'),
-    dbBackupDir: path.join(nodeDir(node.name), 'pve-cluster-backup'),
     rootPassword: path.join(lab.root, 'root-password'),
     labRoot: lab.root,
   };

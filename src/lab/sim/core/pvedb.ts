@@ -85,6 +85,7 @@ export async function ensureBaseFiles(db: string, node: NodeIdentity): Promise<v
   writeIfMissing(path.join(db, 'priv', 'authorized_keys'), '', 0o600);
   writeIfMissing(path.join(db, 'authkey.pub'), '');
   if (!existsSync(path.join(db, 'nodes', node.name, 'pve-ssl.pem'))) await genNodeCert(db, node);
+  // under a test root the folder is one node's only: its `local` may be a plain relative link
   const local = path.join(db, 'local');
   let isLink = false;
   try {
@@ -92,9 +93,5 @@ export async function ensureBaseFiles(db: string, node: NodeIdentity): Promise<v
   } catch {
     isLink = false;
   }
-  // one link for every node: it points into the node's private /etc, which points at its own directory
-  if (!isLink && !existsSync(local)) symlinkSync(LOCAL_NODE_TARGET, local);
+  if (!isLink && !existsSync(local)) symlinkSync(`nodes/${node.name}`, local);
 }
-
-/** Where /etc/pve/local points: a per-node link in the node's own /etc. */
-export const LOCAL_NODE_TARGET = '/etc/pvx-lab/local-node';

@@ -1,13 +1,14 @@
 /**
- * `pmxcfs [-l] [-f] [-d]`, the pve-cluster daemon: puts the node's database at /etc/pve (its own
- * while standalone or with -l, the cluster's shared one while a member), keeps /etc/pve read-only
- * while the node has no quorum, and installs newer cluster corosync.conf versions locally.
+ * `pmxcfs [-l] [-f] [-d]`, the pve-cluster daemon. On a lab node it keeps the node's own
+ * /var/lib/pve-cluster/config.db, serves it at /etc/pve through FUSE and synchronises it with the
+ * other members' daemons (src/lab/sim/cfs). Under a test root (PVX_SIM_ROOT, no FUSE) /etc/pve is
+ * a symlink to a plain folder of the node, read-only by a marker file while a member lacks quorum.
  */
-import { appendFileSync, cpSync, existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { SimContext, SimTool } from '../types.js';
 import { cfsQuorate } from '../core/cfs.js';
-import { ipFromHostname, readClusterConf } from '../core/cluster.js';
+import { ipFromHostname } from '../core/cluster.js';
 import { pidAlive, pollUntilStopped, removeOwnPidFile, spawnDaemon, reportFailure, reportReady } from '../core/daemon.js';
 import { errorText } from '../core/errors.js';
 import { BIN, run } from '../core/exec.js';
@@ -16,37 +17,29 @@ import { simPaths, type SimPaths } from '../core/paths.js';
 import { ensureBaseFiles } from '../core/pvedb.js';
 import { readText } from '../core/pvefs.js';
 import { sleep } from '../core/time.js';
+import { loadRows } from '../cfs/config-db.js';
+import { MemDb } from '../cfs/memdb.js';
 
 const DAEMON_ENV = 'PVX_PMXCFS_DAEMON';
 const POLL_MS = 500;
 
-/** Which database a pmxcfs start uses, and how it gets there. */
+/** How a pmxcfs start runs. */
 export interface PmxcfsPlan {
-  mode: 'local' | 'cluster';
-  db: string;
-  cluster?: string;
-  /** copy this database over `db` first (local mode of a member, first start of a new cluster) */
-  copyFrom?: string;
-  /** `-l` with a cluster configuration present */
+  /** `-l`: the node's own database, writable, no cluster */
+  forceLocal: boolean;
+  /** `-l` while the database holds a corosync.conf ("forcing local mode") */
   forced: boolean;
 }
 
-/** Decide the database of a start from the node's corosync configuration and the `-l` flag. */
-export function planPmxcfs(paths: SimPaths, forceLocal: boolean): PmxcfsPlan {
-  const host = readClusterConf(paths.corosyncConf);
-  const localHasConf = existsSync(path.join(paths.localDb, 'corosync.conf'));
-  if (forceLocal) {
-    const plan: PmxcfsPlan = { mode: 'local', db: paths.localDb, forced: Boolean(host) || localHasConf };
-    const shared = host ? paths.clusterDb(host.summary.clusterName) : undefined;
-    if (shared && existsSync(shared)) plan.copyFrom = shared;
-    return plan;
-  }
-  if (!host) return { mode: 'local', db: paths.localDb, forced: false };
-  const cluster = host.summary.clusterName;
-  const db = paths.clusterDb(cluster);
-  const plan: PmxcfsPlan = { mode: 'cluster', db, cluster, forced: false };
-  if (!existsSync(path.join(db, 'corosync.conf'))) plan.copyFrom = paths.localDb;
-  return plan;
+/** Does the node's database hold a corosync.conf (the test root's folder, or config.db)? */
+async function dbHasCorosyncConf(paths: SimPaths): Promise<boolean> {
+  if (paths.root) return existsSync(path.join(paths.localDb, 'corosync.conf'));
+  return MemDb.fromRows(await loadRows(paths.configDb)).lookup('corosync.conf') !== undefined;
+}
+
+/** Decide a start from the node's database and the `-l` flag. */
+export async function planPmxcfs(paths: SimPaths, forceLocal: boolean): Promise<PmxcfsPlan> {
+  return { forceLocal, forced: forceLocal && (await dbHasCorosyncConf(paths)) };
 }
 
 function logLine(paths: SimPaths, node: string, text: string): void {
@@ -69,9 +62,11 @@ function configVersion(text: string | undefined): number {
   return m ? Number(m[1]) : 0;
 }
 
-/** dcdb_sync_corosync_conf: install a changed cluster corosync.conf locally and tell corosync. */
-async function syncCorosyncConf(paths: SimPaths, node: string, notify: boolean): Promise<void> {
-  const data = readText(path.join(paths.etcPve, 'corosync.conf'));
+/**
+ * dcdb_sync_corosync_conf: install a changed cluster corosync.conf locally and tell corosync.
+ * `data` comes from the database, never from /etc/pve: the daemon serves that mount itself.
+ */
+async function syncCorosyncConf(paths: SimPaths, node: string, data: string | undefined, notify: boolean): Promise<void> {
   if (!data) return;
   const newVersion = configVersion(data);
   if (!newVersion) {
@@ -102,64 +97,68 @@ async function quorate(): Promise<boolean> {
   return r.exitCode === 0;
 }
 
-/**
- * Copy a database folder that other nodes' daemons still write to: their half-written `*.tmp.<pid>`
- * files are no part of it, and a file renamed away while the copy runs means copying again.
- */
-function copyWhileWritten(from: string, to: string): void {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      cpSync(from, to, { recursive: true, verbatimSymlinks: true, filter: (src) => !/\.tmp\.\d+$/.test(src) });
-      return;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT' || attempt >= 5) throw e;
-      rmSync(to, { recursive: true, force: true });
-    }
-  }
-}
-
-/** Prepare and mount the planned database; read-only from the start when a member has no quorum. */
-async function setup(ctx: SimContext, paths: SimPaths, plan: PmxcfsPlan): Promise<void> {
-  if (plan.copyFrom && existsSync(plan.copyFrom)) {
-    rmSync(plan.db, { recursive: true, force: true });
-    mkdirSync(path.dirname(plan.db), { recursive: true });
-    copyWhileWritten(plan.copyFrom, plan.db);
-    rmSync(path.join(plan.db, 'priv', 'lock'), { recursive: true, force: true });
-  }
-  mkdirSync(plan.db, { recursive: true });
-  await ensureBaseFiles(plan.db, ctx.node);
-  await mountPve(paths, plan.db, ctx.node.name);
-  if (plan.mode === 'cluster') {
-    const q = await quorate();
-    if (!q) await setPveReadOnly(paths, true);
-    else await syncCorosyncConf(paths, ctx.node.name, true);
-  }
-}
-
-/** The server loop: quorum → read-only/writable, corosync.conf sync; SIGTERM unmounts and exits. */
-async function serve(ctx: SimContext, paths: SimPaths, plan: PmxcfsPlan): Promise<number> {
+/** Under a test root: the node's folder at /etc/pve, read-only while a member has no quorum. */
+async function serveFolder(ctx: SimContext, paths: SimPaths, plan: PmxcfsPlan): Promise<number> {
+  const cluster = !plan.forceLocal && existsSync(path.join(paths.localDb, 'corosync.conf'));
+  mkdirSync(paths.localDb, { recursive: true });
+  await ensureBaseFiles(paths.localDb, ctx.node);
+  await mountPve(paths, paths.localDb);
+  if (cluster && !(await quorate())) await setPveReadOnly(paths, true);
   let last = cfsQuorate(paths);
-  if (plan.mode === 'cluster') logLine(paths, ctx.node.name, last ? '[status] notice: node has quorum' : '[status] notice: node lost quorum');
   await pollUntilStopped(POLL_MS, async (stopping) => {
-    if (plan.mode !== 'cluster') return;
-    try {
-      const q = await quorate();
-      if (stopping()) return;
-      if (q !== last) {
-        await setPveReadOnly(paths, !q);
-        logLine(paths, ctx.node.name, q ? '[status] notice: node has quorum' : '[status] notice: node lost quorum');
-        last = q;
-      }
-      if (q) await syncCorosyncConf(paths, ctx.node.name, true);
-    } catch (e) {
-      logLine(paths, ctx.node.name, `[main] crit: ${errorText(e).trim()}`);
-    }
+    if (!cluster) return;
+    const q = await quorate();
+    if (stopping() || q === last) return;
+    await setPveReadOnly(paths, !q);
+    last = q;
   });
-  logLine(paths, ctx.node.name, '[main] notice: teardown filesystem');
   await unmountPve(paths);
   removeOwnPidFile(paths.pveClusterPid);
-  logLine(paths, ctx.node.name, '[main] notice: exit proxmox configuration filesystem (0)');
   return 0;
+}
+
+/** On a node: config.db, the FUSE view at /etc/pve and the cluster sync, until SIGTERM. */
+async function serveNode(ctx: SimContext, paths: SimPaths, plan: PmxcfsPlan, ready: () => void): Promise<number> {
+  const node = ctx.node.name;
+  const log = (t: string): void => logLine(paths, node, t);
+  const { startCfsDaemon } = await import('../cfs/daemon.js');
+  // a crashed pmxcfs leaves its mount behind
+  await unmountPve(paths);
+  const d = await startCfsDaemon({ node: ctx.node, dbFile: paths.configDb, mountPoint: paths.etcPve, hostCorosyncConf: paths.corosyncConf, forceLocal: plan.forceLocal, log });
+  log(`[main] notice: memdb open '${paths.configDb}' successful (version = ${d.cfs.memdb.root.version.toString(16).toUpperCase().padStart(16, '0')})`);
+  if (d.mode === 'cluster') {
+    if (d.cfs.quorate()) await syncCorosyncConf(paths, node, d.corosyncConfText(), true);
+    log(d.cfs.quorate() ? '[status] notice: node has quorum' : '[status] notice: node lost quorum');
+  }
+  ready();
+  let last = d.cfs.quorate();
+  await pollUntilStopped(POLL_MS, async (stopping) => {
+    if (d.mode !== 'cluster') return;
+    try {
+      await d.tick();
+      if (stopping()) return;
+      const q = d.cfs.quorate();
+      if (q !== last) log(q ? '[status] notice: node has quorum' : '[status] notice: node lost quorum');
+      last = q;
+      if (q) await syncCorosyncConf(paths, node, d.corosyncConfText(), true);
+    } catch (e) {
+      log(`[main] crit: ${errorText(e).trim()}`);
+    }
+  });
+  log('[main] notice: teardown filesystem');
+  await d.stop();
+  removeOwnPidFile(paths.pveClusterPid);
+  log('[main] notice: exit proxmox configuration filesystem (0)');
+  return 0;
+}
+
+/** Run the server: the FUSE daemon on a node, the folder under a test root. */
+async function serve(ctx: SimContext, paths: SimPaths, plan: PmxcfsPlan, ready: () => void): Promise<number> {
+  if (paths.root) {
+    ready();
+    return serveFolder(ctx, paths, plan);
+  }
+  return serveNode(ctx, paths, plan, ready);
 }
 
 function parseArgs(args: string[], ctx: SimContext): { local: boolean; foreground: boolean } | number {
@@ -190,14 +189,17 @@ export const pmxcfs: SimTool = {
     const paths = simPaths(ctx.node, ctx.env);
     if (ctx.env[DAEMON_ENV]) {
       const plan = JSON.parse(ctx.env[DAEMON_ENV] ?? '{}') as PmxcfsPlan;
+      let readied = false;
       try {
-        await setup(ctx, paths, plan);
+        return await serve(ctx, paths, plan, () => {
+          readied = true;
+          reportReady();
+        });
       } catch (e) {
-        reportFailure(errorText(e));
+        if (!readied) reportFailure(errorText(e));
+        else logLine(paths, ctx.node.name, `[main] crit: ${errorText(e).trim()}`);
         return 255;
       }
-      reportReady();
-      return serve(ctx, paths, plan);
     }
     const opts = parseArgs(args, ctx);
     if (typeof opts === 'number') return opts;
@@ -215,19 +217,17 @@ export const pmxcfs: SimTool = {
       if (i === 10) ctx.err('[main] notice: unable to acquire pmxcfs lock - trying again\n');
       await sleep(1000);
     }
-    const plan = planPmxcfs(paths, opts.local);
+    const plan = await planPmxcfs(paths, opts.local);
     if (plan.forced) ctx.err('[main] notice: forcing local mode (although corosync.conf exists)\n');
     mkdirSync(path.dirname(paths.pveClusterPid), { recursive: true });
     mkdirSync(paths.varLog, { recursive: true });
     if (opts.foreground) {
       try {
-        await setup(ctx, paths, plan);
+        return await serve(ctx, paths, plan, () => writeFileSync(paths.pveClusterPid, `${process.pid}\n`));
       } catch (e) {
         ctx.err(`[main] crit: ${errorText(e)}`);
         return 255;
       }
-      writeFileSync(paths.pveClusterPid, `${process.pid}\n`);
-      return serve(ctx, paths, plan);
     }
     const script = process.argv[1] ?? '';
     try {

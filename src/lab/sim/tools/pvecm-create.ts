@@ -1,5 +1,5 @@
 /** `pvecm create` (POST /cluster/config): a one-node cluster from this standalone node (reference §1.3). */
-import { existsSync, mkdirSync, cpSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { atomicWriteConf, linkArgs } from '../api/cluster-config.js';
 import { remoteNodeIp } from '../core/cluster.js';
@@ -50,15 +50,6 @@ export function createConf(
   return { main, digest: '' };
 }
 
-/** Start the cluster database from this node's own one (the creating node keeps its configuration). */
-function initClusterDb(env: SimEnv, clustername: string): void {
-  const db = env.paths.clusterDb(clustername);
-  rmSync(db, { recursive: true, force: true });
-  mkdirSync(path.dirname(db), { recursive: true });
-  cpSync(env.paths.localDb, db, { recursive: true, verbatimSymlinks: true });
-  rmSync(path.join(db, 'priv', 'lock'), { recursive: true, force: true });
-}
-
 /** The create handler: refusal, then the `clustercreate` task; pvecm exits 0 whatever the task did. */
 export async function pvecmCreate(env: SimEnv, v: Values): Promise<number> {
   const clustername = String(v['clustername']);
@@ -85,7 +76,6 @@ export async function pvecmCreate(env: SimEnv, v: Values): Promise<number> {
     mkdirSync(env.paths.etcCorosync, { recursive: true });
     writeAtomic(env.paths, env.paths.corosyncConf, text);
     await ensureBaseFiles(env.paths.etcPve, env.ctx.node);
-    initClusterDb(env, clustername);
     task.print('Restart corosync and cluster filesystem\n');
     const r = await systemctl(env.paths.binDir, ['restart', 'corosync', 'pve-cluster'], 120_000);
     task.print(r.stdout + r.stderr);

@@ -13,7 +13,7 @@ import type { SimEnv } from '../core/env.js';
 import { Die } from '../core/errors.js';
 import { BIN, run, ssh, systemctl } from '../core/exec.js';
 import { genLocalDirs, genNodeCert, pemFingerprint } from '../core/pvedb.js';
-import { readText } from '../core/pvefs.js';
+import { readText, shown } from '../core/pvefs.js';
 import type { Values } from '../core/schema.js';
 import { lineReader, type LineReader } from '../core/stdin.js';
 import { runTask, type Task } from '../core/task.js';
@@ -155,16 +155,25 @@ async function sshJoin(env: SimEnv, task: Task, v: Values): Promise<void> {
   await finishJoin(env, task, conf.stdout, Buffer.from(key.stdout.trim(), 'base64'));
 }
 
-function dumpDb(dir: string, rel = ''): string {
+function dumpDir(dir: string, rel = ''): string {
   let out = '';
   for (const name of readdirSync(path.join(dir, rel)).sort()) {
     const p = path.join(rel, name);
     const st = statSync(path.join(dir, p), { throwIfNoEntry: false });
     if (!st) continue;
-    if (st.isDirectory()) out += dumpDb(dir, p);
+    if (st.isDirectory()) out += dumpDir(dir, p);
     else out += `-- ${p}\n${readFileSync(path.join(dir, p), 'utf8')}\n`;
   }
   return out;
+}
+
+/** `sqlite3 config.db .dump` (a test root's folder is listed instead). */
+async function dumpDatabase(env: SimEnv): Promise<string> {
+  if (env.paths.root) return existsSync(env.paths.localDb) ? dumpDir(env.paths.localDb) : '';
+  if (!existsSync(env.paths.configDb)) return '';
+  const r = await run('sqlite3', [env.paths.configDb, '.dump'], { timeoutMs: 60_000 });
+  if (r.exitCode !== 0) throw new Error(r.stderr.trim() || `sqlite3 exit code ${r.exitCode}`);
+  return r.stdout;
 }
 
 /** finish_join: install the cluster's authkey and corosync.conf, restart, wait for quorum, new node files. */
@@ -176,11 +185,13 @@ export async function finishJoin(env: SimEnv, task: Task, corosyncConf: string, 
   const stop = await systemctl(env.paths.binDir, ['stop', 'pve-cluster']);
   if (stop.exitCode !== 0) throw new Die(`can't stop pve-cluster service: command 'systemctl stop pve-cluster' failed: exit code ${stop.exitCode}\n`);
   try {
-    mkdirSync(env.paths.dbBackupDir, { recursive: true, mode: 0o700 });
-    const file = path.join(env.paths.dbBackupDir, `config-${Math.floor(Date.now() / 1000)}.sql.gz`);
-    task.print(`backup old database to '${file}'\n`);
-    writeFileSync(file, gzipSync(existsSync(env.paths.localDb) ? dumpDb(env.paths.localDb) : ''));
-    rmSync(env.paths.localDb, { recursive: true, force: true });
+    mkdirSync(env.paths.configDbBackupDir, { recursive: true, mode: 0o700 });
+    const file = path.join(env.paths.configDbBackupDir, `config-${Math.floor(Date.now() / 1000)}.sql.gz`);
+    task.print(`backup old database to '${shown(env.paths, file)}'\n`);
+    writeFileSync(file, gzipSync(await dumpDatabase(env)));
+    // the joining node starts from an empty database: the cluster's leader overwrites it
+    if (env.paths.root) rmSync(env.paths.localDb, { recursive: true, force: true });
+    for (const f of ['', '-wal', '-shm']) rmSync(`${env.paths.configDb}${f}`, { force: true });
   } catch (e) {
     task.print(`failed to create backup of pre-join config database - ${e instanceof Error ? e.message : String(e)}\n`);
   }

@@ -1,0 +1,321 @@
+/**
+ * One pmxcfs daemon's database logic (memdb.c + dcdb.c + dfsm.c, reduced to what decides the
+ * content of /etc/pve): the node's memdb written through to its config.db, local mode, and in a
+ * cluster the synchronisation with the other members' daemons:
+ * - on every change of the corosync view (members or quorum) and whenever a daemon of the view
+ *   joins, the members exchange their state (version, mtime of the last write), choose the leader
+ *   with dcdb_select_leader's rule and every member whose tree differs takes the leader's;
+ * - while quorate, each write goes to one sequencer (the member with the lowest node id) that
+ *   applies it and sends it to every member in one order; the writer's call returns after all
+ *   members answered. Without quorum every write fails (EACCES, from the view).
+ */
+import { constants as os } from 'node:os';
+import { MemDb, MemdbError, type CfsOp, type DbChange, type DbIndex, type StampedOp, type TreeEntry } from './memdb.js';
+
+const E = os.errno;
+
+/** What config.db offers the daemon (ConfigDb, or a stand-in in tests). */
+export interface DbBackend {
+  write(c: DbChange): Promise<void>;
+  replaceAll(rows: readonly TreeEntry[]): Promise<void>;
+}
+
+/** This node's corosync view: its node id, the members it sees and whether it is quorate. */
+export interface CorosyncView {
+  localId: number;
+  online: number[];
+  quorate: boolean;
+}
+
+/** How a daemon reaches the daemon of member `nodeid`. */
+export type PeerSend = (nodeid: number, msg: PeerMessage, timeoutMs: number) => Promise<unknown>;
+
+/** Messages between daemons. */
+export type PeerMessage =
+  | { t: 'state'; from: number }
+  | { t: 'dump' }
+  | { t: 'replace'; from: number; rows: WireRow[] }
+  | { t: 'submit'; from: number; op: StampedOp }
+  | { t: 'apply'; from: number; op: StampedOp };
+
+/** A tree row on the wire (data in base64). */
+export type WireRow = Omit<TreeEntry, 'data'> & { data?: string };
+
+/** A member's state in a sync round (dfsm_node_info_t + memdb_index_t, reduced). */
+export interface MemberState {
+  nodeid: number;
+  pid: number;
+  index: DbIndex;
+}
+
+/**
+ * dcdb_select_leader (pve-cluster src/pmxcfs/dcdb.c): members sorted by node id, then pid
+ * (dfsm.c dfsm_sync_info_compare); the first is the candidate, a later one replaces it when its
+ * version is higher, or equal with a later mtime of the last write. So on a full tie the lowest
+ * node id leads.
+ */
+export function selectLeader(states: readonly MemberState[]): MemberState | undefined {
+  const sorted = [...states].sort((a, b) => a.nodeid - b.nodeid || a.pid - b.pid);
+  let leader: MemberState | undefined;
+  for (const s of sorted) {
+    if (!leader) leader = s;
+    else if (s.index.version === leader.index.version && s.index.mtime > leader.index.mtime) leader = s;
+    else if (s.index.version > leader.index.version) leader = s;
+  }
+  return leader;
+}
+
+function toWire(rows: readonly TreeEntry[]): WireRow[] {
+  return rows.map((r) => {
+    const { data, ...rest } = r;
+    return data ? { ...rest, data: data.toString('base64') } : rest;
+  });
+}
+
+function fromWire(rows: readonly WireRow[]): TreeEntry[] {
+  return rows.map((r) => {
+    const { data, ...rest } = r;
+    return data ? { ...rest, data: Buffer.from(data, 'base64') } : rest;
+  });
+}
+
+function sameIndex(a: DbIndex, b: DbIndex): boolean {
+  return a.version === b.version && a.mtime === b.mtime && a.writer === b.writer;
+}
+
+/** Options of a daemon. */
+export interface CfsNodeOptions {
+  memdb: MemDb;
+  db: DbBackend;
+  /** `local`: no cluster (no corosync.conf, or `pmxcfs -l`); always writable, talks to nobody */
+  mode: 'local' | 'cluster';
+  pid: number;
+  send?: PeerSend;
+  now?: () => number;
+  log?: (line: string) => void;
+  /** called after the tree changed (a write applied, or a leader's tree taken) */
+  onChange?: () => void;
+}
+
+const PEER_TIMEOUT_MS = 3000;
+
+/** The database side of one pmxcfs daemon. */
+export class CfsNode {
+  memdb: MemDb;
+  private view: CorosyncView = { localId: 0, online: [], quorate: false };
+  /** the daemons of the current view that answered the last sync round (this one included) */
+  private group: number[] = [];
+  private syncing: Promise<void> | undefined;
+  private resyncWanted = false;
+  private sequence: Promise<unknown> = Promise.resolve();
+  private readonly log: (line: string) => void;
+  private readonly now: () => number;
+
+  constructor(private readonly o: CfsNodeOptions) {
+    this.memdb = o.memdb;
+    this.log = o.log ?? (() => undefined);
+    this.now = o.now ?? (() => Math.floor(Date.now() / 1000));
+  }
+
+  /** cfs_is_quorate: local mode is always quorate; a member only while its partition is. */
+  quorate(): boolean {
+    return this.o.mode === 'local' || this.view.quorate;
+  }
+
+  /** Node id of this daemon (0 in local mode, the `writer` pmxcfs records then). */
+  get nodeid(): number {
+    return this.o.mode === 'local' ? 0 : this.view.localId;
+  }
+
+  /** Members of the current sync group. */
+  members(): number[] {
+    return [...this.group];
+  }
+
+  /** The online members corosync reports. */
+  online(): number[] {
+    return [...this.view.online];
+  }
+
+  /** Resolves once no sync round runs (or is wanted). */
+  async settled(): Promise<void> {
+    while (this.syncing) await this.syncing;
+  }
+
+  /** Feed the current corosync view; a change starts a sync round. */
+  async setView(v: CorosyncView): Promise<void> {
+    const changed = v.localId !== this.view.localId || v.quorate !== this.view.quorate || v.online.join(',') !== this.view.online.join(',');
+    this.view = { ...v, online: [...v.online].sort((a, b) => a - b) };
+    if (changed) await this.resync();
+  }
+
+  /** Run a sync round (serialised; a request during one runs another after it). */
+  resync(): Promise<void> {
+    if (this.syncing) {
+      this.resyncWanted = true;
+      return this.syncing;
+    }
+    this.syncing = (async () => {
+      try {
+        do {
+          this.resyncWanted = false;
+          await this.syncRound();
+        } while (this.resyncWanted);
+      } finally {
+        this.syncing = undefined;
+      }
+    })();
+    return this.syncing;
+  }
+
+  private async syncRound(): Promise<void> {
+    if (this.o.mode === 'local') return;
+    const self = this.view.localId;
+    if (!this.view.quorate || !this.o.send) {
+      this.group = [self];
+      return;
+    }
+    const states: MemberState[] = [{ nodeid: self, pid: this.o.pid, index: { ...this.memdb.root } }];
+    const send = this.o.send;
+    await Promise.all(
+      this.view.online
+        .filter((id) => id !== self)
+        .map(async (id) => {
+          try {
+            const s = (await send(id, { t: 'state', from: self }, PEER_TIMEOUT_MS)) as MemberState;
+            if (s && typeof s.nodeid === 'number' && s.index) states.push(s);
+          } catch {
+            // no daemon there (yet): it is no member of the group; its own start will sync
+          }
+        }),
+    );
+    this.group = states.map((s) => s.nodeid).sort((a, b) => a - b);
+    const leader = selectLeader(states);
+    if (!leader) return;
+    this.log(`[dcdb] notice: members: ${states.map((s) => `${s.nodeid}/${s.pid}`).join(', ')}; leader is ${leader.nodeid}/${leader.pid}`);
+    if (leader.nodeid === self) {
+      const rows = toWire(this.memdb.rows());
+      await Promise.all(
+        states
+          .filter((s) => s.nodeid !== self && !sameIndex(s.index, this.memdb.root))
+          .map(async (s) => {
+            try {
+              await send(s.nodeid, { t: 'replace', from: self, rows }, PEER_TIMEOUT_MS * 4);
+            } catch (e) {
+              this.log(`[dcdb] crit: sending the database to node ${s.nodeid} failed: ${e instanceof Error ? e.message : String(e)}`);
+            }
+          }),
+      );
+    } else if (!sameIndex(leader.index, this.memdb.root)) {
+      try {
+        const dump = (await send(leader.nodeid, { t: 'dump' }, PEER_TIMEOUT_MS * 4)) as { rows: WireRow[] };
+        await this.takeTree(fromWire(dump.rows));
+      } catch (e) {
+        this.log(`[dcdb] crit: reading the database of node ${leader.nodeid} failed: ${e instanceof Error ? e.message : String(e)}`);
+      }
+    }
+  }
+
+  private async takeTree(rows: TreeEntry[]): Promise<void> {
+    const next = MemDb.fromRows(rows);
+    this.memdb = next;
+    await this.o.db.replaceAll(rows);
+    this.log(`[dcdb] notice: took the leader's database (version = ${next.root.version})`);
+    this.o.onChange?.();
+  }
+
+  /** Apply an operation here and persist it. */
+  private async applyLocal(s: StampedOp): Promise<void> {
+    const change = this.memdb.apply(s);
+    await this.o.db.write(change);
+    this.o.onChange?.();
+  }
+
+  /** The sequencer: apply here, then on every other member of the group, one operation at a time. */
+  private sequenceOp(s: StampedOp): Promise<void> {
+    const run = async (): Promise<void> => {
+      await this.applyLocal(s);
+      const send = this.o.send;
+      if (!send) return;
+      const self = this.view.localId;
+      let diverged = false;
+      await Promise.all(
+        this.group
+          .filter((id) => id !== self)
+          .map(async (id) => {
+            try {
+              const a = (await send(id, { t: 'apply', from: self, op: s }, PEER_TIMEOUT_MS)) as { errno?: number };
+              if (a?.errno) throw new Error(`errno ${a.errno}`);
+            } catch (e) {
+              diverged = true;
+              this.log(`[dcdb] crit: node ${id} did not take a write: ${e instanceof Error ? e.message : String(e)}`);
+            }
+          }),
+      );
+      // a member that missed a write differs now: a sync round gives it this (newer) database
+      if (diverged) setImmediate(() => void this.resync());
+    };
+    const p = this.sequence.then(run);
+    this.sequence = p.catch(() => undefined);
+    return p;
+  }
+
+  /** A write from this node's /etc/pve; resolves once applied (everywhere), rejects with a MemdbError. */
+  async submit(op: CfsOp): Promise<void> {
+    const s: StampedOp = { op, writer: this.nodeid, mtime: this.now() };
+    if (this.o.mode === 'local') {
+      await this.applyLocal(s);
+      return;
+    }
+    if (this.syncing) await this.syncing;
+    if (!this.view.quorate) throw new MemdbError(E.EACCES);
+    const seq = Math.min(...this.group);
+    if (!Number.isFinite(seq) || seq === this.view.localId || !this.o.send) {
+      await this.sequenceOp(s);
+      return;
+    }
+    let answer: { errno?: number };
+    try {
+      answer = (await this.o.send(seq, { t: 'submit', from: this.view.localId, op: s }, PEER_TIMEOUT_MS * 2)) as { errno?: number };
+    } catch (e) {
+      this.log(`[dcdb] crit: sending a write to node ${seq} failed: ${e instanceof Error ? e.message : String(e)}`);
+      throw new MemdbError(E.EACCES);
+    }
+    if (answer?.errno) throw new MemdbError(answer.errno);
+  }
+
+  /** Answer a message of another member's daemon. */
+  async handle(msg: PeerMessage): Promise<unknown> {
+    if (this.o.mode === 'local') throw new Error('local mode');
+    switch (msg.t) {
+      case 'state':
+        // not a member of any group before corosync has told who we are
+        if (!this.view.localId) throw new Error('no corosync view yet');
+        // a daemon of our view we have not synced with: a new round for everybody (a CPG join)
+        if (!this.group.includes(msg.from) && this.view.online.includes(msg.from)) setImmediate(() => void this.resync());
+        return { nodeid: this.view.localId, pid: this.o.pid, index: { ...this.memdb.root } } satisfies MemberState;
+      case 'dump':
+        return { rows: toWire(this.memdb.rows()) };
+      case 'replace':
+        if (!this.view.online.includes(msg.from)) throw new Error('not a member of this partition');
+        await this.takeTree(fromWire(msg.rows));
+        return { ok: true };
+      case 'submit':
+        if (!this.view.quorate || !this.view.online.includes(msg.from)) return { errno: E.EACCES };
+        try {
+          await this.sequenceOp(msg.op);
+          return { ok: true };
+        } catch (e) {
+          return { errno: e instanceof MemdbError ? e.errno : E.EIO };
+        }
+      case 'apply':
+        if (!this.view.online.includes(msg.from)) return { errno: E.EACCES };
+        try {
+          await this.applyLocal(msg.op);
+          return { ok: true };
+        } catch (e) {
+          return { errno: e instanceof MemdbError ? e.errno : E.EIO };
+        }
+    }
+  }
+}

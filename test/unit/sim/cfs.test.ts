@@ -1,0 +1,328 @@
+/**
+ * The lab's pmxcfs database logic: memdb (pve-cluster src/pmxcfs/memdb.c), config.db written with
+ * the sqlite3 shell (database.c), the /etc/pve view (pmxcfs.c, cfs-plug-*.c) and the sync between
+ * daemons (dcdb.c dcdb_select_leader), with daemons wired to each other in-process.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ConfigDb, loadRows } from '../../../src/lab/sim/cfs/config-db.js';
+import { FuseError } from '../../../src/lab/sim/cfs/fuse-ops.js';
+import { DT_DIR, DT_REG, MemDb, MemdbError, type CfsOp, type DbChange, type TreeEntry } from '../../../src/lab/sim/cfs/memdb.js';
+import { CfsNode, selectLeader, type PeerMessage } from '../../../src/lab/sim/cfs/node.js';
+import { CfsView, pathIsPrivate } from '../../../src/lab/sim/cfs/view.js';
+import { tmpDir } from '../../helpers/tmp.js';
+
+const hasSqlite = existsSync('/usr/bin/sqlite3');
+const W = 1;
+const T = 1_700_000_000;
+const b64 = (s: string): string => Buffer.from(s).toString('base64');
+
+function apply(db: MemDb, op: CfsOp, mtime = T, writer = W): DbChange {
+  return db.apply({ op, writer, mtime });
+}
+
+describe('memdb', () => {
+  it('gives a new entry the version that created it as inode, and bumps the version on every write', () => {
+    const db = new MemDb();
+    apply(db, { kind: 'mkdir', path: 'nodes' });
+    apply(db, { kind: 'create', path: 'nodes/a.cfg' });
+    const c = apply(db, { kind: 'write', path: 'nodes/a.cfg', offset: 0, data: b64('hello') }, T + 5, 3);
+    expect(db.root).toEqual({ version: 3, writer: 3, mtime: T + 5 });
+    expect(db.lookup('nodes')).toEqual({ inode: 1, parent: 0, version: 1, writer: 1, mtime: T, type: DT_DIR, name: 'nodes' });
+    expect(c.upsert).toEqual({ inode: 2, parent: 1, version: 3, writer: 3, mtime: T + 5, type: DT_REG, name: 'a.cfg', data: Buffer.from('hello') });
+    expect(c.index).toEqual({ version: 3, writer: 3, mtime: T + 5 });
+  });
+
+  it('keeps the size on a write inside a file and shrinks only on truncate', () => {
+    const db = new MemDb();
+    apply(db, { kind: 'create', path: 'f' });
+    apply(db, { kind: 'write', path: 'f', offset: 0, data: b64('abcdef') });
+    apply(db, { kind: 'write', path: 'f', offset: 1, data: b64('XY') });
+    expect(db.lookup('f')?.data?.toString()).toBe('aXYdef');
+    apply(db, { kind: 'truncate', path: 'f', size: 2 });
+    expect(db.lookup('f')?.data?.toString()).toBe('aX');
+    apply(db, { kind: 'truncate', path: 'f', size: 0 });
+    expect(db.lookup('f')?.data).toBeUndefined();
+  });
+
+  it('answers with the errnos of memdb.c', () => {
+    const db = new MemDb();
+    apply(db, { kind: 'mkdir', path: 'd' });
+    apply(db, { kind: 'create', path: 'd/f' });
+    const errno = (op: CfsOp): number | undefined => {
+      try {
+        apply(db, op);
+        return undefined;
+      } catch (e) {
+        return (e as MemdbError).errno;
+      }
+    };
+    expect(errno({ kind: 'create', path: 'd/f' })).toBe(17); // EEXIST
+    expect(errno({ kind: 'write', path: 'd/g', offset: 0, data: '' })).toBe(2); // ENOENT
+    expect(errno({ kind: 'mkdir', path: 'nope/x' })).toBe(2);
+    expect(errno({ kind: 'rmdir', path: 'd' })).toBe(39); // ENOTEMPTY
+    expect(errno({ kind: 'mkdir', path: 'd/..' })).toBe(13); // EACCES
+    expect(errno({ kind: 'write', path: 'd/f', offset: 1024 * 1024, data: b64('x') })).toBe(27); // EFBIG
+    expect(db.root.version).toBe(2);
+  });
+
+  it('renames keeping the inode, replacing an existing target', () => {
+    const db = new MemDb();
+    apply(db, { kind: 'create', path: 'a.tmp' });
+    apply(db, { kind: 'write', path: 'a.tmp', offset: 0, data: b64('new') });
+    apply(db, { kind: 'create', path: 'a' });
+    const c = apply(db, { kind: 'rename', from: 'a.tmp', to: 'a' });
+    expect(c.deleteInode).toBe(3);
+    expect(c.upsert).toMatchObject({ inode: 1, name: 'a', version: 4 });
+    expect(db.lookup('a.tmp')).toBeUndefined();
+    expect(db.lookup('a')?.data?.toString()).toBe('new');
+  });
+
+  it('refuses to move a lock backwards (utime 0 is an unlock request) or for another writer', () => {
+    const db = new MemDb();
+    for (const p of ['priv', 'priv/lock', 'priv/lock/ha']) apply(db, { kind: 'mkdir', path: p });
+    expect(() => apply(db, { kind: 'mtime', path: 'priv/lock/ha', mtime: 0 })).toThrow(MemdbError);
+    expect(() => apply(db, { kind: 'mtime', path: 'priv/lock/ha', mtime: T + 1 }, T, 2)).toThrow(MemdbError);
+    apply(db, { kind: 'mtime', path: 'priv/lock/ha', mtime: T + 1 });
+    expect(db.lookup('priv/lock/ha')?.mtime).toBe(T + 1);
+  });
+
+  it('round-trips through its rows', () => {
+    const db = new MemDb();
+    apply(db, { kind: 'mkdir', path: 'nodes' });
+    apply(db, { kind: 'create', path: 'nodes/x' });
+    const rows = db.rows();
+    expect(rows[0]).toEqual({ inode: 0, parent: 0, version: 2, writer: 1, mtime: T, type: DT_REG, name: '__version__' });
+    const again = MemDb.fromRows(rows);
+    expect(again.rows()).toEqual(rows);
+    expect(again.lookup('nodes/x')?.inode).toBe(2);
+  });
+});
+
+describe.skipIf(!hasSqlite)('config.db', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = tmpDir('pvx-cfsdb-');
+  });
+  afterEach(async () => {
+    const { rmSync } = await import('node:fs');
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('is a WAL-mode SQLite file with pmxcfs schema, readable by the sqlite3 shell', async () => {
+    const file = path.join(dir, 'config.db');
+    const cdb = await ConfigDb.open(file);
+    const mem = new MemDb();
+    await cdb.write(apply(mem, { kind: 'mkdir', path: 'nodes' }));
+    await cdb.write(apply(mem, { kind: 'create', path: "it's" }));
+    await cdb.write(apply(mem, { kind: 'write', path: "it's", offset: 0, data: b64('\u0000bin\n') }, T + 1));
+    const q = (sql: string): string => execFileSync('sqlite3', [file, sql], { encoding: 'utf8' });
+    expect(q('PRAGMA journal_mode;')).toBe('wal\n');
+    expect(q("SELECT sql FROM sqlite_master WHERE name = 'tree';")).toBe(
+      "CREATE TABLE tree (  inode INTEGER PRIMARY KEY NOT NULL,  parent INTEGER NOT NULL CHECK(typeof(parent)=='integer'),  version INTEGER NOT NULL CHECK(typeof(version)=='integer'),  writer INTEGER NOT NULL CHECK(typeof(writer)=='integer'),  mtime INTEGER NOT NULL CHECK(typeof(mtime)=='integer'),  type INTEGER NOT NULL CHECK(typeof(type)=='integer'),  name TEXT NOT NULL,  data BLOB)\n",
+    );
+    expect(q('SELECT inode, parent, version, writer, mtime, type, name, hex(data) FROM tree ORDER BY inode;')).toBe(
+      `0|0|3|1|${T + 1}|8|__version__|\n1|0|1|1|${T}|4|nodes|\n2|0|3|1|${T + 1}|8|it's|0062696E0A\n`,
+    );
+    const rows = await loadRows(file);
+    expect(MemDb.fromRows(rows).rows()).toEqual(mem.rows());
+    await cdb.replaceAll(new MemDb().rows());
+    expect(q('SELECT inode, name, version FROM tree;')).toBe('0|__version__|0\n');
+    await cdb.close();
+  });
+});
+
+/** In-process daemons: messages go straight to the other node's handler, cut links fail. */
+class Net {
+  nodes = new Map<number, CfsNode>();
+  cut = new Set<number>();
+  writes: Array<{ node: number; change: DbChange }> = [];
+  log: string[] = [];
+  send(from: number) {
+    return async (to: number, msg: PeerMessage): Promise<unknown> => {
+      const n = this.nodes.get(to);
+      if (!n || this.cut.has(to) || this.cut.has(from)) throw new Error('unreachable');
+      return JSON.parse(JSON.stringify(await n.handle(JSON.parse(JSON.stringify(msg)) as PeerMessage))) as unknown;
+    };
+  }
+  /** set the views of several daemons at once (corosync tells every member), then wait for the rounds */
+  async view(online: number[], quorate: boolean, ids = online): Promise<void> {
+    await Promise.all(ids.map((id) => this.nodes.get(id)?.setView({ localId: id, online, quorate })));
+    await this.settle();
+  }
+  async settle(): Promise<void> {
+    for (let i = 0; i < 3; i++) {
+      await new Promise((r) => setImmediate(r));
+      await Promise.all([...this.nodes.values()].map((n) => n.settled()));
+    }
+  }
+  add(id: number, mode: 'local' | 'cluster' = 'cluster', memdb = new MemDb()): CfsNode {
+    const node = new CfsNode({
+      memdb,
+      mode,
+      pid: 100 + id,
+      db: {
+        write: async (change) => {
+          this.writes.push({ node: id, change });
+        },
+        replaceAll: async () => undefined,
+      },
+      send: this.send(id),
+      now: () => T,
+      log: (l) => this.log.push(`${id}: ${l}`),
+    });
+    this.nodes.set(id, node);
+    return node;
+  }
+}
+
+function files(n: CfsNode): string[] {
+  return n.memdb
+    .rows()
+    .slice(1)
+    .map((r) => `${r.name}=${r.data?.toString() ?? ''}`)
+    .sort();
+}
+
+async function put(n: CfsNode, p: string, text: string): Promise<void> {
+  if (!n.memdb.lookup(p)) await n.submit({ kind: 'create', path: p });
+  await n.submit({ kind: 'write', path: p, offset: 0, data: b64(text) });
+}
+
+describe('sync between daemons', () => {
+  it('chooses the leader as dcdb_select_leader: highest version, then later mtime, then lowest node id', () => {
+    const s = (nodeid: number, version: number, mtime: number) => ({ nodeid, pid: 1, index: { version, mtime, writer: nodeid } });
+    expect(selectLeader([s(1, 10, 5), s(2, 12, 1), s(3, 11, 9)])?.nodeid).toBe(2);
+    expect(selectLeader([s(3, 10, 9), s(1, 10, 5), s(2, 10, 7)])?.nodeid).toBe(3);
+    expect(selectLeader([s(2, 10, 5), s(1, 10, 5)])?.nodeid).toBe(1);
+  });
+
+  it('applies a write on every member before it returns, in one order', async () => {
+    const net = new Net();
+    const [a, b, c] = [net.add(1), net.add(2), net.add(3)];
+    await net.view([1, 2, 3], true);
+    await put(c, 'x.cfg', 'from 3');
+    await put(b, 'y.cfg', 'from 2');
+    for (const n of [a, b, c]) expect(files(n)).toEqual(['x.cfg=from 3', 'y.cfg=from 2']);
+    expect([a, b, c].map((n) => n.memdb.root.version)).toEqual([4, 4, 4]);
+    expect(b.memdb.lookup('x.cfg')).toMatchObject({ inode: 1, writer: 3 });
+  });
+
+  it('refuses writes without quorum (EACCES) and lets a separated node with more writes win on rejoin', async () => {
+    const net = new Net();
+    const [a, b, c] = [net.add(1), net.add(2), net.add(3)];
+    await net.view([1, 2, 3], true);
+    await put(a, 'shared.cfg', 'v1');
+    // node 3 is cut off: no quorum there, 1 and 2 keep theirs
+    net.cut.add(3);
+    await net.view([3], false);
+    await net.view([1, 2], true);
+    await expect(put(c, 'alone.cfg', 'x')).rejects.toMatchObject({ errno: 13 });
+    await put(a, 'cluster.cfg', 'one write');
+    // node 3 alone in local mode (pmxcfs -l on its own database) writes more than the cluster
+    const local = net.add(3, 'local', c.memdb);
+    for (let i = 0; i < 4; i++) await put(local, 'shared.cfg', `local ${i}`);
+    const c2 = net.add(3, 'cluster', local.memdb);
+    net.cut.delete(3);
+    await net.view([1, 2, 3], true);
+    for (const n of [a, b, c2]) expect(files(n)).toEqual(['shared.cfg=local 3']);
+    expect(a.memdb.root.version).toBe(c2.memdb.root.version);
+  });
+
+  it('makes a separated node with fewer writes lose them on rejoin', async () => {
+    const net = new Net();
+    const [a, b] = [net.add(1), net.add(2)];
+    const c = net.add(3);
+    await net.view([1, 2, 3], true);
+    net.cut.add(3);
+    await net.view([3], false);
+    await net.view([1, 2], true);
+    for (let i = 0; i < 3; i++) await put(a, 'cluster.cfg', `c${i}`);
+    const local = net.add(3, 'local', c.memdb);
+    await put(local, 'mine.cfg', 'lost');
+    const c2 = net.add(3, 'cluster', local.memdb);
+    net.cut.delete(3);
+    await net.view([1, 2, 3], true);
+    for (const n of [a, b, c2]) expect(files(n)).toEqual(['cluster.cfg=c2']);
+  });
+
+  it('syncs a daemon that starts while corosync membership stays the same', async () => {
+    const net = new Net();
+    const [a, b] = [net.add(1), net.add(2)];
+    await net.view([1, 2], true, [1]);
+    await put(a, 'before.cfg', 'x');
+    expect(a.members()).toEqual([1]);
+    // node 2's daemon starts later: its state request makes node 1 run a round too
+    await net.view([1, 2], true, [2]);
+    expect(files(b)).toEqual(['before.cfg=x']);
+    expect(a.members()).toEqual([1, 2]);
+    await put(a, 'after.cfg', 'y');
+    expect(files(b)).toEqual(['after.cfg=y', 'before.cfg=x']);
+  });
+});
+
+describe('the /etc/pve view', () => {
+  function view(quorate: boolean): { v: CfsView; db: MemDb; ops: CfsOp[] } {
+    const db = new MemDb();
+    for (const p of ['nodes', 'nodes/pve1', 'nodes/pve1/qemu-server', 'nodes/pve1/priv', 'priv']) apply(db, { kind: 'mkdir', path: p });
+    apply(db, { kind: 'create', path: 'nodes/pve1/qemu-server/100.conf' });
+    apply(db, { kind: 'create', path: 'storage.cfg' });
+    const ops: CfsOp[] = [];
+    const v = new CfsView({
+      memdb: db,
+      nodename: 'pve1',
+      quorate: () => quorate,
+      submit: async (op) => {
+        ops.push(op);
+        db.apply({ op, writer: 1, mtime: T });
+      },
+      members: () => '{\n"nodename": "pve1",\n"version": 0\n}\n',
+      startTime: T,
+    });
+    return { v, db, ops };
+  }
+
+  it('serves root:www-data 0640 files, 0755 directories, 0700/0600 under priv/', () => {
+    const { v } = view(true);
+    expect(v.getattr('/storage.cfg')).toMatchObject({ mode: 0o100640, uid: 0, gid: 33 });
+    expect(v.getattr('/nodes')).toMatchObject({ mode: 0o040755, nlink: 2 });
+    expect(v.getattr('/priv').mode).toBe(0o040700);
+    expect(v.getattr('/nodes/pve1/priv').mode).toBe(0o040700);
+    expect(pathIsPrivate('/nodes/pve1/privx')).toBe(false);
+  });
+
+  it('has the per-node links and status files at its root', () => {
+    const { v } = view(true);
+    expect(v.readlink('/local')).toBe('nodes/pve1');
+    expect(v.readlink('/qemu-server')).toBe('nodes/pve1/qemu-server');
+    expect(v.readlink('/lxc')).toBe('nodes/pve1/lxc');
+    expect(v.getattr('/local').mode).toBe(0o120755);
+    expect(v.readdir('/').map((e) => e.name).sort()).toEqual(['.members', '.version', '.vmlist', 'local', 'lxc', 'nodes', 'openvz', 'priv', 'qemu-server', 'storage.cfg']);
+    expect(v.read('/.vmlist').toString()).toBe('{\n"version": 7,\n"ids": {\n"100": { "node": "pve1", "type": "qemu", "version": 6 }}\n\n}\n');
+  });
+
+  it('refuses every write without quorum with EACCES and reports read-only modes', async () => {
+    const { v, ops } = view(false);
+    await expect(v.write('/storage.cfg', 0, Buffer.from('x'))).rejects.toEqual(new FuseError(13));
+    await expect(v.mkdir('/ha', 0o755)).rejects.toMatchObject({ errno: 13 });
+    await expect(v.rename('/storage.cfg', '/s')).rejects.toMatchObject({ errno: 13 });
+    expect(ops).toEqual([]);
+    expect(v.getattr('/storage.cfg').mode).toBe(0o100440);
+    expect(v.getattr('/nodes').mode).toBe(0o040555);
+  });
+
+  it('turns a write into database operations', async () => {
+    const { v, db, ops } = view(true);
+    await v.create('/ha.cfg', 0o640, true);
+    await v.write('/ha.cfg', 0, Buffer.from('abc'));
+    await v.rename('/ha.cfg', '/storage.cfg');
+    expect(ops.map((o) => o.kind)).toEqual(['create', 'write', 'rename']);
+    expect(v.read('/storage.cfg').toString()).toBe('abc');
+    expect(db.lookup('ha.cfg')).toBeUndefined();
+    expect(() => v.symlink()).toThrow(FuseError);
+  });
+});
+
+export type { TreeEntry };
