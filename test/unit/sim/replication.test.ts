@@ -271,6 +271,28 @@ describe('a replication run', () => {
     const data = (n: string): string => readFileSync(path.join(labRoot, 'nodes', n, 'zfs', 'rpool', 'data', 'vm-100-disk-0', 'data'), 'utf8');
     expect(data('pve2')).toBe(data('pve1'));
 
+    // the API answers the same: job config plus state (PVE::API2::Replication $extract_job_status)
+    const api = JSON.parse(await ok('pvesh', ['get', '/nodes/pve1/replication', '--output-format', 'json'])) as Array<Record<string, unknown>>;
+    expect(api).toEqual([
+      {
+        id: '100-0',
+        type: 'local',
+        guest: 100,
+        jobnum: 0,
+        target: 'pve2',
+        schedule: '*/1',
+        source: 'pve1',
+        vmtype: 'qemu',
+        last_sync: t2,
+        last_try: t2,
+        fail_count: 0,
+        duration: expect.any(Number),
+        next_sync: expect.any(Number),
+      },
+    ]);
+    expect(JSON.parse(await ok('pvesh', ['get', '/cluster/replication', '--output-format', 'json']))).toEqual([
+      { id: '100-0', type: 'local', guest: 100, jobnum: 0, target: 'pve2', schedule: '*/1', source: 'pve1' },
+    ]);
     const status = (await ok('pvesr', ['status'])).split('\n')[1] ?? '';
     expect(status).toMatch(/^100-0 {6}Yes {8}local\/pve2 {12}\d{4}-\d\d-\d\d_\d\d:\d\d:\d\d +(pending|\d{4}-\d\d-\d\d_\d\d:\d\d:\d\d) +\d+(\.\d+)? {10}0 OK$/);
   });

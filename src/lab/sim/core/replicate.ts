@@ -10,6 +10,7 @@ import { remoteNodeIp } from './cluster.js';
 import { cmd2string, pveSshCommand, ssh } from './exec.js';
 import { Die } from './errors.js';
 import { parsePropList } from './guest-config.js';
+import { guestMigrationLock } from './lock-file.js';
 import { cfsConfigPath, guestVolumes, loadGuest, runState, type GuestType } from './guests.js';
 import type { SimPaths } from './paths.js';
 import {
@@ -20,6 +21,7 @@ import {
   replicationSnapshotName,
   writeJobState,
   writeReplicationConfig,
+  writeState,
   type JobState,
   type ReplicationJob,
 } from './replication.js';
@@ -355,6 +357,11 @@ export function jobLogFile(paths: SimPaths, jobid: string): string {
  * rethrow a failure. `log` gets each message (with time and job id when `verbose`).
  */
 export async function runReplication(env: ReplicationEnv, job: ReplicationJob, type: GuestType, iteration: number, startTime: number, log?: (line: string) => void, verbose = false): Promise<string[]> {
+  // do not wait long: the scheduler tries again anyway
+  return guestMigrationLock(env.paths, job.guest, 2, () => runReplicationNolock(env, job, type, iteration, startTime, log, verbose));
+}
+
+async function runReplicationNolock(env: ReplicationEnv, job: ReplicationJob, type: GuestType, iteration: number, startTime: number, log?: (line: string) => void, verbose = false): Promise<string[]> {
   const { paths, node } = env;
   const state = extractJobState(readState(paths, node), job);
   state.pid = process.pid;
@@ -402,4 +409,65 @@ export async function runReplication(env: ReplicationEnv, job: ReplicationJob, t
     writeJobState(paths, node, job, state);
   }
   return volumes;
+}
+
+/**
+ * storage_migrate of a zfspool volume that is not replicated (offline migration): a full send of
+ * the `__migration__` snapshot, imported on the target without it. The source dataset stays until
+ * the caller frees it.
+ */
+export async function sendZfsVolume(env: ReplicationEnv, remote: RemoteNode, volid: string, log?: (m: string) => void): Promise<void> {
+  const snap = '__migration__';
+  const { pool, name } = dsOf(env.paths, volid);
+  snapshotDataset(env.paths, env.node, pool, name, snap);
+  try {
+    const stream = exportVolume(env.paths, env.node, volid, snap);
+    const est = zfsNicenum(Buffer.from(stream.data, 'base64').length);
+    log?.(`full send of ${pool}/${name}@${snap} estimated size is ${est}`);
+    log?.(`total estimated size is ${est}`);
+    const recv = ['pvesm', 'import', volid, 'zfs', '-', '-with-snapshots', '0', '-snapshot', snap, '-delete-snapshot', snap, '-allow-rename', '1'];
+    const r = await remote.run(recv, `${JSON.stringify(stream)}\n`);
+    for (const l of `${r.stdout}${r.stderr}`.split('\n')) if (l.trim()) log?.(l);
+    if (r.exitCode !== 0) throw new Die(`command '${cmd2string(['pvesm', 'export', volid, 'zfs', '-', '-with-snapshots', '0', '-snapshot', snap])} | ${cmd2string([...remote.cmd, '--', ...recv])}' failed: exit code ${r.exitCode}\n`);
+  } finally {
+    try {
+      deleteSnapshot(env.paths, env.node, pool, name, snap);
+    } catch {
+      // already gone
+    }
+  }
+}
+
+/**
+ * After a guest moved to its replication target (AbstractMigrate transfer_replication_state and
+ * switch_replication_job_target): the target gets the job state (`pvesr set-state`), the job now
+ * replicates back to the old node, and the old node forgets the guest's state.
+ */
+export async function handOverReplication(env: ReplicationEnv, remote: RemoteNode, vmid: number, target: string): Promise<void> {
+  const st = readState(env.paths, env.node);
+  const vmState = { ...(st[String(vmid)] ?? {}) };
+  const oldId = `local/${target}`;
+  const newId = `local/${env.node}`;
+  if (vmState[oldId] !== undefined) {
+    vmState[newId] = vmState[oldId];
+    delete vmState[oldId];
+  }
+  const argv = ['pvesr', 'set-state', String(vmid), JSON.stringify(vmState)];
+  const r = await remote.run(argv);
+  if (r.exitCode !== 0) throw commandFailed([...remote.cmd, '--', ...argv], r.exitCode);
+  await lockReplicationConfig(
+    env.paths,
+    async () => {
+      const cfg = readReplicationConfig(env.paths);
+      for (const j of Object.values(cfg.ids)) {
+        if (j.guest !== vmid || j.type !== 'local') continue;
+        if (j.target === target) j.target = env.node;
+        j.source = target;
+      }
+      writeReplicationConfig(env.paths, cfg);
+    },
+    () => undefined,
+  );
+  delete st[String(vmid)];
+  writeState(env.paths, env.node, st);
 }

@@ -9,7 +9,7 @@ import { fmtNode, fmtStorageId, fmtVmid } from '../core/schema.js';
 import { exportVolume } from '../core/replicate.js';
 import { readStorages } from '../core/storage.js';
 import { parseVolname, storageCheckEnabled, storageContent, volumeStorage, zfsPoolOf } from '../core/volumes.js';
-import { importDataset, type ZfsStream } from '../core/zfs.js';
+import { deleteSnapshot, importDataset, type ZfsStream } from '../core/zfs.js';
 import { renderPvesmList, renderPvesmStatus, type StorageStatusRow } from '../render/pvesm.js';
 
 /** The pvesm tool. */
@@ -119,7 +119,10 @@ export const pvesm: SimTool = {
             if (!line) throw new Die('import failed: no data on stdin\n');
             const stream = JSON.parse(line) as ZfsStream;
             if (typeof v['base'] === 'string' && stream.base !== v['base']) throw new Die(`cannot receive incremental stream: base '${v['base']}' does not match the stream\n`);
-            importDataset(env.paths, env.nodename, zfsPoolOf(s), parseVolname(s, volname).name, stream);
+            const pool = zfsPoolOf(s);
+            const name = parseVolname(s, volname).name;
+            importDataset(env.paths, env.nodename, pool, name, stream);
+            if (typeof v['delete-snapshot'] === 'string') deleteSnapshot(env.paths, env.nodename, pool, name, v['delete-snapshot']);
             ctx.out(`successfully imported '${volid}'\n`);
             return 0;
           },

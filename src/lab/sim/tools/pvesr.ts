@@ -3,16 +3,14 @@
  * replication jobs of guests on zfspool storage, their status, and the internal commands the
  * source node runs on the target over ssh (prepare-local-job, finalize-local-job, set-state).
  */
-import { mkdirSync, readFileSync, rmSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
 import type { SimContext, SimTool } from '../types.js';
 import { fmtCalendarEvent } from '../core/calendar.js';
 import { checkRpcEnv } from '../core/cfs.js';
 import { runCli, type CommandSpec } from '../core/cli.js';
 import { clusterNodeNames, onlineNodes, vmlist } from '../core/cluster.js';
-import { pidAlive } from '../core/daemon.js';
 import { simEnv, type SimEnv } from '../core/env.js';
-import { Die, PveException, errnoOf, paramError } from '../core/errors.js';
+import { Die, PveException, paramError } from '../core/errors.js';
+import { lockFile } from '../core/lock-file.js';
 import { loadGuest } from '../core/guests.js';
 import { replicatableVolumes, prepareLocalJob, prepareVolumes, checkWantedVolid, runReplication, type ReplicationEnv } from '../core/replicate.js';
 import {
@@ -33,7 +31,6 @@ import {
   type ReplicationJob,
 } from '../core/replication.js';
 import { fmtNode, fmtVmid, type Param, type Values } from '../core/schema.js';
-import { sleep } from '../core/time.js';
 import { perlJsonPretty } from '../render/json.js';
 
 /** Format pve-replication-job-id. */
@@ -109,52 +106,27 @@ function statusRow(j: JobStatus): StatusRow & Record<string, unknown> {
   return out;
 }
 
-const LOCK_WAIT_S = 60;
+/** PVE::Tools::lock_file on /var/lock/pvesr.lck (60 s): one replication run at a time on a node. */
+function withPvesrLock<T>(env: SimEnv, fn: () => Promise<T>): Promise<T> {
+  return lockFile(env.paths, '/var/lock/pvesr.lck', 60, fn);
+}
 
-/** PVE::Tools::lock_file on /var/lock/pvesr.lck: one replication run at a time on a node. */
-async function withPvesrLock<T>(env: SimEnv, fn: () => Promise<T>): Promise<T> {
-  const dir = path.join(env.paths.root || '/', 'run', 'lock');
-  const lock = path.join(dir, 'pvesr.lck.d');
-  mkdirSync(dir, { recursive: true });
-  const started = Date.now();
-  for (;;) {
-    try {
-      mkdirSync(lock);
-      writeFileSync(path.join(lock, 'pid'), String(process.pid));
-      break;
-    } catch (e) {
-      if (errnoOf(e) !== 'EEXIST') throw e;
-    }
-    // a holder that died leaves its directory behind
-    let holder = 0;
-    try {
-      holder = Number(readFileSync(path.join(lock, 'pid'), 'utf8'));
-    } catch {
-      holder = 0;
-    }
-    if (holder > 0 && !pidAlive(holder)) {
-      try {
-        rmSync(lock, { recursive: true, force: true });
-      } catch {
-        // another waiter took it over
-      }
-      continue;
-    }
-    if (holder === 0) {
-      try {
-        if (Date.now() - statSync(lock).mtimeMs > 5000) rmdirSync(lock);
-      } catch {
-        // gone or not empty yet
-      }
-    }
-    if ((Date.now() - started) / 1000 >= LOCK_WAIT_S) throw new Die("can't lock file '/var/lock/pvesr.lck' - got timeout\n");
-    await sleep(200);
-  }
-  try {
-    return await fn();
-  } finally {
-    rmSync(lock, { recursive: true, force: true });
-  }
+/** GET /nodes/{node}/replication (PVE::API2::Replication status): this node's jobs with their state. */
+export async function replicationStatus(env: SimEnv, guest?: number): Promise<Array<StatusRow & Record<string, unknown>>> {
+  const online = await onlineNodes(env.ctx, env.paths);
+  const jobs = await jobStatus(env.paths, env.nodename, { getDisabled: true, online: (n) => online.has(n), err: env.ctx.err });
+  return Object.keys(jobs)
+    .sort()
+    .map((id) => statusRow(jobs[id] as JobStatus))
+    .filter((r) => guest === undefined || r.guest === guest);
+}
+
+/** GET /cluster/replication (PVE::API2::ReplicationConfig index): every job's configuration. */
+export function replicationIndex(env: SimEnv): ReplicationJob[] {
+  const cfg = readReplicationConfig(env.paths);
+  return Object.keys(cfg.ids)
+    .sort()
+    .map((id) => cfg.ids[id] as ReplicationJob);
 }
 
 function replEnv(env: SimEnv): ReplicationEnv {
@@ -315,13 +287,7 @@ function commands(env: SimEnv): Record<string, CommandSpec> {
       params: { node: { type: 'string', format: fmtNode }, guest: { type: 'integer', format: fmtVmid, optional: true } },
       fixed: { node: env.nodename },
       run: async (v) => {
-        const online = await onlineNodes(env.ctx, env.paths);
-        const jobs = await jobStatus(env.paths, env.nodename, { getDisabled: true, online: (n) => online.has(n), err: env.ctx.err });
-        const rows = Object.keys(jobs)
-          .sort()
-          .map((id) => statusRow(jobs[id] as JobStatus))
-          .filter((r) => v['guest'] === undefined || r.guest === Number(v['guest']));
-        env.ctx.out(renderPvesrStatus(rows));
+        env.ctx.out(renderPvesrStatus(await replicationStatus(env, v['guest'] !== undefined ? Number(v['guest']) : undefined)));
         return 0;
       },
     },
