@@ -32,14 +32,14 @@ export async function nodeSystemctl(n: RunningNode, args: readonly string[]): Pr
 }
 
 /**
- * Make sure sshd and chronyd run (and pve-cluster, when the simulator provides pmxcfs), and
+ * Make sure sshd and chronyd run (and pve-cluster and pvescheduler, when the simulator provides pmxcfs), and
  * corosync once the node has a corosync.conf (as a node booting into its cluster would); restart
  * those in `restart` that already run. Returns the units it started or restarted.
  */
 export async function ensureDaemons(n: RunningNode, opts: { restart?: readonly UnitId[]; pveCluster: boolean }): Promise<UnitId[]> {
   const running = await unitStates(n.initPid);
   const wanted: UnitId[] = ['ssh', 'chrony'];
-  if (opts.pveCluster) wanted.push('pve-cluster');
+  if (opts.pveCluster) wanted.push('pve-cluster', 'pvescheduler');
   const conf = await readNodeFile(n.initPid, COROSYNC_CONF);
   if (conf !== undefined) wanted.push('corosync');
   // `pvecm qdevice setup` enables corosync-qdevice, so a booting member starts it after corosync

@@ -180,6 +180,11 @@ export async function startService(u: UnitSpec): Promise<StartOutcome> {
       if (!existsSync(crm)) return fail(u, `${crm} is missing: this pvx build has no simulated HA stack`);
       return startForking(u, crm, ['start'], 10_000);
     }
+    case 'pvescheduler': {
+      const bin = path.join(NODE_BIN_DIR, 'pvescheduler');
+      if (!existsSync(bin)) return fail(u, `${bin} is missing: this pvx build has no simulated scheduler`);
+      return startForking(u, bin, ['start'], 10_000);
+    }
   }
 }
 

@@ -2,7 +2,7 @@
 import { NODE_BIN_DIR } from './layout.js';
 
 /** Identifier of a service the systemctl stand-in manages. */
-export type UnitId = 'ssh' | 'chrony' | 'corosync' | 'corosync-qdevice' | 'pve-cluster' | 'pve-ha';
+export type UnitId = 'ssh' | 'chrony' | 'corosync' | 'corosync-qdevice' | 'pve-cluster' | 'pve-ha' | 'pvescheduler';
 
 /** One service of a lab node, by the conventions the simulated tools rely on. */
 export interface UnitSpec {
@@ -74,6 +74,15 @@ export const UNITS: readonly UnitSpec[] = [
     unitFile: '/lib/systemd/system/pve-ha-crm.service',
     pidFile: '/run/pve-ha-crm.pid',
     log: '/var/log/pve-ha-manager.log',
+  },
+  {
+    // runs the node's replication jobs every minute
+    id: 'pvescheduler',
+    names: ['pvescheduler'],
+    description: 'Proxmox VE scheduler',
+    unitFile: '/lib/systemd/system/pvescheduler.service',
+    pidFile: '/run/pvescheduler.pid',
+    log: '/var/log/pvescheduler.log',
   },
 ];
 

@@ -17,4 +17,6 @@ export const SIM_TOOLS: Record<string, () => Promise<SimTool>> = {
   pvesr: async () => (await import('./tools/pvesr.js')).pvesr,
   'pve-ha-crm': async () => (await import('./tools/pve-ha.js')).pveHaCrm,
   'pve-ha-lrm': async () => (await import('./tools/pve-ha.js')).pveHaLrm,
+  pvescheduler: async () => (await import('./tools/pvescheduler.js')).pvescheduler,
+  zfs: async () => (await import('./tools/zfs.js')).zfs,
 };

@@ -1,4 +1,4 @@
-/** `systemctl` on a lab node (no systemd there, pitfall 10): start/stop/restart/kill/status/is-active of ssh, chrony, corosync, pve-cluster, pve-ha-crm/lrm. */
+/** `systemctl` on a lab node (no systemd there, pitfall 10): start/stop/restart/kill/status/is-active of ssh, chrony, corosync, pve-cluster, pve-ha-crm/lrm, pvescheduler. */
 import { readFile } from 'node:fs/promises';
 import { killService, reloadService, startService, stopService, unitStatus, type UnitStatus } from '../services.js';
 import { formatAgo, formatSystemdTime } from '../time-format.js';
@@ -48,6 +48,7 @@ const DOCS: Record<string, string> = {
   'corosync-qdevice': 'man:corosync-qdevice',
   'pve-cluster': 'man:pmxcfs(8)',
   'pve-ha': 'man:pve-ha-crm(8)',
+  pvescheduler: 'man:pvescheduler(8)',
 };
 
 async function statusText(u: UnitSpec, name: string, st: UnitStatus): Promise<string> {

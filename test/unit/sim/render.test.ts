@@ -125,8 +125,37 @@ describe('pveversion', () => {
 
 describe('pvesr', () => {
   it('prints the headers of the reference samples when there are no jobs', () => {
-    expect(renderPvesrList()).toBe(`${ref('pvesr/list-hetzner.txt').split('\n')[0]}\n`);
-    expect(renderPvesrStatus().trimEnd()).toBe(ref('pvesr/status-replication-and-ha.txt').split('\n')[0]?.trimEnd());
+    expect(renderPvesrList([])).toBe(`${ref('pvesr/list-hetzner.txt').split('\n')[0]}\n`);
+    expect(renderPvesrStatus([]).trimEnd()).toBe(ref('pvesr/status-replication-and-ha.txt').split('\n')[0]?.trimEnd());
+  });
+
+  it('prints the jobs of the real samples byte for byte', () => {
+    expect(renderPvesrList([{ id: '202-0', type: 'local', guest: 202, jobnum: 0, target: 'hetzner-03' }])).toBe(ref('pvesr/list-hetzner.txt'));
+    // the sample's times are local times of its node: build them in this process's zone
+    const t = (d: number, h: number, m: number, s: number): number => new Date(2024, 11, d, h, m, s).getTime() / 1000;
+    const rows = [
+      { id: '145-0', guest: 145, target: 'pve1', last_sync: t(18, 19, 30, 0), next_sync: t(18, 20, 0, 0), duration: 4.014435, fail_count: 0 },
+      { id: '100-0', guest: 100, target: 'pve1', last_sync: t(18, 6, 0, 0), next_sync: t(19, 6, 0, 0), duration: 13.768198, fail_count: 0 },
+      { id: '141-0', guest: 141, target: 'pve1', last_sync: t(18, 18, 0, 6), next_sync: t(18, 20, 0, 0), duration: 4.122741, fail_count: 0 },
+    ];
+    expect(renderPvesrStatus(rows, t(18, 19, 45, 0))).toBe(ref('pvesr/status-replication-and-ha.txt'));
+  });
+
+  it('shows pending for a due job, SYNCING for a running one and the error of a failed one (pvesr.pm $print_job_status)', () => {
+    const out = renderPvesrStatus(
+      [
+        { id: '100-0', guest: 100, target: 'pve2', next_sync: 1000, fail_count: 0 },
+        { id: '101-0', guest: 101, target: 'pve2', disable: '1', pid: 42, fail_count: 0 },
+        { id: '102-0', guest: 102, target: 'pve3', fail_count: 2, error: 'no route' },
+      ],
+      2000,
+    );
+    expect(out.split('\n').slice(1)).toEqual([
+      '100-0      Yes        local/pve2                              -              pending          -          0 OK',
+      '101-0      No         local/pve2                              -                    -          -          0 SYNCING',
+      '102-0      Yes        local/pve3                              -                    -          -          2 no route',
+      '',
+    ]);
   });
 });
 

@@ -176,7 +176,7 @@ describe('a standalone node', () => {
 
   it('prints pvesm status with the lab storages', async () => {
     const r = await tool('pvesm', ['status']);
-    expect(r.out.split('\n').map((l) => l.split(/\s+/).slice(0, 3).join(' '))).toEqual(['Name Type Status', 'labshare nfs active', 'local dir active', 'local-lvm lvmthin active', '']);
+    expect(r.out.split('\n').map((l) => l.split(/\s+/).slice(0, 3).join(' '))).toEqual(['Name Type Status', 'labshare nfs active', 'local dir active', 'local-lvm lvmthin active', 'local-zfs zfspool active', '']);
   });
 
   it('answers /cluster/status with one node entry of nodeid 0', async () => {

@@ -5,12 +5,14 @@ import path from 'node:path';
 import type { NodeIdentity } from '../../layout.js';
 import { run } from './exec.js';
 
-/** The storage.cfg of a fresh lab node: PVE's installer defaults plus a shared NFS storage. */
+/** The storage.cfg of a fresh lab node: PVE's installer defaults (LVM-thin and ZFS) plus a shared NFS storage. */
 export function defaultStorageCfg(node: NodeIdentity): string {
   const server = node.address.replace(/\.\d+$/, '.1');
   return (
     'dir: local\n\tpath /var/lib/vz\n\tcontent iso,vztmpl,backup\n\n' +
     'lvmthin: local-lvm\n\tthinpool data\n\tvgname pve\n\tcontent rootdir,images\n\n' +
+    // what the installer writes for a ZFS root (pve-installer Proxmox/Install.pm): the pool's data dataset
+    'zfspool: local-zfs\n\tpool rpool/data\n\tsparse\n\tcontent images,rootdir\n\n' +
     `nfs: labshare\n\texport /export/labshare\n\tpath /mnt/pve/labshare\n\tserver ${server}\n\tcontent images,rootdir\n\n`
   );
 }

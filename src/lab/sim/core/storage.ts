@@ -5,6 +5,7 @@ import { guestVolumes, loadGuest } from './guests.js';
 import type { SimPaths } from './paths.js';
 import { readText } from './pvefs.js';
 import { parseSectionConfig } from './section-config.js';
+import { listDatasets } from './zfs.js';
 
 /** Types whose `shared` flag is forced on (reference §8.1). */
 const SHARED_TYPES = new Set(['nfs', 'cifs', 'rbd', 'cephfs', 'iscsi', 'iscsidirect', 'zfs', 'drbd', 'pbs', 'glusterfs']);
@@ -86,7 +87,9 @@ function baseUse(type: string): number {
 /** Space used on a storage as seen from `node`: the sizes of the guest volumes on it. */
 export function storageUsage(paths: SimPaths, s: StorageDef, node: string): StorageUsage {
   let used = baseUse(s.type);
-  for (const e of vmlist(paths).values()) {
+  // a zfspool holds the datasets that exist on the node, replicas of other nodes' guests included
+  if (s.type === 'zfspool') for (const ds of listDatasets(paths, node, s.props['pool'] ?? 'rpool/data')) used += ds.size;
+  for (const e of s.type === 'zfspool' ? [] : vmlist(paths).values()) {
     if (!s.shared && e.node !== node) continue;
     const g = loadGuest(paths, e.type, e.node, e.vmid);
     if (!g) continue;

@@ -33,3 +33,24 @@ export function renderPvesmStatus(rows: readonly StorageStatusRow[]): string {
   }
   return out;
 }
+
+/** One volume of `pvesm list`. */
+export interface ContentRow {
+  volid: string;
+  format: string;
+  content: string;
+  size: number;
+  vmid?: number;
+}
+
+/** `pvesm list` (pvesm.pm $print_content): guests' volumes in list order, then the others by format. */
+export function renderPvesmList(list: readonly ContentRow[]): string {
+  const maxName = Math.max(0, ...list.map((i) => i.volid.length));
+  const maxSize = Math.max(0, ...list.map((i) => i.size));
+  const digits = String(maxSize).length;
+  const base = (a: string, b: string, c: string, d: string): string => `${a.padEnd(maxName)} ${b.padEnd(7)} ${c.padEnd(9)} ${d.padStart(digits)}`;
+  let out = `${base('Volid', 'Format', 'Type', 'Size')} VMID\n`;
+  for (const i of list) if (i.vmid) out += `${base(i.volid, i.format, i.content, String(i.size))} ${i.vmid}\n`;
+  for (const i of [...list].filter((x) => !x.vmid).sort((a, b) => (a.format < b.format ? -1 : a.format > b.format ? 1 : 0))) out += `${base(i.volid, i.format, i.content, String(i.size))}\n`;
+  return out;
+}

@@ -10,7 +10,9 @@ import { cfsConfigPath, confFile, guestVolumes, loadGuest, runState, saveGuest, 
 import { isHaManaged, readResources, writeResources } from '../core/ha.js';
 import { mkdirPve } from '../core/pvefs.js';
 import type { Values } from '../core/schema.js';
+import { lockReplicationConfig, readReplicationConfig, writeReplicationConfig } from '../core/replication.js';
 import { readStorages } from '../core/storage.js';
+import { allocZfsVolume, freeVolume } from '../core/volumes.js';
 import { runTask, type TaskResult } from '../core/task.js';
 import { qemuVersion } from '../core/versions.js';
 import path from 'node:path';
@@ -129,11 +131,15 @@ function allocVolume(env: SimEnv, vmid: number, spec: string, taken: Set<string>
   const gib = m[2] ?? '1';
   const s = readStorages(env.paths).find((x) => x.id === sid);
   if (!s) throw new Die(`storage '${sid}' does not exist\n`);
+  const bytes = Math.round(Number(gib) * 1024 ** 3);
+  if (s.type === 'zfspool') {
+    // a dataset on this node; zfs create prints nothing
+    return { volid: allocZfsVolume(env.paths, s, env.nodename, vmid, kind, bytes, taken), size: `${gib}G`, lines: [] };
+  }
   let n = 0;
   const name = (): string => `${kind === 'ct' && s.type !== 'lvmthin' ? 'subvol' : 'vm'}-${vmid}-disk-${n}`;
   while (taken.has(name())) n++;
   taken.add(name());
-  const bytes = Math.round(Number(gib) * 1024 ** 3);
   if (s.type === 'lvmthin' || s.type === 'lvm') {
     return { volid: `${sid}:${name()}`, size: `${gib}G`, lines: [`  Logical volume "${name()}" created.\n`] };
   }
@@ -228,6 +234,11 @@ export async function destroyGuest(env: SimEnv, type: GuestType, vmid: number, v
     if (type === 'lxc') checkLock(type, g);
     const ha = isHaManaged(env.paths, vmid);
     if (!v['purge'] && ha) throw new Die(`unable to remove ${word} ${vmid} - used in HA resources and purge parameter not set.\n`);
+    // destroy without purge refuses a guest with replication jobs (check_for_existing_jobs)
+    if (!v['purge']) {
+      const job = Object.values(readReplicationConfig(env.paths).ids).find((j) => j.guest === vmid);
+      if (job) throw new Die(`There is a replication job '${job.id}' for guest '${vmid}' - Please remove that first.\n`);
+    }
     if (runState(env.paths, env.nodename, vmid)) {
       throw new Die(type === 'qemu' ? `VM ${vmid} is running - destroy failed\n` : `unable to destroy CT ${vmid} - container is running\n`);
     }
@@ -240,6 +251,7 @@ export async function destroyGuest(env: SimEnv, type: GuestType, vmid: number, v
     for (const vol of guestVolumes(type, g.conf)) {
       const s = readStorages(env.paths).find((x) => x.id === vol.storage);
       if (s && (s.type === 'lvmthin' || s.type === 'lvm')) task.print(`  Logical volume "${vol.volid.replace(/^[^:]+:/, '')}" successfully removed.\n`);
+      if (s?.type === 'zfspool') freeVolume(env.paths, vol.volid, env.nodename);
     }
     if (v['purge']) {
       task.print(`purging ${word} ${vmid} from related configurations..\n`);
@@ -247,6 +259,16 @@ export async function destroyGuest(env: SimEnv, type: GuestType, vmid: number, v
         writeResources(env.paths, readResources(env.paths).filter((x) => x.sid !== sid));
         task.print(`NOTE: removed ${word} ${vmid} from HA resource configuration.\n`);
       }
+      await lockReplicationConfig(
+        env.paths,
+        async () => {
+          const cfg = readReplicationConfig(env.paths);
+          const ids = Object.keys(cfg.ids).filter((id) => cfg.ids[id]?.guest === vmid);
+          for (const id of ids) delete cfg.ids[id];
+          if (ids.length) writeReplicationConfig(env.paths, cfg);
+        },
+        env.ctx.err,
+      );
     }
     rmSync(confFile(env.paths, type, env.nodename, vmid), { force: true });
   });

@@ -12,8 +12,12 @@ import { Die, paramError } from '../core/errors.js';
 import { cmd2string, pveSshCommand, run } from '../core/exec.js';
 import { confFile, guestVolumes, memBytes, moveRunState, runState, saveGuest, setStopped, type GuestType } from '../core/guests.js';
 import { isHaManaged, queueCrmCommand } from '../core/ha.js';
+import { guestMigrationLock } from '../core/lock-file.js';
 import type { Values } from '../core/schema.js';
+import { handOverReplication, replicatableVolumes, runReplication, sendZfsVolume, sshRemote, type RemoteNode } from '../core/replicate.js';
+import { readReplicationConfig, type ReplicationJob } from '../core/replication.js';
 import { readStorages, storageOnNode } from '../core/storage.js';
+import { freeVolume } from '../core/volumes.js';
 import { runTask, type Task, type TaskResult } from '../core/task.js';
 import { hms, isoLocal, sleep } from '../core/time.js';
 import { packageAtLeast } from '../core/versions.js';
@@ -84,7 +88,44 @@ interface MigrationPlan {
   online: boolean;
   restart: boolean;
   withLocalDisks: boolean;
+  /** `--force` (the HA resource agent always sets it) */
+  force?: boolean;
   bwlimitKiB?: number;
+}
+
+/** The guest's replication towards the migration target, if any (find_local_replication_job). */
+interface Replication {
+  job?: ReplicationJob;
+  /** the volumes the job replicates */
+  volumes: Set<string>;
+}
+
+function replicationTo(env: SimEnv, type: GuestType, vmid: number, target: string, conf: Record<string, string>): Replication {
+  const job = Object.values(readReplicationConfig(env.paths).ids).find((j) => j.guest === vmid && j.type === 'local' && j.target === target);
+  if (!job) return { volumes: new Set() };
+  if (job.remove_job) throw new Die('refusing to migrate replicated VM whose replication job is marked for removal\n');
+  return { job, volumes: new Set(replicatableVolumes(env.paths, type, vmid, conf)) };
+}
+
+/** phase 1 of a replicated guest: one replication run, so only the delta since it is left to send. */
+async function replicateBeforeMove(env: SimEnv, task: Task, type: GuestType, r: Replication): Promise<void> {
+  if (!r.job) return;
+  mlog(task, 'info', 'replicating disk images');
+  const now = Math.floor(Date.now() / 1000);
+  const done = new Set(await runReplication({ paths: env.paths, node: env.nodename }, r.job, type, now, now, (m) => mlog(task, 'info', m)));
+  for (const v of r.volumes) if (!done.has(v)) throw new Die(`expected volume '${v}' to get replicated, but it wasn't\n`);
+}
+
+/** Is the volume on a zfspool (its data is a dataset of this node)? */
+function onZfs(env: SimEnv, volid: string): boolean {
+  const sid = volid.slice(0, volid.indexOf(':'));
+  return readStorages(env.paths).find((s) => s.id === sid)?.type === 'zfspool';
+}
+
+/** After the config moved: the target holds the guest's datasets; replicated ones stay here as the replica. */
+async function finishVolumes(env: SimEnv, p: MigrationPlan, remote: RemoteNode, moved: readonly string[], r: Replication): Promise<void> {
+  for (const v of moved) freeVolume(env.paths, v, env.nodename);
+  if (r.job) await handOverReplication({ paths: env.paths, node: env.nodename }, remote, p.vmid, p.target);
 }
 
 async function sshCheck(env: SimEnv, task: Task, p: MigrationPlan): Promise<void> {
@@ -110,7 +151,13 @@ async function transfer(env: SimEnv, bytes: number, speed: number, tick: (done: 
   return seconds;
 }
 
-async function copyLocalVolume(env: SimEnv, task: Task, volid: string, size: number, speedBytes: number): Promise<void> {
+async function copyLocalVolume(env: SimEnv, task: Task, volid: string, size: number, speedBytes: number, remote?: RemoteNode): Promise<void> {
+  if (remote && onZfs(env, volid)) {
+    // zfs send | zfs recv of the whole dataset (storage_migrate with a __migration__ snapshot)
+    await sendZfsVolume({ paths: env.paths, node: env.nodename }, remote, volid, (m) => mlog(task, 'info', m));
+    mlog(task, 'info', `volume '${volid}' is '${volid}' on the target`);
+    return;
+  }
   const sid = volid.slice(0, volid.indexOf(':'));
   const s = readStorages(env.paths).find((x) => x.id === sid);
   const name = volid.slice(volid.indexOf(':') + 1).replace(/^\d+\//, '');
@@ -141,7 +188,22 @@ function unlock(env: SimEnv, p: MigrationPlan): void {
  * Phase 2's storage migration of the attached local disks (QemuMigrate.pm phase2, one
  * qemu_drive_mirror per disk with completion 'skip', then the switch to active mode); the job ids.
  */
-export async function mirrorDisks(env: SimEnv, task: Task, vmid: number, disks: ReadonlyArray<{ key: string; size: number }>, bwlimitKiB?: number): Promise<string[]> {
+/** A disk to mirror; `volid` lets the hooks tell replicated and dataset volumes apart. */
+export interface MirrorDisk {
+  key: string;
+  size: number;
+  volid?: string;
+}
+
+/** What the caller adds around each disk's mirror. */
+export interface MirrorHooks {
+  /** the disk has a replica on the target: only the writes since (its dirty bitmap) are mirrored */
+  replicated?: (d: MirrorDisk) => boolean;
+  before?: (d: MirrorDisk) => Promise<void>;
+}
+
+/** The drive-mirror phase of a live migration with local disks; returns the job names. */
+export async function mirrorDisks(env: SimEnv, task: Task, vmid: number, disks: readonly MirrorDisk[], bwlimitKiB?: number, hooks: MirrorHooks = {}): Promise<string[]> {
   // drive-mirror jobs are `drive-<disk>`; PVE 9's blockdev mirror (QEMU machine >= 10.0) names them `mirror-<disk>`
   const job = (key: string): string => `${env.rel.major >= 9 ? 'mirror' : 'drive'}-${key}`;
   if (disks.length === 0) return [];
@@ -149,8 +211,13 @@ export async function mirrorDisks(env: SimEnv, task: Task, vmid: number, disks: 
   const speed = bwlimitKiB ? bwlimitKiB * 1024 : DEFAULT_DISK_SPEED;
   // the unit was corrected to KiB/s in qemu-server 9.1.17 (the value always was KiB/s)
   const unit = packageAtLeast(env.rel, 'qemu-server', '9.1.17') ? 'KiB/s' : 'KB/s';
-  for (const v of disks) {
-    mlog(task, 'info', `${v.key}: start migration to nbd:unix:/run/qemu-server/${vmid}_nbd.migrate:exportname=drive-${v.key}`);
+  for (const d of disks) {
+    mlog(task, 'info', `${d.key}: start migration to nbd:unix:/run/qemu-server/${vmid}_nbd.migrate:exportname=drive-${d.key}`);
+    const replicated = hooks.replicated?.(d) ?? false;
+    // qemu_drive_mirror names the bitmap it re-uses (a plain print) before it starts the job
+    if (replicated) plain(task, `drive mirror re-using dirty bitmap 'repl_${d.key}'`);
+    await hooks.before?.(d);
+    const v = { key: d.key, size: replicated ? Math.min(d.size, 64 * 1024 * 1024) : d.size };
     plain(task, bwlimitKiB ? `drive mirror is starting for drive-${v.key} with bandwidth limit: ${bwlimitKiB} ${unit}` : `drive mirror is starting for drive-${v.key}`);
     // qemu_drive_mirror_monitor polls once right away, then every second until the job is ready
     plain(task, `${job(v.key)}: transferred ${renderBytes(0, 1)} of ${renderBytes(v.size, 1)} (0.00%) in 0s`);
@@ -201,26 +268,33 @@ async function qemuMigration(env: SimEnv, task: Task, p: MigrationPlan): Promise
   g.conf['lock'] = 'migrate';
   saveGuest(env.paths, 'qemu', env.nodename, p.vmid, g);
   const vols = guestVolumes('qemu', g.conf).filter((v) => !v.cdrom && v.storage && !shared(v.storage));
+  const remote = await sshRemote(env.paths, p.target);
+  let repl: Replication = { volumes: new Set() };
   try {
+    repl = replicationTo(env, 'qemu', p.vmid, p.target, g.conf);
     const errors: string[] = [];
     for (const v of [...vols].sort((a, b) => (a.volid < b.volid ? -1 : 1))) {
       if (v.ref === 'attached' && running && !p.withLocalDisks) errors.push(`can't migrate local disk '${v.volid}': can't live migrate attached local disks without with-local-disks option`);
-      mlog(task, 'info', `found local disk '${v.volid}' (${v.ref})`);
+      mlog(task, 'info', `found local${repl.volumes.has(v.volid) ? ', replicated' : ''} disk '${v.volid}' (${v.ref})`);
     }
     for (const e of errors) mlog(task, 'warn', e);
     if (errors.length) throw new Die("Problem found while scanning volumes - can't migrate VM - check log\n");
+    if (running) for (const v of vols) if (v.ref === 'attached' && repl.volumes.has(v.volid)) mlog(task, 'info', `${v.key}: start tracking writes using block-dirty-bitmap 'repl_${v.key}'`);
+    await replicateBeforeMove(env, task, 'qemu', repl);
     const diskSpeed = p.bwlimitKiB ? p.bwlimitKiB * 1024 : DEFAULT_DISK_SPEED;
-    const offline = vols.filter((v) => !running || v.ref !== 'attached');
+    const offline = vols.filter((v) => (!running || v.ref !== 'attached') && !repl.volumes.has(v.volid));
     if (offline.length) mlog(task, 'info', 'copying local disk images');
-    for (const v of offline) await copyLocalVolume(env, task, v.volid, v.size, diskSpeed);
+    for (const v of offline) await copyLocalVolume(env, task, v.volid, v.size, diskSpeed, remote);
   } catch (e) {
     mlog(task, 'err', e instanceof Error ? e.message : String(e));
     mlog(task, 'info', 'aborting phase 1 - cleanup resources');
     unlock(env, p);
     throw e;
   }
+  const moved = vols.filter((v) => onZfs(env, v.volid) && !repl.volumes.has(v.volid)).map((v) => v.volid);
   if (!running) {
     moveConfig(env, p);
+    await finishVolumes(env, p, remote, moved, repl);
     return { problems: false };
   }
   mlog(task, 'info', `starting VM ${p.vmid} on remote node '${p.target}'`);
@@ -236,7 +310,14 @@ async function qemuMigration(env: SimEnv, task: Task, p: MigrationPlan): Promise
   const live = vols.filter((v) => v.ref === 'attached');
   mlog(task, 'info', 'start remote tunnel');
   mlog(task, 'info', 'ssh tunnel ver 1');
-  const jobs = await mirrorDisks(env, task, p.vmid, live, p.bwlimitKiB);
+  const jobs = await mirrorDisks(env, task, p.vmid, live, p.bwlimitKiB, {
+    // a replicated disk only mirrors the writes since the replication run
+    replicated: (v) => repl.volumes.has(v.volid ?? ''),
+    // the mirror writes a new volume on the target: the lab sends the dataset itself
+    before: async (v) => {
+      if (v.volid && onZfs(env, v.volid) && !repl.volumes.has(v.volid)) await sendZfsVolume({ paths: env.paths, node: env.nodename }, remote, v.volid);
+    },
+  });
   const uri = `unix:/run/qemu-server/${p.vmid}.migrate`;
   mlog(task, 'info', `starting online/live migration on ${uri}`);
   mlog(task, 'info', 'set migration capabilities');
@@ -256,6 +337,7 @@ async function qemuMigration(env: SimEnv, task: Task, p: MigrationPlan): Promise
   if (jobs.length) mlog(task, 'info', 'stopping NBD storage migration server on target.');
   moveConfig(env, p);
   moveRunState(env.paths, env.nodename, p.target, p.vmid);
+  await finishVolumes(env, p, remote, moved, repl);
   return { problems: false };
 }
 
@@ -286,10 +368,14 @@ async function lxcMigration(env: SimEnv, task: Task, p: MigrationPlan): Promise<
       else local.push(v);
     }
     for (const v of [...local].sort((a, b) => (a.volid < b.volid ? -1 : 1))) mlog(task, 'info', `found local volume '${v.volid}' (in current VM config)`);
+    const remote = await sshRemote(env.paths, p.target);
+    const repl = replicationTo(env, 'lxc', p.vmid, p.target, g.conf);
+    await replicateBeforeMove(env, task, 'lxc', repl);
     const speed = p.bwlimitKiB ? p.bwlimitKiB * 1024 : DEFAULT_DISK_SPEED;
-    for (const v of local) await copyLocalVolume(env, task, v.volid, v.size, speed);
+    for (const v of local) if (!repl.volumes.has(v.volid)) await copyLocalVolume(env, task, v.volid, v.size, speed, remote);
     moveConfig(env, p);
     migrated = true;
+    await finishVolumes(env, p, remote, local.filter((v) => onZfs(env, v.volid) && !repl.volumes.has(v.volid)).map((v) => v.volid), repl);
   } catch (e) {
     mlog(task, 'err', e instanceof Error ? e.message : String(e));
     mlog(task, 'info', 'aborting phase 1 - cleanup resources');
@@ -321,7 +407,8 @@ async function migrationTask(env: SimEnv, plan: MigrationPlan, opts: { haStarted
       const duration = (): string => hms((Date.now() - started) / 1000);
       let res: { problems: boolean };
       try {
-        res = type === 'qemu' ? await qemuMigration(env, task, plan) : await lxcMigration(env, task, plan);
+        // a replication run of the guest and its migration never overlap
+        res = await guestMigrationLock(env.paths, plan.vmid, 10, () => (type === 'qemu' ? qemuMigration(env, task, plan) : lxcMigration(env, task, plan)));
       } catch (e) {
         mlog(task, 'err', `migration aborted (duration ${duration()}): ${e instanceof Error ? e.message : String(e)}`);
         throw new Die('migration aborted\n');
@@ -348,7 +435,9 @@ export async function haMigrateGuest(env: SimEnv, type: GuestType, vmid: number,
     targetIp: (await remoteNodeIp(env.paths, target)) ?? target,
     online: type === 'qemu' && running,
     restart: false,
-    withLocalDisks: false,
+    // pve-ha-manager PVEVM.pm migrate: force => 1, 'with-local-disks' => 1
+    withLocalDisks: true,
+    force: true,
   };
   return migrationTask(env, plan, { haStarted: true });
 }
@@ -368,6 +457,12 @@ export async function migrateGuest(env: SimEnv, type: GuestType, v: Values): Pro
     checkLock(type, g);
     if (running && !v['online']) throw new Die("can't migrate running VM without --online\n");
     if (!running && v['online']) env.ctx.err("VM isn't running. Doing offline migration instead.\n");
+    if (running && v['online'] && !v['force']) {
+      const jobs = Object.values(readReplicationConfig(env.paths).ids).filter((j) => j.guest === vmid);
+      if (jobs.length && !jobs.some((j) => j.type === 'local' && j.target === target)) {
+        throw new Die(`Cannot live-migrate replicated VM to node '${target}' - not a replication target. Use 'force' to override.\n`);
+      }
+    }
     const storages = readStorages(env.paths);
     for (const vol of guestVolumes(type, g.conf)) {
       const s = storages.find((x) => x.id === vol.storage);
@@ -391,6 +486,7 @@ export async function migrateGuest(env: SimEnv, type: GuestType, v: Values): Pro
     online: Boolean(v['online']) && running,
     restart: Boolean(v['restart']),
     withLocalDisks: Boolean(v['with-local-disks']),
+    force: Boolean(v['force']),
   };
   if (v['bwlimit'] !== undefined && Number(v['bwlimit']) > 0) plan.bwlimitKiB = Number(v['bwlimit']);
   if (type === 'lxc') plan.online = Boolean(v['online']);

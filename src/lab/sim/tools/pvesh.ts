@@ -219,14 +219,14 @@ const ROUTES: Route[] = [
     params: { guest: { type: 'integer', optional: true } },
     schema: { type: 'array', props: { id: S() } },
     proxyto: true,
-    handler: async () => [],
+    handler: async (env, v) => (await import('./pvesr.js')).replicationStatus(env, v['guest'] !== undefined ? Number(v['guest']) : undefined),
   },
   {
     method: 'get',
     re: /^\/cluster\/replication$/,
     params: {},
     schema: { type: 'array', props: { id: S() } },
-    handler: async () => [],
+    handler: async (env) => (await import('./pvesr.js')).replicationIndex(env),
   },
   {
     method: 'get',
