@@ -2,7 +2,7 @@
  * `timedatectl` on a lab node (no systemd there, pitfall 10): status and show, from the session's
  * clock and the node's chronyd. It never sets the clock: a namespace shares the host's (pitfall 1).
  */
-import { runProcess } from '../../transport/process.js';
+import { run } from './core/exec.js';
 import { formatSystemdTime, systemTimeZone, zoneInfo } from '../time-format.js';
 import type { SimContext, SimTool } from './types.js';
 
@@ -31,7 +31,7 @@ export function isSynchronized(v: ChronyView): boolean {
 }
 
 async function chrony(): Promise<ChronyView> {
-  const r = await runProcess('chronyc', ['-n', 'tracking'], { timeoutMs: 5000 });
+  const r = await run('chronyc', ['-n', 'tracking'], { timeoutMs: 5000 });
   if (r.exitCode !== 0) return { running: false };
   return { running: true, ...parseTracking(r.stdout) };
 }

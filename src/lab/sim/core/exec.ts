@@ -1,7 +1,8 @@
 /** The external programs the simulated tools call: real corosync tools, ssh, the stand-in systemctl. */
 import path from 'node:path';
-import type { ProcessOptions, ProcessResult } from '../../../transport/process.js';
+import type { ProcessResult } from '../../../transport/process.js';
 import { shJoin } from '../../../transport/quote.js';
+import { runChild, type ChildOptions } from './run-child.js';
 
 /** Absolute paths, as PVE's tools run with PATH reset to the system directories. */
 export const BIN = {
@@ -14,10 +15,9 @@ export const BIN = {
   umount: '/usr/bin/umount',
 } as const;
 
-/** Run a program (loaded lazily: most tool calls never start a process). */
-export async function run(file: string, args: readonly string[], opts: ProcessOptions = {}): Promise<ProcessResult> {
-  const { runProcess } = await import('../../../transport/process.js');
-  return runProcess(file, args, opts);
+/** Run a program and collect its output. */
+export function run(file: string, args: readonly string[], opts: ChildOptions = {}): Promise<ProcessResult> {
+  return runChild(file, args, opts);
 }
 
 /** Run the node's stand-in systemctl. */
@@ -27,7 +27,7 @@ export async function systemctl(binDir: string, args: readonly string[], timeout
 
 /** Run a command on another node as root over ssh (the trust PVE sets up between members). */
 export async function ssh(host: string, argv: readonly string[], opts: { input?: string; timeoutMs?: number } = {}): Promise<ProcessResult> {
-  const po: ProcessOptions = { timeoutMs: opts.timeoutMs ?? 120_000 };
+  const po: ChildOptions = { timeoutMs: opts.timeoutMs ?? 120_000 };
   if (opts.input !== undefined) po.input = opts.input;
   return run(BIN.ssh, ['-o', 'BatchMode=yes', '-o', 'ConnectTimeout=10', '-l', 'root', host, '--', shJoin(argv)], po);
 }
