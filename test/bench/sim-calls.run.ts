@@ -21,16 +21,24 @@ const TOOLS: string[][] = [
   ['ha-manager', 'status'],
 ];
 
-// Prints "<ms per call>" for `"$@"` run $1 times (stdin /dev/null, output discarded).
+// Runs `"$@"` $1 times (stdin /dev/null, output discarded), then `times` (not in a pipeline: a
+// subshell would report its own, empty, children); its last line is the children's user and sys.
 const PER_CALL = `n=$1; shift
 for i in $(seq "$n"); do "$@" >/dev/null 2>&1 </dev/null; done
-times | tail -1 | awk -v n="$n" '{ split($1, u, /[ms]/); split($2, s, /[ms]/); printf "%.1f\\n", ((u[1]*60+u[2]) + (s[1]*60+s[2])) * 1000 / n }'
+times
 `;
+
+const seconds = (t: string): number => {
+  const m = /^(\d+)m([\d.]+)s$/.exec(t);
+  if (!m) throw new Error(`unexpected times(1) field '${t}'`);
+  return Number(m[1]) * 60 + Number(m[2]);
+};
 
 async function cpuPerCall(argv: string[]): Promise<number> {
   const r = await labExec(LAB, 'pve1', ['bash', '-c', PER_CALL, 'per-call', String(CALLS), ...argv], { timeoutMs: 600_000 });
   if (r.exitCode !== 0) throw new Error(`${argv.join(' ')}: ${r.stderr}`);
-  return Number(r.stdout.trim());
+  const [user = '', sys = ''] = (r.stdout.trim().split('\n').pop() ?? '').trim().split(/\s+/);
+  return ((seconds(user) + seconds(sys)) * 1000) / CALLS;
 }
 
 it.skipIf(process.getuid?.() !== 0)('simulated tools: CPU per call, bundle vs ES modules vs node -e 0', async () => {
