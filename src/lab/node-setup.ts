@@ -1,4 +1,5 @@
 /** Building one node: its private directories, its namespaces and mounts, and the files of its /etc. */
+import { statSync } from 'node:fs';
 import { chown, mkdir, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -94,6 +95,21 @@ export async function bootNode(p: BootPlan): Promise<number> {
   return init;
 }
 
+/**
+ * The script the stand-in tools run, relative to the app directory: the one-file bundle `npm run
+ * build` makes (a Node start-up per call costs far less without ~40 ES modules to resolve), or
+ * main.js when there is no bundle or it is older than main.js (a tsc-only rebuild).
+ */
+export function simEntry(appDir: string): string {
+  const main = path.join('dist', 'lab', 'sim', 'main.js');
+  const bundle = path.join('dist', 'lab', 'sim', 'bundle.cjs');
+  try {
+    return statSync(path.join(appDir, bundle)).mtimeMs >= statSync(path.join(appDir, main)).mtimeMs ? bundle : main;
+  } catch {
+    return main;
+  }
+}
+
 /** What writeNodeFiles needs to know about the lab. */
 export interface NodeFilesPlan {
   lab: string;
@@ -132,7 +148,7 @@ export async function writeNodeFiles(initPid: number, p: NodeFilesPlan): Promise
     nodes: p.nodes.map((x) => ({ name: x.name, address: x.address })),
   };
   const nodeBin = nodeBinaryInNodes(p.paths).path;
-  const mainJs = path.join(p.paths.app, 'dist', 'lab', 'sim', 'main.js');
+  const mainJs = path.join(p.paths.app, simEntry(appDirectory()));
   const wrappers = new Map(p.tools.map((t) => [t, toolWrapper(nodeBin, mainJs, t)]));
   const w = (file: string, content: string, mode?: number): Promise<boolean> => writeNodeFile(initPid, file, content, mode);
   await w('/etc/hostname', `${n.name}\n`);

@@ -26,7 +26,10 @@ async function main(argv: string[]): Promise<number> {
     out: (t) => process.stdout.write(t),
     err: (t) => process.stderr.write(t),
     readStdin: () => (stdinCache ??= readAll(process.stdin)),
-    stdinIsTTY: Boolean(process.stdin.isTTY),
+    // a getter: creating process.stdin costs a stream set-up most tools never need
+    get stdinIsTTY() {
+      return Boolean(process.stdin.isTTY);
+    },
     env: process.env,
   };
   const impl = await load();

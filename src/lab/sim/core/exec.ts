@@ -15,6 +15,7 @@ export interface ProcessOptions {
   /** variables set on top of this process's environment */
   env?: NodeJS.ProcessEnv;
 }
+import { runChild } from './run-child.js';
 
 /** Absolute paths, as PVE's tools run with PATH reset to the system directories. */
 export const BIN = {
@@ -27,25 +28,9 @@ export const BIN = {
   umount: '/usr/bin/umount',
 } as const;
 
-/** Run a program (loaded lazily: most tool calls never start a process). */
-export async function run(file: string, args: readonly string[], opts: ProcessOptions = {}): Promise<ProcessResult> {
-  const { execa } = await import('execa');
-  const r = await execa(file, [...args], {
-    reject: false,
-    stripFinalNewline: false,
-    ...(opts.input !== undefined ? { input: opts.input } : { stdin: 'ignore' as const }),
-    ...(opts.timeoutMs ? { timeout: opts.timeoutMs } : {}),
-    ...(opts.env ? { env: opts.env } : {}),
-  });
-  const stdout = typeof r.stdout === 'string' ? r.stdout : '';
-  let stderr = typeof r.stderr === 'string' ? r.stderr : '';
-  let exitCode = typeof r.exitCode === 'number' ? r.exitCode : r.timedOut ? 124 : 128;
-  if (r.failed && r.exitCode === undefined && !r.signal && !r.timedOut) {
-    // the program could not be started (ENOENT, EACCES): the shell's 127 and the reason
-    exitCode = 127;
-    stderr = stderr || String(r.message);
-  }
-  return { exitCode, stdout, stderr };
+/** Run a program and collect its output (node:child_process: execa costs more to load than most tools run). */
+export function run(file: string, args: readonly string[], opts: ProcessOptions = {}): Promise<ProcessResult> {
+  return runChild(file, args, opts);
 }
 
 /** One word for a POSIX shell: bare when it has no special characters, else single-quoted. */
