@@ -251,23 +251,38 @@ Examples:
     .description("put nodes' corosync configuration back from a teardown backup (checksums verified first) and restart their cluster services")
     .argument('<backup>', 'the backup directory pvx cluster teardown made (…/backups/<cluster>-<timestamp>)')
     .option('--node <a,b>', 'restore only these nodes (default: every node of the backup that is not a member now)')
+    .option('--keep-changes', 'guest configurations created or changed since the backup: write them into the restored cluster')
+    .option('--discard-changes', "guest configurations created or changed since the backup: restore the backup's (each node's database is kept aside)")
     .addHelpText('after', `
 Every archive is checked against its sha256 and must hold the corosync files, or nothing runs (exit 2).
-When members of the cluster still run, their corosync.conf is kept and the restored nodes are added back
-to it (a higher config_version); the archive is uploaded, checked again on the node, /etc/corosync and
-/etc/pve/corosync.conf are put back through a local pmxcfs, and pve-cluster and corosync start.
-The configuration database in the backup is not written back: pmxcfs syncs it from the cluster.
-Needs --yes without a terminal. Exit 0 restored and quorate, 2 bad or corrupted backup, 4 failed after
-changes, 5 restored but not quorate, 6 a node to restore is unreachable.
+pmxcfs gives every member the database of the member with the most writes, so the restore decides it:
+when the whole cluster is restored, each node gets its backup's config.db back; when members still
+run, the restored node's own database is removed so it takes the running cluster's. Either way the
+node's own database is first kept in /var/lib/pve-cluster/config.db.before-restore-<backup set>.
+Before anything changes, each node's guest configurations are compared with what it will hold: a
+guest created, changed or removed since then refuses the restore (exit 3) unless --keep-changes or
+--discard-changes says what to do. At the end every node must hold the guest configurations it should.
+When members still run, their corosync.conf is kept and the restored nodes are added back to it (a
+higher config_version); /etc/corosync comes back from the archive and pve-cluster and corosync start.
+Needs --yes without a terminal. Exit 0 restored and quorate, 2 bad or corrupted backup, 3 refused
+(guest configurations changed, a node cannot be read), 4 failed after changes (the message names the
+command that continues), 5 restored but not quorate, 6 a node to restore is unreachable.
 
 Examples:
   pvx cluster restore ~/.local/state/pvx/backups/prod-20250101T120000Z --node pve3 --dry-run
-  pvx cluster restore ~/.local/state/pvx/backups/prod-20250101T120000Z --node pve3`)
-    .action(async (backup: string, opts: { node?: string }, cmd: Command) =>
+  pvx cluster restore ~/.local/state/pvx/backups/prod-20250101T120000Z --node pve3
+  pvx cluster restore ~/.local/state/pvx/backups/prod-20250101T120000Z --keep-changes`)
+    .action(async (backup: string, opts: { node?: string; keepChanges?: boolean; discardChanges?: boolean }, cmd: Command) =>
       dispatch(
         'cluster restore',
         cmd,
-        async (deps) => (await import('./commands/cluster-restore.js')).clusterRestore(deps, { backup, node: opts.node }),
+        async (deps) =>
+          (await import('./commands/cluster-restore.js')).clusterRestore(deps, {
+            backup,
+            node: opts.node,
+            ...(opts.keepChanges ? { keepChanges: true } : {}),
+            ...(opts.discardChanges ? { discardChanges: true } : {}),
+          }),
         async () => (await import('./ui/render/cluster-teardown.js')).renderRestore,
       ),
     );

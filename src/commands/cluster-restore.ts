@@ -13,7 +13,21 @@ import type { Outcome } from '../ui/report.js';
 import { DEFAULT_TIMING, describeMembership, type Membership, type Timing } from '../workflows/membership.js';
 import { describePlan, type PlannedStep } from '../workflows/plan.js';
 import { chooseRestoreConf, RestoreConfError, votesOf, type RestoreConf } from '../workflows/restore-conf.js';
-import { planRestore, type RestoreNode } from '../workflows/restore-plan.js';
+import { keptDatabaseDir, planRestore, type RestoreNode } from '../workflows/restore-plan.js';
+import {
+  archiveGuests,
+  archiveHasDatabase,
+  compareGuests,
+  describeChange,
+  guestContentsArgv,
+  guestKey,
+  GuestListingError,
+  ofNode,
+  parseGuestContents,
+  type GuestChange,
+  type GuestConfigs,
+} from '../workflows/restore-guests.js';
+import type { Transport } from '../transport/types.js';
 import { entryOf } from '../workflows/teardown-backup.js';
 import { nodeNameProblem } from '../pve/names.js';
 import { readBackupSet, verifyArchive, type VerifiedArchive } from './backup-store.js';
@@ -31,6 +45,10 @@ const COMMAND = 'cluster restore';
 export interface RestoreOptions {
   backup: string;
   node?: string | undefined;
+  /** guest configurations created or changed since the backup: carry them into the restored cluster */
+  keepChanges?: boolean;
+  /** guest configurations created or changed since the backup: restore the backup's (the node's database is kept aside) */
+  discardChanges?: boolean;
   timing?: Timing;
 }
 
@@ -53,6 +71,10 @@ export interface RestoreResult {
   restored: string[];
   skipped: Array<{ node: string; why: string }>;
   conf?: { configVersion: number; nodes: string[]; source: 'cluster' | 'backup' };
+  /** which pmxcfs database each restored node ends with */
+  databases?: Array<{ node: string; database: RestoreNode['database'] }>;
+  guestChanges?: GuestChange[];
+  changesTreatment?: 'keep' | 'discard';
   membership?: RestoreMembership;
   steps: StepReport[];
   nodes?: NodeState[];
@@ -78,6 +100,7 @@ function membershipOf(m: Membership | undefined): RestoreMembership | undefined 
 /** Run `cluster restore`. */
 export async function clusterRestore(deps: Deps, opts: RestoreOptions): Promise<Outcome<RestoreResult | RestorePlanResult>> {
   const { globals } = deps;
+  if (opts.keepChanges && opts.discardChanges) throw new UsageError('--keep-changes and --discard-changes exclude each other');
   const dir = path.resolve(deps.cwd, opts.backup);
   const manifest = readBackupSet(dir);
   const wanted = opts.node !== undefined ? parseNodeList(opts.node) : manifest.nodes.map((n) => n.node);
@@ -122,7 +145,8 @@ export async function clusterRestore(deps: Deps, opts: RestoreOptions): Promise<
     }
     return true;
   });
-  const recovery = pvxCommandLine(inv, ['cluster', 'restore', dir, '--node', wanted.join(',')]);
+  const treatmentFlag = opts.keepChanges ? ['--keep-changes'] : opts.discardChanges ? ['--discard-changes'] : [];
+  const recovery = pvxCommandLine(inv, ['cluster', 'restore', dir, '--node', wanted.join(','), ...treatmentFlag]);
   if (restoring.length === 0) {
     return {
       command: COMMAND,
@@ -166,11 +190,69 @@ export async function clusterRestore(deps: Deps, opts: RestoreOptions): Promise<
   const present = new Set([...restoring, ...(authority ? authority.online.filter((n) => votes.has(n)) : [])]);
   const presentVotes = [...present].reduce((a, n) => a + (votes.get(n) ?? 0), 0);
   const expectQuorum = presentVotes * 2 > total;
-  const nodes: RestoreNode[] = restoring.map((n) => {
+  // pmxcfs gives every member the database with the most writes (reference §2.4): the restore decides
+  // which one each node ends with, and names what that would take from it before anything changes
+  const current = await readGuests(t, restoring);
+  const clusterGuests = authority ? (await readGuests(t, [authority.node])).get(authority.node) : undefined;
+  const nodes: RestoreNode[] = [];
+  const guestChanges: GuestChange[] = [];
+  const warnings: string[] = [];
+  const conflicts: string[] = [];
+  for (const n of restoring) {
     const a = archives.get(n) as VerifiedArchive;
     const folders = otherFolders(a.entry.files, n);
-    return { node: n, archiveBase64: () => a.data.toString('base64'), sha256: a.entry.sha256, backupConf: a.corosyncConf, ...(folders.length > 0 ? { folders } : {}) };
-  });
+    const database: RestoreNode['database'] = clusterGuests ? 'cluster' : archiveHasDatabase(a.data) ? 'backup' : 'kept';
+    if (database === 'kept') warnings.push(`the backup of ${n} holds no ${CLUSTER_PATHS.configDb}: ${n} keeps its own database, and when the nodes meet the one with the most writes decides /etc/pve`);
+    const now = ofNode(current.get(n) as GuestConfigs, n);
+    const finalAll = database === 'cluster' ? (clusterGuests as GuestConfigs) : database === 'backup' ? archiveGuests(a.data) : now;
+    const after = ofNode(finalAll, n);
+    const changes = compareGuests(now, after);
+    guestChanges.push(...changes);
+    const keep = opts.keepChanges === true && changes.length > 0;
+    if (keep) {
+      for (const c of changes.filter((x) => x.change === 'created')) {
+        const elsewhere = [...finalAll.values()].find((g) => g.node !== n && g.vmid === c.vmid);
+        if (elsewhere) conflicts.push(`${n}: ${c.type === 'qemu' ? 'VM' : 'CT'} ${c.vmid} exists on ${elsewhere.node} in the restored cluster too`);
+      }
+    }
+    const byKey = (c: GuestChange, from: GuestConfigs) => from.get(guestKey(c));
+    nodes.push({
+      node: n,
+      archiveBase64: () => a.data.toString('base64'),
+      sha256: a.entry.sha256,
+      backupConf: a.corosyncConf,
+      ...(folders.length > 0 ? { folders } : {}),
+      database,
+      guests: keep ? now : after,
+      ...(keep
+        ? {
+            keep: {
+              write: changes.filter((c) => c.change !== 'removed').flatMap((c) => byKey(c, now) ?? []),
+              remove: changes.filter((c) => c.change === 'removed').flatMap((c) => byKey(c, after) ?? []),
+            },
+          }
+        : {}),
+    });
+  }
+  if (guestChanges.length > 0 && !opts.keepChanges && !opts.discardChanges) {
+    const per = restoring
+      .map((n) => ({ n, list: guestChanges.filter((c) => c.node === n) }))
+      .filter((x) => x.list.length > 0)
+      .map((x) => `${x.n}: ${x.list.map(describeChange).join(', ')}`);
+    const source = clusterGuests ? `the running cluster's (on ${authority?.node})` : "the backup's";
+    throw new PreflightError(`guest configurations differ from ${source}, and the restore would replace them: ${per.join('; ')}`, {
+      hint:
+        `nothing was changed. Run again with --keep-changes to write these configurations into the restored cluster once it is quorate, ` +
+        `or with --discard-changes to restore ${source} (each node's own database is kept in ${keptDatabaseDir(manifest.set)})`,
+      details: { guestChanges },
+    });
+  }
+  if (opts.keepChanges && guestChanges.length > 0 && !expectQuorum) {
+    throw new PreflightError('--keep-changes writes the kept configurations through the cluster, and the restored nodes will not be quorate', { hint: 'nothing was changed; restore more nodes at once, or use --discard-changes' });
+  }
+  if (conflicts.length > 0) {
+    throw new PreflightError(`cannot keep guest configurations whose VMID the restored cluster uses already: ${conflicts.join('; ')}`, { hint: 'nothing was changed; give the guest another VMID first (qm/pct), or use --discard-changes' });
+  }
   const updateMembers = authority !== undefined && liveLocal !== conf.text;
   const plan = planRestore(
     {
@@ -185,7 +267,6 @@ export async function clusterRestore(deps: Deps, opts: RestoreOptions): Promise<
     },
     { read: readMembership, timing },
   );
-  const warnings: string[] = [];
   if (!expectQuorum) {
     warnings.push(`${[...present].join(', ')} hold ${presentVotes} of ${total} votes: the cluster will not be quorate until more of ${conf.nodes.filter((n) => !present.has(n)).join(', ')} are back`);
   }
@@ -210,7 +291,16 @@ export async function clusterRestore(deps: Deps, opts: RestoreOptions): Promise<
     interrupt.dispose();
   }
   const after = await readStates(t, names);
-  const base = { cluster, backup: dir, skipped, conf: { configVersion: conf.configVersion, nodes: conf.nodes, source: conf.source }, steps: done.steps };
+  const treatment = guestChanges.length === 0 ? {} : { guestChanges, changesTreatment: opts.keepChanges ? ('keep' as const) : ('discard' as const) };
+  const base = {
+    cluster,
+    backup: dir,
+    skipped,
+    conf: { configVersion: conf.configVersion, nodes: conf.nodes, source: conf.source },
+    databases: nodes.map((n) => ({ node: n.node, database: n.database })),
+    ...treatment,
+    steps: done.steps,
+  };
   if (!done.run.ok) {
     const { error } = failureError(deps, done.run, `restoring ${restoring.join(', ')}`, before, after, recovery);
     return {
@@ -231,6 +321,36 @@ export async function clusterRestore(deps: Deps, opts: RestoreOptions): Promise<
     return { command: COMMAND, result, exitCode: error.exitCode, warnings, error };
   }
   return { command: COMMAND, result, exitCode: 0, warnings };
+}
+
+/** Every guest configuration of each node's /etc/pve; a node whose listing cannot be read refuses the restore. */
+async function readGuests(t: Transport, nodes: readonly string[]): Promise<Map<string, GuestConfigs>> {
+  const out = new Map<string, GuestConfigs>();
+  await Promise.all(
+    nodes.map(async (n) => {
+      let r;
+      try {
+        r = await t.exec(n, guestContentsArgv(), { title: `read the guest configurations on ${n}` });
+      } catch (e) {
+        if (e instanceof UnreachableError) throw new PreflightError(`${n} stopped answering: ${e.message}`, { hint: 'nothing was changed; run again' });
+        throw e;
+      }
+      const why = r.exitCode !== 0 ? r.stderr.trim().split('\n').pop() || `exit code ${r.exitCode}` : undefined;
+      try {
+        if (why === undefined) {
+          out.set(n, parseGuestContents(r.stdout));
+          return;
+        }
+      } catch (e) {
+        if (!(e instanceof GuestListingError)) throw e;
+        throw new PreflightError(`cannot read the guest configurations on ${n}: ${e.message}`, { hint: 'nothing was changed' });
+      }
+      throw new PreflightError(`cannot read the guest configurations on ${n} (${why}): a restore must know what it would replace`, {
+        hint: `nothing was changed; is pve-cluster running on ${n}? (systemctl start pve-cluster), then run again`,
+      });
+    }),
+  );
+  return out;
 }
 
 /** The folders of other nodes an archive holds under etc/pve/nodes/ (named as PVE names nodes; anything else is left out). */

@@ -145,6 +145,14 @@ const restoreResult = z.strictObject({
   restored: z.array(z.string()),
   skipped: z.array(z.strictObject({ node: z.string(), why: z.string() })),
   conf: z.strictObject({ configVersion: z.int(), nodes: z.array(z.string()), source: z.enum(['cluster', 'backup']) }).optional(),
+  databases: z
+    .array(z.strictObject({ node: z.string(), database: z.enum(['backup', 'cluster', 'kept']).describe("which pmxcfs database the node ends with: the backup's, the running cluster's, or its own") }))
+    .optional(),
+  guestChanges: z
+    .array(z.strictObject({ node: z.string(), type: z.enum(['qemu', 'lxc']), vmid: z.int(), change: z.enum(['created', 'changed', 'removed']) }))
+    .optional()
+    .describe('guest configurations that differ between a node now and what the restore leaves it'),
+  changesTreatment: z.enum(['keep', 'discard']).optional(),
   membership: restoreMembership.optional(),
   steps: z.array(stepReport),
   nodes: z.array(nodeState).optional(),

@@ -1,14 +1,18 @@
 /**
  * The plan of `pvx cluster restore`: the running members learn the restored nodes first (their
  * corosync.conf, reloaded), then each node gets its verified backup back (the archive is uploaded
- * and checked against its sha256 on the node), /etc/pve/corosync.conf through a local pmxcfs,
- * /etc/corosync from the archive, and its services restarted; at the end the cluster-wide
- * /etc/pve/corosync.conf is made the same everywhere and quorum is checked.
+ * and checked against its sha256 on the node), the pmxcfs database that must win (the backup's when
+ * the whole cluster is restored, the running cluster's when members still run: pmxcfs gives every
+ * member the database with the most writes, reference §2.4), /etc/corosync from the archive, and its
+ * services restarted; at the end the cluster-wide /etc/pve/corosync.conf is made the same everywhere,
+ * quorum is checked, guest configurations kept on request are written back, and every node is
+ * checked to hold the guest configurations it must.
  */
 import { CLUSTER_PATHS, corosyncReload, pmxcfsLocal, pvecm, systemctl } from '../pve/argv.js';
 import { describeMembership, waitForMembership, type Membership, type ReadWiring } from './membership.js';
 import type { Plan, Step } from './plan.js';
 import type { RestoreConf } from './restore-conf.js';
+import { describeDifference, guestContentsArgv, guestPath, ofNode, parseGuestContents, GuestListingError, type GuestConfig, type GuestConfigs } from './restore-guests.js';
 import { backupFileName, nodeBackupDir } from './teardown-backup.js';
 import { stopLeftoverPmxcfsArgv, stopPmxcfsArgv } from './teardown-plan.js';
 
@@ -22,6 +26,16 @@ export interface RestoreNode {
   backupConf: string;
   /** other nodes' folders its backup holds under etc/pve/nodes/ (the teardown removed them from the node) */
   folders?: string[];
+  /**
+   * The database the node ends with: `backup` puts the archive's config.db back (the whole cluster is
+   * restored), `cluster` clears the node's own so it takes the running members' (they still run),
+   * `kept` keeps the node's own (the archive holds no config.db; the folders are put back instead).
+   */
+  database: 'backup' | 'cluster' | 'kept';
+  /** the guest configurations of its own folder it must hold at the end */
+  guests: GuestConfigs;
+  /** configurations to write back (or remove) through the cluster once it is quorate: changes kept on request */
+  keep?: { write: GuestConfig[]; remove: GuestConfig[] };
 }
 
 /** What the restore plan is built from. */
@@ -76,6 +90,31 @@ const PUT_FOLDERS_BACK_SCRIPT = [
   '  echo "restored $to/$d"; done',
 ].join('\n');
 
+// $1 backup|cluster, $2 the archive, $3 where the node's own database is kept. The database is
+// kept once: a second run (after an interruption) must not replace it with the restored one. The
+// -wal and -shm files belong to the database they were written for and go with it.
+const DATABASE_SCRIPT = [
+  'set -eu; mode=$1; a=$2; keep=$3; db=/var/lib/pve-cluster/config.db',
+  'if [ -e "$db" ] && [ ! -e "$keep" ]; then mkdir -p "$keep.part"; for f in "$db" "$db-wal" "$db-shm"; do if [ -e "$f" ]; then cp -a "$f" "$keep.part/"; fi; done; mv "$keep.part" "$keep"; echo "kept $keep"; fi',
+  'rm -f "$db" "$db-wal" "$db-shm"',
+  'if [ "$mode" = backup ]; then mkdir -p /var/lib/pve-cluster; tar -xzf "$a" -C / var/lib/pve-cluster/config.db; echo "restored $db"; else echo "cleared $db"; fi',
+].join('\n');
+
+/** Where a restore keeps a node's own pmxcfs database before replacing it. */
+export function keptDatabaseDir(set: string): string {
+  return `/var/lib/pve-cluster/config.db.before-restore-${set}`;
+}
+
+/** Keep the node's database aside, then put the archive's back (`backup`) or leave none, so the cluster's is taken (`cluster`). */
+export function putDatabaseArgv(mode: 'backup' | 'cluster', archive: string, set: string): string[] {
+  return ['sh', '-c', DATABASE_SCRIPT, 'sh', mode, archive, keptDatabaseDir(set)];
+}
+
+/** Remove one guest configuration (kept changes: a guest removed since the backup stays removed). */
+export function removeGuestArgv(file: string): string[] {
+  return ['rm', '-f', '--', file];
+}
+
 /** Put other nodes' folders back into `nodesDir` (/etc/pve/nodes) from a backup archive, only those it lacks. */
 export function putFoldersBackArgv(file: string, folders: readonly string[], nodesDir: string = CLUSTER_PATHS.pveNodes): string[] {
   return ['sh', '-c', PUT_FOLDERS_BACK_SCRIPT, 'sh', file, nodesDir, ...folders];
@@ -124,13 +163,23 @@ export function planRestore(input: RestoreInput, w: ReadWiring): Plan {
     steps.push({ node: n.node, title: `stop pve-cluster ${on}`, argv: systemctl.stop('pve-cluster'), mutates: true, timeoutMs: 120_000 });
     steps.push({ node: n.node, title: `stop corosync ${on}`, argv: systemctl.stop('corosync'), mutates: true, timeoutMs: 120_000 });
     steps.push({ node: n.node, title: `stop a local pmxcfs an interrupted run left ${on}, if one runs`, argv: stopLeftoverPmxcfsArgv(), mutates: true, timeoutMs: 60_000 });
-    steps.push({ node: n.node, title: `start pmxcfs in local mode ${on}`, argv: pmxcfsLocal(), mutates: true, timeoutMs: 60_000 });
-    steps.push(writeStep(n.node, CLUSTER_PATHS.pveCorosyncConf, input.conf.text, what));
+    const kept = keptDatabaseDir(input.set);
+    if (n.database === 'backup') {
+      steps.push({ node: n.node, title: `keep ${n.node}'s own pmxcfs database in ${kept} (once), then put the backup's ${CLUSTER_PATHS.configDb} back ${on}`, argv: putDatabaseArgv('backup', file, input.set), mutates: true, timeoutMs: 120_000 });
+    } else if (n.database === 'cluster') {
+      steps.push({ node: n.node, title: `keep ${n.node}'s own pmxcfs database in ${kept} (once) and remove it, so ${n.node} takes the running cluster's ${on}`, argv: putDatabaseArgv('cluster', file, input.set), mutates: true, timeoutMs: 120_000 });
+    }
+    // a node that takes the cluster's database needs no local write: the cluster's /etc/pve wins
+    const localWrites = n.database !== 'cluster';
+    if (localWrites) {
+      steps.push({ node: n.node, title: `start pmxcfs in local mode ${on}`, argv: pmxcfsLocal(), mutates: true, timeoutMs: 60_000 });
+      steps.push(writeStep(n.node, CLUSTER_PATHS.pveCorosyncConf, input.conf.text, what));
+    }
     steps.push({ node: n.node, title: `put ${CLUSTER_PATHS.corosyncDir} back from the backup ${on}`, argv: extractCorosyncArgv(file), mutates: true });
     if (n.backupConf !== input.conf.text) steps.push(writeStep(n.node, CLUSTER_PATHS.corosyncConf, input.conf.text, what));
-    // pmxcfs keeps the newest database when the node meets the cluster again (reference §2.4), and the
-    // node's own, written while it was alone, may be the newest: it must hold these folders itself
-    if (n.folders && n.folders.length > 0) {
+    // without the backup's database the node keeps its own, which may be the one with the most
+    // writes when the nodes meet (reference §2.4): it must hold these folders itself
+    if (n.database === 'kept' && n.folders && n.folders.length > 0) {
       steps.push({
         node: n.node,
         title: `put the other nodes' folders back into ${CLUSTER_PATHS.pveNodes} from the backup ${on} (${n.folders.join(', ')}; those it lacks)`,
@@ -139,7 +188,7 @@ export function planRestore(input: RestoreInput, w: ReadWiring): Plan {
         timeoutMs: 120_000,
       });
     }
-    steps.push({ node: n.node, title: `stop that local pmxcfs by its PID (${CLUSTER_PATHS.pmxcfsPidFile}) ${on}`, argv: stopPmxcfsArgv(), mutates: true, timeoutMs: 60_000 });
+    if (localWrites) steps.push({ node: n.node, title: `stop that local pmxcfs by its PID (${CLUSTER_PATHS.pmxcfsPidFile}) ${on}`, argv: stopPmxcfsArgv(), mutates: true, timeoutMs: 60_000 });
     steps.push({ node: n.node, title: `start pve-cluster ${on}`, argv: systemctl.start('pve-cluster'), mutates: true, timeoutMs: 120_000 });
     steps.push({ node: n.node, title: `start corosync ${on}`, argv: systemctl.start('corosync'), mutates: true, timeoutMs: 120_000 });
   }
@@ -185,6 +234,38 @@ export function planRestore(input: RestoreInput, w: ReadWiring): Plan {
         run: async (t) => {
           const problem = await waitForMembership(t, node, w.read, quorate(node), w.timing.quorumTimeoutMs, w.timing);
           return problem ? { ok: false, message: problem } : { ok: true, message: 'quorate member' };
+        },
+      });
+    }
+  }
+  if (input.expectQuorum) {
+    for (const n of input.nodes) {
+      for (const g of n.keep?.write ?? []) {
+        steps.push({ ...writeStep(n.node, guestPath(g), g.content.toString('utf8'), `the configuration of ${g.type === 'qemu' ? 'VM' : 'CT'} ${g.vmid} it held before the restore`) });
+      }
+      for (const g of n.keep?.remove ?? []) {
+        steps.push({ node: n.node, title: `remove ${guestPath(g)} on ${n.node} again (removed there since the backup)`, argv: removeGuestArgv(guestPath(g)), mutates: true });
+      }
+    }
+    for (const n of input.nodes) {
+      const want = n.guests;
+      steps.push({
+        node: n.node,
+        title: `check that ${n.node} holds its ${want.size} guest configuration(s)`,
+        argv: guestContentsArgv(),
+        mutates: false,
+        run: async (t) => {
+          const r = await t.exec(n.node, guestContentsArgv(), { title: `read the guest configurations on ${n.node}` });
+          if (r.exitCode !== 0) return { ok: false, message: `the guest configurations on ${n.node} cannot be read: ${lastLine(r.stderr) || `exit code ${r.exitCode}`}` };
+          let have: GuestConfigs;
+          try {
+            have = ofNode(parseGuestContents(r.stdout), n.node);
+          } catch (e) {
+            if (e instanceof GuestListingError) return { ok: false, message: `${n.node}: ${e.message}` };
+            throw e;
+          }
+          const diff = describeDifference(have, want);
+          return diff ? { ok: false, message: `${n.node} does not hold the guest configurations it must: ${diff}` } : { ok: true, message: `${want.size} guest configuration(s)` };
         },
       });
     }

@@ -110,7 +110,7 @@ describe('pvx cluster teardown', () => {
     const dir = path.join(r.state, 'backups', sets[0]!);
     expect(readdirSync(dir).sort()).toEqual(['manifest.json', ...NAMES.flatMap((n) => [`${n}.tar.gz`, `${n}.tar.gz.sha256`])]);
     const manifest = JSON.parse(readFileSync(path.join(dir, 'manifest.json'), 'utf8'));
-    expect(manifest).toMatchObject({ schemaVersion: 1, cluster: 'prod', nodes: NAMES.map((node) => ({ node, missing: ['/var/lib/pve-cluster/config.db'] })) });
+    expect(manifest).toMatchObject({ schemaVersion: 1, cluster: 'prod', nodes: NAMES.map((node) => ({ node, missing: [] })) });
     const journal = readFileSync(path.join(r.state, 'journal.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
     expect(journal.filter((j) => j.mutates).length).toBeGreaterThanOrEqual(clusterMutations(fc).length);
     fc.verify();
@@ -118,6 +118,8 @@ describe('pvx cluster teardown', () => {
 
   it('prints one JSON document with the nodes, their guests before and after, and the backups', async () => {
     const { fc, inv } = setup();
+    // nodes without the database file (and no sqlite3): the backup says what it could not hold
+    fc.withoutDatabase = true;
     const r = await pvx(['-i', inv, '--json', '--yes', 'cluster', 'teardown'], fc);
     expect(r.code).toBe(0);
     expect(r.stderr).toBe('');
@@ -517,22 +519,22 @@ describe('pvx cluster restore', () => {
       'pve3: systemctl stop pve-cluster',
       'pve3: systemctl stop corosync',
       'pve3: stop a local pmxcfs an interrupted run left on pve3, if one runs',
-      'pve3: pmxcfs -l',
-      'pve3: write corosync.conf version 4',
+      // pve1 and pve2 still run: pve3 must take their database, so its own is kept aside and removed
+      // (pmxcfs gives every member the database with the most writes, reference §2.4)
+      expect.stringMatching(/^pve3: keep pve3's own pmxcfs database in \/var\/lib\/pve-cluster\/config\.db\.before-restore-prod-\d{8}T\d{6}Z$/),
       expect.stringMatching(/^pve3: tar -xzf \/var\/lib\/pvx\/backups\/prod-\S+\/pve3.tar.gz -C \/ etc\/corosync$/),
       'pve3: write corosync.conf version 4',
-      // pve3's own database lost them in the teardown, and it may be the one pmxcfs keeps when pve3 meets the cluster
-      "pve3: put the other nodes' folders back into /etc/pve/nodes from the backup on pve3",
-      'pve3: stop that local pmxcfs by its PID',
       'pve3: systemctl start pve-cluster',
       'pve3: systemctl start corosync',
       'pve1: once quorate, write corosync.conf version 4',
       'pve3: pvecm status',
+      'pve3: check that pve3 holds its 1 guest configuration(s)',
     ]);
     expect(plan[0]?.title).toContain('to /etc/corosync/corosync.conf on pve1');
-    expect(plan[16]?.title).toContain('to /etc/pve/corosync.conf on pve1 (the cluster-wide copy)');
-    expect(plan[12]?.title).toContain('(pve1, pve2; those it lacks)');
-    expect(plan[12]?.command.slice(4)).toEqual([expect.stringMatching(/^\/var\/lib\/pvx\/backups\/prod-\S+\/pve3.tar.gz$/), '/etc/pve/nodes', 'pve1', 'pve2']);
+    expect(plan[13]?.title).toContain('to /etc/pve/corosync.conf on pve1 (the cluster-wide copy)');
+    expect(plan[8]?.command.slice(3)).toEqual(['sh', 'cluster', expect.stringMatching(/^\/var\/lib\/pvx\/backups\/prod-\S+\/pve3.tar.gz$/), expect.stringMatching(/^\/var\/lib\/pve-cluster\/config\.db\.before-restore-prod-/)]);
+    expect(plan[8]?.title).toContain("(once) and remove it, so pve3 takes the running cluster's on pve3");
+    expect(plan.some((s) => s.command.join(' ') === 'pmxcfs -l')).toBe(false);
     fc.verify();
   });
 });
@@ -555,18 +557,21 @@ describe('pvx cluster restore, run against the nodes', () => {
     return { code: r.exitCode, version: /Config Version:\s+(\d+)/.exec(r.stdout)?.[1], name: /Name:\s+(\S+)/.exec(r.stdout)?.[1], quorate: /Quorate:\s+Yes/.test(r.stdout) };
   }
 
-  /** One node's restore, as the reference's command shapes put it (§2.4, §12). */
-  const RESTORE = (n: string, set: string, sha: string, folders: string[], confWrite = false) => [
+  /**
+   * One node's restore, as the reference's command shapes put it (§2.4, §12): with the whole cluster
+   * restored the backup's database goes back (`backup`); with members running the node's own is
+   * removed so it takes theirs (`cluster`), and it needs no local pmxcfs.
+   */
+  const RESTORE = (n: string, set: string, sha: string, db: 'backup' | 'cluster', confWrite = false) => [
     `${n}: sh … /var/lib/pvx/backups/${set}/${n}.tar.gz ${sha}`,
     `${n}: systemctl stop pve-cluster`,
     `${n}: systemctl stop corosync`,
     `${n}: sh … /var/run/pve-cluster.pid`,
-    `${n}: pmxcfs -l`,
-    `${n}: sh … /etc/pve/corosync.conf`,
+    `${n}: sh … ${db} /var/lib/pvx/backups/${set}/${n}.tar.gz /var/lib/pve-cluster/config.db.before-restore-${set}`,
+    ...(db === 'backup' ? [`${n}: pmxcfs -l`, `${n}: sh … /etc/pve/corosync.conf`] : []),
     `${n}: tar -xzf /var/lib/pvx/backups/${set}/${n}.tar.gz -C / etc/corosync`,
     ...(confWrite ? [`${n}: sh … /etc/corosync/corosync.conf`] : []),
-    `${n}: sh … /var/lib/pvx/backups/${set}/${n}.tar.gz /etc/pve/nodes ${folders.join(' ')}`,
-    `${n}: sh … /var/run/pve-cluster.pid`,
+    ...(db === 'backup' ? [`${n}: sh … /var/run/pve-cluster.pid`] : []),
     `${n}: systemctl start pve-cluster`,
     `${n}: systemctl start corosync`,
   ];
@@ -586,12 +591,12 @@ describe('pvx cluster restore, run against the nodes', () => {
     const from = fc.calls.length;
     const r = await pvx(['-i', inv, '--yes', '--json', 'cluster', 'restore', dir], fc);
     expect(r.stderr).toBe('');
-    expect(r.code).toBe(0);
+    expect(r.code, r.stdout.slice(0, 3000)).toBe(0);
     const sha = (n: string) => shaOf(path.join(dir, `${n}.tar.gz`));
     expect(changes(fc, from)).toEqual([
-      ...RESTORE('pve1', set, sha('pve1'), ['pve2', 'pve3']),
-      ...RESTORE('pve2', set, sha('pve2'), ['pve1', 'pve3']),
-      ...RESTORE('pve3', set, sha('pve3'), ['pve1', 'pve2']),
+      ...RESTORE('pve1', set, sha('pve1'), 'backup'),
+      ...RESTORE('pve2', set, sha('pve2'), 'backup'),
+      ...RESTORE('pve3', set, sha('pve3'), 'backup'),
     ]);
     const doc = JSON.parse(r.stdout);
     expect(doc.result).toMatchObject({ outcome: 'restored', restored: NAMES, conf: { configVersion: 3, nodes: NAMES, source: 'backup' } });
@@ -599,8 +604,9 @@ describe('pvx cluster restore, run against the nodes', () => {
     for (const n of NAMES) {
       expect(fc.node(n).cluster).toBe('prod');
       expect(await status(fc, n)).toEqual({ code: 0, version: '3', name: 'prod', quorate: true });
-      // the other nodes' folders are back in each node's own database
-      expect(fc.state(n).otherFolders).toEqual(NAMES.filter((o) => o !== n));
+      // each node runs the backup's database again; its own is kept aside
+      expect(fc.state(n).database).toBe('backup');
+      expect(fc.state(n).keptDatabases).toEqual([`/var/lib/pve-cluster/config.db.before-restore-${set}`]);
     }
     fc.verify();
   });
@@ -627,7 +633,7 @@ describe('pvx cluster restore, run against the nodes', () => {
       'pve1: corosync-cfgtool -R',
       'pve2: sh … /etc/corosync/corosync.conf',
       'pve2: corosync-cfgtool -R',
-      ...RESTORE('pve3', set, shaOf(path.join(dir, 'pve3.tar.gz')), ['pve1', 'pve2'], true),
+      ...RESTORE('pve3', set, shaOf(path.join(dir, 'pve3.tar.gz')), 'cluster', true),
       'pve1: sh … /etc/pve/corosync.conf',
     ]);
     for (const n of NAMES) expect(await status(fc, n)).toEqual({ code: 0, version: '4', name: 'prod', quorate: true });
@@ -675,8 +681,88 @@ describe('pvx cluster restore, run against the nodes', () => {
     expect(again.stderr).not.toContain('error');
     expect(again.code).toBe(0);
     // pve1 and pve2 are members again already: only pve3 is restored
-    expect(changes(fc, from)).toEqual(RESTORE('pve3', set, shaOf(path.join(dir, 'pve3.tar.gz')), ['pve1', 'pve2']));
+    expect(changes(fc, from)).toEqual(RESTORE('pve3', set, shaOf(path.join(dir, 'pve3.tar.gz')), 'cluster'));
     for (const n of NAMES) expect(await status(fc, n)).toEqual({ code: 0, version: '3', name: 'prod', quorate: true });
+    fc.verify();
+  });
+
+  /** After a full teardown, pve2 made CT 101 different and created VM 105 while standalone. */
+  async function changedSinceBackup() {
+    const t = await fullTeardown();
+    t.fc.texts.set('pve2/101', 'name: guest101\nmemory: 2048\n');
+    t.fc.state('pve2').ownOnly = [{ vmid: 105, type: 'qemu', text: 'name: new105\n' }];
+    return t;
+  }
+
+  it('refuses (exit 3) with nothing changed when a guest was created or changed since the backup, naming each and both ways on', async () => {
+    const { fc, inv, dir } = await changedSinceBackup();
+    const from = fc.calls.length;
+    const r = await pvx(['-i', inv, '--yes', 'cluster', 'restore', dir], fc);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toContain("guest configurations differ from the backup's, and the restore would replace them: pve2: CT 101 (changed since the backup), VM 105 (created since the backup)");
+    expect(r.stderr).toContain('--keep-changes');
+    expect(r.stderr).toContain('--discard-changes');
+    expect(changes(fc, from)).toEqual([]);
+    const j = await pvx(['-i', inv, '--yes', '--json', 'cluster', 'restore', dir], fc);
+    expect(j.code).toBe(3);
+    expect(JSON.parse(j.stdout).error.details.guestChanges).toEqual([
+      { node: 'pve2', type: 'lxc', vmid: 101, change: 'changed' },
+      { node: 'pve2', type: 'qemu', vmid: 105, change: 'created' },
+    ]);
+    expect(changes(fc, from)).toEqual([]);
+    fc.verify();
+  });
+
+  it('--discard-changes: the backup\'s configurations come back, pve2\'s own database is kept aside', async () => {
+    const { fc, inv, set, dir } = await changedSinceBackup();
+    const r = await pvx(['-i', inv, '--yes', '--json', 'cluster', 'restore', dir, '--discard-changes'], fc);
+    expect(r.code, r.stdout).toBe(0);
+    const doc = JSON.parse(r.stdout);
+    expect(doc.result).toMatchObject({ outcome: 'restored', changesTreatment: 'discard', guestChanges: [{ node: 'pve2', vmid: 101, change: 'changed' }, { node: 'pve2', vmid: 105, change: 'created' }] });
+    expect(doc.result.databases).toEqual(NAMES.map((node) => ({ node, database: 'backup' })));
+    expect(fc.textOf('pve2', 101)).toBe('name: guest101\nmemory: 512\n');
+    expect(fc.node('pve2').guests.map((g) => g.vmid)).toEqual([101]);
+    expect(fc.state('pve2').keptDatabases).toEqual([`/var/lib/pve-cluster/config.db.before-restore-${set}`]);
+    // the end check read every node's guest configurations
+    for (const n of NAMES) fc.expectUsed(n, /^sh -c set -eu; cd \/etc\/pve\/nodes;/);
+    fc.verify();
+  });
+
+  it('--keep-changes: once the cluster is quorate, pve2\'s new and changed configurations are written back through it', async () => {
+    const { fc, inv, dir } = await changedSinceBackup();
+    const from = fc.calls.length;
+    const r = await pvx(['-i', inv, '--yes', 'cluster', 'restore', dir, '--keep-changes'], fc);
+    expect(r.code, r.stderr).toBe(0);
+    const after = changes(fc, from);
+    // written after every node is back, through the quorate cluster
+    expect(after.slice(-2)).toEqual(['pve2: sh … /etc/pve/nodes/pve2/lxc/101.conf', 'pve2: sh … /etc/pve/nodes/pve2/qemu-server/105.conf']);
+    expect(fc.textOf('pve2', 101)).toBe('name: guest101\nmemory: 2048\n');
+    expect(fc.textOf('pve2', 105)).toBe('name: new105\n');
+    expect(fc.node('pve2').guests.map((g) => g.vmid).sort()).toEqual([101, 105]);
+    fc.verify();
+  });
+
+  it('--keep-changes refuses (exit 3) a created guest whose VMID another node holds in the backup', async () => {
+    const { fc, inv, dir } = await fullTeardown();
+    fc.state('pve2').ownOnly = [{ vmid: 100, type: 'qemu', text: 'name: clash\n' }];
+    const from = fc.calls.length;
+    const r = await pvx(['-i', inv, '--yes', 'cluster', 'restore', dir, '--keep-changes'], fc);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toContain('pve2: VM 100 exists on pve1 in the restored cluster too');
+    expect(changes(fc, from)).toEqual([]);
+    fc.verify();
+  });
+
+  it('refuses (exit 3) when a node\'s guest configurations cannot be read, and both flags at once (exit 2)', async () => {
+    const { fc, inv, dir } = await fullTeardown();
+    expect((await pvx(['-i', inv, '--yes', 'cluster', 'restore', dir, '--keep-changes', '--discard-changes'], fc)).code).toBe(2);
+    fc.state('pve3').pmxcfs = 'stopped';
+    const from = fc.calls.length;
+    const r = await pvx(['-i', inv, '--yes', 'cluster', 'restore', dir], fc);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toContain('cannot read the guest configurations on pve3');
+    expect(r.stderr).toContain('systemctl start pve-cluster');
+    expect(changes(fc, from)).toEqual([]);
     fc.verify();
   });
 
@@ -696,15 +782,18 @@ describe('pvx cluster restore, run against the nodes', () => {
     expect(again.stderr).not.toContain('error');
     expect(again.code).toBe(0);
     const pve2 = changes(fc, from).filter((c) => c.startsWith('pve2: '));
-    expect(pve2.slice(0, 5)).toEqual([
+    expect(pve2.slice(0, 6)).toEqual([
       `pve2: sh … /var/lib/pvx/backups/${set}/pve2.tar.gz ${shaOf(path.join(dir, 'pve2.tar.gz'))}`,
       'pve2: systemctl stop pve-cluster',
       'pve2: systemctl stop corosync',
       // the leftover is stopped by its PID, so pmxcfs -l can take its lock
       'pve2: sh … /var/run/pve-cluster.pid',
-      'pve2: pmxcfs -l',
+      // pve1 runs the backup's database again already: pve2 takes it (its own, kept by the first run, stays kept)
+      `pve2: sh … cluster /var/lib/pvx/backups/${set}/pve2.tar.gz /var/lib/pve-cluster/config.db.before-restore-${set}`,
+      `pve2: tar -xzf /var/lib/pvx/backups/${set}/pve2.tar.gz -C / etc/corosync`,
     ]);
     for (const n of NAMES) expect(await status(fc, n)).toEqual({ code: 0, version: '3', name: 'prod', quorate: true });
+    expect(fc.state('pve2').keptDatabases).toEqual([`/var/lib/pve-cluster/config.db.before-restore-${set}`]);
     fc.verify();
   });
 });

@@ -18,6 +18,7 @@ import { replayOf, type ExpectedCommand } from '../helpers/strict-replay.js';
 import { testIO, type TestIO } from '../helpers/test-io.js';
 import { tmpDir } from '../helpers/tmp.js';
 import { corosyncConf } from '../unit/checks/scenario.js';
+import { guestContentsArgv } from '../../src/workflows/restore-guests.js';
 
 const FIX = path.resolve(new URL('../fixtures/pve', import.meta.url).pathname);
 const fixture = (f: string): string => readFileSync(path.join(FIX, f), 'utf8');
@@ -165,6 +166,9 @@ describe('pvx cluster restore: Ctrl-C at the typed confirmation', () => {
       ...THREE.flatMap(nodeReads),
       ['pve1', ['cat', '/etc/corosync/corosync.conf']],
       ['pve1', ['cat', '/etc/pve/corosync.conf']],
+      // what pve3 holds, and what the running cluster holds for it
+      ['pve3', guestContentsArgv()],
+      ['pve1', guestContentsArgv()],
     ]);
     const p = ctrlC();
     const r = await atTerminal(['-i', inv, 'cluster', 'restore', dir, '--node', 'pve3'], t, { prompter: p });

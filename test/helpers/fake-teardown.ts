@@ -11,7 +11,8 @@ import { UnreachableError } from '../../src/errors.js';
 import type { ExecOptions, ExecResult } from '../../src/transport/types.js';
 import { checkBackupArgv, createBackupArgv } from '../../src/workflows/teardown-backup.js';
 import { clusterTracesArgv, folderFilesArgv, stopLeftoverPmxcfsArgv, stopPmxcfsArgv } from '../../src/workflows/teardown-plan.js';
-import { putFoldersBackArgv, uploadArgv, writeFileArgv } from '../../src/workflows/restore-plan.js';
+import { putDatabaseArgv, putFoldersBackArgv, uploadArgv, writeFileArgv } from '../../src/workflows/restore-plan.js';
+import { guestContentsArgv } from '../../src/workflows/restore-guests.js';
 import { corosyncConf } from '../unit/checks/scenario.js';
 import { makeArchive, memberArchiveFiles } from './backup-archive.js';
 import { FakeCluster, type FakeNode } from './fake-cluster.js';
@@ -30,7 +31,14 @@ const SCRIPT = {
   upload: uploadArgv('', '')[2],
   write: writeFileArgv('')[2],
   putBack: putFoldersBackArgv('', [])[2],
+  putDatabase: putDatabaseArgv('backup', '', '')[2],
+  guestContents: guestContentsArgv()[2],
 };
+
+/** The content of a guest configuration as this double writes it (what the backup archives hold). */
+export function guestText(vmid: number): string {
+  return `name: guest${vmid}\nmemory: 512\n`;
+}
 
 const FACTS_FIND = ['find', '/etc/pve/nodes', '-mindepth', '3', '-maxdepth', '3', '-name', '*.conf'];
 const LOCAL_CONF = '/etc/corosync/corosync.conf';
@@ -40,7 +48,7 @@ type Kind =
   | 'catLocal' | 'catPve' | 'guests' | 'resources' | 'haStatus' | 'backup' | 'fetch' | 'check' | 'folderFiles' | 'removeFolders'
   | 'removeBackup' | 'stopCluster' | 'stopCorosync' | 'startCluster' | 'startCorosync' | 'pmxcfsLocal' | 'removePveConf'
   | 'emptyCorosync' | 'emptyCorosyncState' | 'stopPmxcfs' | 'traces' | 'upload' | 'writeLocal' | 'writePve' | 'extract'
-  | 'putBack' | 'reload';
+  | 'putBack' | 'reload' | 'guestContents' | 'putDatabase' | 'writeGuest' | 'removeGuest';
 
 function same(a: readonly string[], b: readonly string[]): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i]);
@@ -71,6 +79,12 @@ export interface SeparationState {
   localConf?: string;
   /** /etc/pve/corosync.conf as written through a local pmxcfs */
   pveText?: string;
+  /** guests only the node's own database holds (made while it was separated): gone when a restore replaces its database */
+  ownOnly?: Array<{ vmid: number; type: 'qemu' | 'lxc'; text: string }>;
+  /** which database a restore put in place (`backup`: the archive's; `cluster`: none, the cluster's is taken) */
+  database?: 'backup' | 'cluster';
+  /** the databases a restore kept aside, by directory */
+  keptDatabases?: string[];
 }
 
 const ok = (stdout = '', stderr = '', exitCode = 0): ExecResult => ({ exitCode, stdout, stderr, durationMs: 1 });
@@ -86,6 +100,8 @@ export class TeardownFake extends FakeCluster {
   ha: string[] = [];
   failures: Array<{ node: string; argv: string; result: Partial<ExecResult> }> = [];
   onCommand?: (node: string, argv: readonly string[]) => void;
+  /** backups made without /var/lib/pve-cluster/config.db (sqlite3 and the file absent) */
+  withoutDatabase = false;
   /** the corosync.conf a restore gave each cluster (shown while its nodes are still the ones it lists) */
   readonly confTexts = new Map<string, string>();
 
@@ -168,6 +184,11 @@ export class TeardownFake extends FakeCluster {
     return f.endsWith(`/${n.name}.tar.gz`) && this.isSetDir(f.slice(0, -`/${n.name}.tar.gz`.length));
   }
 
+  /** `/etc/pve/nodes/<the node>/<qemu-server|lxc>/<vmid>.conf`. */
+  private isOwnGuest(n: FakeNode, file: string): boolean {
+    return new RegExp(`^/etc/pve/nodes/${n.name}/(qemu-server|lxc)/\\d+\\.conf$`).test(file);
+  }
+
   /** `/etc/pve/nodes/<another node of this fake>`. */
   private isOtherFolder(n: FakeNode, dir: string): boolean {
     const m = /^\/etc\/pve\/nodes\/([^/]+)$/.exec(dir);
@@ -208,6 +229,10 @@ export class TeardownFake extends FakeCluster {
       if (args[0] === PVE_CONF) return 'writePve';
     }
     if (sh && script === SCRIPT.putBack && args.length > 2 && this.isOwnArchive(n, args[0]) && args[1] === '/etc/pve/nodes' && args.slice(2).every((d) => this.isOtherFolder(n, `/etc/pve/nodes/${d}`))) return 'putBack';
+    if (sh && script === SCRIPT.guestContents && args.length === 0) return 'guestContents';
+    if (sh && script === SCRIPT.putDatabase && args.length === 3 && (args[0] === 'backup' || args[0] === 'cluster') && this.isOwnArchive(n, args[1]) && /^\/var\/lib\/pve-cluster\/config\.db\.before-restore-[A-Za-z0-9-]+-\d{8}T\d{6}Z$/.test(args[2] ?? '')) return 'putDatabase';
+    if (sh && script === SCRIPT.write && args.length === 1 && opts.input !== undefined && this.isOwnGuest(n, args[0] ?? '')) return 'writeGuest';
+    if (argv.length === 4 && tool === 'rm' && flag === '-f' && script === '--' && this.isOwnGuest(n, argv[3] ?? '')) return 'removeGuest';
     if (argv.length === 4 && tool === 'base64' && flag === '-w' && script === '0' && this.isOwnArchive(n, argv[3])) return 'fetch';
     if (argv.length === 3 && tool === 'rm' && flag === '-rf' && this.isSetDir(argv[2])) return 'removeBackup';
     if (argv.length > 3 && tool === 'rm' && flag === '-rf' && script === '--' && argv.slice(3).every((d) => this.isOtherFolder(n, d))) return 'removeFolders';
@@ -249,12 +274,17 @@ export class TeardownFake extends FakeCluster {
         const [dir, node] = [argv[4] ?? '', argv[5] ?? ''];
         const conf = this.conf(n) ?? '';
         const nodes = this.nodesFiles(n);
-        const data = makeArchive({ ...memberArchiveFiles(conf), ...Object.fromEntries(nodes.map((f) => [f, 'x'])) });
+        const text = (f: string): string => {
+          const m = /\/(\d+)\.conf$/.exec(f);
+          return m ? guestText(Number(m[1])) : 'x';
+        };
+        const db = this.withoutDatabase ? {} : { 'var/lib/pve-cluster/config.db': 'SQLite format 3\u0000' };
+        const data = makeArchive({ ...memberArchiveFiles(conf), ...Object.fromEntries(nodes.map((f) => [f, text(f)])), ...db });
         this.files.set(`${dir}/${node}.tar.gz`, data);
-        const files = ['etc/corosync/authkey', 'etc/corosync/corosync.conf', 'etc/pve/corosync.conf', ...nodes].sort();
+        const files = ['etc/corosync/authkey', 'etc/corosync/corosync.conf', 'etc/pve/corosync.conf', ...nodes, ...Object.keys(db)].sort();
         this.archiveFiles.set(`${dir}/${node}.tar.gz`, files);
         return ok(
-          `have /etc/corosync\nhave /etc/pve/corosync.conf\nhave /etc/pve/nodes\nmissing /var/lib/pve-cluster/config.db\n${files.map((f) => `file ${f}`).join('\n')}\nsha256 ${sha256(data)}\nsize ${data.length}\n`,
+          `have /etc/corosync\nhave /etc/pve/corosync.conf\nhave /etc/pve/nodes\n${this.withoutDatabase ? 'missing' : 'have'} /var/lib/pve-cluster/config.db\n${files.map((f) => `file ${f}`).join('\n')}\nsha256 ${sha256(data)}\nsize ${data.length}\n`,
         );
       }
       case 'fetch': {
@@ -388,6 +418,41 @@ export class TeardownFake extends FakeCluster {
         }
         return ok(out.join(''));
       }
+      case 'guestContents': {
+        if (s.pmxcfs === 'stopped') return ok('', 'sh: 1: cd: can\'t cd to /etc/pve/nodes\n', 2);
+        // the cluster's /etc/pve keeps the folder of a node delnode removed, with its guests
+        const inCluster = () => this.folderNames(n).filter((name) => this.knownNode(name)).flatMap((name) => this.node(name).guests.map((g) => ({ node: name, vmid: g.vmid, type: g.type })));
+        const listed = s.pmxcfs === 'cluster' ? inCluster() : [...n.guests.map((g) => ({ node: n.name, vmid: g.vmid, type: g.type })), ...s.staleGuests];
+        const lines = listed.map((g) => `${g.node}/${g.type === 'qemu' ? 'qemu-server' : 'lxc'}/${g.vmid}.conf ${Buffer.from(this.textOf(g.node, g.vmid)).toString('base64')}`);
+        if (s.pmxcfs !== 'cluster') for (const g of s.ownOnly ?? []) lines.push(`${n.name}/${g.type === 'qemu' ? 'qemu-server' : 'lxc'}/${g.vmid}.conf ${Buffer.from(g.text).toString('base64')}`);
+        return ok(lines.map((l) => `${l}\n`).join(''));
+      }
+      case 'putDatabase': {
+        if (s.pmxcfs !== 'stopped') return ok('', 'tar: var/lib/pve-cluster/config.db: Cannot open: Text file busy\n', 2);
+        const [mode, file, keep] = [argv[4], argv[5] ?? '', argv[6] ?? ''];
+        if (!(s.keptDatabases ?? []).includes(keep)) s.keptDatabases = [...(s.keptDatabases ?? []), keep];
+        const inArchive = this.archiveFiles.get(file) ?? [];
+        if (mode === 'backup' && !inArchive.includes('var/lib/pve-cluster/config.db')) return ok('', 'tar: var/lib/pve-cluster/config.db: Not found in archive\n', 2);
+        s.database = mode === 'backup' ? 'backup' : 'cluster';
+        // the node's own database is replaced: what only it held is gone from /etc/pve (kept aside)
+        delete s.ownOnly;
+        for (const key of [...this.texts.keys()]) if (key.startsWith(`${n.name}/`)) this.texts.delete(key);
+        return ok(`kept ${keep}\n${mode === 'backup' ? 'restored' : 'cleared'} /var/lib/pve-cluster/config.db\n`);
+      }
+      case 'writeGuest': {
+        if (s.pmxcfs !== 'cluster' || !this.quorate(n)) return ok('', `sh: 1: cannot create ${argv[4]}.new: Read-only file system\n`, 2);
+        const m = /\/(qemu-server|lxc)\/(\d+)\.conf$/.exec(argv[4] ?? '');
+        const vmid = Number(m?.[2]);
+        if (!n.guests.some((g) => g.vmid === vmid)) n.guests.push({ vmid, type: m?.[1] === 'lxc' ? 'lxc' : 'qemu', name: `guest${vmid}` });
+        this.texts.set(`${n.name}/${vmid}`, opts.input ?? '');
+        return ok();
+      }
+      case 'removeGuest': {
+        if (s.pmxcfs !== 'cluster' || !this.quorate(n)) return ok('', `rm: cannot remove '${argv[3]}': Read-only file system\n`, 1);
+        const vmid = Number(/(\d+)\.conf$/.exec(argv[3] ?? '')?.[1]);
+        n.guests = n.guests.filter((g) => g.vmid !== vmid);
+        return ok();
+      }
       case 'startCorosync': {
         const conf = s.corosyncFiles && s.localConf ? readConf(s.localConf) : undefined;
         if (!conf || !conf.members.some((m) => m.name === n.name)) return ok('', 'Job for corosync.service failed because the control process exited with error code.\n', 1);
@@ -397,6 +462,14 @@ export class TeardownFake extends FakeCluster {
         return ok();
       }
     }
+  }
+
+  /** guest configuration texts that differ from guestText() (written by a restore), by `<node>/<vmid>` */
+  readonly texts = new Map<string, string>();
+
+  /** The configuration text of a guest as the node's /etc/pve holds it. */
+  textOf(node: string, vmid: number): string {
+    return this.texts.get(`${node}/${vmid}`) ?? guestText(vmid);
   }
 
   /** The node's partition has quorum. */

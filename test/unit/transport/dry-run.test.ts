@@ -7,7 +7,8 @@ import { DryRunTransport } from '../../../src/transport/dry-run.js';
 import { journalObserver } from '../../../src/transport/journal.js';
 import { ObservedTransport } from '../../../src/transport/observed.js';
 import { declaredReadOnlyScripts, readOnlyScript } from '../../../src/transport/read-only-scripts.js';
-import { extractCorosyncArgv, putFoldersBackArgv, uploadArgv, writeFileArgv } from '../../../src/workflows/restore-plan.js';
+import { extractCorosyncArgv, putDatabaseArgv, putFoldersBackArgv, uploadArgv, writeFileArgv } from '../../../src/workflows/restore-plan.js';
+import { guestContentsArgv } from '../../../src/workflows/restore-guests.js';
 import { checkBackupArgv, createBackupArgv } from '../../../src/workflows/teardown-backup.js';
 import { clusterTracesArgv, folderFilesArgv, stopPmxcfsArgv } from '../../../src/workflows/teardown-plan.js';
 import type { ExecOptions, ExecResult, Transport } from '../../../src/transport/types.js';
@@ -178,9 +179,17 @@ describe('dry-run runs known reads only', () => {
     }
   });
 
-  it('the declared read-only scripts are exactly the five reads, none of the writes', () => {
-    const reads = [sessionArgv(), factsArgv(), clusterTracesArgv(), checkBackupArgv('d', 'f'), folderFilesArgv(['d'])].map((a) => a[2]);
-    const writes = [stopPmxcfsArgv(), createBackupArgv('d', 'n'), uploadArgv('f', 's'), writeFileArgv('f'), extractCorosyncArgv('f'), putFoldersBackArgv('f', ['n'])].map((a) => a[2]);
+  it('the declared read-only scripts are exactly the six reads, none of the writes', () => {
+    const reads = [sessionArgv(), factsArgv(), clusterTracesArgv(), checkBackupArgv('d', 'f'), folderFilesArgv(['d']), guestContentsArgv()].map((a) => a[2]);
+    const writes = [
+      stopPmxcfsArgv(),
+      createBackupArgv('d', 'n'),
+      uploadArgv('f', 's'),
+      writeFileArgv('f'),
+      extractCorosyncArgv('f'),
+      putFoldersBackArgv('f', ['n']),
+      putDatabaseArgv('backup', 'f', 's'),
+    ].map((a) => a[2]);
     expect(new Set(DECLARED)).toEqual(new Set(reads));
     for (const w of writes) expect(DECLARED).not.toContain(w);
   });
