@@ -1,23 +1,8 @@
 /** The commander tree: global options, every command, implementations loaded only when run. */
 import { Command, InvalidArgumentError, Option } from 'commander';
-import type { Deps } from './context.js';
-import type { Outcome } from './ui/report.js';
+import type { Dispatch, PrintContext } from './commands/shared/dispatch.js';
 
-/** Runs a command's implementation with wired dependencies and renders its outcome. */
-export type Dispatch = (
-  name: string,
-  cmd: Command,
-  action: (deps: Deps) => Promise<Outcome>,
-  render?: () => Promise<(o: Outcome, deps: Deps) => string>,
-) => Promise<void>;
-
-/** What a command that only prints text and needs no node (completion, schema) gets from the entry. */
-export interface PrintContext {
-  env: NodeJS.ProcessEnv;
-  cwd: string;
-  /** write to stdout */
-  out(text: string): void;
-}
+export type { Dispatch, PrintContext } from './commands/shared/dispatch.js';
 
 const EXIT_HELP = `
 Exit codes:
@@ -71,7 +56,7 @@ Examples:
         'preflight',
         cmd,
         async (deps) =>
-          (await import('./commands/preflight.js')).preflight(deps, {
+          (await import('./commands/preflight/run.js')).preflight(deps, {
             for: opts['for'],
             nodes: opts['nodes'],
             clusterName: opts['clusterName'],
@@ -80,7 +65,7 @@ Examples:
             skewFail: opts['skewFail'],
             latencyWarn: opts['latencyWarn'],
           }),
-        async () => (await import('./ui/render/preflight.js')).renderPreflight,
+        async () => (await import('./commands/preflight/render.js')).renderPreflight,
       ),
     );
 
@@ -100,11 +85,11 @@ Examples:
       dispatch(
         'cluster status',
         cmd,
-        async (deps) => (await import('./commands/cluster-status.js')).clusterStatus(deps, { node: opts.node }),
-        async () => (await import('./ui/render/cluster-status.js')).renderClusterStatus,
+        async (deps) => (await import('./commands/cluster/status.js')).clusterStatus(deps, { node: opts.node }),
+        async () => (await import('./commands/cluster/render-status.js')).renderClusterStatus,
       ),
     );
-  const changeRenderer = async () => (await import('./ui/render/cluster-change.js')).renderClusterChange;
+  const changeRenderer = async () => (await import('./commands/cluster/render-change.js')).renderClusterChange;
   cluster
     .command('create')
     .description('create a cluster: preflight every node, pvecm create on the first, join the others one at a time, verify')
@@ -130,7 +115,7 @@ Examples:
         'cluster create',
         cmd,
         async (deps) =>
-          (await import('./commands/cluster-create.js')).clusterCreate(deps, { name, nodes: opts.nodes, link0: opts.link0, passwordFile: opts.passwordFile, useSsh: opts.useSsh }),
+          (await import('./commands/cluster/create.js')).clusterCreate(deps, { name, nodes: opts.nodes, link0: opts.link0, passwordFile: opts.passwordFile, useSsh: opts.useSsh }),
         changeRenderer,
       ),
     );
@@ -159,7 +144,7 @@ Examples:
           const v = opts[`link${i}`];
           if (typeof v === 'string') links[i] = v;
         }
-        return (await import('./commands/cluster-join.js')).clusterJoin(deps, {
+        return (await import('./commands/cluster/join.js')).clusterJoin(deps, {
           node,
           via: String(opts['via']),
           links,
@@ -189,7 +174,7 @@ Examples:
       dispatch(
         'cluster remove-node',
         cmd,
-        async (deps) => (await import('./commands/cluster-remove-node.js')).clusterRemoveNode(deps, { node, via: opts.via, offlineConfirmed: opts.offlineConfirmed }),
+        async (deps) => (await import('./commands/cluster/remove-node.js')).clusterRemoveNode(deps, { node, via: opts.via, offlineConfirmed: opts.offlineConfirmed }),
         changeRenderer,
       ),
     );
@@ -209,7 +194,7 @@ Examples:
       dispatch(
         'cluster expected',
         cmd,
-        async (deps) => (await import('./commands/cluster-expected.js')).clusterExpected(deps, { votes, node: opts.node }),
+        async (deps) => (await import('./commands/cluster/expected.js')).clusterExpected(deps, { votes, node: opts.node }),
         changeRenderer,
       ),
     );
@@ -242,8 +227,8 @@ Examples:
       dispatch(
         'cluster teardown',
         cmd,
-        async (deps) => (await import('./commands/cluster-teardown.js')).clusterTeardown(deps, { backupDir: opts.backupDir }),
-        async () => (await import('./ui/render/cluster-teardown.js')).renderTeardown,
+        async (deps) => (await import('./commands/cluster/teardown.js')).clusterTeardown(deps, { backupDir: opts.backupDir }),
+        async () => (await import('./commands/cluster/render-teardown.js')).renderTeardown,
       ),
     );
   cluster
@@ -267,8 +252,8 @@ Examples:
       dispatch(
         'cluster restore',
         cmd,
-        async (deps) => (await import('./commands/cluster-restore.js')).clusterRestore(deps, { backup, node: opts.node }),
-        async () => (await import('./ui/render/cluster-teardown.js')).renderRestore,
+        async (deps) => (await import('./commands/cluster/restore.js')).clusterRestore(deps, { backup, node: opts.node }),
+        async () => (await import('./commands/cluster/render-teardown.js')).renderRestore,
       ),
     );
 
@@ -307,7 +292,7 @@ Examples:
         cmd,
         async (deps) => {
           const s = (k: string) => (typeof opts[k] === 'string' ? (opts[k] as string) : undefined);
-          return (await import('./commands/migrate.js')).migrate(deps, {
+          return (await import('./commands/migrate/run.js')).migrate(deps, {
             guests,
             ...(s('to') !== undefined ? { to: s('to') } : {}),
             online: opts['online'] === true,
@@ -319,12 +304,12 @@ Examples:
             ...(s('timeout') !== undefined ? { timeout: s('timeout') } : {}),
           });
         },
-        async () => (await import('./ui/render/migrate.js')).renderMigrate,
+        async () => (await import('./commands/migrate/render.js')).renderMigrate,
       ),
     );
 
   const ha = program.command('ha').description('HA resources: add, remove, set, status, budget; groups on PVE 8, node-affinity rules on PVE 9');
-  const haRender = async () => (await import('./ui/render/ha.js')).renderHaChange;
+  const haRender = async () => (await import('./commands/ha/render.js')).renderHaChange;
   const haChange = (name: string, how: string) =>
     ha
       .command(name)
@@ -366,7 +351,7 @@ Examples:
   pvx ha add 100 --nodes pve1:2,pve2:1
   pvx ha add 100-105 --nodes pve1,pve2 --strict --state started --max-relocate 2 --json`)
     .action(async (guests: string[], opts: Record<string, string | boolean | undefined>, cmd: Command) =>
-      dispatch('ha add', cmd, async (deps) => (await import('./commands/ha.js')).haAdd(deps, haInput(guests, opts)), haRender),
+      dispatch('ha add', cmd, async (deps) => (await import('./commands/ha/change.js')).haAdd(deps, haInput(guests, opts)), haRender),
     );
   haChange('set', 'change one HA resource: its requested state, node preference or limits')
     .argument('<guest>', 'the VMID of an HA resource')
@@ -378,7 +363,7 @@ Examples:
   pvx ha set 100 --state stopped
   pvx ha set 100 --nodes pve2:2,pve3 --dry-run`)
     .action(async (guest: string, opts: Record<string, string | boolean | undefined>, cmd: Command) =>
-      dispatch('ha set', cmd, async (deps) => (await import('./commands/ha.js')).haSet(deps, haInput([guest], opts)), haRender),
+      dispatch('ha set', cmd, async (deps) => (await import('./commands/ha/change.js')).haSet(deps, haInput([guest], opts)), haRender),
     );
   ha.command('remove')
     .description('stop managing guests with HA; the guests keep running or stay stopped')
@@ -391,7 +376,7 @@ Examples:
   pvx ha remove 100 101
   pvx ha remove all@pve3 --dry-run`)
     .action(async (guests: string[], _opts: unknown, cmd: Command) =>
-      dispatch('ha remove', cmd, async (deps) => (await import('./commands/ha.js')).haRemove(deps, { guests }), haRender),
+      dispatch('ha remove', cmd, async (deps) => (await import('./commands/ha/change.js')).haRemove(deps, { guests }), haRender),
     );
   ha.command('status')
     .description('the CRM master, each LRM, each HA resource, and the downtime each availability level allows')
@@ -403,7 +388,7 @@ Examples:
   pvx ha status
   pvx ha status --json | jq '.result.services[] | select(.state != "started")'`)
     .action(async (opts: { node?: string }, cmd: Command) =>
-      dispatch('ha status', cmd, async (deps) => (await import('./commands/ha-status.js')).haStatus(deps, { node: opts.node }), async () => (await import('./ui/render/ha.js')).renderHaStatus),
+      dispatch('ha status', cmd, async (deps) => (await import('./commands/ha/status.js')).haStatus(deps, { node: opts.node }), async () => (await import('./commands/ha/render.js')).renderHaStatus),
     );
   ha.command('budget')
     .description('the downtime a year, month and week that an availability target allows (no node is asked)')
@@ -413,7 +398,7 @@ Examples:
   pvx ha budget 99.95
   pvx ha budget 99.999 --json | jq .result.budget.month`)
     .action(async (percent: string, _opts: unknown, cmd: Command) =>
-      dispatch('ha budget', cmd, async (deps) => (await import('./commands/ha-status.js')).haBudget(deps, percent), async () => (await import('./ui/render/ha.js')).renderHaBudget),
+      dispatch('ha budget', cmd, async (deps) => (await import('./commands/ha/status.js')).haBudget(deps, percent), async () => (await import('./commands/ha/render.js')).renderHaBudget),
     );
 
   const labCmd = program
@@ -444,7 +429,7 @@ Examples:
         'lab up',
         cmd,
         async (deps) =>
-          (await import('./commands/lab.js')).labUpCommand(deps, {
+          (await import('./commands/lab/run.js')).labUpCommand(deps, {
             name: opts.name,
             nodes: opts.nodes,
             installDeps: Boolean(opts.installDeps),
@@ -452,7 +437,7 @@ Examples:
             ...(opts.guests !== undefined ? { guests: opts.guests } : {}),
             ...(opts.subnet !== undefined ? { subnet: opts.subnet } : {}),
           }),
-        async () => (await import('./ui/render/lab.js')).renderLabUp,
+        async () => (await import('./commands/lab/render.js')).renderLabUp,
       ),
     );
   labCmd
@@ -460,21 +445,21 @@ Examples:
     .description('remove every namespace, bridge, mount and process of the lab (also after a crash)')
     .addOption(labName())
     .action(async (opts: { name: string }, cmd: Command) =>
-      dispatch('lab down', cmd, async (deps) => (await import('./commands/lab.js')).labDownCommand(deps, opts.name), async () => (await import('./ui/render/lab.js')).renderNothing),
+      dispatch('lab down', cmd, async (deps) => (await import('./commands/lab/run.js')).labDownCommand(deps, opts.name), async () => (await import('./commands/lab/render.js')).renderNothing),
     );
   labCmd
     .command('status')
     .description('nodes, addresses, daemons and faults of the lab; exit 1 when it is not up')
     .addOption(labName())
     .action(async (opts: { name: string }, cmd: Command) =>
-      dispatch('lab status', cmd, async (deps) => (await import('./commands/lab.js')).labStatusCommand(deps, opts.name), async () => (await import('./ui/render/lab.js')).renderLabStatus),
+      dispatch('lab status', cmd, async (deps) => (await import('./commands/lab/run.js')).labStatusCommand(deps, opts.name), async () => (await import('./commands/lab/render.js')).renderLabStatus),
     );
   labCmd
     .command('inventory')
     .description("print the path of the lab's inventory (for -i \"$(pvx lab inventory)\")")
     .addOption(labName())
     .action(async (opts: { name: string }, cmd: Command) =>
-      dispatch('lab inventory', cmd, async (deps) => (await import('./commands/lab.js')).labInventoryCommand(deps, opts.name), async () => (await import('./ui/render/lab.js')).renderLabInventory),
+      dispatch('lab inventory', cmd, async (deps) => (await import('./commands/lab/run.js')).labInventoryCommand(deps, opts.name), async () => (await import('./commands/lab/render.js')).renderLabInventory),
     );
   labCmd
     .command('exec')
@@ -484,7 +469,7 @@ Examples:
     .addOption(labName())
     .addHelpText('after', '\nExample:\n  pvx lab exec pve2 -- corosync-quorumtool -s')
     .action(async (node: string, command: string[], opts: { name: string }, cmd: Command) =>
-      dispatch('lab exec', cmd, async (deps) => (await import('./commands/lab.js')).labExecCommand(deps, opts.name, node, command), async () => (await import('./ui/render/lab.js')).renderNothing),
+      dispatch('lab exec', cmd, async (deps) => (await import('./commands/lab/run.js')).labExecCommand(deps, opts.name, node, command), async () => (await import('./commands/lab/render.js')).renderNothing),
     );
   labCmd
     .command('fault')
@@ -495,7 +480,7 @@ Examples:
     .addOption(labName())
     .addHelpText('after', '\nExamples:\n  pvx lab fault pve2 block-udp 5407\n  pvx lab fault pve3 skew 2.5\n  pvx lab fault all heal')
     .action(async (node: string, fault: string, arg: string | undefined, opts: { name: string }, cmd: Command) =>
-      dispatch('lab fault', cmd, async (deps) => (await import('./commands/lab.js')).labFaultCommand(deps, opts.name, node, fault, arg), async () => (await import('./ui/render/lab.js')).renderNothing),
+      dispatch('lab fault', cmd, async (deps) => (await import('./commands/lab/run.js')).labFaultCommand(deps, opts.name, node, fault, arg), async () => (await import('./commands/lab/render.js')).renderNothing),
     );
 
   program
@@ -524,7 +509,7 @@ The schemas are also in the package's schemas/ folder (envelope.json, cluster-st
 Examples:
   pvx schema cluster status > cluster-status.schema.json
   pvx schema --list`)
-    .action(async (words: string[], opts: { list?: boolean }) => (await import('./commands/schema.js')).printSchema(print, words, opts.list === true));
+    .action(async (words: string[], opts: { list?: boolean }) => (await import('./commands/schema/print.js')).printSchema(print, words, opts.list === true));
   // what the completion scripts call: `pvx __complete -- <words…>`
   program
     .command('__complete', { hidden: true })
