@@ -27,8 +27,8 @@ export function renderPlan(title: string, plan: readonly PlannedStep[], theme: T
 }
 
 /** `cluster create|join|remove-node|expected` for a person: the plan under --dry-run, else the summary. */
-export function renderClusterChange(o: Outcome, deps: Deps): string {
-  const r = o.result as ClusterChangeResult | PlanResult | undefined;
+export function renderClusterChange(o: Outcome<ClusterChangeResult | PlanResult | undefined>, deps: Deps): string {
+  const r = o.result;
   if (!r) return '';
   const { theme } = deps;
   if ('plan' in r) return renderPlan(r.title, r.plan, theme);

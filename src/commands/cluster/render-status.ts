@@ -5,8 +5,8 @@ import type { Outcome } from '../../ui/report.js';
 import { renderTable } from '../../ui/table.js';
 
 /** The status as a person reads it: cluster line, quorum line, one row per node. */
-export function renderClusterStatus(o: Outcome, deps: Deps): string {
-  const r = o.result as ClusterStatusResult;
+export function renderClusterStatus(o: Outcome<ClusterStatusResult>, deps: Deps): string {
+  const r = o.result;
   const { c } = deps.theme;
   const out: string[] = [];
   if (r.cluster && r.quorum) {

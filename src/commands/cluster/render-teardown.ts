@@ -104,8 +104,8 @@ function ordinal(n: number): string {
 }
 
 /** `cluster teardown` for a person: the plan under --dry-run, else the summary (a failure is told on stderr). */
-export function renderTeardown(o: Outcome, deps: Deps): string {
-  const r = o.result as TeardownResult | TeardownPlanResult | undefined;
+export function renderTeardown(o: Outcome<TeardownResult | TeardownPlanResult | undefined>, deps: Deps): string {
+  const r = o.result;
   if (!r) return '';
   const { theme } = deps;
   const { c } = theme;
@@ -127,8 +127,8 @@ export function renderTeardown(o: Outcome, deps: Deps): string {
 }
 
 /** `cluster restore` for a person. */
-export function renderRestore(o: Outcome, deps: Deps): string {
-  const r = o.result as RestoreResult | RestorePlanResult | undefined;
+export function renderRestore(o: Outcome<RestoreResult | RestorePlanResult | undefined>, deps: Deps): string {
+  const r = o.result;
   if (!r) return '';
   const { theme } = deps;
   if ('plan' in r) return renderPlan(r.title, r.plan, theme);

@@ -12,8 +12,8 @@ function versionLine(r: { pve: number; preferenceMode: string }): string {
 }
 
 /** `ha add|set|remove`: the plan under --dry-run, else a line per guest and the summary. */
-export function renderHaChange(o: Outcome, deps: Deps): string {
-  const r = o.result as HaChangeResult | HaPlanResult | undefined;
+export function renderHaChange(o: Outcome<HaChangeResult | HaPlanResult | undefined>, deps: Deps): string {
+  const r = o.result;
   if (!r) return '';
   const { theme } = deps;
   const { c } = theme;
@@ -37,8 +37,8 @@ function availabilityLines(rows: readonly DowntimeBudget[]): string {
 }
 
 /** `ha status`: quorum, master, fencing, one row per LRM and per service, then what redundancy buys. */
-export function renderHaStatus(o: Outcome, deps: Deps): string {
-  const r = o.result as HaStatusResult | undefined;
+export function renderHaStatus(o: Outcome<HaStatusResult | undefined>, deps: Deps): string {
+  const r = o.result;
   if (!r) return '';
   const { c } = deps.theme;
   const out: string[] = [];
@@ -60,8 +60,8 @@ export function renderHaStatus(o: Outcome, deps: Deps): string {
 }
 
 /** `ha budget`: the downtime a target allows, and the table to compare. */
-export function renderHaBudget(o: Outcome, deps: Deps): string {
-  const r = o.result as HaBudgetResult;
+export function renderHaBudget(o: Outcome<HaBudgetResult>, deps: Deps): string {
+  const r = o.result;
   const b = r.budget;
   const { c } = deps.theme;
   return (

@@ -5,8 +5,8 @@ import type { Outcome } from '../../ui/report.js';
 import { renderTable } from '../../ui/table.js';
 
 /** After `lab up`: the nodes, and how to point pvx at them. */
-export function renderLabUp(o: Outcome, deps: Deps): string {
-  const r = o.result as LabInfo;
+export function renderLabUp(o: Outcome<LabInfo>, deps: Deps): string {
+  const r = o.result;
   const { c } = deps.theme;
   const rows = r.nodes.map((n) => [n.name, n.address]);
   return (
@@ -18,8 +18,8 @@ export function renderLabUp(o: Outcome, deps: Deps): string {
 }
 
 /** `lab status`: one row per node with what runs on it. */
-export function renderLabStatus(o: Outcome, deps: Deps): string {
-  const s = o.result as LabStatus;
+export function renderLabStatus(o: Outcome<LabStatus>, deps: Deps): string {
+  const s = o.result;
   if (!s.exists) return '';
   const { c } = deps.theme;
   const yes = (b: boolean) => (b ? c.green('yes') : c.dim('no'));
@@ -40,8 +40,8 @@ export function renderLabStatus(o: Outcome, deps: Deps): string {
 }
 
 /** `lab inventory`: just the path, so that $(pvx lab inventory) works. */
-export function renderLabInventory(o: Outcome): string {
-  return `${(o.result as { inventory: string }).inventory}\n`;
+export function renderLabInventory(o: Outcome<{ inventory: string }>): string {
+  return `${o.result.inventory}\n`;
 }
 
 /** `lab down` / `lab fault` / `lab exec`: progress already said it all. */

@@ -24,8 +24,8 @@ export function countLine(guests: readonly GuestResult[]): string {
 }
 
 /** `migrate` for a person. */
-export function renderMigrate(o: Outcome, deps: Deps): string {
-  const r = o.result as MigrateResult | MigratePlanResult | undefined;
+export function renderMigrate(o: Outcome<MigrateResult | MigratePlanResult | undefined>, deps: Deps): string {
+  const r = o.result;
   if (!r) return '';
   const { theme } = deps;
   if ('plan' in r) {

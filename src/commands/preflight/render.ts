@@ -60,8 +60,8 @@ function plainTable(rows: readonly Finding[]): string {
 }
 
 /** The preflight report; with --quiet only what is not ok. */
-export function renderPreflight(o: Outcome, deps: Deps): string {
-  const r = o.result as PreflightCommandResult;
+export function renderPreflight(o: Outcome<PreflightCommandResult>, deps: Deps): string {
+  const r = o.result;
   const rows = deps.globals.quiet ? r.checks.filter((f) => f.status !== 'ok') : r.checks;
   const table = rows.length === 0 ? '' : deps.io.stdoutIsTTY ? terminalTable(rows, deps.theme) : plainTable(rows);
   const sep = table && deps.io.stdoutIsTTY ? '\n' : '';

@@ -4,11 +4,11 @@ import type { Deps } from '../../context.js';
 import type { Outcome } from '../../ui/report.js';
 
 /** Runs a command's implementation with wired dependencies and renders its outcome. */
-export type Dispatch = (
+export type Dispatch = <R>(
   name: string,
   cmd: Command,
-  action: (deps: Deps) => Promise<Outcome>,
-  render?: () => Promise<(o: Outcome, deps: Deps) => string>,
+  action: (deps: Deps) => Promise<Outcome<R>>,
+  render?: () => Promise<(o: Outcome<R>, deps: Deps) => string>,
 ) => Promise<void>;
 
 /** What a command that only prints text and needs no node (completion, schema) gets from the entry. */
