@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { CommanderError, InvalidArgumentError, type Command } from 'commander';
 import type { GlobalOptions, TransportFactory } from './context.js';
 import { EXIT, PvxError, UsageError, exitCodeOf } from './errors.js';
-import { buildProgram, forEachCommand, type Dispatch } from './program.js';
+import type { Dispatch } from './program.js';
 import { systemIO, type IO } from './ui/io.js';
 import type { Prompter } from './ui/prompter.js';
 import { envelopeOf, errorEnvelope, writeHumanError, writeJson, writeWarnings } from './ui/report.js';
@@ -94,6 +94,12 @@ export async function run(argv: readonly string[], ro: RunOptions = {}): Promise
     if (outcome.error) writeHumanError(io, theme, outcome.error, globals.verbose);
   };
 
+  // the command tree (every topic's definition) loads only when a command is parsed: --version needs none of it
+  if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
+    io.out(`${version()}\n`);
+    return EXIT.OK;
+  }
+  const { buildProgram, forEachCommand } = await import('./program.js');
   const program = buildProgram(version(), dispatch, { env, cwd: ro.cwd ?? process.cwd(), out: (text) => io.out(text) });
   commandName = commandPath(program, argv);
   forEachCommand(program, (c) => {

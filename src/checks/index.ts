@@ -20,8 +20,8 @@ import { deriveRoles } from './roles.js';
 import { sshCheck } from './ssh.js';
 import { twoNodeCheck } from './two-node.js';
 import { udpCorosyncCheck } from './udp-corosync.js';
-import { gatherBySession } from './node-session.js';
-import type { ProbeTiming } from './udp-probe.js';
+import { gatherBySession } from '../facts/preflight/session.js';
+import type { ProbeTiming } from '../facts/preflight/udp-probe.js';
 import { DEFAULT_THRESHOLDS, type Check, type CheckContext, type Finding, type NodeFacts, type PreflightSpec, type Roles } from './types.js';
 
 export type { Check, Finding, FindingStatus, NodeFacts, PreflightSpec, Purpose, Roles, Thresholds } from './types.js';

@@ -4,9 +4,9 @@
  * state (corosync-cfgtool -s) answers instead.
  */
 import { finding, notRun, unreadLineFindings } from './finding.js';
-import { link0IsLocal } from './node-facts.js';
+import { link0IsLocal } from '../facts/preflight/node-facts.js';
 import { clusterOf } from './roles.js';
-import { COROSYNC_PORTS, portRanges, probeKey, type ProbeOutput } from './udp-probe.js';
+import { COROSYNC_PORTS, portRanges, probeKey, type ProbeOutput } from '../facts/preflight/udp-probe.js';
 import type { Check, CheckContext, Finding, NodeFacts } from './types.js';
 
 const ID = 'udp-corosync';

@@ -15,19 +15,14 @@ import { isNsMount, liveInitPid, nodeNsFiles, nsenterOptions, releaseNodeNsFiles
 import { bootNode, prepareNodeDirs } from './node-setup.js';
 import { killAndWait, nsInode, pidsInNamespaces, sleep } from './procfs.js';
 import { ensureHostKeys, readHostKeys } from './ssh-material.js';
-import type { NodeState } from './state.js';
+import type { NodeState, QnetdState } from './state.js';
+
+export type { QnetdState } from './state.js';
 import { shQuote } from '../transport/quote.js';
 
 /** Host name of the QNetd host (its directory under nodes/ and its ns files carry it too). */
 export const QNETD_NAME = 'qnetd';
 
-/** The QNetd host as lab.json records it. */
-export interface QnetdState {
-  name: string;
-  address: string;
-  netns: string;
-  veth: string;
-}
 
 /** Kernel object names of lab `lab`'s QNetd host (enough to remove it when lab.json is gone). */
 export function qnetdNames(lab: string): Omit<QnetdState, 'address'> {

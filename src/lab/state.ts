@@ -2,7 +2,14 @@
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { labPaths } from './layout.js';
-import type { QnetdState } from './qnetd.js';
+
+/** The QNetd host as lab.json records it. */
+export interface QnetdState {
+  name: string;
+  address: string;
+  netns: string;
+  veth: string;
+}
 
 /** One node as built by `up`. */
 export interface NodeState {

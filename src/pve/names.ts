@@ -62,3 +62,13 @@ export function hostProblem(host: string): string | undefined {
   if (!/^[A-Za-z0-9._:%\[\]-]+$/.test(host)) return `host '${excerptOf(host)}' contains characters that are not allowed in a host name or address`;
   return undefined;
 }
+
+/** `VM 100` / `CT 101`, as PVE names guests. */
+export function guestLabel(g: { type: 'qemu' | 'lxc'; vmid: number }): string {
+  return `${g.type === 'qemu' ? 'VM' : 'CT'} ${g.vmid}`;
+}
+
+/** States `ha-manager add|set --state` takes (`enabled` is PVE's legacy spelling of `started`). */
+export const HA_STATES = ['started', 'stopped', 'disabled', 'ignored'] as const;
+/** A requested HA state. */
+export type HaState = (typeof HA_STATES)[number];

@@ -5,27 +5,26 @@
  * a field the schema does not know fails validation.
  */
 import { z } from 'zod';
-import type { ClusterChangeResult, NodeState, PlanResult, StepReport } from '../commands/cluster-plan-run.js';
-import type { clusterCreate } from '../commands/cluster-create.js';
-import type { clusterExpected } from '../commands/cluster-expected.js';
-import type { clusterJoin } from '../commands/cluster-join.js';
-import type { clusterRemoveNode } from '../commands/cluster-remove-node.js';
-import type { clusterRestore, RestoreMembership, RestorePlanResult, RestoreResult } from '../commands/cluster-restore.js';
-import type { ClusterStatusResult, clusterStatus } from '../commands/cluster-status.js';
-import type { clusterTeardown, TeardownBackups, TeardownNodeResult, TeardownPlanResult, TeardownResult } from '../commands/cluster-teardown.js';
-import type { haAdd, HaChangeResult, HaGuestResult, HaPlanResult, haRemove, haSet } from '../commands/ha.js';
-import type { haBudget, HaBudgetResult, haStatus, HaStatusResult } from '../commands/ha-status.js';
-import type { labDownCommand, labExecCommand, labFaultCommand, labInventoryCommand, labStatusCommand, labUpCommand } from '../commands/lab.js';
-import type { migrate, MigratePlanResult, MigrateResult } from '../commands/migrate.js';
-import type { preflight, PreflightCommandResult, PreflightNode } from '../commands/preflight.js';
+import type { ClusterChangeResult, NodeState, PlanResult, StepReport } from '../commands/shared/plan-run.js';
+import type { clusterCreate } from '../commands/cluster/create.js';
+import type { clusterExpected } from '../commands/cluster/expected.js';
+import type { clusterJoin } from '../commands/cluster/join.js';
+import type { clusterRemoveNode } from '../commands/cluster/remove-node.js';
+import type { clusterRestore, RestoreMembership, RestorePlanResult, RestoreResult } from '../commands/cluster/restore.js';
+import type { ClusterStatusResult, clusterStatus } from '../commands/cluster/status.js';
+import type { clusterTeardown, TeardownBackups, TeardownNodeResult, TeardownPlanResult, TeardownResult } from '../commands/cluster/teardown.js';
+import type { haAdd, HaChangeResult, HaGuestResult, HaPlanResult, haRemove, haSet } from '../commands/ha/change.js';
+import type { haBudget, HaBudgetResult, haStatus, HaStatusResult } from '../commands/ha/status.js';
+import type { labDownCommand, labExecCommand, labFaultCommand, labInventoryCommand, labStatusCommand, labUpCommand } from '../commands/lab/run.js';
+import type { migrate, MigratePlanResult, MigrateResult } from '../commands/migrate/run.js';
+import type { preflight, PreflightCommandResult, PreflightNode } from '../commands/preflight/run.js';
 import type { Finding } from '../checks/types.js';
 import type { Envelope } from '../ui/report.js';
 import type { PlannedStep } from '../workflows/plan.js';
-import type { GuestResult } from '../workflows/migrate-run.js';
-import type { DowntimeBudget } from '../workflows/ha-budget.js';
+import type { GuestResult } from '../workflows/migrate/run.js';
+import type { DowntimeBudget } from '../workflows/ha/budget.js';
 import type { HaFencing, HaLrm, HaMaster, HaQuorum, HaService } from '../pve/parse/ha-manager-status.js';
-import type { LabInfo } from '../lab/up.js';
-import type { LabStatus, NodeStatus } from '../lab/status.js';
+import type { LabInfo, LabStatus, NodeStatus } from '../commands/lab/results.js';
 import type { ResultCommand } from './names.js';
 
 // ---- shared pieces ----

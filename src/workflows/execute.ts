@@ -2,6 +2,7 @@
 import { UnreachableError } from '../errors.js';
 import type { Transport } from '../transport/types.js';
 import type { Plan, Step } from './plan.js';
+import { lastLine } from '../pve/parse/text.js';
 
 /** What the executor tells the UI as it goes. */
 export type PlanEvent =
@@ -39,7 +40,7 @@ async function runStep(t: Transport, step: Step): Promise<{ ok: boolean; skipped
     ...(step.timeoutMs ? { timeoutMs: step.timeoutMs } : {}),
   });
   if (r.skipped) return { ok: true, skipped: true };
-  const judged = step.judge ? step.judge(r) : r.exitCode === 0 ? undefined : lastLine(r.stderr) || lastLine(r.stdout) || `exit code ${r.exitCode}`;
+  const judged = step.judge ? step.judge(r) : r.exitCode === 0 ? undefined : lastLine(r.stderr) ?? lastLine(r.stdout) ?? `exit code ${r.exitCode}`;
   if (judged) return { ok: false, message: judged };
   if (step.verify) {
     const v = await step.verify(t);
@@ -112,7 +113,3 @@ function finish(remaining: Step[], failed: PlanRun['failed'], cancelled: boolean
   return run;
 }
 
-function lastLine(text: string): string {
-  const lines = text.split('\n').map((l) => l.trim()).filter(Boolean);
-  return lines[lines.length - 1] ?? '';
-}

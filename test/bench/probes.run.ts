@@ -6,8 +6,8 @@
 // Prints medians of 7 runs; run with `npm run bench`. Not a test: nothing here asserts a time.
 import { spawn } from 'node:child_process';
 import { it } from 'vitest';
-import { gatherBySession } from '../../src/checks/node-session.js';
-import { parseProbeOutput, probeArgv, probeKey, type ProbePlan } from '../../src/checks/udp-probe.js';
+import { gatherBySession } from '../../src/facts/preflight/session.js';
+import { parseProbeOutput, probeArgv, probeKey, type ProbePlan } from '../../src/facts/preflight/udp-probe.js';
 import { LocalTransport } from '../../src/transport/local.js';
 
 const RUNS = 7;

@@ -5,7 +5,7 @@
 import path from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { run } from '../../src/cli.js';
-import { sessionArgv } from '../../src/checks/node-session.js';
+import { sessionArgv } from '../../src/facts/preflight/session.js';
 import type { ExecOptions, ExecResult, Transport } from '../../src/transport/types.js';
 import { FakeCluster } from '../helpers/fake-cluster.js';
 import { FakeHa } from '../helpers/fake-ha.js';
@@ -18,8 +18,8 @@ import { tmpDir } from '../helpers/tmp.js';
 // A product bug made to order: the guest listing of teardown's facts turned into a deletion that
 // is not flagged as mutating. The fake is built on the same module, so it sees the same command.
 const hostile = vi.hoisted(() => ({ on: false }));
-vi.mock('../../src/workflows/guest-files.js', async (importOriginal) => {
-  const real = await importOriginal<typeof import('../../src/workflows/guest-files.js')>();
+vi.mock('../../src/facts/guest-files.js', async (importOriginal) => {
+  const real = await importOriginal<typeof import('../../src/facts/guest-files.js')>();
   return { ...real, guestFilesArgv: () => (hostile.on ? ['rm', '-rf', '/etc/pve/nodes'] : real.guestFilesArgv()) };
 });
 

@@ -18,7 +18,7 @@ import { replayOf, type ExpectedCommand } from '../helpers/strict-replay.js';
 import { testIO, type TestIO } from '../helpers/test-io.js';
 import { tmpDir } from '../helpers/tmp.js';
 import { corosyncConf } from '../unit/checks/scenario.js';
-import { guestContentsArgv } from '../../src/workflows/restore-guests.js';
+import { guestContentsArgv } from '../../src/workflows/cluster/restore-guests.js';
 
 const FIX = path.resolve(new URL('../fixtures/pve', import.meta.url).pathname);
 const fixture = (f: string): string => readFileSync(path.join(FIX, f), 'utf8');

@@ -6,9 +6,9 @@
  */
 import { verifyStrict, type Expectation } from './strict-check.js';
 import { createHash } from 'node:crypto';
-import { clockArgv } from '../../src/checks/clock-probe.js';
-import { probeArgv } from '../../src/checks/udp-probe.js';
-import { factsArgv } from '../../src/checks/facts-script.js';
+import { clockArgv } from '../../src/facts/preflight/clock.js';
+import { probeArgv } from '../../src/facts/preflight/udp-probe.js';
+import { factsArgv } from '../../src/facts/preflight/script.js';
 import { isSession, playSession } from './session-node.js';
 import { FakeLocks, isLockCommand } from './fake-lock.js';
 import { UnreachableError } from '../../src/errors.js';

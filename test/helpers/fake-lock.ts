@@ -4,7 +4,7 @@
  * comment in src/workflows/cluster-lock.ts; the real script is proven against /bin/sh in
  * test/unit/workflows/cluster-lock-sh.test.ts). Strict: any other shape of the script's argv throws.
  */
-import { CLUSTER_LOCK_SCRIPT } from '../../src/workflows/cluster-lock.js';
+import { CLUSTER_LOCK_SCRIPT } from '../../src/workflows/cluster/lock.js';
 import type { ExecResult } from '../../src/transport/types.js';
 
 /** One node's lock folder: the owner file's fields. */

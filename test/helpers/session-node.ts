@@ -3,10 +3,10 @@
  * to the separate commands a fake already knows: the facts script, `date`, and the probe with the
  * plan pvx writes. Fakes stay scripted per command; pvx runs its one real session code.
  */
-import { clockArgv } from '../../src/checks/clock-probe.js';
-import { factsArgv, parseSections, renderSections, type Section, type SectionName } from '../../src/checks/facts-script.js';
-import { SESSION_MARKS, sessionArgv, sessionSections } from '../../src/checks/node-session.js';
-import { parseProbeArgv, probeArgv } from '../../src/checks/udp-probe.js';
+import { clockArgv } from '../../src/facts/preflight/clock.js';
+import { factsArgv, parseSections, renderSections, type Section, type SectionName } from '../../src/facts/preflight/script.js';
+import { SESSION_MARKS, sessionArgv, sessionSections } from '../../src/facts/preflight/session.js';
+import { parseProbeArgv, probeArgv } from '../../src/facts/preflight/udp-probe.js';
 import type { ExecOptions, ExecResult } from '../../src/transport/types.js';
 
 /** Runs one of the separate commands on the fake node. */

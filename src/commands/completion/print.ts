@@ -1,7 +1,7 @@
 /** `pvx completion <shell>` and `pvx __complete -- <words…>`: they print, and never touch a node. */
 import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
-import type { PrintContext } from '../../program.js';
+import type { PrintContext } from '../shared/dispatch.js';
 import { complete, formatCompletion } from './complete.js';
 import { SHELLS, completionScript, isShell } from './scripts.js';
 

@@ -7,8 +7,6 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { findInventory } from '../../config/inventory-path.js';
 import { backupsDir } from '../../config/paths.js';
-import { DEFAULT_LAB, labPaths, labsRoot } from '../../lab/layout.js';
-import { readLabState } from '../../lab/state.js';
 
 /** A word the shell may offer, with a description for shells that show one. */
 export interface Candidate {
@@ -80,7 +78,7 @@ export function both(...sources: Source[]): Source {
 }
 
 /** The inventory file the command would use (-i, PVX_INVENTORY, ./pvx.yaml, the config dir), if any. */
-function inventoryFile(q: Query): string | undefined {
+export function inventoryFile(q: Query): string | undefined {
   try {
     return findInventory(q.options.get('inventory'), q.env, q.cwd);
   } catch {
@@ -107,45 +105,11 @@ export const inventoryNodes: Source = async (q) => ({
   fallback: 'none',
 });
 
-/** The lab whose inventory is `file`, if it is one. */
-function labOfInventory(file: string, env: NodeJS.ProcessEnv): string | undefined {
-  const name = path.basename(path.dirname(file));
-  return labPaths(name, env).inventory === file ? name : undefined;
-}
-
-/** VMIDs where a local source knows them: a lab's own files, when the inventory is a lab's (a real cluster's are only on its nodes). */
-export const vmids: Source = async (q) => {
-  const file = inventoryFile(q);
-  const lab = file ? labOfInventory(file, q.env) : undefined;
-  if (!lab) return { candidates: [], fallback: 'none' };
-  const { labGuestIds } = await import('../../lab/guest-ids.js');
-  return { candidates: (await labGuestIds(lab, q.env)).map((id) => ({ value: String(id), description: `guest in lab ${lab}` })), fallback: 'none' };
-};
-
 /** `all@<node>` for every inventory node. */
 export const allOnNodes: Source = async (q) => ({
   candidates: (await inventoryNames(q)).map((n) => ({ value: `all@${n}`, description: `every guest on ${n}` })),
   fallback: 'none',
 });
-
-/** Names of the labs on this machine (folders with a lab.json). */
-export const labNames: Source = async (q) => {
-  const names: string[] = [];
-  for (const name of await readdir(labsRoot(q.env)).catch(() => [] as string[])) {
-    if (await readLabState(name, q.env).catch(() => undefined)) names.push(name);
-  }
-  return { candidates: names.sort().map((value) => ({ value, description: 'lab' })), fallback: 'none' };
-};
-
-/** Nodes of the lab named by --name (default pvx), from its lab.json. */
-export const labNodes: Source = async (q) => {
-  const name = q.options.get('name') ?? DEFAULT_LAB;
-  const state = await readLabState(name, q.env).catch(() => undefined);
-  return {
-    candidates: (state?.nodes ?? []).map((n) => ({ value: n.name, description: `${n.address}, PVE ${n.pveVersion}` })),
-    fallback: 'none',
-  };
-};
 
 /** Backup sets `cluster teardown` made in the default folder, newest first; any other directory too. */
 export const backups: Source = async (q) => {

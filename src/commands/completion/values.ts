@@ -1,7 +1,8 @@
 /** Which source completes the value of an option or an argument: by placeholder and flag, or by argument name. */
 import type { Argument, Option } from 'commander';
 import { SHELLS } from './scripts.js';
-import { allOnNodes, backups, both, commaList, dirs, files, fixed, inventoryNodes, labNames, labNodes, nothing, vmids, type Source } from './sources.js';
+import { allOnNodes, backups, both, commaList, dirs, files, fixed, inventoryNodes, nothing, type Source } from './sources.js';
+import { labFaults, labNames, labNodes, labPveVersions, vmids } from '../lab/complete.js';
 
 /** The part of a placeholder inside its brackets: `--nodes <a,b,c>` → `a,b,c`. */
 function placeholderOf(o: Option): string {
@@ -18,9 +19,9 @@ export function optionSource(path: string, o: Option): Source {
   if (ph === 'dir') return dirs;
   if (ph === 'lab') return labNames;
   if (o.long === '--for') return fixed(async () => (await import('../../checks/types.js')).PURPOSES);
-  if (o.long === '--state') return fixed(async () => (await import('../../workflows/ha-options.js')).HA_STATES);
+  if (o.long === '--state') return fixed(async () => (await import('../../pve/names.js')).HA_STATES);
   // one version for all nodes, or one per node: the same version may come again
-  if (o.long === '--pve') return commaList(fixed(async () => (await import('../../lab/sim/core/versions.js')).KNOWN_PVE_RELEASES), { once: false });
+  if (o.long === '--pve') return commaList(labPveVersions, { once: false });
   // `lab up --nodes <n>` is a count; every other node option names inventory nodes
   if (o.long && NODE_FLAGS.has(o.long) && !path.startsWith('lab')) return ph.includes(',') ? commaList(inventoryNodes) : inventoryNodes;
   return nothing;
@@ -28,7 +29,7 @@ export function optionSource(path: string, o: Option): Source {
 
 /** Values of `lab fault <node> <fault> [arg]`'s last argument, which depend on the fault. */
 const faultArg: Source = async (q) => {
-  if (q.positionals[1] === 'pve-version') return fixed(async () => (await import('../../lab/sim/core/versions.js')).KNOWN_PVE_RELEASES)(q);
+  if (q.positionals[1] === 'pve-version') return labPveVersions(q);
   return nothing(q);
 };
 
@@ -55,7 +56,7 @@ export function argumentSource(path: string, a: Argument): Source {
     case 'guest':
       return vmids;
     case 'fault':
-      return fixed(async () => (await import('../../lab/fault-names.js')).LAB_FAULTS);
+      return labFaults;
     case 'arg':
       return path === 'lab fault' ? faultArg : nothing;
     case 'backup':

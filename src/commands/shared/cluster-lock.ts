@@ -25,8 +25,8 @@ import {
   type HolderReading,
   type LockAnswer,
   type LockOwner,
-} from '../../workflows/cluster-lock.js';
-import type { Membership } from '../../workflows/membership.js';
+} from '../../workflows/cluster/lock.js';
+import type { Membership } from '../../facts/node.js';
 
 /** The nodes a changing run locks. */
 export interface LockScope {

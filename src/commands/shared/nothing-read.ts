@@ -1,6 +1,6 @@
 /** The rule that a state pvx could not read is never taken for one it did: no readable node, no decision. */
 import { StepError, UnreachableError, type PvxError } from '../../errors.js';
-import type { Membership } from '../../workflows/membership.js';
+import type { Membership } from '../../facts/node.js';
 
 /**
  * The error for a first read in which not one node's membership could be read: exit 6 when none

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { clockReading } from '../../../src/checks/clock-probe.js';
+import { clockReading } from '../../../src/facts/preflight/clock.js';
 import { medianOffset } from '../../../src/checks/clock-skew.js';
 import { NOW_MS, inventoryNodes, of, runScenario } from './scenario.js';
 

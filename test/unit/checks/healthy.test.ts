@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { factsArgv } from '../../../src/checks/facts-script.js';
+import { factsArgv } from '../../../src/facts/preflight/script.js';
 import { inventoryNodes, runScenario, statuses } from './scenario.js';
 
 describe('preflight on healthy nodes', () => {

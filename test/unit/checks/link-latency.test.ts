@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { COROSYNC_PORTS } from '../../../src/checks/udp-probe.js';
+import { COROSYNC_PORTS } from '../../../src/facts/preflight/udp-probe.js';
 import { inventoryNodes, of, runScenario, statuses } from './scenario.js';
 
 describe('link-latency check', () => {

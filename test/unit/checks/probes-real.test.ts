@@ -4,8 +4,8 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { factsArgv, guestListFunction, parseSections, renderSections } from '../../../src/checks/facts-script.js';
-import { parseProbeArgv, parseProbeOutput, probeArgv, probeKey, type ProbePlan } from '../../../src/checks/udp-probe.js';
+import { factsArgv, guestListFunction, parseSections, renderSections } from '../../../src/facts/preflight/script.js';
+import { parseProbeArgv, parseProbeOutput, probeArgv, probeKey, type ProbePlan } from '../../../src/facts/preflight/udp-probe.js';
 
 interface Ran {
   code: number;

@@ -6,12 +6,12 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { InventoryNode } from '../../../src/config/inventory.js';
 import { runPreflight, type PreflightResult } from '../../../src/checks/index.js';
-import { clockArgv } from '../../../src/checks/clock-probe.js';
-import { factsArgv, parseSections, renderSections, type Section, type SectionName } from '../../../src/checks/facts-script.js';
-import { probePlans } from '../../../src/checks/gather.js';
+import { clockArgv } from '../../../src/facts/preflight/clock.js';
+import { factsArgv, parseSections, renderSections, type Section, type SectionName } from '../../../src/facts/preflight/script.js';
+import { probePlans } from '../../../src/facts/preflight/gather.js';
 import type { ExecOptions, Transport } from '../../../src/transport/types.js';
 import { isSession, playSession } from '../../helpers/session-node.js';
-import { probeArgv, type ProbePlan } from '../../../src/checks/udp-probe.js';
+import { probeArgv, type ProbePlan } from '../../../src/facts/preflight/udp-probe.js';
 import type { Finding, NodeFacts, PreflightSpec } from '../../../src/checks/types.js';
 import { FakeTransport, type Script } from '../../helpers/fake-transport.js';
 

@@ -7,12 +7,12 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { factsArgv, parseSections, SECTION_NAMES } from '../../../src/checks/facts-script.js';
-import { factsFromRun } from '../../../src/checks/gather.js';
+import { factsArgv, parseSections, SECTION_NAMES } from '../../../src/facts/preflight/script.js';
+import { factsFromRun } from '../../../src/facts/preflight/gather.js';
 import { runPreflight } from '../../../src/checks/index.js';
 import type { InventoryNode } from '../../../src/config/inventory.js';
-import { gatherBySession, sessionArgv } from '../../../src/checks/node-session.js';
-import { COROSYNC_PORTS } from '../../../src/checks/udp-probe.js';
+import { gatherBySession, sessionArgv } from '../../../src/facts/preflight/session.js';
+import { COROSYNC_PORTS } from '../../../src/facts/preflight/udp-probe.js';
 import { LocalTransport } from '../../../src/transport/local.js';
 import type { ExecOptions, Transport } from '../../../src/transport/types.js';
 import { fixture } from '../parse/fixture.js';

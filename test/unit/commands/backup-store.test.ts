@@ -1,9 +1,9 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { BackupSetDir, CorruptBackupError, readBackupSet, verifyArchive } from '../../../src/commands/backup-store.js';
+import { BackupSetDir, CorruptBackupError, readBackupSet, verifyArchive } from '../../../src/commands/cluster/backup-store.js';
 import { UsageError } from '../../../src/errors.js';
-import { sha256Hex, type NodeBackup } from '../../../src/workflows/teardown-backup.js';
+import { sha256Hex, type NodeBackup } from '../../../src/workflows/teardown/backup.js';
 import { makeArchive, memberArchiveFiles } from '../../helpers/backup-archive.js';
 import { tmpDir } from '../../helpers/tmp.js';
 

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { makeDeps, type Deps } from '../../../src/context.js';
 import { UnreachableError } from '../../../src/errors.js';
 import { renewClusterLock, scopeOfViews, takeClusterLock, withClusterLock } from '../../../src/commands/shared/cluster-lock.js';
-import type { Membership } from '../../../src/workflows/membership.js';
+import type { Membership } from '../../../src/facts/node.js';
 import { makeProgress } from '../../../src/ui/progress.js';
 import { makeTheme } from '../../../src/ui/theme.js';
 import { FakeCluster } from '../../helpers/fake-cluster.js';

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { membershipOf } from '../../../src/commands/cluster-membership.js';
+import { membershipOf } from '../../../src/facts/node.js';
 import { parseClusterStatus } from '../../../src/pve/parse/pvesh-cluster-status.js';
 import { parsePvecmStatus } from '../../../src/pve/parse/pvecm-status.js';
 

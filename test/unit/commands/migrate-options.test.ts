@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseMigrateOptions } from '../../../src/commands/migrate-options.js';
+import { parseMigrateOptions } from '../../../src/workflows/migrate/options.js';
 
 describe('parseMigrateOptions', () => {
   it('has defaults: one at a time, an hour per guest', () => {

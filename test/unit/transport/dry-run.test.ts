@@ -1,16 +1,16 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { factsArgv } from '../../../src/checks/facts-script.js';
-import { sessionArgv } from '../../../src/checks/node-session.js';
+import { factsArgv } from '../../../src/facts/preflight/script.js';
+import { sessionArgv } from '../../../src/facts/preflight/session.js';
 import { DryRunTransport } from '../../../src/transport/dry-run.js';
 import { journalObserver } from '../../../src/transport/journal.js';
 import { ObservedTransport } from '../../../src/transport/observed.js';
 import { declaredReadOnlyScripts, readOnlyScript } from '../../../src/transport/read-only-scripts.js';
-import { extractCorosyncArgv, putDatabaseArgv, putFoldersBackArgv, uploadArgv, writeFileArgv } from '../../../src/workflows/restore-plan.js';
-import { guestContentsArgv } from '../../../src/workflows/restore-guests.js';
-import { checkBackupArgv, createBackupArgv } from '../../../src/workflows/teardown-backup.js';
-import { clusterTracesArgv, folderFilesArgv, stopPmxcfsArgv } from '../../../src/workflows/teardown-plan.js';
+import { extractCorosyncArgv, putDatabaseArgv, putFoldersBackArgv, uploadArgv, writeFileArgv } from '../../../src/workflows/cluster/restore-plan.js';
+import { checkBackupArgv, createBackupArgv } from '../../../src/workflows/teardown/backup.js';
+import { clusterTracesArgv, folderFilesArgv, stopPmxcfsArgv } from '../../../src/workflows/teardown/plan.js';
+import { guestContentsArgv } from '../../../src/workflows/cluster/restore-guests.js';
 import type { ExecOptions, ExecResult, Transport } from '../../../src/transport/types.js';
 import { tmpDir } from '../../helpers/tmp.js';
 

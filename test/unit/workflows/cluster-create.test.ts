@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { parseJoinInfo } from '../../../src/pve/parse/pvesh-join-info.js';
-import { assessClusterCreate, planClusterCreate, type CreateRequest } from '../../../src/workflows/cluster-create.js';
+import { assessClusterCreate, planClusterCreate, type CreateRequest } from '../../../src/workflows/cluster/create.js';
 import { executePlan } from '../../../src/workflows/execute.js';
-import type { Membership } from '../../../src/workflows/membership.js';
+import type { Membership } from '../../../src/facts/node.js';
 import { describePlan } from '../../../src/workflows/plan.js';
 import { FakeTransport } from '../../helpers/fake-transport.js';
 import { fakeTiming, fp, joinInfoJson, member, scriptedReader, standalone } from './cluster-plans.helpers.js';

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { classifyPvecmAdd } from '../../../src/pve/parse/pvecm-add-output.js';
 import { parseJoinInfo } from '../../../src/pve/parse/pvesh-join-info.js';
-import type { Membership } from '../../../src/workflows/membership.js';
-import { expectedFailure, expectedRange, planExpected, votesPresentText } from '../../../src/workflows/cluster-expected.js';
-import { planClusterJoin } from '../../../src/workflows/cluster-join.js';
-import { joinFailure, joinInfoProblem } from '../../../src/workflows/cluster-join-steps.js';
-import { planRemoveNode } from '../../../src/workflows/cluster-remove-node.js';
+import type { Membership } from '../../../src/facts/node.js';
+import { expectedFailure, expectedRange, planExpected, votesPresentText } from '../../../src/workflows/cluster/expected.js';
+import { planClusterJoin } from '../../../src/workflows/cluster/join.js';
+import { joinFailure, joinInfoProblem } from '../../../src/workflows/cluster/join-steps.js';
+import { planRemoveNode } from '../../../src/workflows/cluster/remove-node.js';
 import { executePlan } from '../../../src/workflows/execute.js';
 import { describePlan } from '../../../src/workflows/plan.js';
 import { FakeTransport } from '../../helpers/fake-transport.js';

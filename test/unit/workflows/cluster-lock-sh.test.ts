@@ -7,7 +7,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { lockAcquireArgv, lockRefreshArgv, lockReleaseArgv, type LockOwner } from '../../../src/workflows/cluster-lock.js';
+import { lockAcquireArgv, lockRefreshArgv, lockReleaseArgv, type LockOwner } from '../../../src/workflows/cluster/lock.js';
 import { tmpDir } from '../../helpers/tmp.js';
 
 const dirs: string[] = [];

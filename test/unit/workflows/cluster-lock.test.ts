@@ -13,7 +13,7 @@ import {
   lockReleaseArgv,
   parseHolder,
   parseLockAnswer,
-} from '../../../src/workflows/cluster-lock.js';
+} from '../../../src/workflows/cluster/lock.js';
 
 const OWNER = { host: 'ws1', user: 'alice', pid: 4242, command: "pvx -i /etc/pvx.yaml cluster teardown --yes", token: '0123456789abcdef' };
 const FILE = '{"host":"ws2","user":"bob","pid":77,"command":"pvx migrate all@pve1 --to pve2","token":"aaaaaaaaaaaaaaaa","since":1789999820,"heartbeat":1789999980}\n';

@@ -1,6 +1,6 @@
 /** Memberships and a scripted reader for plan-builder tests. */
 import type { Transport } from '../../../src/transport/types.js';
-import type { Membership, MembershipReader, Timing } from '../../../src/workflows/membership.js';
+import type { Membership, MembershipReader, Timing } from '../../../src/facts/node.js';
 
 /** A member view. */
 export function member(node: string, cluster: string, configured: string[], opts: Partial<Extract<Membership, { kind: 'member' }>> = {}): Membership {

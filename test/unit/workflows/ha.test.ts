@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { availabilityTable, downtimeBudget, durationText, parsePercent } from '../../../src/workflows/ha-budget.js';
-import { parseHaOptions, parseNodePriorities, preferenceId, preferenceText, samePreference } from '../../../src/workflows/ha-options.js';
-import { candidateNodes, findGroup, findRule, keptState, leaveRulesSteps, planRemove, storageProblems, type HaFacts } from '../../../src/workflows/ha-plan.js';
-import { pendingStates, waitForHaStates } from '../../../src/workflows/ha-wait.js';
+import { availabilityTable, downtimeBudget, durationText, parsePercent } from '../../../src/workflows/ha/budget.js';
+import { parseHaOptions, parseNodePriorities, preferenceId, preferenceText, samePreference } from '../../../src/workflows/ha/options.js';
+import { candidateNodes, findGroup, findRule, keptState, leaveRulesSteps, planRemove, storageProblems, type HaFacts } from '../../../src/workflows/ha/plan.js';
+import { pendingStates, waitForHaStates } from '../../../src/facts/ha-wait.js';
 import { parseGuestConfig } from '../../../src/pve/parse/guest-config.js';
 import type { GuestResource, StorageResource } from '../../../src/pve/parse/pvesh-resources.js';
 

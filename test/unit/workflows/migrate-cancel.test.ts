@@ -1,9 +1,9 @@
 /** Ctrl-C during a migration: a wait ends (an HA wait, a lock back-off), a running command is never cut. */
 import { describe, expect, it } from 'vitest';
 import type { GuestResource } from '../../../src/pve/parse/pvesh-resources.js';
-import type { Move } from '../../../src/workflows/migrate-checks.js';
-import { runMove, type RunEnv } from '../../../src/workflows/migrate-run.js';
-import { ResourceReader } from '../../../src/workflows/resources-reader.js';
+import type { Move } from '../../../src/workflows/migrate/checks.js';
+import { runMove, type RunEnv } from '../../../src/workflows/migrate/run.js';
+import { ResourceReader } from '../../../src/facts/resources.js';
 import { abortableSleep } from '../../../src/workflows/worker-pool.js';
 import { FakeTransport } from '../../helpers/fake-transport.js';
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseGuestConfig } from '../../../src/pve/parse/guest-config.js';
 import type { GuestResource, StorageResource } from '../../../src/pve/parse/pvesh-resources.js';
-import { decideGuest, haTargetStorageConflicts, memoryWarning, precheckGuest, type MigrateFacts, type MigrateRequest, type Move } from '../../../src/workflows/migrate-checks.js';
+import { decideGuest, haTargetStorageConflicts, memoryWarning, precheckGuest, type MigrateFacts, type MigrateRequest, type Move } from '../../../src/workflows/migrate/checks.js';
 
 const storage = (node: string, id: string, shared: boolean): StorageResource => ({ storage: id, node, status: 'available', plugintype: shared ? 'nfs' : 'lvmthin', shared, content: ['images'] });
 const STORAGES = ['pve1', 'pve2'].flatMap((n) => [storage(n, 'local-lvm', false), storage(n, 'nfs1', true), storage(n, 'local', false)]).concat([storage('pve1', 'local-zfs', false)]);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ClusterResources, GuestResource } from '../../../src/pve/parse/pvesh-resources.js';
-import { parseSelectors, resolveSelectors } from '../../../src/workflows/migrate-selectors.js';
+import { parseSelectors, resolveSelectors } from '../../../src/workflows/guest-selectors.js';
 
 const g = (vmid: number, node: string, type: GuestResource['type'] = 'qemu'): GuestResource => ({ vmid, node, type, status: 'running', template: false });
 const RES: ClusterResources = {

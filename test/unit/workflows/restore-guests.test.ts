@@ -2,8 +2,8 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { archiveGuests, archiveHasDatabase, compareGuests, describeChange, describeDifference, guestContentsArgv, ofNode, parseGuestContents, GuestListingError } from '../../../src/workflows/restore-guests.js';
-import { putDatabaseArgv } from '../../../src/workflows/restore-plan.js';
+import { archiveGuests, archiveHasDatabase, compareGuests, describeChange, describeDifference, guestContentsArgv, ofNode, parseGuestContents, GuestListingError } from '../../../src/workflows/cluster/restore-guests.js';
+import { putDatabaseArgv } from '../../../src/workflows/cluster/restore-plan.js';
 import { makeArchive } from '../../helpers/backup-archive.js';
 import { tmpDir } from '../../helpers/tmp.js';
 

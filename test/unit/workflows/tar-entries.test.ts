@@ -3,7 +3,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { normalizeEntry, tarGzFile, tarGzNames, TarFormatError } from '../../../src/workflows/tar-entries.js';
+import { normalizeEntry, tarGzFile, tarGzNames, TarFormatError } from '../../../src/workflows/teardown/tar-entries.js';
 import { makeArchive } from '../../helpers/backup-archive.js';
 import { tmpDir } from '../../helpers/tmp.js';
 

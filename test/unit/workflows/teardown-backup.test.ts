@@ -14,7 +14,7 @@ import {
   parseSha256Line,
   sha256Hex,
   sha256Line,
-} from '../../../src/workflows/teardown-backup.js';
+} from '../../../src/workflows/teardown/backup.js';
 import { makeArchive, memberArchiveFiles } from '../../helpers/backup-archive.js';
 import { FakeTransport, type Script } from '../../helpers/fake-transport.js';
 

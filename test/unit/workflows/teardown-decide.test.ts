@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { Membership } from '../../../src/workflows/membership.js';
-import { decideTeardown, type NodeReading } from '../../../src/workflows/teardown-decide.js';
+import type { Membership } from '../../../src/facts/node.js';
+import { decideTeardown, type NodeReading } from '../../../src/workflows/teardown/decide.js';
 
 const ALL = ['pve1', 'pve2', 'pve3'];
 

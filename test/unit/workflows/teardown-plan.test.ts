@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { executePlan } from '../../../src/workflows/execute.js';
-import { guestFilesArgv } from '../../../src/workflows/guest-files.js';
-import type { TeardownInput } from '../../../src/workflows/teardown-decide.js';
-import type { NodeBackup } from '../../../src/workflows/teardown-backup.js';
+import { guestFilesArgv } from '../../../src/facts/guest-files.js';
+import type { TeardownInput } from '../../../src/workflows/teardown/decide.js';
+import type { NodeBackup } from '../../../src/workflows/teardown/backup.js';
 import {
   clusterTracesArgv,
   delnodeStep,
@@ -16,7 +16,7 @@ import {
   staleFolders,
   stopLeftoverPmxcfsArgv, stopPmxcfsArgv,
   type SeparationRecord,
-} from '../../../src/workflows/teardown-plan.js';
+} from '../../../src/workflows/teardown/plan.js';
 import { FakeTransport } from '../../helpers/fake-transport.js';
 import { fakeTiming, member, scriptedReader, standalone } from './cluster-plans.helpers.js';
 

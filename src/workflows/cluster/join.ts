@@ -1,0 +1,63 @@
+/** The plan of `pvx cluster join`: one node joins the cluster of a member. */
+import type { LinkAddresses } from '../../pve/argv.js';
+import { normalizeFingerprint, type JoinInfo } from '../../pve/parse/pvesh-join-info.js';
+import { joinInfoProblem, joinSteps, type JoinAuth } from './join-steps.js';
+import { verifySteps } from './verify.js';
+import { describeMembership, type Membership, type ReadWiring } from '../../facts/node.js';
+import type { Plan } from '../plan.js';
+
+/** What `cluster join` was asked for. */
+export interface JoinCommandRequest {
+  node: string;
+  via: string;
+  links: LinkAddresses;
+  auth: JoinAuth;
+}
+
+/** What was read before planning. */
+export interface JoinFacts {
+  node: Membership;
+  via: Membership;
+  /** read from `via`; absent when it is not a member */
+  joinInfo?: JoinInfo;
+}
+
+/** What to do. */
+export type JoinDecision =
+  | { kind: 'unchanged'; cluster: string; members: string[] }
+  /** `usage` marks problems with the request (a missing link address), not with the nodes */
+  | { kind: 'refused'; problems: string[]; usage?: boolean; notQuorate?: boolean }
+  | { kind: 'plan'; plan: Plan; cluster: string; members: string[] };
+
+/** Decide and plan one join. */
+export function planClusterJoin(req: JoinCommandRequest, facts: JoinFacts, w: ReadWiring): JoinDecision {
+  const { via, node } = facts;
+  if (req.node === req.via) return { kind: 'refused', problems: [`--via must name a member other than ${req.node}`], usage: true };
+  if (via.kind !== 'member') return { kind: 'refused', problems: [`${req.via} is not a cluster member: it is ${describeMembership(via)}`] };
+  if (node.kind === 'member') {
+    if (node.cluster === via.cluster) return { kind: 'unchanged', cluster: via.cluster, members: via.configured };
+    return { kind: 'refused', problems: [`${req.node} is already in another cluster, '${node.cluster}'`] };
+  }
+  if (node.kind !== 'standalone') return { kind: 'refused', problems: [`${req.node} ${describeMembership(node)}`] };
+  if (!via.quorate) {
+    return { kind: 'refused', notQuorate: true, problems: [`cluster '${via.cluster}' is not quorate as seen from ${req.via} (${via.totalVotes} of ${via.expectedVotes} votes); a node can only join a quorate cluster`] };
+  }
+  const info = facts.joinInfo;
+  if (!info) return { kind: 'refused', problems: [`the join information of cluster '${via.cluster}' could not be read on ${req.via}`] };
+  const problem = joinInfoProblem(info, { cluster: via.cluster, node: req.node, via: req.via, links: req.links });
+  if (problem) return { kind: 'refused', problems: [problem], usage: /needs an address|has no corosync link/.test(problem) };
+  const viaInfo = info.nodes.find((n) => n.name === req.via);
+  // the management address, as the web UI joins: not a corosync link address, which may be on a network without 8006 and 22
+  const viaAddress = viaInfo?.pveAddr;
+  if (!viaAddress) return { kind: 'refused', problems: [`the join information lists no address for ${req.via}`] };
+  const members = [...new Set([...via.configured, req.node])].sort();
+  const steps = [
+    ...joinSteps(
+      { cluster: via.cluster, node: req.node, via: req.via, viaAddress, links: req.links, auth: req.auth, partitionBefore: via.partitionSize, ...(viaInfo ? { knownFingerprint: normalizeFingerprint(viaInfo.fingerprint) } : {}) },
+      w.read,
+      w.timing,
+    ),
+    ...verifySteps([req.via, req.node], { cluster: via.cluster, members, partition: via.partitionSize + 1 }, w.read, w.timing),
+  ];
+  return { kind: 'plan', plan: { title: `join ${req.node} to cluster '${via.cluster}' through ${req.via}`, steps }, cluster: via.cluster, members };
+}

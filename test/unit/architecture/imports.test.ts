@@ -1,0 +1,143 @@
+/**
+ * The product's imports point one way, down the layers of ARCHITECTURE.md, and never in a circle:
+ * cli → program → commands → workflows/checks → facts → pve, transport, config; ui and errors are
+ * the ground (anything may import them, they import only each other). The lab is a room of its own:
+ * the product reaches it only from commands/lab, lazily (a dynamic import, or types that vanish at
+ * run time), and the lab may use only the product modules of its declared face below.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const SRC = path.resolve(import.meta.dirname, '../../../src');
+
+/** The product modules the lab may import: this list may only shrink. */
+const LAB_FACE = [
+  'config/paths.ts',
+  'errors.ts',
+  'pve/parse/corosync-conf.ts',
+  'transport/process.ts',
+  'transport/quote.ts',
+];
+
+/** The layer of a product module: a module may import its own layer and those below it. */
+function layerOf(rel: string): number {
+  const top = rel.split('/')[0] as string;
+  if (rel === 'cli.ts') return 0;
+  if (rel === 'program.ts') return 1;
+  if (top === 'commands' || top === 'schema' || rel === 'context.ts') return 2;
+  if (top === 'workflows' || top === 'checks') return 3;
+  if (top === 'facts') return 4;
+  if (top === 'pve' || top === 'transport' || top === 'config') return 5;
+  if (top === 'ui' || rel === 'errors.ts') return 6;
+  throw new Error(`${rel}: a module outside every layer (add its folder to the layer table)`);
+}
+
+interface Edge {
+  from: string;
+  to: string;
+  dynamic: boolean;
+  typeOnly: boolean;
+}
+
+function sources(dir: string): string[] {
+  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) return sources(p);
+    return e.name.endsWith('.ts') ? [p] : [];
+  });
+}
+
+/** Every relative import of a file: static (import/export … from), side-effect and dynamic. */
+function importsOf(file: string): Edge[] {
+  const text = fs
+    .readFileSync(file, 'utf8')
+    .replace(/\/\*[\s\S]*?\*\//g, '')
+    .replace(/(^|\s)\/\/.*$/gm, '$1');
+  const from = path.relative(SRC, file);
+  const edges: Edge[] = [];
+  const add = (spec: string, dynamic: boolean, typeOnly: boolean) => {
+    if (!spec.startsWith('.')) return;
+    const to = path.relative(SRC, path.resolve(path.dirname(file), spec.replace(/\.js$/, '.ts')));
+    edges.push({ from, to, dynamic, typeOnly });
+  };
+  for (const m of text.matchAll(/(?:^|[;\n])\s*(import|export)(\s+type)?\s+(?:[^'";]*?\s+from\s+)?['"]([^'"]+)['"]/g)) {
+    add(m[3] as string, false, Boolean(m[2]));
+  }
+  for (const m of text.matchAll(/\bimport\(\s*['"`]([^'"`]+)['"`]\s*\)/g)) add(m[1] as string, true, false);
+  return edges;
+}
+
+const files = sources(SRC);
+const edges = files.flatMap(importsOf);
+const isLab = (rel: string) => rel.startsWith('lab/');
+
+/** Strongly connected groups of more than one module (Tarjan), as sorted lists. */
+function circles(all: readonly Edge[]): string[][] {
+  const next = new Map<string, string[]>();
+  for (const e of all) next.set(e.from, [...(next.get(e.from) ?? []), e.to]);
+  const index = new Map<string, number>();
+  const low = new Map<string, number>();
+  const stack: string[] = [];
+  const on = new Set<string>();
+  const out: string[][] = [];
+  let i = 0;
+  const visit = (v: string) => {
+    index.set(v, i);
+    low.set(v, i++);
+    stack.push(v);
+    on.add(v);
+    for (const w of next.get(v) ?? []) {
+      if (!index.has(w)) {
+        visit(w);
+        low.set(v, Math.min(low.get(v)!, low.get(w)!));
+      } else if (on.has(w)) low.set(v, Math.min(low.get(v)!, index.get(w)!));
+    }
+    if (low.get(v) === index.get(v)) {
+      const group: string[] = [];
+      let w: string;
+      do {
+        w = stack.pop()!;
+        on.delete(w);
+        group.push(w);
+      } while (w !== v);
+      if (group.length > 1 || (next.get(v) ?? []).includes(v)) out.push(group.sort());
+    }
+  };
+  for (const f of files.map((f) => path.relative(SRC, f))) if (!index.has(f)) visit(f);
+  return out;
+}
+
+describe('imports of src/', () => {
+  it('finds the imports it judges (the scanner itself works)', () => {
+    expect(edges.some((e) => e.from === 'cli.ts' && e.to === 'program.ts' && !e.dynamic)).toBe(true);
+    expect(edges.some((e) => e.dynamic)).toBe(true);
+    expect(edges.some((e) => e.typeOnly)).toBe(true);
+    for (const e of edges) expect(fs.existsSync(path.join(SRC, e.to)), `${e.from} imports a missing ${e.to}`).toBe(true);
+  });
+
+  it('have no circle', () => {
+    expect(circles(edges)).toEqual([]);
+  });
+
+  it('point down the layers of the product', () => {
+    const against = edges
+      .filter((e) => !isLab(e.from) && !isLab(e.to))
+      .filter((e) => layerOf(e.to) < layerOf(e.from) || (layerOf(e.from) === 6 && layerOf(e.to) !== 6))
+      .map((e) => `${e.from} → ${e.to}`);
+    expect(against).toEqual([]);
+  });
+
+  it('reach the lab only from commands/lab, and only lazily', () => {
+    const wrong = edges
+      .filter((e) => !isLab(e.from) && isLab(e.to))
+      .filter((e) => !e.from.startsWith('commands/lab/') || !(e.dynamic || e.typeOnly))
+      .map((e) => `${e.from} → ${e.to}`);
+    expect(wrong).toEqual([]);
+  });
+
+  it('leave the lab only through its declared face', () => {
+    const used = [...new Set(edges.filter((e) => isLab(e.from) && !isLab(e.to)).map((e) => e.to))].sort();
+    expect(used.filter((m) => !LAB_FACE.includes(m))).toEqual([]);
+  });
+});
