@@ -439,7 +439,12 @@ Examples:
     .addOption(new Option('--guests <n>', 'seed this many VM/CT configs over the nodes').argParser(nonNegativeInt('--guests')))
     .option('--subnet <cidr>', 'a /24 inside 10.0.0.0/8 (default 10.77.0.0/24 for the default lab)')
     .option('--install-deps', 'apt-get install what the lab needs (openssh-server corosync chrony nftables libfaketime)')
-    .action(async (opts: { name: string; nodes: number; pve?: string; guests?: number; subnet?: string; installDeps?: boolean }, cmd: Command) =>
+    .addOption(
+      new Option('--watchdog-timeout <s>', 'seconds an active HA LRM without quorum runs before its watchdog fences the node (default 60, as on real nodes; kept for the lab)').argParser(
+        positiveInt('--watchdog-timeout'),
+      ),
+    )
+    .action(async (opts: { name: string; nodes: number; pve?: string; guests?: number; subnet?: string; installDeps?: boolean; watchdogTimeout?: number }, cmd: Command) =>
       dispatch(
         'lab up',
         cmd,
@@ -451,6 +456,7 @@ Examples:
             ...(opts.pve !== undefined ? { pve: opts.pve.split(',').map((v) => v.trim()) } : {}),
             ...(opts.guests !== undefined ? { guests: opts.guests } : {}),
             ...(opts.subnet !== undefined ? { subnet: opts.subnet } : {}),
+            ...(opts.watchdogTimeout !== undefined ? { watchdogTimeout: opts.watchdogTimeout } : {}),
           }),
         async () => (await import('./ui/render/lab.js')).renderLabUp,
       ),

@@ -2,7 +2,7 @@
 import { NODE_BIN_DIR } from './layout.js';
 import { execInNode, type RunningNode } from './exec.js';
 import { readNodeFile, unitPid } from './node-fs.js';
-import { COROSYNC_CONF, unit, UNITS, type UnitId } from './units.js';
+import { COROSYNC_CONF, HA_UNITS, unit, UNITS, type UnitId } from './units.js';
 
 /** Path of the systemctl stand-in inside nodes. */
 export const NODE_SYSTEMCTL = `${NODE_BIN_DIR}/systemctl`;
@@ -23,14 +23,15 @@ export async function nodeSystemctl(n: RunningNode, args: readonly string[]): Pr
 
 /**
  * Make sure sshd and chronyd run (and pve-cluster, when the simulator provides pmxcfs), and
- * corosync once the node has a corosync.conf (as a node booting into its cluster would); restart
+ * corosync and the HA units once the node has a corosync.conf (as a node booting into its cluster would); restart
  * those in `restart` that already run. Returns the units it started or restarted.
  */
 export async function ensureDaemons(n: RunningNode, opts: { restart?: readonly UnitId[]; pveCluster: boolean }): Promise<UnitId[]> {
   const running = await unitStates(n.initPid);
   const wanted: UnitId[] = ['ssh', 'chrony'];
   if (opts.pveCluster) wanted.push('pve-cluster');
-  if ((await readNodeFile(n.initPid, COROSYNC_CONF)) !== undefined) wanted.push('corosync');
+  // a clustered node boots into corosync and, with pmxcfs, its HA units (enabled on PVE nodes)
+  if ((await readNodeFile(n.initPid, COROSYNC_CONF)) !== undefined) wanted.push('corosync', ...(opts.pveCluster ? HA_UNITS : []));
   const restart = (opts.restart ?? []).filter((u) => running[u]);
   const start = wanted.filter((u) => !running[u]);
   if (restart.length) await nodeSystemctl(n, ['restart', ...restart.map((u) => unit(u).names[0] as string)]);

@@ -2,6 +2,7 @@
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { labPaths } from './layout.js';
+import { faultsFileIn } from './watchdog.js';
 
 /** One node as built by `up`. */
 export interface NodeState {
@@ -27,6 +28,8 @@ export interface LabState {
   nodeBinary?: string;
   nodes: NodeState[];
   guests?: number;
+  /** seconds an active HA LRM may go without updating its watchdog (absent: 60, as on real nodes) */
+  watchdogTimeout?: number;
   createdAt: string;
   updatedAt: string;
 }
@@ -70,7 +73,7 @@ export async function writeLabState(state: LabState): Promise<void> {
 }
 
 function faultsFile(lab: string, node: string): string {
-  return path.join(labPaths(lab).nodeDir(node), 'faults.json');
+  return faultsFileIn(labPaths(lab).nodeDir(node));
 }
 
 /** Faults in effect on a node ({} when healthy). */
