@@ -426,6 +426,7 @@ implicitly: point them at it with -i "$(pvx lab inventory)" or PVX_INVENTORY.
 Examples:
   pvx lab up --install-deps
   pvx lab up --nodes 5 --pve 8.4.11,8.4.11,9.1.7 --guests 6
+  pvx lab up --watchdog-timeout 6            # HA fencing in seconds instead of a minute
   pvx lab fault pve3 block-udp 5405-5412
   pvx lab exec pve1 -- pvecm status
   pvx lab down`);
