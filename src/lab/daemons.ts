@@ -3,7 +3,7 @@ import { parseCorosyncConf } from '../pve/parse/corosync-conf.js';
 import { NODE_BIN_DIR } from './layout.js';
 import { execInNode, type RunningNode } from './exec.js';
 import { readNodeFile, unitPid } from './node-fs.js';
-import { COROSYNC_CONF, unit, UNITS, type UnitId } from './units.js';
+import { COROSYNC_CONF, HA_UNITS, unit, UNITS, type UnitId } from './units.js';
 
 /** Path of the systemctl stand-in inside nodes. */
 export const NODE_SYSTEMCTL = `${NODE_BIN_DIR}/systemctl`;
@@ -33,7 +33,7 @@ export async function nodeSystemctl(n: RunningNode, args: readonly string[]): Pr
 
 /**
  * Make sure sshd and chronyd run (and pve-cluster and pvescheduler, when the simulator provides pmxcfs), and
- * corosync once the node has a corosync.conf (as a node booting into its cluster would); restart
+ * corosync and the HA units once the node has a corosync.conf (as a node booting into its cluster would); restart
  * those in `restart` that already run. Returns the units it started or restarted.
  */
 export async function ensureDaemons(n: RunningNode, opts: { restart?: readonly UnitId[]; pveCluster: boolean }): Promise<UnitId[]> {
@@ -41,7 +41,8 @@ export async function ensureDaemons(n: RunningNode, opts: { restart?: readonly U
   const wanted: UnitId[] = ['ssh', 'chrony'];
   if (opts.pveCluster) wanted.push('pve-cluster', 'pvescheduler');
   const conf = await readNodeFile(n.initPid, COROSYNC_CONF);
-  if (conf !== undefined) wanted.push('corosync');
+  // a clustered node boots into corosync and, with pmxcfs, its HA units (enabled on PVE nodes)
+  if (conf !== undefined) wanted.push('corosync', ...(opts.pveCluster ? HA_UNITS : []));
   // `pvecm qdevice setup` enables corosync-qdevice, so a booting member starts it after corosync
   if (conf !== undefined && hasQuorumDevice(conf)) wanted.push('corosync-qdevice');
   const restart = (opts.restart ?? []).filter((u) => running[u]);

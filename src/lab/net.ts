@@ -119,9 +119,13 @@ export async function ensureHostLink(
   return created;
 }
 
-/** Take the host side of a node's veth up or down (the `down` fault: the node is cut off, still running). */
+/**
+ * Take the host side of a node's veth up or down (the `down` fault: the node is cut off, still running).
+ * Up also raises the node's own side, which the node's HA watchdog takes down when it fences the node.
+ */
 export async function setNodeLink(lab: string, index: number, up: boolean): Promise<void> {
   await ipOk(['link', 'set', vethName(lab, index), up ? 'up' : 'down']);
+  if (up) await ipOk(['-n', netnsName(lab, index), 'link', 'set', 'eth0', 'up']);
 }
 
 /** Delete a link if present. */

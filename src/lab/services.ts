@@ -8,7 +8,7 @@ import path from 'node:path';
 import type * as ProcessModule from '../transport/process.js';
 import { NODE_BIN_DIR } from './layout.js';
 import { isAlive, processComm, sleep, waitGone } from './procfs.js';
-import { CHRONY_CONF, COROSYNC_CONF, DAEMON_ENV, unit, type UnitSpec } from './units.js';
+import { CHRONY_CONF, COROSYNC_CONF, DAEMON_ENV, HA_UNITS, unit, type UnitSpec } from './units.js';
 
 // loaded only when a process must start: status queries stay free of execa's start-up cost
 const proc = (): Promise<typeof ProcessModule> => import('../transport/process.js');
@@ -171,14 +171,15 @@ export async function startService(u: UnitSpec): Promise<StartOutcome> {
       const pmxcfs = path.join(NODE_BIN_DIR, 'pmxcfs');
       if (!existsSync(pmxcfs)) return fail(u, `${pmxcfs} is missing: this pvx build has no simulated pmxcfs, so pve-cluster cannot start`);
       const r = await startForking(u, pmxcfs, [], 10_000);
-      // a clustered node runs its HA daemon whenever its cluster filesystem runs
-      if (r.ok && existsSync(COROSYNC_CONF)) await startService(unit('pve-ha'));
+      // the HA units are enabled on PVE nodes: a clustered node has them running once its cluster filesystem is up (as after boot)
+      if (r.ok && existsSync(COROSYNC_CONF)) for (const ha of HA_UNITS) await startService(unit(ha));
       return r;
     }
-    case 'pve-ha': {
-      const crm = path.join(NODE_BIN_DIR, 'pve-ha-crm');
-      if (!existsSync(crm)) return fail(u, `${crm} is missing: this pvx build has no simulated HA stack`);
-      return startForking(u, crm, ['start'], 10_000);
+    case 'pve-ha-crm':
+    case 'pve-ha-lrm': {
+      const tool = path.join(NODE_BIN_DIR, u.id);
+      if (!existsSync(tool)) return fail(u, `${tool} is missing: this pvx build has no simulated HA stack`);
+      return startForking(u, tool, ['start'], 10_000);
     }
     case 'pvescheduler': {
       const bin = path.join(NODE_BIN_DIR, 'pvescheduler');
@@ -207,7 +208,6 @@ async function stopPid(pid: number, timeoutMs = 10_000): Promise<void> {
 
 /** Stop a unit (SIGTERM, SIGKILL after 10 s) and return once its process is gone. */
 export async function stopService(u: UnitSpec): Promise<void> {
-  if (u.id === 'pve-cluster') await stopService(unit('pve-ha'));
   // corosync-qdevice.service Requires=corosync.service: systemd stops it first
   if (u.id === 'corosync') await stopService(unit('corosync-qdevice'));
   const pid = await mainPid(u);

@@ -2,6 +2,7 @@
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { labPaths } from './layout.js';
+import { faultsFileIn } from './watchdog.js';
 
 /** The QNetd host as lab.json records it. */
 export interface QnetdState {
@@ -37,6 +38,8 @@ export interface LabState {
   /** the QNetd host of `up --qdevice` */
   qnetd?: QnetdState;
   guests?: number;
+  /** seconds an active HA LRM may go without updating its watchdog (absent: 60, as on real nodes) */
+  watchdogTimeout?: number;
   createdAt: string;
   updatedAt: string;
 }
@@ -80,7 +83,7 @@ export async function writeLabState(state: LabState): Promise<void> {
 }
 
 function faultsFile(lab: string, node: string): string {
-  return path.join(labPaths(lab).nodeDir(node), 'faults.json');
+  return faultsFileIn(labPaths(lab).nodeDir(node));
 }
 
 /** Faults in effect on a node ({} when healthy). */

@@ -14,7 +14,7 @@ export interface NodeStatus {
   address: string;
   pveVersion: string;
   netns: boolean;
-  /** host side of its veth: up, down (the `down` fault) or missing */
+  /** its veth: up, down (the `down` fault, or a fence by its HA watchdog) or missing */
   link: 'up' | 'down' | 'missing';
   /** host PID of its PID 1 when alive */
   initPid?: number;
@@ -63,7 +63,8 @@ export async function labStatus(name: string): Promise<LabStatus> {
         address: n.address,
         pveVersion: faults.pveVersion ?? n.pveVersion,
         netns: netns.includes(n.netns),
-        link: !veth ? 'missing' : veth.flags.includes('UP') ? 'up' : 'down',
+        // NO-CARRIER: the node's own side is down (taken down from inside by its HA watchdog)
+        link: !veth ? 'missing' : veth.flags.includes('UP') && !veth.flags.includes('NO-CARRIER') ? 'up' : 'down',
         running: initPid !== undefined,
         sshd: units?.ssh ?? false,
         chronyd: units?.chrony ?? false,

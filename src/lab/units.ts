@@ -2,7 +2,7 @@
 import { NODE_BIN_DIR } from './layout.js';
 
 /** Identifier of a service the systemctl stand-in manages. */
-export type UnitId = 'ssh' | 'chrony' | 'corosync' | 'corosync-qdevice' | 'pve-cluster' | 'pve-ha' | 'pvescheduler';
+export type UnitId = 'ssh' | 'chrony' | 'corosync' | 'corosync-qdevice' | 'pve-cluster' | 'pve-ha-crm' | 'pve-ha-lrm' | 'pvescheduler';
 
 /** One service of a lab node, by the conventions the simulated tools rely on. */
 export interface UnitSpec {
@@ -16,6 +16,10 @@ export interface UnitSpec {
   /** what the process calls itself in /proc/<pid>/comm (pidfile sanity check); undefined: any */
   comm?: string;
   log: string;
+  /** only the log lines carrying this tag are the unit's (daemons sharing one log file) */
+  logTag?: string;
+  /** units started along with this one (systemd Wants=); stopping those never stops this one */
+  wants?: readonly UnitId[];
 }
 
 /** Every unit of a lab node, in start order (pve-cluster before corosync, as on PVE). */
@@ -67,13 +71,25 @@ export const UNITS: readonly UnitSpec[] = [
     log: '/var/log/corosync/corosync-qdevice.log',
   },
   {
-    // one daemon stands for both HA services; it runs with pve-cluster on clustered nodes
-    id: 'pve-ha',
-    names: ['pve-ha-crm', 'pve-ha-lrm'],
+    // two daemons, as on PVE: each wants pve-cluster (Wants/After only), so stopping pve-cluster leaves them running
+    id: 'pve-ha-crm',
+    names: ['pve-ha-crm'],
     description: 'PVE Cluster HA Resource Manager Daemon',
     unitFile: '/lib/systemd/system/pve-ha-crm.service',
     pidFile: '/run/pve-ha-crm.pid',
     log: '/var/log/pve-ha-manager.log',
+    logTag: 'pve-ha-crm[',
+    wants: ['pve-cluster'],
+  },
+  {
+    id: 'pve-ha-lrm',
+    names: ['pve-ha-lrm'],
+    description: 'PVE Local HA Resource Manager Daemon',
+    unitFile: '/lib/systemd/system/pve-ha-lrm.service',
+    pidFile: '/run/pve-ha-lrm.pid',
+    log: '/var/log/pve-ha-manager.log',
+    logTag: 'pve-ha-lrm[',
+    wants: ['pve-cluster', 'pve-ha-crm'],
   },
   {
     // runs the node's replication jobs every minute
@@ -85,6 +101,9 @@ export const UNITS: readonly UnitSpec[] = [
     log: '/var/log/pvescheduler.log',
   },
 ];
+
+/** The HA units, in start order (pve-ha-lrm wants pve-ha-crm). */
+export const HA_UNITS: readonly UnitId[] = ['pve-ha-crm', 'pve-ha-lrm'];
 
 /** The unit called `name` (with or without `.service`), or undefined. */
 export function findUnit(name: string): UnitSpec | undefined {

@@ -37,6 +37,7 @@ import { ensureClientKey, ensureHostKeys, ensureRootKey, ensureRootPassword, rea
 import { closeMasters } from './ssh-masters.js';
 import { readLabState, readNodeFaults, writeLabState, writeNodeFaults, type LabState, type NodeState } from './state.js';
 import type { UnitId } from './units.js';
+import { validateWatchdogTimeout } from './watchdog.js';
 
 /** Options of labUp; anything omitted keeps what the lab has (or the default for a new lab). */
 export interface LabUpOptions {
@@ -51,6 +52,8 @@ export interface LabUpOptions {
   guests?: number;
   /** add a QNetd host (sshd + corosync-qnetd) for `pvecm qdevice setup` */
   qdevice?: boolean;
+  /** seconds an active HA LRM may go without updating its watchdog before its node is fenced; default 60 */
+  watchdogTimeout?: number;
 }
 
 /** What `lab up` built. */
@@ -111,6 +114,7 @@ async function resolveOptions(opts: LabUpOptions): Promise<Resolved> {
   if (opts.guests !== undefined && (!Number.isInteger(opts.guests) || opts.guests < 0 || opts.guests > 900)) {
     throw new UsageError(`invalid number of guests: ${opts.guests}`, { hint: 'give 0 to 900' });
   }
+  if (opts.watchdogTimeout !== undefined) validateWatchdogTimeout(opts.watchdogTimeout);
   const versions = pveVersionsFor(count, opts.pveVersions, prev ? prev.nodes.map((n) => n.pveVersion) : [DEFAULT_PVE_VERSION]);
   const nodes = versions.map((pveVersion, i): NodeState => {
     const index = i + 1;
@@ -227,6 +231,8 @@ function labState(r: Resolved, opts: LabUpOptions): LabState {
   const guests = opts.guests ?? r.prev?.guests;
   if (guests !== undefined) state.guests = guests;
   if (r.qnetd) state.qnetd = r.qnetd;
+  const watchdogTimeout = opts.watchdogTimeout ?? r.prev?.watchdogTimeout;
+  if (watchdogTimeout !== undefined) state.watchdogTimeout = watchdogTimeout;
   return state;
 }
 

@@ -17,6 +17,7 @@ Examples:
   pvx lab up --nodes 5 --pve 8.4.11,8.4.11,9.1.7 --guests 6
   pvx lab fault pve3 block-udp 5405-5412
   pvx lab up --nodes 2 --qdevice             # then: pvx lab exec pve1 -- pvecm qdevice setup 10.77.0.5
+  pvx lab up --watchdog-timeout 6            # HA fencing in seconds instead of a minute
   pvx lab exec pve1 -- pvecm status
   pvx lab down`);
   const labName = () => new Option('--name <lab>', 'lab name (up to 8 letters/digits)').default('pvx');
@@ -35,7 +36,12 @@ takes every node's root key and Debian's real corosync-qnetd. On a cluster with 
     .option('--subnet <cidr>', 'a /24 inside 10.0.0.0/8 (default 10.77.0.0/24 for the default lab)')
     .option('--qdevice', 'add a QNetd host (<subnet>.5: sshd and corosync-qnetd) for pvecm qdevice setup; kept until lab down')
     .option('--install-deps', 'apt-get install what the lab needs (openssh-server corosync corosync-qdevice corosync-qnetd chrony nftables libfaketime sqlite3)')
-    .action(async (opts: { name: string; nodes: number; pve?: string; guests?: number; subnet?: string; qdevice?: boolean; installDeps?: boolean }, cmd: Command) =>
+    .addOption(
+      new Option('--watchdog-timeout <s>', 'seconds an active HA LRM without quorum runs before its watchdog fences the node (default 60, as on real nodes; kept for the lab)').argParser(
+        positiveInt('--watchdog-timeout'),
+      ),
+    )
+    .action(async (opts: { name: string; nodes: number; pve?: string; guests?: number; subnet?: string; qdevice?: boolean; installDeps?: boolean; watchdogTimeout?: number }, cmd: Command) =>
       dispatch(
         'lab up',
         cmd,
@@ -48,6 +54,7 @@ takes every node's root key and Debian's real corosync-qnetd. On a cluster with 
             ...(opts.guests !== undefined ? { guests: opts.guests } : {}),
             ...(opts.subnet !== undefined ? { subnet: opts.subnet } : {}),
             ...(opts.qdevice ? { qdevice: true } : {}),
+            ...(opts.watchdogTimeout !== undefined ? { watchdogTimeout: opts.watchdogTimeout } : {}),
           }),
         async () => (await import('./render.js')).renderLabUp,
       ),

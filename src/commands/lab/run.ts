@@ -13,6 +13,8 @@ export interface LabUpArgs {
   subnet?: string;
   /** add a QNetd host for `pvecm qdevice setup` */
   qdevice?: boolean;
+  /** seconds before an active HA LRM without quorum fences its node */
+  watchdogTimeout?: number;
   installDeps: boolean;
 }
 
@@ -52,17 +54,26 @@ async function checkLabNode(name: string, node: string, all: boolean): Promise<v
 /** `lab up`: build or repair the lab; returns its inventory and nodes (CLI.md shape). */
 export async function labUpCommand(deps: Deps, a: LabUpArgs): Promise<Outcome<LabInfo>> {
   // every value is checked before this machine is looked at or changed
-  const { validateLabName, validateNodeCount, validatePveVersion, parseSubnet } = await lab();
+  const { validateLabName, validateNodeCount, validatePveVersion, parseSubnet, validateWatchdogTimeout } = await lab();
   validateLabName(a.name);
   validateNodeCount(a.nodes);
   a.pve?.forEach(validatePveVersion);
   if (a.subnet !== undefined) parseSubnet(a.subnet);
+  if (a.watchdogTimeout !== undefined) validateWatchdogTimeout(a.watchdogTimeout);
   await requireLabHost(deps, a.installDeps);
   const { labUp } = await lab();
   const step = await deps.progress.start(`bringing up lab '${a.name}' (${a.nodes} nodes)`);
   try {
     const info = await labUp(
-      { name: a.name, nodes: a.nodes, ...(a.pve ? { pveVersions: a.pve } : {}), ...(a.guests !== undefined ? { guests: a.guests } : {}), ...(a.subnet ? { subnet: a.subnet } : {}), ...(a.qdevice ? { qdevice: true } : {}) },
+      {
+        name: a.name,
+        nodes: a.nodes,
+        ...(a.pve ? { pveVersions: a.pve } : {}),
+        ...(a.guests !== undefined ? { guests: a.guests } : {}),
+        ...(a.subnet ? { subnet: a.subnet } : {}),
+        ...(a.qdevice ? { qdevice: true } : {}),
+        ...(a.watchdogTimeout !== undefined ? { watchdogTimeout: a.watchdogTimeout } : {}),
+      },
       (line) => step.update(line),
     );
     step.succeed(`lab '${a.name}' is up: ${info.nodes.length} nodes${info.qnetd ? ` and a QNetd host (${info.qnetd.address})` : ''}`);

@@ -1,8 +1,8 @@
-/** `systemctl` on a lab node (no systemd there, pitfall 10): start/stop/restart/kill/status/is-active of ssh, chrony, corosync, pve-cluster, pve-ha-crm/lrm, pvescheduler. */
+/** `systemctl` on a lab node (no systemd there, pitfall 10): start/stop/restart/kill/status/is-active of ssh, chrony, corosync, corosync-qdevice, pve-cluster, pve-ha-crm, pve-ha-lrm, pvescheduler. */
 import { readFile } from 'node:fs/promises';
 import { killService, reloadService, startService, stopService, unitStatus, type UnitStatus } from '../services.js';
 import { formatAgo, formatSystemdTime } from '../time-format.js';
-import { findUnit, UNITS, COROSYNC_CONF, type UnitSpec } from '../units.js';
+import { findUnit, unit, UNITS, COROSYNC_CONF, type UnitSpec } from '../units.js';
 import type { SimContext, SimTool } from './types.js';
 
 interface Parsed {
@@ -47,7 +47,8 @@ const DOCS: Record<string, string> = {
   corosync: 'man:corosync',
   'corosync-qdevice': 'man:corosync-qdevice',
   'pve-cluster': 'man:pmxcfs(8)',
-  'pve-ha': 'man:pve-ha-crm(8)',
+  'pve-ha-crm': 'man:pve-ha-crm(8)',
+  'pve-ha-lrm': 'man:pve-ha-lrm(8)',
   pvescheduler: 'man:pvescheduler(8)',
 };
 
@@ -67,8 +68,9 @@ async function statusText(u: UnitSpec, name: string, st: UnitStatus): Promise<st
     const comm = (await readFile(`/proc/${st.pid}/comm`, 'utf8').catch(() => u.comm ?? '')).trim();
     lines.push(`   Main PID: ${st.pid} (${comm})`);
   }
-  const log = (await readFile(u.log, 'utf8').catch(() => '')).trimEnd();
-  if (log) lines.push('', ...log.split('\n').slice(-10));
+  const tag = u.logTag;
+  const log = (await readFile(u.log, 'utf8').catch(() => '')).trimEnd().split('\n').filter((l) => l && (!tag || l.includes(tag)));
+  if (log.length) lines.push('', ...log.slice(-10));
   return `${lines.join('\n')}\n`;
 }
 
@@ -89,6 +91,8 @@ function jobFailed(name: string, reason: string): string {
 }
 
 async function start(u: UnitSpec, name: string, ctx: SimContext): Promise<number> {
+  // Wants=: the wanted units start too, and their failure does not fail this start
+  for (const w of u.wants ?? []) await startService(unit(w));
   const r = await startService(u);
   if (r.ok) return 0;
   ctx.err(jobFailed(name, r.reason));

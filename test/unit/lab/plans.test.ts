@@ -124,5 +124,8 @@ describe('faults and units', () => {
     expect(findUnit('corosync')?.pidFile).toBe('/run/corosync.pid');
     expect(findUnit('pve-cluster')?.pidFile).toBe('/run/pve-cluster.pid');
     expect(findUnit('pveproxy')).toBeUndefined();
+    // two HA units with their own pid files, wanting pve-cluster only (pve-ha-lrm also wants pve-ha-crm)
+    expect(findUnit('pve-ha-crm.service')).toMatchObject({ id: 'pve-ha-crm', pidFile: '/run/pve-ha-crm.pid', wants: ['pve-cluster'] });
+    expect(findUnit('pve-ha-lrm')).toMatchObject({ id: 'pve-ha-lrm', pidFile: '/run/pve-ha-lrm.pid', wants: ['pve-cluster', 'pve-ha-crm'] });
   });
 });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { crmStep, type CrmInput, type CrmOutput, type CrmStatus } from '../../../src/lab/sim/core/crm.js';
 import { placementsFromGroups, placementsFromRules, selectServiceNode } from '../../../src/lab/sim/core/ha-placement.js';
-import { keepResults, lrmActions, lrmStatus } from '../../../src/lab/sim/core/lrm.js';
+import { keepResults, lrmActions, lrmRound, lrmStatus, type LrmRoundInput } from '../../../src/lab/sim/core/lrm.js';
 
 const NODES = { pve1: { online: true }, pve2: { online: true }, pve3: { online: true } };
 
@@ -18,6 +18,7 @@ function input(over: Partial<CrmInput> = {}): CrmInput {
     placement: {},
     unknownSince: {},
     fenceDelay: 10,
+    agentLockFree: {},
     newUid: () => `uid${++n}`,
     ...over,
   };
@@ -118,16 +119,39 @@ describe('crmStep', () => {
     expect(off[1]?.status.service_status['vm:100']?.maintenance_node).toBeUndefined();
   });
 
-  it('fences a node gone for longer than the delay and recovers its services elsewhere', () => {
+  it('fences the services of a node gone for longer than the delay, and recovers them only once its agent lock is free', () => {
     const prev: CrmStatus = { node_status: { pve1: 'online', pve2: 'online', pve3: 'online' }, service_status: { 'vm:100': { node: 'pve3', state: 'started', uid: 'a', running: 1 } } };
     const services = { 'vm:100': { state: 'started', type: 'vm' as const, node: 'pve3' } };
     const gone = { ...NODES, pve3: { online: false } };
     const early = crmStep(input({ prev, services, nodes: gone, now: 1000 }));
     expect(early.status.node_status['pve3']).toBe('unknown');
     expect(early.status.service_status['vm:100']?.state).toBe('started');
-    const outs = run(input({ prev: early.status, services, nodes: gone, now: 1010, unknownSince: early.unknownSince }), 3, false);
-    expect(states(outs, 'vm:100')).toEqual(['pve3 fence', 'pve3 recovery', 'pve1 started']);
-    expect(outs[2]?.steal).toEqual([{ sid: 'vm:100', from: 'pve3', to: 'pve1' }]);
+    // the node's LRM still holds its agent lock: the fence is not acknowledged, nothing moves
+    const held = run(input({ prev: early.status, services, nodes: gone, now: 1010, unknownSince: early.unknownSince, agentLockFree: { pve3: false } }), 3, false);
+    expect(states(held, 'vm:100')).toEqual(['pve3 fence', 'pve3 fence', 'pve3 fence']);
+    expect(held[1]?.status.node_status['pve3']).toBe('fence');
+    expect(held.flatMap((o) => o.steal)).toEqual([]);
+    expect(held[1]?.log).toContain("node 'pve3': state changed from 'unknown' => 'fence'");
+    // once the lock is free: acknowledged, node back to unknown, service recovered to another node
+    const last = held[2] as CrmOutput;
+    const outs = run(input({ prev: last.status, services, nodes: gone, now: 1013, unknownSince: last.unknownSince, agentLockFree: { pve3: true } }), 2, false);
+    expect(states(outs, 'vm:100')).toEqual(['pve3 recovery', 'pve1 started']);
+    expect(outs[0]?.log).toEqual(["fencing: acknowledged - got agent lock for node 'pve3'", "node 'pve3': state changed from 'fence' => 'unknown'", "service 'vm:100': state changed from 'fence' to 'recovery' (node = pve3)"]);
+    expect(outs[0]?.status.node_status['pve3']).toBe('unknown');
+    expect(outs[1]?.steal).toEqual([{ sid: 'vm:100', from: 'pve3', to: 'pve1' }]);
+  });
+
+  it('does not fence a gone node whose services are stopped, nor one gone for less than the delay', () => {
+    const prev: CrmStatus = {
+      node_status: { pve1: 'online', pve2: 'online', pve3: 'online' },
+      service_status: { 'vm:100': { node: 'pve3', state: 'stopped', uid: 'a' }, 'vm:101': { node: 'pve2', state: 'started', uid: 'b', running: 1 } },
+    };
+    const services = { 'vm:100': { state: 'stopped', type: 'vm' as const, node: 'pve3' }, 'vm:101': { state: 'started', type: 'vm' as const, node: 'pve2' } };
+    const gone = { ...NODES, pve2: { online: false }, pve3: { online: false } };
+    const out = crmStep(input({ prev, services, nodes: gone, now: 1009, unknownSince: { pve2: 1000, pve3: 990 }, agentLockFree: { pve2: true, pve3: true } }));
+    expect(out.status.service_status['vm:100']?.state).toBe('stopped');
+    expect(out.status.service_status['vm:101']?.state).toBe('started');
+    expect(out.status.node_status).toEqual({ pve1: 'online', pve2: 'unknown', pve3: 'unknown' });
   });
 
   it('puts a service whose start failed into the error state; disabling it clears that', () => {
@@ -195,5 +219,49 @@ describe('lrm', () => {
     expect(lrmStatus(ms, 'pve3', {}, 5).state).toBe('wait_for_agent_lock');
     expect(lrmStatus({ ...ms, node_request: { pve3: { maintenance: 1 } } }, 'pve3', {}, 5)).toMatchObject({ state: 'maintenance', mode: 'maintenance' });
     expect(keepResults(ms, { a: { sid: 'vm:100', state: 'started', exit_code: 0 }, old: { sid: 'vm:9', state: 'started', exit_code: 0 } })).toEqual({ a: { sid: 'vm:100', state: 'started', exit_code: 0 } });
+  });
+});
+
+describe('lrmRound (the LRM with its watchdog)', () => {
+  const base: LrmRoundInput = { state: 'wait_for_agent_lock', quorate: true, fenceRequested: false, hasActiveServices: false, busy: false, now: 100_000, watchdogTimeoutMs: 60_000 };
+
+  it('stays idle without active services, quorate or not, and never arms or fires the watchdog', () => {
+    expect(lrmRound(base)).toEqual({ state: 'wait_for_agent_lock', fire: false, log: [] });
+    expect(lrmRound({ ...base, quorate: false, now: 10_000_000 })).toEqual({ state: 'wait_for_agent_lock', fire: false, log: [] });
+  });
+
+  it('does not take the agent lock without quorum, even with active services', () => {
+    expect(lrmRound({ ...base, quorate: false, hasActiveServices: true })).toEqual({ state: 'wait_for_agent_lock', fire: false, log: [] });
+  });
+
+  it('takes the lock and opens the watchdog when services become active, and updates it each quorate round', () => {
+    expect(lrmRound({ ...base, hasActiveServices: true })).toEqual({ state: 'active', fedAt: 100_000, fire: false, log: ['watchdog active', 'status change wait_for_agent_lock => active'] });
+    expect(lrmRound({ ...base, state: 'active', hasActiveServices: true, fedAt: 40_000, now: 99_000 })).toEqual({ state: 'active', fedAt: 99_000, fire: false, log: [] });
+  });
+
+  it('loses the lock without quorum, keeps the watchdog armed but not updated, and fires at the timeout', () => {
+    const lost = lrmRound({ ...base, state: 'active', quorate: false, hasActiveServices: true, fedAt: 50_000, now: 51_000 });
+    expect(lost).toEqual({ state: 'lost_agent_lock', fedAt: 50_000, fire: false, log: ['status change active => lost_agent_lock'] });
+    expect(lrmRound({ ...base, state: 'lost_agent_lock', quorate: false, hasActiveServices: true, fedAt: 50_000, now: 109_999 }).fire).toBe(false);
+    expect(lrmRound({ ...base, state: 'lost_agent_lock', quorate: false, hasActiveServices: true, fedAt: 50_000, now: 110_000 })).toEqual({ state: 'lost_agent_lock', fedAt: 50_000, fire: true, log: [] });
+  });
+
+  it('gets the lock back when quorum returns before the timeout', () => {
+    expect(lrmRound({ ...base, state: 'lost_agent_lock', hasActiveServices: true, fedAt: 50_000, now: 100_000 })).toEqual({ state: 'active', fedAt: 100_000, fire: false, log: ['status change lost_agent_lock => active'] });
+  });
+
+  it('releases the lock on a fence request and does not take it again while fencing is requested', () => {
+    expect(lrmRound({ ...base, state: 'active', fenceRequested: true, hasActiveServices: true, fedAt: 99_000 })).toEqual({
+      state: 'lost_agent_lock',
+      fedAt: 99_000,
+      fire: false,
+      log: ['node needs to be fenced - releasing agent_lock', 'status change active => lost_agent_lock'],
+    });
+    expect(lrmRound({ ...base, state: 'lost_agent_lock', fenceRequested: true, hasActiveServices: true, fedAt: 99_000, now: 159_000 }).fire).toBe(true);
+  });
+
+  it('closes the watchdog once no service is active and no command runs', () => {
+    expect(lrmRound({ ...base, state: 'active', busy: true, fedAt: 99_000 })).toEqual({ state: 'active', fedAt: 100_000, fire: false, log: [] });
+    expect(lrmRound({ ...base, state: 'active', fedAt: 99_000 })).toEqual({ state: 'wait_for_agent_lock', fire: false, log: ['watchdog closed (disabled)', 'status change active => wait_for_agent_lock'] });
   });
 });

@@ -58,8 +58,13 @@ export interface CrmInput {
   placement: Record<string, Placement>;
   /** when each node was first seen not alive (epoch seconds); kept by the daemon between steps */
   unknownSince: Record<string, number>;
-  /** seconds a node may be gone before its services are recovered elsewhere */
+  /** seconds a node may be gone before its services are fenced */
   fenceDelay: number;
+  /**
+   * per node: could the master take its HA agent lock now? An active LRM holds that lock and
+   * refreshes it with its watchdog; it expires only well after the watchdog fenced the node.
+   */
+  agentLockFree: Record<string, boolean>;
   newUid(): string;
 }
 
@@ -98,10 +103,9 @@ function serviceLoad(ss: Record<string, CrmService>): Record<string, number> {
   return load;
 }
 
-/** Node states; a node gone for fenceDelay seconds while it still has active services is fenced. */
+/** Node states (NodeStatus::update): online, maintenance, or unknown; a node being fenced stays in fence until acknowledged. */
 function nodeStatus(i: CrmInput, unknownSince: Record<string, number>, log: string[]): Record<string, string> {
   const out: Record<string, string> = {};
-  const active = (n: string): boolean => Object.values(i.prev.service_status ?? {}).some((sd) => sd.node === n && sd.state !== 'stopped');
   for (const n of Object.keys(i.nodes).sort()) {
     const before = i.prev.node_status[n];
     let s: string;
@@ -110,12 +114,56 @@ function nodeStatus(i: CrmInput, unknownSince: Record<string, number>, log: stri
       s = i.prev.node_request?.[n]?.maintenance ? 'maintenance' : 'online';
     } else {
       unknownSince[n] ??= i.now;
-      s = active(n) && i.now - (unknownSince[n] ?? i.now) >= i.fenceDelay ? 'fence' : 'unknown';
+      s = before === 'fence' ? 'fence' : 'unknown';
     }
     if (before !== undefined && before !== s) log.push(`node '${n}': state changed from '${before}' => '${s}'`);
     out[n] = s;
   }
   return out;
+}
+
+/** NodeStatus::node_is_offline_delayed: not alive for at least fenceDelay seconds. */
+function offlineDelayed(i: CrmInput, unknownSince: Record<string, number>, node: string): boolean {
+  if (i.nodes[node]?.online) return false;
+  const since = unknownSince[node];
+  return since !== undefined && i.now - since >= i.fenceDelay;
+}
+
+/** Services that must be fenced when their node is gone (the lab's LRM holds its lock for them). */
+const FENCED_WHEN_GONE = new Set(['started', 'request_stop', 'migrate', 'relocate']);
+
+/**
+ * Manager's fencing pass for services already in fence: the node goes to fence; once the master
+ * gets the node's agent lock the fence is acknowledged and those services go to recovery.
+ */
+function fencePass(i: CrmInput, st: CrmStatus, log: string[]): void {
+  const waiting = Object.keys(st.service_status)
+    .filter((sid) => st.service_status[sid]?.state === 'fence' && i.prev.service_status?.[sid]?.state === 'fence')
+    .sort();
+  const nodes = [...new Set(waiting.map((sid) => (st.service_status[sid] as CrmService).node))].sort();
+  for (const n of nodes) {
+    const before = st.node_status[n] ?? 'unknown';
+    if (before !== 'fence') {
+      log.push(`node '${n}': state changed from '${before}' => 'fence'`);
+      st.node_status[n] = 'fence';
+    }
+    if (!i.agentLockFree[n]) continue;
+    log.push(`fencing: acknowledged - got agent lock for node '${n}'`);
+    log.push(`node '${n}': state changed from 'fence' => 'unknown'`);
+    st.node_status[n] = 'unknown';
+    for (const sid of waiting) if (st.service_status[sid]?.node === n) setServiceState(st, sid, 'recovery', i, log);
+  }
+  for (const n of Object.keys(st.node_status).sort()) {
+    if (st.node_status[n] !== 'fence' || nodes.includes(n)) continue;
+    if (!Object.values(st.service_status).some((sd) => sd.node === n && sd.state === 'fence')) {
+      log.push(`node '${n}' in fence state but no services to-fence! admin interference?!`);
+      if (i.agentLockFree[n]) {
+        log.push(`fencing: acknowledged - got agent lock for node '${n}'`);
+        log.push(`node '${n}': state changed from 'fence' => 'unknown'`);
+        st.node_status[n] = 'unknown';
+      }
+    }
+  }
 }
 
 function applyCommands(i: CrmInput, st: CrmStatus, setState: Record<string, string>, log: string[]): void {
@@ -232,7 +280,7 @@ export function crmStep(i: CrmInput): CrmOutput {
     if (!MOVING.has(sd.state) && sd.node !== cd.node && sd.state !== 'fence' && sd.state !== 'recovery') sd.node = cd.node;
     const nodeState = st.node_status[sd.node];
 
-    if (nodeState === 'fence' && sd.state !== 'fence' && sd.state !== 'recovery' && sd.state !== 'stopped') {
+    if (FENCED_WHEN_GONE.has(sd.state) && offlineDelayed(i, unknownSince, sd.node)) {
       setServiceState(st, sid, 'fence', i, log);
       continue;
     }
@@ -302,9 +350,6 @@ export function crmStep(i: CrmInput): CrmOutput {
       case 'error':
         if (req === 'disabled') setServiceState(st, sid, 'stopped', i, log);
         break;
-      case 'fence':
-        setServiceState(st, sid, 'recovery', i, log);
-        break;
       case 'recovery': {
         const target = selectServiceNode(p, undefined, usable, load);
         if (!target) break;
@@ -317,5 +362,6 @@ export function crmStep(i: CrmInput): CrmOutput {
         break;
     }
   }
+  fencePass(i, st, log);
   return { status: st, setState, steal, unknownSince, log };
 }

@@ -11,7 +11,7 @@ export type LrmAction =
 
 /** /etc/pve/nodes/<node>/lrm_status. */
 export interface LrmStatus {
-  state: 'wait_for_agent_lock' | 'active' | 'maintenance';
+  state: 'wait_for_agent_lock' | 'active' | 'lost_agent_lock' | 'maintenance';
   mode: 'active' | 'maintenance';
   timestamp: number;
   results: Record<string, LrmResult>;
@@ -54,4 +54,79 @@ export function lrmStatus(ms: CrmStatus, node: string, results: Record<string, L
   const active = Object.values(ms.service_status ?? {}).some((s) => (s.node === node || s.target === node) && s.state !== 'stopped' && s.state !== 'freeze');
   const state = active ? 'active' : maintenance ? 'maintenance' : 'wait_for_agent_lock';
   return { state, mode: maintenance ? 'maintenance' : 'active', timestamp: now, results };
+}
+
+/** The LRM's own state (LRM.pm work()): idle, active with agent lock and watchdog, or active having lost the lock. */
+export type LrmAgentState = 'wait_for_agent_lock' | 'active' | 'lost_agent_lock';
+
+/** What one LRM round looks at. */
+export interface LrmRoundInput {
+  state: LrmAgentState;
+  /** /etc/pve writable: the agent lock can be had */
+  quorate: boolean;
+  /** the master put this node or one of its services into fence */
+  fenceRequested: boolean;
+  /** services placed on this node that are not stopped (active_service_count) */
+  hasActiveServices: boolean;
+  /** commands still running */
+  busy: boolean;
+  /** epoch ms of the last watchdog update; undefined while the watchdog is closed */
+  fedAt?: number;
+  /** epoch ms */
+  now: number;
+  watchdogTimeoutMs: number;
+}
+
+/** The outcome of one LRM round. */
+export interface LrmRound {
+  state: LrmAgentState;
+  /** epoch ms of the last watchdog update; undefined: watchdog closed */
+  fedAt?: number;
+  /** the watchdog expired: the node is reset */
+  fire: boolean;
+  log: string[];
+}
+
+/**
+ * One round of the LRM's state machine with its watchdog: the watchdog opens with the agent lock
+ * when services become active, is updated each round the lock is renewed (which needs quorum), is
+ * closed only when the node has no active services left, and fires once not updated for the timeout.
+ */
+export function lrmRound(i: LrmRoundInput): LrmRound {
+  const log: string[] = [];
+  let state = i.state;
+  let fedAt = i.fedAt;
+  const change = (to: LrmAgentState): void => {
+    log.push(`status change ${state} => ${to}`);
+    state = to;
+  };
+  const lock = (): void => {
+    if (fedAt === undefined) log.push('watchdog active');
+    fedAt = i.now;
+  };
+  if (state === 'wait_for_agent_lock') {
+    if (!i.fenceRequested && i.hasActiveServices && i.quorate) {
+      lock();
+      change('active');
+    }
+  } else if (state === 'lost_agent_lock') {
+    if (!i.fenceRequested && i.quorate) {
+      lock();
+      change('active');
+    }
+  } else if (i.fenceRequested) {
+    log.push('node needs to be fenced - releasing agent_lock');
+    change('lost_agent_lock');
+  } else if (!i.quorate) {
+    change('lost_agent_lock');
+  } else {
+    lock();
+    if (!i.hasActiveServices && !i.busy) {
+      log.push('watchdog closed (disabled)');
+      fedAt = undefined;
+      change('wait_for_agent_lock');
+    }
+  }
+  const fire = fedAt !== undefined && i.now - fedAt >= i.watchdogTimeoutMs;
+  return { state, ...(fedAt !== undefined ? { fedAt } : {}), fire, log };
 }

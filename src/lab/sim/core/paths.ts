@@ -12,8 +12,10 @@ export interface SimPaths {
   authkey: string;
   /** pmxcfs pid file (CFS_PID_FN in pve-cluster) */
   pveClusterPid: string;
-  /** pid file of the HA daemon (pve-ha-crm and pve-ha-lrm in one process) */
+  /** pid file of pve-ha-crm */
   haPid: string;
+  /** pid file of pve-ha-lrm */
+  haLrmPid: string;
   /** runtime state of the simulated daemons (node-private /run) */
   simRun: string;
   taskDir: string;
@@ -49,6 +51,7 @@ export function simPaths(node: NodeIdentity, env: NodeJS.ProcessEnv): SimPaths {
     authkey: r('/etc/corosync/authkey'),
     pveClusterPid: r('/run/pve-cluster.pid'),
     haPid: r('/run/pve-ha-crm.pid'),
+    haLrmPid: r('/run/pve-ha-lrm.pid'),
     simRun: r('/run/pvx-lab'),
     taskDir: r('/var/log/pve/tasks'),
     varLog: r('/var/log'),

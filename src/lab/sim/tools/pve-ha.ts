@@ -1,11 +1,14 @@
 /**
- * `pve-ha-crm` / `pve-ha-lrm start|stop|status`: one daemon per clustered node standing for both.
- * Each second, while /etc/pve is writable (quorate), its LRM part writes the node's lrm_status and
- * runs the commands the CRM gave this node; its CRM part, on the lowest-named node whose LRM is
- * alive, takes the crm commands and advances manager_status one step.
+ * `pve-ha-crm` / `pve-ha-lrm start|stop|status`: two daemons per clustered node, as on PVE, each
+ * with its own pid file. Each second the LRM, while /etc/pve is writable (quorate), writes the
+ * node's lrm_status and runs the commands the CRM gave this node; with active services it holds
+ * the node's agent lock and a watchdog, and a node that keeps it without quorum for the watchdog
+ * timeout is fenced. The CRM on the lowest-named node whose LRM is alive is master: it takes the
+ * crm commands and advances manager_status one step. Neither stops when pmxcfs does: they log the
+ * failed cluster file system update each round, as PVE's daemons do.
  */
 import { randomBytes } from 'node:crypto';
-import { appendFileSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { SimContext, SimTool } from '../types.js';
 import { cfsMounted, cfsQuorate } from '../core/cfs.js';
@@ -14,6 +17,7 @@ import { crmStep, type CrmServiceConf, type CrmStatus, type LrmResult } from '..
 import { pidAlive, pollUntilStopped, removeOwnPidFile, spawnDaemon, reportReady } from '../core/daemon.js';
 import { simEnv, type SimEnv } from '../core/env.js';
 import { errorText } from '../core/errors.js';
+import { run as runProgram } from '../core/exec.js';
 import { confFile, setStopped, type GuestType } from '../core/guests.js';
 import {
   groupsMigrated,
@@ -29,9 +33,10 @@ import {
   writeResources,
 } from '../core/ha.js';
 import { placementsFromGroups, placementsFromRules } from '../core/ha-placement.js';
-import { keepResults, lrmActions, lrmStatus, type LrmAction } from '../core/lrm.js';
+import { keepResults, lrmActions, lrmRound, lrmStatus, type LrmAction, type LrmAgentState } from '../core/lrm.js';
 import { cfsLock, readText } from '../core/pvefs.js';
 import { sleep } from '../core/time.js';
+import { faultsFileIn, readWatchdogTimeout } from '../../watchdog.js';
 import { runAgentAction } from './ha-agent.js';
 import { servicesConfig } from './ha-manager.js';
 
@@ -39,12 +44,25 @@ const DAEMON_ENV = 'PVX_HA_DAEMON';
 const POLL_MS = 1000;
 /** an LRM that has not written for this long is not alive (no quorum, stopped or its node gone) */
 const LRM_ALIVE_S = 5;
-/** how long a node may be gone before its services are recovered elsewhere */
+/** how long a node may be gone before its services are fenced */
 const FENCE_DELAY_S = 10;
+/** a failed cluster file system update is logged at most this often (the real daemons log it each round) */
+const CFS_WARN_EVERY_MS = 5000;
 
-/** PID of the running HA daemon, if any. */
-export function haDaemonPid(env: SimEnv): number | undefined {
-  const pid = Number((readText(env.paths.haPid) ?? '').trim());
+/** Which of the two HA daemons a process is. */
+type Role = 'crm' | 'lrm';
+
+function roleOf(tool: string): Role {
+  return tool === 'pve-ha-lrm' ? 'lrm' : 'crm';
+}
+
+function pidFile(env: SimEnv, role: Role): string {
+  return role === 'lrm' ? env.paths.haLrmPid : env.paths.haPid;
+}
+
+/** PID of the running pve-ha-crm (or, with role lrm, pve-ha-lrm), if any. */
+export function haDaemonPid(env: SimEnv, role: Role = 'crm'): number | undefined {
+  const pid = Number((readText(pidFile(env, role)) ?? '').trim());
   return pid > 0 && pid !== process.pid && pidAlive(pid) ? pid : undefined;
 }
 
@@ -52,11 +70,11 @@ function logFile(env: SimEnv): string {
   return path.join(env.paths.varLog, 'pve-ha-manager.log');
 }
 
-function logger(env: SimEnv, who: 'crm' | 'lrm'): (line: string) => void {
+function logger(env: SimEnv, who: string): (line: string) => void {
   return (line) => {
     const stamp = new Date().toString().slice(4, 24);
     try {
-      appendFileSync(logFile(env), `${stamp} ${env.nodename} pve-ha-${who}[${process.pid}]: ${line}\n`);
+      appendFileSync(logFile(env), `${stamp} ${env.nodename} ${who}[${process.pid}]: ${line}\n`);
     } catch {
       // logging must not stop the daemon
     }
@@ -103,43 +121,162 @@ function stealGuest(env: SimEnv, sid: string, from: string, to: string): void {
   setStopped(env.paths, from, Number(vmid));
 }
 
-/** The daemon's state between ticks. */
-interface HaDaemon {
+/** What both daemons keep between rounds about /etc/pve being gone. */
+interface CfsWatch {
+  warnedAt: number;
+  log: (line: string) => void;
+}
+
+/** cluster_state_update: with pmxcfs down the update fails each round, and the daemon says so. */
+function cfsUp(env: SimEnv, w: CfsWatch): boolean {
+  if (cfsMounted(env.paths)) return true;
+  if (Date.now() - w.warnedAt >= CFS_WARN_EVERY_MS) {
+    w.warnedAt = Date.now();
+    w.log('cluster file system update failed - ipcc_send_rec[1] failed: Connection refused');
+  }
+  return false;
+}
+
+/** The LRM's state between rounds. */
+interface LrmDaemon extends CfsWatch {
   env: SimEnv;
+  state: LrmAgentState;
+  /** epoch ms of the last watchdog update; undefined while closed */
+  fedAt?: number;
   results: Record<string, LrmResult>;
   inFlight: Map<string, Promise<void>>;
-  unknownSince: Record<string, number>;
-  crmLog: (line: string) => void;
-  lrmLog: (line: string) => void;
 }
 
-function writeOwnLrm(d: HaDaemon, ms: CrmStatus): void {
+function reportedState(d: LrmDaemon, ms: CrmStatus): ReturnType<typeof lrmStatus> {
+  const st = lrmStatus(ms, d.env.nodename, d.results, Math.floor(Date.now() / 1000));
+  const idle = st.state === 'maintenance' ? 'maintenance' : 'wait_for_agent_lock';
+  return { ...st, state: d.state === 'wait_for_agent_lock' ? idle : d.state };
+}
+
+function writeOwnLrm(d: LrmDaemon, ms: CrmStatus): void {
   if (!cfsQuorate(d.env.paths)) return;
   d.results = keepResults(ms, d.results);
-  writeLrmStatus(d.env.paths, d.env.nodename, lrmStatus(ms, d.env.nodename, d.results, Math.floor(Date.now() / 1000)));
+  writeLrmStatus(d.env.paths, d.env.nodename, reportedState(d, ms));
 }
 
-function startActions(d: HaDaemon, ms: CrmStatus): void {
+function startActions(d: LrmDaemon, ms: CrmStatus): void {
   for (const a of lrmActions(ms, d.env.nodename, d.results, new Set(d.inFlight.keys()))) {
     const state = ms.service_status[a.sid]?.state ?? '';
     const scale = sessionTimeScale(d.env);
     const env: SimEnv = { ...d.env, ctx: { ...d.env.ctx, env: { ...d.env.ctx.env, ...(scale ? { PVX_SIM_TIME_SCALE: scale } : {}) } } };
     const run = (async (act: LrmAction): Promise<void> => {
-      const r = await runAgentAction(env, act, state, d.lrmLog);
+      const r = await runAgentAction(env, act, state, d.log);
       d.results[act.uid] = r;
       d.inFlight.delete(act.uid);
       try {
-        writeOwnLrm(d, crmStatusOf(d.env));
+        if (d.state !== 'lost_agent_lock') writeOwnLrm(d, crmStatusOf(d.env));
       } catch (e) {
-        d.lrmLog(`unable to write lrm status: ${errorText(e).trim()}`);
+        d.log(`unable to write lrm status file - ${errorText(e).trim()}`);
       }
     })(a);
     d.inFlight.set(a.uid, run);
   }
 }
 
-async function crmTick(d: HaDaemon, nodes: string[], now: number): Promise<void> {
+/** LRM.pm is_fence_requested: the master fences this node or one of its services. */
+function fenceRequested(ms: CrmStatus, node: string): boolean {
+  return ms.node_status[node] === 'fence' || Object.values(ms.service_status).some((sd) => sd.node === node && sd.state === 'fence');
+}
+
+/**
+ * The watchdog expired: the node is reset. Its guests die with it, and it drops off the lab's
+ * network the way `lab fault <node> down` cuts it off (recorded as that fault, undone by `heal`).
+ */
+async function fenceThisNode(d: LrmDaemon): Promise<void> {
   const env = d.env;
+  logger(env, 'watchdog-mux')(`client (PID ${process.pid}) watchdog expired - disable watchdog updates`);
+  const dir = env.paths.guestState(env.nodename);
+  let guests: string[] = [];
+  try {
+    guests = readdirSync(dir).filter((f) => /^\d+\.json$/.test(f));
+  } catch {
+    // no guest ever ran here
+  }
+  for (const f of guests) setStopped(env.paths, env.nodename, Number(f.slice(0, -'.json'.length)));
+  const faultsFile = faultsFileIn(env.paths.nodeDir(env.nodename));
+  let faults: Record<string, unknown> = {};
+  try {
+    faults = JSON.parse(readFileSync(faultsFile, 'utf8')) as Record<string, unknown>;
+  } catch {
+    // a healthy node has no faults file
+  }
+  const tmp = `${faultsFile}.${process.pid}.tmp`;
+  writeFileSync(tmp, `${JSON.stringify({ ...faults, down: true }, null, 2)}\n`, { mode: 0o644 });
+  renameSync(tmp, faultsFile);
+  // the node's own side of its veth: from inside its network namespace, the same cut as the host side
+  if (!env.paths.root) {
+    const r = await runProgram('ip', ['link', 'set', 'eth0', 'down'], { timeoutMs: 10_000 });
+    if (r.exitCode !== 0) d.log(`fencing: unable to take eth0 down: ${r.stderr.trim()}`);
+  }
+  // what comes back after the reset is an LRM without lock, watchdog or results
+  d.state = 'wait_for_agent_lock';
+  delete d.fedAt;
+  d.results = {};
+}
+
+async function lrmTick(d: LrmDaemon): Promise<void> {
+  const env = d.env;
+  const mounted = cfsUp(env, d);
+  const quorate = mounted && cfsQuorate(env.paths);
+  let ms: CrmStatus | undefined;
+  if (mounted) {
+    try {
+      ms = crmStatusOf(env);
+    } catch (e) {
+      d.log(`updating service status from manager failed: ${errorText(e).trim()}`);
+    }
+  }
+  const active = ms !== undefined && lrmStatus(ms, env.nodename, d.results, 0).state === 'active';
+  const round = lrmRound({
+    state: d.state,
+    quorate: quorate && ms !== undefined,
+    fenceRequested: ms !== undefined && fenceRequested(ms, env.nodename),
+    hasActiveServices: active,
+    busy: d.inFlight.size > 0,
+    ...(d.fedAt !== undefined ? { fedAt: d.fedAt } : {}),
+    now: Date.now(),
+    watchdogTimeoutMs: readWatchdogTimeout(env.paths.labRoot) * 1000,
+  });
+  for (const l of round.log) d.log(l);
+  d.state = round.state;
+  if (round.fedAt !== undefined) d.fedAt = round.fedAt;
+  else delete d.fedAt;
+  if (round.fire) {
+    await fenceThisNode(d);
+    return;
+  }
+  if (!quorate || !ms || d.state === 'lost_agent_lock') return;
+  startActions(d, ms);
+  writeOwnLrm(d, ms);
+}
+
+/** The CRM's state between rounds. */
+interface CrmDaemon extends CfsWatch {
+  env: SimEnv;
+  state: 'wait_for_quorum' | 'slave' | 'master';
+  unknownSince: Record<string, number>;
+}
+
+function crmChange(d: CrmDaemon, to: CrmDaemon['state']): void {
+  if (d.state === to) return;
+  // a master without quorum loses its lock first, then waits for quorum again
+  if (d.state === 'master' && to === 'wait_for_quorum') {
+    d.log('status change master => lost_manager_lock');
+    d.log('status change lost_manager_lock => wait_for_quorum');
+  } else {
+    d.log(`status change ${d.state} => ${to}`);
+  }
+  d.state = to;
+}
+
+async function crmRound(d: CrmDaemon, nodes: string[], now: number): Promise<void> {
+  const env = d.env;
+  const lockLifetime = 2 * readWatchdogTimeout(env.paths.labRoot);
   await cfsLock(
     env.paths,
     'ha_manager_lock',
@@ -152,10 +289,15 @@ async function crmTick(d: HaDaemon, nodes: string[], now: number): Promise<void>
         const commands = takeCrmCommands(env.paths);
         const results: Record<string, Record<string, LrmResult>> = {};
         const alive: Record<string, { online: boolean }> = {};
+        const lockFree: Record<string, boolean> = {};
         for (const n of nodes) {
           const l = readLrmStatus(env.paths, n);
           results[n] = l.results ?? {};
           alive[n] = { online: l.timestamp !== undefined && now - l.timestamp <= LRM_ALIVE_S };
+          // an active LRM renews its agent lock with each status it writes; pmxcfs frees a lock not
+          // renewed for twice the watchdog timeout (120 s against 60 s), so the node was reset by then
+          const holds = l.state === 'active' || l.state === 'lost_agent_lock';
+          lockFree[n] = !holds || l.timestamp === undefined || now - l.timestamp >= lockLifetime;
         }
         const out = crmStep({
           prev,
@@ -168,6 +310,7 @@ async function crmTick(d: HaDaemon, nodes: string[], now: number): Promise<void>
           placement: placements(env),
           unknownSince: d.unknownSince,
           fenceDelay: FENCE_DELAY_S,
+          agentLockFree: lockFree,
           newUid: () => randomBytes(11).toString('base64url').slice(0, 14),
         });
         d.unknownSince = out.unknownSince;
@@ -180,11 +323,11 @@ async function crmTick(d: HaDaemon, nodes: string[], now: number): Promise<void>
           try {
             stealGuest(env, s.sid, s.from, s.to);
           } catch (e) {
-            d.crmLog(`recovery of ${s.sid} failed: ${errorText(e).trim()}`);
+            d.log(`recovery of ${s.sid} failed: ${errorText(e).trim()}`);
           }
         }
         writeManagerStatus(env.paths, out.status);
-        for (const l of out.log) d.crmLog(l);
+        for (const l of out.log) d.log(l);
       });
     },
     () => undefined,
@@ -192,47 +335,72 @@ async function crmTick(d: HaDaemon, nodes: string[], now: number): Promise<void>
   );
 }
 
-async function tick(d: HaDaemon): Promise<void> {
+async function crmTick(d: CrmDaemon): Promise<void> {
   const env = d.env;
-  if (!cfsMounted(env.paths) || !cfsQuorate(env.paths)) return;
+  if (!cfsUp(env, d) || !cfsQuorate(env.paths)) {
+    crmChange(d, 'wait_for_quorum');
+    return;
+  }
   const now = Math.floor(Date.now() / 1000);
-  const ms = crmStatusOf(env);
-  startActions(d, ms);
-  writeOwnLrm(d, ms);
   const nodes = clusterNodeNames(env.ctx, env.paths);
+  // the master is the lowest-named node whose LRM is alive, this one included only when its own LRM is
   const alive = nodes.filter((n) => {
-    const ts = n === env.nodename ? now : readLrmStatus(env.paths, n).timestamp;
+    const ts = readLrmStatus(env.paths, n).timestamp;
     return ts !== undefined && now - ts <= LRM_ALIVE_S;
   });
-  if (alive[0] === env.nodename) await crmTick(d, nodes, now);
+  if (alive[0] !== env.nodename) {
+    crmChange(d, 'slave');
+    return;
+  }
+  crmChange(d, 'master');
+  await crmRound(d, nodes, now);
 }
 
-async function serve(env: SimEnv): Promise<number> {
-  const d: HaDaemon = { env, results: {}, inFlight: new Map(), unknownSince: {}, crmLog: logger(env, 'crm'), lrmLog: logger(env, 'lrm') };
-  d.crmLog('starting server');
+async function serveLrm(env: SimEnv): Promise<number> {
+  const d: LrmDaemon = { env, state: 'wait_for_agent_lock', results: {}, inFlight: new Map(), warnedAt: 0, log: logger(env, 'pve-ha-lrm') };
+  d.log('starting server');
+  d.log('status change startup => wait_for_agent_lock');
   await pollUntilStopped(POLL_MS, async () => {
     try {
-      await tick(d);
+      await lrmTick(d);
     } catch (e) {
-      d.crmLog(`error: ${errorText(e).trim()}`);
+      d.log(`got unexpected error - ${errorText(e).trim()}`);
     }
   });
   // a command already running (a migration) ends before the agent goes, as the real LRM waits for its workers
   let timer: NodeJS.Timeout | undefined;
   await Promise.race([Promise.all(d.inFlight.values()), new Promise<void>((r) => (timer = setTimeout(r, 8000)))]);
   clearTimeout(timer);
-  d.crmLog('server stopped');
+  if (d.fedAt !== undefined) d.log('watchdog closed (disabled)');
+  d.log('server stopped');
+  removeOwnPidFile(env.paths.haLrmPid);
+  return 0;
+}
+
+async function serveCrm(env: SimEnv): Promise<number> {
+  const d: CrmDaemon = { env, state: 'wait_for_quorum', unknownSince: {}, warnedAt: 0, log: logger(env, 'pve-ha-crm') };
+  d.log('starting server');
+  d.log('status change startup => wait_for_quorum');
+  await pollUntilStopped(POLL_MS, async () => {
+    try {
+      await crmTick(d);
+    } catch (e) {
+      d.log(`got unexpected error - ${errorText(e).trim()}`);
+    }
+  });
+  d.log('server stopped');
   removeOwnPidFile(env.paths.haPid);
   return 0;
 }
 
-async function startDaemon(env: SimEnv): Promise<number> {
-  if (haDaemonPid(env) !== undefined) return 0;
-  mkdirSync(path.dirname(env.paths.haPid), { recursive: true });
+async function startDaemon(env: SimEnv, role: Role): Promise<number> {
+  if (haDaemonPid(env, role) !== undefined) return 0;
+  const file = pidFile(env, role);
+  mkdirSync(path.dirname(file), { recursive: true });
   mkdirSync(env.paths.varLog, { recursive: true });
   try {
     const pid = await spawnDaemon(process.argv[1] ?? '', [env.ctx.tool, 'start'], { ...env.ctx.env, [DAEMON_ENV]: '1' }, logFile(env));
-    writeFileSync(env.paths.haPid, `${pid}\n`);
+    writeFileSync(file, `${pid}\n`);
   } catch (e) {
     env.ctx.err(`unable to start HA daemon: ${errorText(e)}`);
     return 255;
@@ -240,30 +408,32 @@ async function startDaemon(env: SimEnv): Promise<number> {
   return 0;
 }
 
-async function stopDaemon(env: SimEnv): Promise<number> {
-  const pid = haDaemonPid(env);
+async function stopDaemon(env: SimEnv, role: Role): Promise<number> {
+  const pid = haDaemonPid(env, role);
   if (pid === undefined) return 0;
   process.kill(pid, 'SIGTERM');
   for (let i = 0; i < 200 && pidAlive(pid); i++) await sleep(50);
   if (pidAlive(pid)) process.kill(pid, 'SIGKILL');
-  rmSync(env.paths.haPid, { force: true });
+  rmSync(pidFile(env, role), { force: true });
   return 0;
 }
 
 function run(args: string[], ctx: SimContext): Promise<number> {
   const env = simEnv(ctx);
+  const role = roleOf(ctx.tool);
   if (ctx.env[DAEMON_ENV]) {
     reportReady();
     // task output stays in the task logs, as with a real worker; the daemon's own log is pve-ha-manager.log
-    return serve({ ...env, ctx: { ...ctx, out: () => undefined, err: () => undefined } });
+    const quiet: SimEnv = { ...env, ctx: { ...ctx, out: () => undefined, err: () => undefined } };
+    return role === 'lrm' ? serveLrm(quiet) : serveCrm(quiet);
   }
   switch (args[0]) {
     case 'start':
-      return startDaemon(env);
+      return startDaemon(env, role);
     case 'stop':
-      return stopDaemon(env);
+      return stopDaemon(env, role);
     case 'status':
-      ctx.out(haDaemonPid(env) !== undefined ? 'running\n' : 'stopped\n');
+      ctx.out(haDaemonPid(env, role) !== undefined ? 'running\n' : 'stopped\n');
       return Promise.resolve(0);
     default:
       ctx.err(`ERROR: unknown command '${ctx.tool} ${args[0] ?? ''}'\nUSAGE: ${ctx.tool} <COMMAND> [ARGS] [OPTIONS]\n`);
@@ -274,5 +444,5 @@ function run(args: string[], ctx: SimContext): Promise<number> {
 /** `pve-ha-crm`. */
 export const pveHaCrm: SimTool = { name: 'pve-ha-crm', run };
 
-/** `pve-ha-lrm` (the same daemon). */
+/** `pve-ha-lrm`. */
 export const pveHaLrm: SimTool = { name: 'pve-ha-lrm', run };

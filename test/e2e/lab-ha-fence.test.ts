@@ -1,0 +1,188 @@
+/**
+ * The lab's HA daemons as two units and their watchdog fencing, on lab h4a (PVE 9.1.7,
+ * 10.88.6.0/24), 3 nodes formed with the sim's pvecm. pve-ha-crm and pve-ha-lrm run as their own
+ * processes and keep running when pve-cluster stops; a node whose LRM is active (an HA guest runs
+ * there) and that loses quorum is reset by its watchdog (the lab's `down`), and the CRM on the
+ * quorate side fences it and recovers the guest elsewhere; a node without active HA services
+ * that loses quorum is not fenced. Needs root.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { labDown, labExec, labFault, labStatus, labUp, type LabInfo } from '../../src/lab/index.js';
+import { formClusterWithPvecm } from '../helpers/lab-cluster.js';
+
+const LAB = 'h4a';
+const NODES = ['pve1', 'pve2', 'pve3'];
+// shortened from the 60 s of real nodes (and of the lab's default) so that a fence takes seconds
+const WATCHDOG_S = 6;
+const COROSYNC_PORTS = '5404-5412';
+const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+
+async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+async function sh(node: string, argv: string[]): Promise<string> {
+  const r = await labExec(LAB, node, argv, { timeoutMs: 60_000 });
+  if (r.exitCode !== 0) throw new Error(`${node}: ${argv.join(' ')} failed (${r.exitCode}): ${r.stderr || r.stdout}`);
+  return r.stdout;
+}
+
+const haLog = (node: string): Promise<string> => sh(node, ['sh', '-c', 'cat /var/log/pve-ha-manager.log 2>/dev/null || true']);
+const quorate = async (node: string): Promise<boolean> => /^Quorate: +Yes$/m.test((await labExec(LAB, node, ['pvecm', 'status'])).stdout);
+
+interface HaEntry {
+  id: string;
+  type: string;
+  node?: string;
+  state?: string;
+  crm_state?: string;
+  timestamp?: number;
+}
+async function haStatus(node: string): Promise<HaEntry[]> {
+  return JSON.parse(await sh(node, ['pvesh', 'get', '/cluster/ha/status/current', '--output-format', 'json'])) as HaEntry[];
+}
+async function managerStatus(node: string): Promise<{ master_node?: string; timestamp?: number; node_status?: Record<string, string> }> {
+  return JSON.parse(await sh(node, ['cat', '/etc/pve/ha/manager_status'])) as { master_node?: string; timestamp?: number; node_status?: Record<string, string> };
+}
+async function nodeLink(node: string): Promise<{ link: string; faults: string[] }> {
+  const n = (await labStatus(LAB)).nodes.find((x) => x.name === node);
+  if (!n) throw new Error(`no ${node} in lab ${LAB}`);
+  return { link: n.link, faults: n.faults };
+}
+
+describe.skipIf(!isRoot)(`HA daemons and watchdog fencing on the lab (${LAB})`, () => {
+  const log: string[] = [];
+  let info: LabInfo;
+
+  beforeAll(async () => {
+    await labDown(LAB, (l) => void log.push(l));
+    info = await labUp({ name: LAB, nodes: NODES.length, subnet: '10.88.6.0/24', pveVersions: ['9.1.7'], watchdogTimeout: WATCHDOG_S }, (l) => void log.push(l));
+    for (const n of NODES) await sh(n, ['sh', '-c', 'echo PVX_SIM_TIME_SCALE=0.05 >> /etc/environment']);
+    await formClusterWithPvecm(LAB, info, NODES);
+    await sh('pve2', ['qm', 'create', '100', '--name', 'vm100', '--memory', '512', '--scsi0', 'labshare:1']);
+  }, 240_000);
+
+  afterAll(async () => {
+    await labDown(LAB, (l) => void log.push(l));
+  }, 120_000);
+
+  it('runs pve-ha-crm and pve-ha-lrm as two units, each its own process and pid file', async () => {
+    for (const n of NODES) {
+      expect(await sh(n, ['systemctl', 'is-active', 'pve-ha-crm', 'pve-ha-lrm'])).toBe('active\nactive\n');
+      const [crm, lrm] = (await sh(n, ['cat', '/run/pve-ha-crm.pid', '/run/pve-ha-lrm.pid'])).trim().split('\n').map(Number);
+      expect(crm).toBeGreaterThan(1);
+      expect(lrm).toBeGreaterThan(1);
+      expect(crm).not.toBe(lrm);
+      expect((await sh(n, ['pve-ha-crm', 'status'])).trim()).toBe('running');
+      expect((await sh(n, ['pve-ha-lrm', 'status'])).trim()).toBe('running');
+    }
+    // one unit stops alone
+    await sh('pve3', ['systemctl', 'stop', 'pve-ha-crm']);
+    expect((await labExec(LAB, 'pve3', ['systemctl', 'is-active', 'pve-ha-crm'])).stdout).toBe('inactive\n');
+    expect(await sh('pve3', ['systemctl', 'is-active', 'pve-ha-lrm'])).toBe('active\n');
+    await sh('pve3', ['systemctl', 'start', 'pve-ha-crm']);
+    expect(await sh('pve3', ['systemctl', 'is-active', 'pve-ha-crm'])).toBe('active\n');
+  });
+
+  it('leaves both HA units running when pve-cluster stops; they log the failed cluster file system update', async () => {
+    await sh('pve3', ['systemctl', 'stop', 'pve-cluster']);
+    expect((await labExec(LAB, 'pve3', ['systemctl', 'is-active', 'pve-cluster'])).stdout).toBe('inactive\n');
+    expect(await sh('pve3', ['systemctl', 'is-active', 'pve-ha-crm', 'pve-ha-lrm'])).toBe('active\nactive\n');
+    const failed = 'cluster file system update failed - ipcc_send_rec[1] failed: Connection refused';
+    await until('both daemons to log the failed update', async () => {
+      const text = await haLog('pve3');
+      return new RegExp(`pve-ha-lrm\\[\\d+\\]: ${failed.replace(/[[\]]/g, '\\$&')}`).test(text) && new RegExp(`pve-ha-crm\\[\\d+\\]: ${failed.replace(/[[\]]/g, '\\$&')}`).test(text) ? true : undefined;
+    });
+    const status = await labExec(LAB, 'pve3', ['systemctl', 'status', 'pve-ha-lrm']);
+    expect(status.exitCode).toBe(0);
+    expect(status.stdout).toMatch(/^● pve-ha-lrm\.service - PVE Local HA Resource Manager Daemon$/m);
+    expect(status.stdout).toContain(failed);
+    expect(status.stdout).not.toMatch(/pve-ha-crm\[/);
+    await sh('pve3', ['systemctl', 'start', 'pve-cluster']);
+    await until('pve3 quorate again', async () => ((await quorate('pve3')) ? true : undefined));
+    expect(await sh('pve3', ['systemctl', 'is-active', 'pve-ha-crm', 'pve-ha-lrm'])).toBe('active\nactive\n');
+  });
+
+  it('starts an HA guest on pve2 with its LRM active and the watchdog armed', async () => {
+    await sh('pve2', ['ha-manager', 'add', 'vm:100']);
+    await until('vm:100 started on pve2', async () => {
+      const s = await haStatus('pve1');
+      const svc = s.find((e) => e.id === 'service:vm:100');
+      const lrm = s.find((e) => e.id === 'lrm:pve2') as (HaEntry & { status?: string }) | undefined;
+      return svc?.node === 'pve2' && svc.state === 'started' && /\(active, watchdog active,/.test(lrm?.status ?? '') ? true : undefined;
+    });
+    expect((await sh('pve2', ['qm', 'status', '100'])).trim()).toBe('status: running');
+    expect(await haLog('pve2')).toMatch(/pve-ha-lrm\[\d+\]: watchdog active$/m);
+  });
+
+  it('fences pve2 when it loses quorum with an active LRM, and the quorate side recovers its guest', async () => {
+    await labFault(LAB, 'pve2', 'block-udp', COROSYNC_PORTS, (l) => void log.push(l));
+    // pve2's LRM cannot renew its agent lock without quorum and stops updating its watchdog
+    await until('pve2 reset by its watchdog (down)', async () => {
+      const n = await nodeLink('pve2');
+      return n.link === 'down' && n.faults.includes('down') ? true : undefined;
+    });
+    const pve2 = await haLog('pve2');
+    expect(pve2).toMatch(/pve-ha-lrm\[\d+\]: status change active => lost_agent_lock$/m);
+    expect(pve2).toMatch(/watchdog-mux\[\d+\]: client \(PID \d+\) watchdog expired - disable watchdog updates$/m);
+    const recovered = await until(
+      'vm:100 recovered and started on another node',
+      async () => {
+        const s = await haStatus('pve1');
+        const svc = s.find((e) => e.id === 'service:vm:100');
+        return svc?.node !== undefined && svc.node !== 'pve2' && svc.state === 'started' ? svc.node : undefined;
+      },
+      120_000,
+    );
+    expect(['pve1', 'pve3']).toContain(recovered);
+    await until('vm:100 running on its new node', async () => ((await sh(recovered, ['qm', 'status', '100'])).trim() === 'status: running' ? true : undefined));
+    const ms = await managerStatus('pve1');
+    const master = ms.master_node as string;
+    expect(['pve1', 'pve3']).toContain(master);
+    const crm = await haLog(master);
+    expect(crm).toMatch(/pve-ha-crm\[\d+\]: service 'vm:100': state changed from 'started' to 'fence' \(node = pve2\)$/m);
+    expect(crm).toMatch(/pve-ha-crm\[\d+\]: node 'pve2': state changed from 'unknown' => 'fence'$/m);
+    expect(crm).toMatch(/pve-ha-crm\[\d+\]: fencing: acknowledged - got agent lock for node 'pve2'$/m);
+    expect(crm).toMatch(new RegExp(`pve-ha-crm\\[\\d+\\]: recover service 'vm:100' from fenced node 'pve2' to node '${recovered}'$`, 'm'));
+    // the fence was acknowledged only after pve2's watchdog had fired
+    const lines = crm.split('\n');
+    expect(lines.findIndex((l) => l.includes("fencing: acknowledged - got agent lock for node 'pve2'"))).toBeGreaterThan(lines.findIndex((l) => l.includes("node 'pve2': state changed from 'unknown' => 'fence'")));
+    expect(ms.node_status?.['pve2']).toBe('unknown');
+    expect(await sh(recovered, ['ls', `/etc/pve/nodes/${recovered}/qemu-server/`])).toContain('100.conf');
+  });
+
+  it('does not fence a node without active HA services that loses quorum', async () => {
+    await labFault(LAB, 'pve2', 'heal', undefined, (l) => void log.push(l));
+    await until('pve2 quorate again after heal', async () => ((await quorate('pve2')) ? true : undefined), 90_000);
+    await until("pve2's LRM idle and alive again", async () => {
+      const lrm = (await haStatus('pve1')).find((e) => e.id === 'lrm:pve2') as (HaEntry & { status?: string }) | undefined;
+      return /^pve2 \(idle, watchdog standby,/.test(lrm?.status ?? '') ? true : undefined;
+    });
+    expect(await nodeLink('pve2')).toEqual({ link: 'up', faults: [] });
+    const before = (await haLog('pve2')).split('\n').length;
+    await labFault(LAB, 'pve2', 'block-udp', COROSYNC_PORTS, (l) => void log.push(l));
+    await until('pve2 without quorum', async () => ((await quorate('pve2')) ? undefined : true));
+    // the CRM's own clock: wait until it has run well past twice the watchdog timeout since then
+    const since = (await managerStatus('pve1')).timestamp ?? 0;
+    await until(
+      'CRM rounds past the watchdog timeout',
+      async () => {
+        const ms = await managerStatus('pve1');
+        return (ms.timestamp ?? 0) >= since + 2 * WATCHDOG_S + 2 && ms.node_status?.['pve2'] === 'unknown' ? true : undefined;
+      },
+      120_000,
+    );
+    expect(await nodeLink('pve2')).toEqual({ link: 'up', faults: ['block-udp 5404-5412'] });
+    const after = (await haLog('pve2')).split('\n').slice(before - 1).join('\n');
+    expect(after).not.toContain('watchdog expired');
+    expect(after).not.toContain('watchdog active');
+    expect((await managerStatus('pve1')).node_status?.['pve2']).toBe('unknown');
+    await labFault(LAB, 'pve2', 'heal', undefined, (l) => void log.push(l));
+  });
+});
