@@ -6,7 +6,8 @@ import { parseCorosyncConf, summarizeCorosyncConf } from '../../../src/pve/parse
 import { executePlan } from '../../../src/workflows/execute.js';
 import { chooseRestoreConf, RestoreConfError, votesOf } from '../../../src/workflows/cluster/restore-conf.js';
 import { otherFolders } from '../../../src/commands/cluster/restore.js';
-import { planRestore, putFoldersBackArgv, uploadArgv, writeFileArgv, type RestoreInput } from '../../../src/workflows/cluster/restore-plan.js';
+import { planRestore, putDatabaseArgv, putFoldersBackArgv, uploadArgv, writeFileArgv, type RestoreInput } from '../../../src/workflows/cluster/restore-plan.js';
+import { guestContentsArgv } from '../../../src/workflows/cluster/restore-guests.js';
 import { stopLeftoverPmxcfsArgv, stopPmxcfsArgv } from '../../../src/workflows/teardown/plan.js';
 import { corosyncConf } from '../checks/scenario.js';
 import { FakeTransport } from '../../helpers/fake-transport.js';
@@ -51,7 +52,8 @@ describe('the restore plan', () => {
     cluster: 'prod',
     set: 'prod-20260101T000000Z',
     conf: chooseRestoreConf('prod', afterDelnode, new Map([['pve3', full]]), ['pve3']),
-    nodes: [{ node: 'pve3', archiveBase64: () => 'QUJD', sha256: 'a'.repeat(64), backupConf: full }],
+    // pve1 still runs: pve3 takes its database
+    nodes: [{ node: 'pve3', archiveBase64: () => 'QUJD', sha256: 'a'.repeat(64), backupConf: full, database: 'cluster', guests: new Map() }],
     members: ['pve1'],
     clusterCopyOn: 'pve1',
     partition: 2,
@@ -59,7 +61,7 @@ describe('the restore plan', () => {
     ...o,
   });
 
-  it('teaches the members first, then puts the node back through a local pmxcfs, then fixes the cluster-wide copy and checks quorum', () => {
+  it('teaches the members first, then gives the node the running cluster\'s database, then fixes the cluster-wide copy and checks quorum and guests', () => {
     const plan = planRestore(input(), { read: scriptedReader({}), timing: fakeTiming() });
     const file = '/var/lib/pvx/backups/prod-20260101T000000Z/pve3.tar.gz';
     expect(plan.steps.map((s) => `${s.node}: ${s.argv.join(' ') === stopPmxcfsArgv().join(' ') ? 'stop-pmxcfs' : s.argv.join(' ') === stopLeftoverPmxcfsArgv().join(' ') ? 'stop-leftover-pmxcfs' : s.argv.join(' ')}`)).toEqual([
@@ -69,29 +71,35 @@ describe('the restore plan', () => {
       'pve3: systemctl stop pve-cluster',
       'pve3: systemctl stop corosync',
       'pve3: stop-leftover-pmxcfs',
-      'pve3: pmxcfs -l',
-      `pve3: ${writeFileArgv('/etc/pve/corosync.conf').join(' ')}`,
+      // no local pmxcfs: its own database is kept aside and removed, the cluster's wins
+      `pve3: ${putDatabaseArgv('cluster', file, 'prod-20260101T000000Z').join(' ')}`,
       `pve3: tar -xzf ${file} -C / etc/corosync`,
       `pve3: ${writeFileArgv('/etc/corosync/corosync.conf').join(' ')}`,
-      'pve3: stop-pmxcfs',
       'pve3: systemctl start pve-cluster',
       'pve3: systemctl start corosync',
       `pve1: ${writeFileArgv('/etc/pve/corosync.conf').join(' ')}`,
       'pve3: pvecm status',
+      `pve3: ${guestContentsArgv().join(' ')}`,
     ]);
     expect(plan.steps.every((s) => s.input === undefined)).toBe(true);
   });
 
   it('leaves out what is already right and the checks that cannot succeed without quorum', () => {
-    const plan = planRestore(input({ conf: chooseRestoreConf('prod', undefined, new Map([['pve3', full]]), ['pve3']), members: [], expectQuorum: false, clusterCopyOn: undefined as never }), {
+    const nodes: RestoreInput['nodes'] = [{ node: 'pve3', archiveBase64: () => 'QUJD', sha256: 'a'.repeat(64), backupConf: full, database: 'backup', guests: new Map() }];
+    const plan = planRestore(input({ conf: chooseRestoreConf('prod', undefined, new Map([['pve3', full]]), ['pve3']), nodes, members: [], expectQuorum: false, clusterCopyOn: undefined as never }), {
       read: scriptedReader({}),
       timing: fakeTiming(),
     });
-    expect(plan.steps.map((s) => s.node)).toEqual(Array(10).fill('pve3'));
+    // upload, 2 stops, a leftover pmxcfs, the backup's database, pmxcfs -l, the cluster-wide copy, /etc/corosync, stop pmxcfs, 2 starts
+    expect(plan.steps.map((s) => s.node)).toEqual(Array(11).fill('pve3'));
   });
 
   it('puts the other nodes\' folders back from the backup while pmxcfs runs locally, before the node meets the cluster again', () => {
-    const plan = planRestore(input({ nodes: [{ node: 'pve3', archiveBase64: () => 'QUJD', sha256: 'a'.repeat(64), backupConf: full, folders: ['pve1', 'pve2'] }] }), { read: scriptedReader({}), timing: fakeTiming() });
+    // a backup without config.db: the node keeps its own database, which must hold the folders
+    const plan = planRestore(input({ nodes: [{ node: 'pve3', archiveBase64: () => 'QUJD', sha256: 'a'.repeat(64), backupConf: full, folders: ['pve1', 'pve2'], database: 'kept', guests: new Map() }] }), {
+      read: scriptedReader({}),
+      timing: fakeTiming(),
+    });
     const file = '/var/lib/pvx/backups/prod-20260101T000000Z/pve3.tar.gz';
     const shape = plan.steps.map((s) => (s.argv.join(' ') === stopPmxcfsArgv().join(' ') ? 'stop-pmxcfs' : s.argv.join(' ')));
     const put = shape.indexOf(putFoldersBackArgv(file, ['pve1', 'pve2']).join(' '));
