@@ -46,10 +46,15 @@ export function entryOf(absolute: string): string {
 
 // Positional arguments only ($1 directory, $2 node): nothing is interpolated into the script.
 // sqlite3 .backup gives a consistent copy of the live database; cp is the fallback without sqlite3.
+// PVE writes a file in /etc/pve as <file>.tmp.<pid> and renames it (the HA LRM every few seconds),
+// so a copy can meet a file that is gone the next moment: it is tried again, and those half-written
+// files are no part of the backup.
 const CREATE_SCRIPT = [
   'set -eu; dir=$1; node=$2; umask 077; mkdir -p "$dir"; stage=$(mktemp -d); trap \'rm -rf "$stage"\' EXIT',
   `for p in ${BACKUP_SOURCES.join(' ')}; do if [ ! -e "$p" ]; then echo "missing $p"; continue; fi; mkdir -p "$stage$(dirname "$p")"; ` +
-    `if [ "$p" = ${CLUSTER_PATHS.configDb} ] && command -v sqlite3 >/dev/null 2>&1; then sqlite3 "$p" ".backup '$stage$p'"; else cp -a "$p" "$stage$p"; fi; echo "have $p"; done`,
+    `if [ "$p" = ${CLUSTER_PATHS.configDb} ] && command -v sqlite3 >/dev/null 2>&1; then sqlite3 "$p" ".backup '$stage$p'"; ` +
+    `else n=0; until cp -a "$p" "$stage$p" 2>"$stage/.cp-error"; do n=$((n+1)); if [ $n -ge 5 ]; then cat "$stage/.cp-error" >&2; exit 1; fi; rm -rf "$stage$p"; done; fi; echo "have $p"; done`,
+  'rm -f "$stage/.cp-error"; find "$stage" -type f -name \'*.tmp.[0-9]*\' -delete',
   '(cd "$stage" && find . -type f) | sed \'s|^\\./|file |\'; set --; for top in etc var; do if [ -e "$stage/$top" ]; then set -- "$@" "$top"; fi; done',
   'tar -C "$stage" -czf "$dir/$node.tar.gz" "$@"; cd "$dir"; sha256sum "$node.tar.gz" > "$node.tar.gz.sha256"; echo "sha256 $(cut -d\' \' -f1 "$node.tar.gz.sha256")"; echo "size $(wc -c < "$node.tar.gz")"',
 ].join('\n');

@@ -1,3 +1,6 @@
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { executePlan } from '../../../src/workflows/execute.js';
 import {
@@ -17,6 +20,7 @@ import {
 } from '../../../src/workflows/teardown/backup.js';
 import { makeArchive, memberArchiveFiles } from '../../helpers/backup-archive.js';
 import { FakeTransport, type Script } from '../../helpers/fake-transport.js';
+import { tmpDir } from '../../helpers/tmp.js';
 
 const SET = 'prod-20260101T120000Z';
 const DIR = `/var/lib/pvx/backups/${SET}`;
@@ -122,5 +126,35 @@ describe('backup steps', () => {
       expect(run.changed).toBe(false);
       expect(run.failed?.message).toMatch(why);
     }
+  });
+});
+
+describe('the backup script under the real /bin/sh, cp and tar', () => {
+  it('leaves out the <file>.tmp.<pid> files PVE writes before a rename, and lists what it holds', () => {
+    const root = tmpDir('pvx-backup-sh-');
+    const write = (rel: string, text: string) => {
+      mkdirSync(path.dirname(path.join(root, rel)), { recursive: true });
+      writeFileSync(path.join(root, rel), text);
+    };
+    write('etc/corosync/corosync.conf', 'totem {}\n');
+    write('etc/corosync/authkey', 'k');
+    write('etc/pve/corosync.conf', 'totem {}\n');
+    write('etc/pve/nodes/pve1/lrm_status', '{}');
+    write('etc/pve/nodes/pve1/lrm_status.tmp.4242', '{"half');
+    write('etc/pve/nodes/pve1/qemu-server/100.conf', 'name: web\n');
+    // the script names absolute paths: point them into the scratch root (its archive's top is then that root's)
+    const top = root.split('/')[1] ?? '';
+    const script = (createBackupArgv('', '')[2] ?? '')
+      .replaceAll(' /etc/', ` ${root}/etc/`)
+      .replaceAll(' /var/lib/pve-cluster/', ` ${root}/var/lib/pve-cluster/`)
+      .replace('for top in etc var', `for top in ${top}`);
+    const dir = path.join(root, 'out');
+    const out = execFileSync('sh', ['-c', script, 'sh', dir, 'pve1'], { encoding: 'utf8' });
+    const files = out.split('\n').filter((l) => l.startsWith('file ')).map((l) => l.slice(`file ${root.slice(1)}/`.length)).sort();
+    expect(files).toEqual(['etc/corosync/authkey', 'etc/corosync/corosync.conf', 'etc/pve/corosync.conf', 'etc/pve/nodes/pve1/lrm_status', 'etc/pve/nodes/pve1/qemu-server/100.conf']);
+    expect(out).toContain(`missing ${root}/var/lib/pve-cluster/config.db`);
+    const listed = execFileSync('tar', ['-tzf', path.join(dir, 'pve1.tar.gz')], { encoding: 'utf8' });
+    expect(listed).not.toContain('.tmp.');
+    expect(listed).toContain('lrm_status');
   });
 });
