@@ -127,6 +127,14 @@ describe.skipIf(!isRoot)('a QNetd host and pvecm qdevice in the lab (h3a)', () =
     expect(refused.stderr).toBe('All nodes must be online! Node pve2 is offline, aborting.\n');
     await labFault(LAB, 'pve2', 'heal');
     await quorumWhen('pve1', (t) => /^Nodes: +2$/m.test(t) && /^Total votes: +3$/m.test(t), 'pve2 back with the QDevice vote');
+    // corosync is whole again; pmxcfs takes writes once its members have synced their databases
+    await until('a writable /etc/pve on pve1 and pve2', async () => {
+      for (const node of NODES) {
+        const r = await labExec(LAB, node, ['sh', '-c', 'echo x > /etc/pve/heal-check.tmp && rm /etc/pve/heal-check.tmp'], { timeoutMs: 20_000 });
+        if (r.exitCode !== 0) return undefined;
+      }
+      return true;
+    });
   });
 
   it('removes the QDevice: expected votes back to 2, corosync-qdevice stopped, then refuses a second remove', { timeout: 300_000 }, async () => {

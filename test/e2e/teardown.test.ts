@@ -58,13 +58,14 @@ async function sh(node: string, script: string): Promise<{ exitCode: number; std
 }
 
 /** What ties a node to a cluster, and its guest configurations. */
+/** What pvx could change on a node; PVE's own <file>.tmp.<pid> files (written, then renamed) come and go by themselves. */
 async function nodeState(node: string): Promise<{ files: string[]; corosync: boolean; guests: string[]; pveTree: string }> {
   const r = await sh(
     node,
     'for f in /etc/pve/corosync.conf /etc/corosync/corosync.conf /etc/corosync/authkey; do if [ -e "$f" ]; then echo "file $f"; fi; done; ' +
       'if pidof corosync >/dev/null; then echo corosync; fi; ' +
       `for f in /etc/pve/nodes/${node}/qemu-server/*.conf /etc/pve/nodes/${node}/lxc/*.conf; do if [ -e "$f" ]; then echo "guest $f"; fi; done; ` +
-      'echo "tree $(ls -R /etc/pve /var/lib/pvx 2>/dev/null | md5sum)"',
+      'echo "tree $(ls -R /etc/pve /var/lib/pvx 2>/dev/null | grep -v "\\.tmp\\.[0-9]*$" | md5sum)"',
   );
   const lines = r.stdout.split('\n');
   return {
