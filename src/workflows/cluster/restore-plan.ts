@@ -253,17 +253,28 @@ export function planRestore(input: RestoreInput, w: ReadWiring): Plan {
         argv: guestContentsArgv(),
         mutates: false,
         run: async (t) => {
-          const r = await t.exec(n.node, guestContentsArgv(), { title: `read the guest configurations on ${n.node}` });
-          if (r.exitCode !== 0) return { ok: false, message: `the guest configurations on ${n.node} cannot be read: ${lastLine(r.stderr) || `exit code ${r.exitCode}`}` };
-          let have: GuestConfigs;
-          try {
-            have = ofNode(parseGuestContents(r.stdout), n.node);
-          } catch (e) {
-            if (e instanceof GuestListingError) return { ok: false, message: `${n.node}: ${e.message}` };
-            throw e;
+          // pmxcfs gives a returning node the cluster's database a moment after corosync's quorum: wait for it
+          const deadline = w.timing.now() + w.timing.quorumTimeoutMs;
+          for (;;) {
+            const r = await t.exec(n.node, guestContentsArgv(), { title: `read the guest configurations on ${n.node}` });
+            let problem: string;
+            if (r.exitCode !== 0) {
+              problem = `the guest configurations on ${n.node} cannot be read: ${lastLine(r.stderr) || `exit code ${r.exitCode}`}`;
+            } else {
+              let have: GuestConfigs;
+              try {
+                have = ofNode(parseGuestContents(r.stdout), n.node);
+              } catch (e) {
+                if (e instanceof GuestListingError) return { ok: false, message: `${n.node}: ${e.message}` };
+                throw e;
+              }
+              const diff = describeDifference(have, want);
+              if (!diff) return { ok: true, message: `${want.size} guest configuration(s)` };
+              problem = `${n.node} does not hold the guest configurations it must: ${diff}`;
+            }
+            if (w.timing.now() + w.timing.pollMs > deadline) return { ok: false, message: problem };
+            await w.timing.sleep(w.timing.pollMs);
           }
-          const diff = describeDifference(have, want);
-          return diff ? { ok: false, message: `${n.node} does not hold the guest configurations it must: ${diff}` } : { ok: true, message: `${want.size} guest configuration(s)` };
         },
       });
     }
