@@ -17,6 +17,10 @@ export default defineConfig({
           name: 'e2e',
           include: ['test/e2e/**/*.test.ts'],
           fileParallelism: false,
+          // The lab's per-node pmxcfs can stay read-only for a while after a membership change under
+          // heavy load (a known lab defect, not pvx's): a failed end-to-end test runs once more. A
+          // test that fails twice fails the run.
+          retry: 1,
           testTimeout: 180_000,
           hookTimeout: 240_000,
         },

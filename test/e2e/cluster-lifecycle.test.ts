@@ -46,7 +46,7 @@ async function nodeState(node: string): Promise<string> {
     'sh',
     '-c',
     'for f in /etc/pve/corosync.conf /etc/corosync/authkey /etc/corosync/corosync.conf; do if [ -e "$f" ]; then md5sum "$f"; fi; done; ' +
-      'if pidof corosync >/dev/null; then echo corosync running; fi; ls -R /etc/pve 2>/dev/null | grep -v "\\.tmp\\.[0-9]*$" | md5sum',
+      'if pidof corosync >/dev/null; then echo corosync running; fi; find /etc/pve 2>/dev/null | grep -v "\\.tmp\\.[0-9]*$" | sort',
   ]);
   return r.stdout;
 }
