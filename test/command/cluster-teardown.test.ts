@@ -738,6 +738,8 @@ describe('pvx cluster restore, run against the nodes', () => {
     expect(after.slice(-2)).toEqual(['pve2: sh … /etc/pve/nodes/pve2/lxc/101.conf', 'pve2: sh … /etc/pve/nodes/pve2/qemu-server/105.conf']);
     expect(fc.textOf('pve2', 101)).toBe('name: guest101\nmemory: 2048\n');
     expect(fc.textOf('pve2', 105)).toBe('name: new105\n');
+    expect(r.stdout).toContain('guest configurations changed since the backup, kept (written back): pve2 CT 101 (changed), pve2 VM 105 (created)');
+    expect(r.stdout).toContain("pve1: pmxcfs database: the backup's");
     expect(fc.node('pve2').guests.map((g) => g.vmid).sort()).toEqual([101, 105]);
     fc.verify();
   });

@@ -140,5 +140,11 @@ export function renderRestore(o: Outcome<RestoreResult | RestorePlanResult | und
     lines.push(`  cluster '${m.cluster}': ${m.quorate ? 'quorate' : theme.c.yellow('NOT quorate')}, ${m.online.length} of ${m.configured.length} online (seen from ${m.source})`);
     lines.push(...m.configured.map((n) => `    ${n}  ${m.online.includes(n) ? 'online' : theme.c.yellow('offline')}`));
   }
+  const db = { backup: "the backup's", cluster: "the running cluster's", kept: 'its own' } as const;
+  for (const d of r.databases ?? []) lines.push(`  ${d.node}: pmxcfs database: ${db[d.database]}`);
+  if (r.guestChanges && r.guestChanges.length > 0) {
+    const how = r.changesTreatment === 'keep' ? 'kept (written back)' : "discarded (the backup's restored)";
+    lines.push(`  guest configurations changed since the backup, ${how}: ${r.guestChanges.map((g) => `${g.node} ${g.type === 'qemu' ? 'VM' : 'CT'} ${g.vmid} (${g.change})`).join(', ')}`);
+  }
   return lines.join('\n') + '\n';
 }
