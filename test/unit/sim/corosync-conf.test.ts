@@ -6,7 +6,7 @@
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { parseCmapClinfo, readClusterConf } from '../../../src/lab/sim/core/cluster.js';
+import { parseCmapClinfo, parseMembershipList, readClusterConf } from '../../../src/lab/sim/core/cluster.js';
 import { nodelist, parseConf, totem, writeConf } from '../../../src/lab/sim/core/corosync-conf.js';
 import { mountPve } from '../../../src/lab/sim/core/mount.js';
 import { simPaths, type SimPaths } from '../../../src/lab/sim/core/paths.js';
@@ -209,5 +209,36 @@ describe('/cluster/status of a member whose corosync does not answer', () => {
       configVersion: 5,
       nodes: [1, 2, 3].map((i) => ({ name: `pve${i}`, nodeid: i, quorumVotes: 1, links: { 0: `10.77.0.1${i}` } })),
     });
+  });
+});
+
+describe('membership from corosync-quorumtool -l', () => {
+  it('finds the local node and the members without a QDevice', () => {
+    const text = '\nMembership information\n----------------------\n    Nodeid      Votes Name\n         1          1 pve1 (local)\n         3          1 pve3\n';
+    const m = parseMembershipList(text);
+    expect(m.localId).toBe(1);
+    expect([...m.online].sort()).toEqual([1, 3]);
+  });
+
+  // the reference's pvecm status sample with a QDevice: a flags column before the name, the device as id 0
+  it('finds them with the Qdevice column and leaves out the device row', () => {
+    const text = [
+      'Membership information',
+      '----------------------',
+      '    Nodeid      Votes    Qdevice Name',
+      '0x00000001          1    A,V,NMW 192.168.202.121 (local)',
+      '0x00000002          1    A,V,NMW 192.168.202.179',
+      '0x00000000          1            Qdevice',
+      '',
+    ].join('\n');
+    const m = parseMembershipList(text);
+    expect(m.localId).toBe(1);
+    expect([...m.online].sort()).toEqual([1, 2]);
+  });
+
+  it('knows no local node when none is marked', () => {
+    const m = parseMembershipList('         2          1    NA,NV,NMW pve2\n         0          0            Qdevice (votes 1)\n');
+    expect(m.localId).toBeUndefined();
+    expect([...m.online]).toEqual([2]);
   });
 });

@@ -100,12 +100,26 @@ export async function startCfsDaemon(o: CfsDaemonOptions): Promise<CfsDaemon> {
     if (!n) return undefined;
     return o.node.nodes.find((x) => x.name === n.name)?.address ?? n.links[0];
   };
+  // one corosync poll at a time: the daemon's timer and a peer's message that needs a fresh view
+  let polling: Promise<void> | undefined;
+  const pollView = (): Promise<void> => {
+    polling ??= (async () => {
+      try {
+        const v = await corosyncView();
+        await cfs.setView(v ?? { localId: cfs.nodeid, online: [], quorate: false });
+      } finally {
+        polling = undefined;
+      }
+    })();
+    return polling;
+  };
   const cfs: CfsNode = new CfsNode({
     memdb,
     db,
     mode,
     pid: process.pid,
     log: o.log,
+    refreshView: pollView,
     send: async (nodeid, msg, timeoutMs) => {
       const host = addressOf(nodeid);
       if (!host) throw new Error(`no address for node ${nodeid}`);
@@ -154,8 +168,7 @@ export async function startCfsDaemon(o: CfsDaemonOptions): Promise<CfsDaemon> {
     mode,
     async tick() {
       if (mode !== 'cluster') return;
-      const v = await corosyncView();
-      await cfs.setView(v ?? { localId: cfs.nodeid, online: [], quorate: false });
+      await pollView();
       if (!baseDone && cfs.quorate()) {
         await ensureBase();
         baseDone = true;

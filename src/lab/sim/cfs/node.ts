@@ -95,9 +95,14 @@ export interface CfsNodeOptions {
   log?: (line: string) => void;
   /** called after the tree changed (a write applied, or a leader's tree taken) */
   onChange?: () => void;
+  /** read corosync's view now (the daemon otherwise polls it) */
+  refreshView?: () => Promise<void>;
 }
 
 const PEER_TIMEOUT_MS = 3000;
+
+const VIEW_CATCH_UP_TRIES = 6;
+const VIEW_CATCH_UP_GAP_MS = 500;
 
 /** The database side of one pmxcfs daemon. */
 export class CfsNode {
@@ -244,7 +249,7 @@ export class CfsNode {
           .filter((id) => id !== self)
           .map(async (id) => {
             try {
-              const a = (await send(id, { t: 'apply', from: self, op: s }, PEER_TIMEOUT_MS)) as { errno?: number };
+              const a = (await send(id, { t: 'apply', from: self, op: s }, PEER_TIMEOUT_MS * 4)) as { errno?: number };
               if (a?.errno) throw new Error(`errno ${a.errno}`);
             } catch (e) {
               diverged = true;
@@ -276,12 +281,27 @@ export class CfsNode {
     }
     let answer: { errno?: number };
     try {
-      answer = (await this.o.send(seq, { t: 'submit', from: this.view.localId, op: s }, PEER_TIMEOUT_MS * 2)) as { errno?: number };
+      answer = (await this.o.send(seq, { t: 'submit', from: this.view.localId, op: s }, PEER_TIMEOUT_MS * 8)) as { errno?: number };
     } catch (e) {
       this.log(`[dcdb] crit: sending a write to node ${seq} failed: ${e instanceof Error ? e.message : String(e)}`);
       throw new MemdbError(E.EACCES);
     }
     if (answer?.errno) throw new MemdbError(answer.errno);
+  }
+
+  /**
+   * Does this daemon's view have `from` as a member (and quorum, when `needQuorum`)? Corosync
+   * delivers a member's message only in a configuration both share; this daemon polls corosync, so
+   * a message can arrive before its own poll saw the new configuration: it reads corosync again for
+   * a moment before refusing.
+   */
+  private async sharesView(from: number, needQuorum: boolean): Promise<boolean> {
+    const ok = (): boolean => this.view.online.includes(from) && (!needQuorum || this.view.quorate);
+    for (let i = 0; !ok() && this.o.refreshView && i < VIEW_CATCH_UP_TRIES; i++) {
+      if (i > 0) await new Promise((r) => setTimeout(r, VIEW_CATCH_UP_GAP_MS));
+      await this.o.refreshView();
+    }
+    return ok();
   }
 
   /** Answer a message of another member's daemon. */
@@ -297,11 +317,11 @@ export class CfsNode {
       case 'dump':
         return { rows: toWire(this.memdb.rows()) };
       case 'replace':
-        if (!this.view.online.includes(msg.from)) throw new Error('not a member of this partition');
+        if (!(await this.sharesView(msg.from, false))) throw new Error('not a member of this partition');
         await this.takeTree(fromWire(msg.rows));
         return { ok: true };
       case 'submit':
-        if (!this.view.quorate || !this.view.online.includes(msg.from)) return { errno: E.EACCES };
+        if (!(await this.sharesView(msg.from, true))) return { errno: E.EACCES };
         try {
           await this.sequenceOp(msg.op);
           return { ok: true };
@@ -309,7 +329,7 @@ export class CfsNode {
           return { errno: e instanceof MemdbError ? e.errno : E.EIO };
         }
       case 'apply':
-        if (!this.view.online.includes(msg.from)) return { errno: E.EACCES };
+        if (!(await this.sharesView(msg.from, false))) return { errno: E.EACCES };
         try {
           await this.applyLocal(msg.op);
           return { ok: true };

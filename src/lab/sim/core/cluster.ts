@@ -128,12 +128,13 @@ export interface Membership {
 export function parseMembershipList(text: string): Membership {
   const m: Membership = { online: new Set() };
   for (const line of text.split('\n')) {
-    const r = /^\s*(\d+|0x[0-9a-fA-F]+)\s+(\d+)\s+(\S+)(\s+\(local\))?/.exec(line);
+    // with a QDevice a flags column (A,V,NMW) comes before the name, and the device's own row has id 0
+    const r = /^\s*(\d+|0x[0-9a-fA-F]+)\s+(\d+)\s+(\S.*?)\s*$/.exec(line);
     if (!r) continue;
     const id = Number(r[1]);
     if (id === 0) continue;
     m.online.add(id);
-    if (r[4]) m.localId = id;
+    if (/\s\(local\)$/.test(r[3] ?? '')) m.localId = id;
   }
   return m;
 }
