@@ -158,8 +158,9 @@ class Net {
       await Promise.all([...this.nodes.values()].map((n) => n.settled()));
     }
   }
-  add(id: number, mode: 'local' | 'cluster' = 'cluster', memdb = new MemDb()): CfsNode {
+  add(id: number, mode: 'local' | 'cluster' = 'cluster', memdb = new MemDb(), refreshView?: () => Promise<void>): CfsNode {
     const node = new CfsNode({
+      ...(refreshView ? { refreshView } : {}),
       memdb,
       mode,
       pid: 100 + id,
@@ -247,6 +248,42 @@ describe('sync between daemons', () => {
     await net.view([1, 2, 3], true);
     for (const n of [a, b, c2]) expect(files(n)).toEqual(['cluster.cfg=c2']);
   });
+
+  it('takes a write from a member its own poll has not seen yet once corosync, read again, shows it', async () => {
+    const net = new Net();
+    // what corosync says now; node 1 has not polled it since node 2 joined
+    let truth = { online: [1], quorate: false };
+    let polls = 0;
+    const a = net.add(1, 'cluster', new MemDb(), async () => {
+      polls++;
+      await a.setView({ localId: 1, ...truth });
+    });
+    const b = net.add(2);
+    await net.view([1], true, [1]);
+    await put(a, 'before.cfg', 'x');
+    await net.view([1], false, [1]);
+    truth = { online: [1, 2], quorate: true };
+    await b.setView({ localId: 2, ...truth });
+    await net.settle();
+    await put(b, 'joined.cfg', 'y');
+    expect(polls).toBeGreaterThan(0);
+    for (const n of [a, b]) expect(files(n)).toEqual(['before.cfg=x', 'joined.cfg=y']);
+  });
+
+  it('refuses a write of a member the sequencer does not see, even after reading corosync again', async () => {
+    const net = new Net();
+    let polls = 0;
+    const a = net.add(1, 'cluster', new MemDb(), async () => {
+      polls++;
+    });
+    const b = net.add(2);
+    await net.view([1, 2], true);
+    await a.setView({ localId: 1, online: [1], quorate: true });
+    await net.settle();
+    await expect(put(b, 'late.cfg', 'z')).rejects.toMatchObject({ errno: 13 });
+    expect(polls).toBe(6);
+    expect(files(a)).toEqual([]);
+  }, 15_000);
 
   it('syncs a daemon that starts while corosync membership stays the same', async () => {
     const net = new Net();
