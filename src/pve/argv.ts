@@ -175,6 +175,7 @@ export function pvesrList(): string[] {
 export const systemctl = {
   stop: (unit: string): string[] => ['systemctl', 'stop', unit],
   start: (unit: string): string[] => ['systemctl', 'start', unit],
+  enable: (unit: string): string[] => ['systemctl', 'enable', unit],
 };
 
 /** Where a node keeps its cluster configuration (reference §2.2, §2.3). */
