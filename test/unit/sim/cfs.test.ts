@@ -68,6 +68,32 @@ describe('memdb', () => {
     expect(db.root.version).toBe(2);
   });
 
+  it('keeps a VMID unique in the cluster: EEXIST for a configuration of it on another node or of another type (memdb.c vmlist_different_vm_exists)', () => {
+    const db = new MemDb();
+    for (const d of ['nodes', 'nodes/pve1', 'nodes/pve1/qemu-server', 'nodes/pve1/lxc', 'nodes/pve2', 'nodes/pve2/qemu-server']) apply(db, { kind: 'mkdir', path: d });
+    apply(db, { kind: 'create', path: 'nodes/pve1/qemu-server/100.conf' });
+    apply(db, { kind: 'write', path: 'nodes/pve1/qemu-server/100.conf', offset: 0, data: b64('memory: 512\n') });
+    const errno = (op: CfsOp): number | undefined => {
+      try {
+        apply(db, op);
+        return undefined;
+      } catch (e) {
+        return (e as MemdbError).errno;
+      }
+    };
+    expect(errno({ kind: 'create', path: 'nodes/pve2/qemu-server/100.conf' })).toBe(17);
+    expect(errno({ kind: 'create', path: 'nodes/pve1/lxc/100.conf' })).toBe(17);
+    // written the way PVE writes a file: a temporary name, then renamed over the configuration
+    apply(db, { kind: 'create', path: 'nodes/pve2/qemu-server/100.conf.tmp.42' });
+    expect(errno({ kind: 'rename', from: 'nodes/pve2/qemu-server/100.conf.tmp.42', to: 'nodes/pve2/qemu-server/100.conf' })).toBe(17);
+    // the same guest's file on its own node, another VMID, and a migration's rename all pass
+    expect(errno({ kind: 'write', path: 'nodes/pve1/qemu-server/100.conf', offset: 0, data: b64('memory: 1024\n') })).toBeUndefined();
+    expect(errno({ kind: 'rename', from: 'nodes/pve2/qemu-server/100.conf.tmp.42', to: 'nodes/pve2/qemu-server/101.conf' })).toBeUndefined();
+    expect(errno({ kind: 'rename', from: 'nodes/pve1/qemu-server/100.conf', to: 'nodes/pve2/qemu-server/100.conf' })).toBeUndefined();
+    expect(db.lookup('nodes/pve2/qemu-server/100.conf')?.data?.toString()).toBe('memory: 1024\n');
+    expect(errno({ kind: 'create', path: 'nodes/pve1/qemu-server/100.conf' })).toBe(17);
+  });
+
   it('renames keeping the inode, replacing an existing target', () => {
     const db = new MemDb();
     apply(db, { kind: 'create', path: 'a.tmp' });
