@@ -147,8 +147,9 @@ online; TCP 5403 on <host> reachable from every node; corosync-qdevice installed
 configured yet; root ssh without a prompt (BatchMode) from the node that runs pvecm to <host>, where
 corosync-qnetd answers; an even node count (pvecm refuses an odd one without --force). Then
 'pvecm qdevice setup <host>' runs on the first quorate inventory node (the certificate exchange can take
-minutes) and every node's corosync-quorumtool -s must show the node count + 1 expected votes and the
-Qdevice flag. Exit 0 done, 2 bad input (nothing ran), 3 a prerequisite failed, 4 failed after changes
+minutes) and every node's corosync-quorumtool -s must show the node count + 1 expected votes (with
+--force on an odd count: twice the node count - 1, as lms gives the device one vote less than the
+nodes) and the Qdevice flag. Exit 0 done, 2 bad input (nothing ran), 3 a prerequisite failed, 4 failed after changes
 (the message names what to run next).
 
 Examples:
