@@ -32,8 +32,36 @@ export const pvecm = {
   delnode: (node: string): string[] => ['pvecm', 'delnode', node],
   /** `pvecm expected <votes>` (corosync-quorumtool -e) */
   expected: (votes: number): string[] => ['pvecm', 'expected', String(votes)],
+  /**
+   * `pvecm qdevice setup <address> [--force 1]`: root ssh from this node to the QNetd host, the
+   * certificate exchange, the device in corosync.conf, corosync-qdevice started on every member
+   */
+  qdeviceSetup: (address: string, force: boolean): string[] => ['pvecm', 'qdevice', 'setup', address, ...(force ? ['--force', '1'] : [])],
   /** `pvecm qdevice remove`: drops the QDevice from corosync.conf and stops its daemon on every member (all must be online) */
   qdeviceRemove: (): string[] => ['pvecm', 'qdevice', 'remove'],
+};
+
+/** `corosync-quorumtool -s`: the votequorum view of this node (exits 2 while it is not quorate, still printing it). */
+export function quorumtoolStatus(): string[] {
+  return ['corosync-quorumtool', '-s'];
+}
+
+/** The TCP port corosync-qnetd listens on (its default, which pvecm qdevice setup uses). */
+export const QNETD_PORT = 5403;
+
+/** The probes a QDevice needs before `pvecm qdevice setup`; each answers by its exit code. */
+export const qdeviceProbe = {
+  /** a TCP connection from this node to the QNetd port, with bash's /dev/tcp (no netcat on a stock PVE node); 124 = timed out */
+  tcp: (host: string, port: number = QNETD_PORT): string[] => ['timeout', '5', 'bash', '-c', 'exec 3<>"/dev/tcp/$1/$2"', 'pvx-tcp-probe', host, String(port)],
+  /** `Status` of a Debian package: `install ok installed` when it is */
+  packageStatus: (pkg: string): string[] => ['dpkg-query', '-W', '-f=${Status}', pkg],
+  /**
+   * root ssh from this node to the QNetd host as pvecm does it (BatchMode: no prompt, the host key
+   * must be known), asking corosync-qnetd-tool for the daemon's status: 255 ssh failed, 127 not installed
+   */
+  qnetdOverSsh: (host: string): string[] => ['ssh', '-o', 'BatchMode=yes', '-o', 'ConnectTimeout=10', '-l', 'root', host, 'corosync-qnetd-tool', '-s'],
+  /** the node's QDevice certificate store, which pvecm qdevice setup refuses to replace without --force */
+  certStore: (): string[] => ['test', '-e', '/etc/corosync/qdevice/net/nssdb'],
 };
 
 /** `pvesh get <path> --output-format json` (one line, sorted keys, 0/1 booleans). */

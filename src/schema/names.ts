@@ -10,6 +10,8 @@ export const RESULT_COMMANDS = [
   'cluster expected',
   'cluster teardown',
   'cluster restore',
+  'cluster qdevice add',
+  'cluster qdevice remove',
   'migrate',
   'ha add',
   'ha set',

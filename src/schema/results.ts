@@ -10,6 +10,7 @@ import type { clusterCreate } from '../commands/cluster/create.js';
 import type { clusterExpected } from '../commands/cluster/expected.js';
 import type { clusterJoin } from '../commands/cluster/join.js';
 import type { clusterRemoveNode } from '../commands/cluster/remove-node.js';
+import type { clusterQdeviceAdd, clusterQdeviceRemove, QdeviceCheck, QdevicePlanResult, QdeviceResult, QdeviceVotes } from '../commands/cluster/qdevice.js';
 import type { clusterRestore, RestoreMembership, RestorePlanResult, RestoreResult } from '../commands/cluster/restore.js';
 import type { ClusterStatusResult, clusterStatus } from '../commands/cluster/status.js';
 import type { clusterTeardown, TeardownBackups, TeardownNodeResult, TeardownPlanResult, TeardownResult } from '../commands/cluster/teardown.js';
@@ -316,6 +317,37 @@ const labStatus = z.strictObject({
   qnetd: labQnetdStatus.optional(),
 });
 
+// ---- cluster qdevice ----
+
+const qdeviceCheck = z.strictObject({
+  id: z.string(),
+  node: z.string(),
+  status: z.enum(['ok', 'fail']),
+  message: z.string(),
+});
+
+const qdeviceVotes = z.strictObject({
+  node: z.string(),
+  expectedVotes: z.int(),
+  totalVotes: z.int(),
+  qdevice: z.boolean().describe('the Qdevice flag of corosync-quorumtool -s'),
+});
+
+const qdeviceResult = z.strictObject({
+  action: z.enum(['add', 'remove']),
+  cluster: z.string(),
+  host: z.string().nullable().describe('the QNetd address'),
+  outcome: z.enum(['added', 'removed', 'failed']),
+  summary: z.string(),
+  votes: z.array(qdeviceVotes).describe('what each node showed in corosync-quorumtool -s at the end'),
+  checks: z.array(qdeviceCheck),
+  steps: z.array(stepReport),
+  journal: z.string().optional(),
+  recovery: z.string().optional(),
+});
+
+const qdevicePlanResult = z.strictObject({ title: z.string(), plan: z.array(plannedStep), checks: z.array(qdeviceCheck) });
+
 const labDown = z.strictObject({ name: z.string(), removed: z.boolean() });
 const labInventory = z.strictObject({ inventory: z.string(), rootPasswordFile: z.string() });
 const labExec = z.strictObject({ exitCode: z.int(), stdout: z.string().optional(), stderr: z.string().optional() });
@@ -353,6 +385,8 @@ export const RESULT_SCHEMAS = {
   'cluster expected': z.union([clusterChangeResult, planResult]),
   'cluster teardown': z.union([teardownResult, teardownPlanResult]),
   'cluster restore': z.union([restoreResult, restorePlanResult]),
+  'cluster qdevice add': z.union([qdeviceResult, qdevicePlanResult]),
+  'cluster qdevice remove': z.union([qdeviceResult, qdevicePlanResult]),
   migrate: z.union([migrateResult, migratePlanResult]),
   'ha add': z.union([haChangeResult, haPlanResult]),
   'ha set': z.union([haChangeResult, haPlanResult]),
@@ -394,6 +428,10 @@ const _teardownPlanResult: Equals<Out<typeof teardownPlanResult>, TeardownPlanRe
 const _restoreMembership: Equals<Out<typeof restoreMembership>, RestoreMembership> = true;
 const _restoreResult: Equals<Out<typeof restoreResult>, RestoreResult> = true;
 const _restorePlanResult: Equals<Out<typeof restorePlanResult>, RestorePlanResult> = true;
+const _qdeviceCheck: Equals<Out<typeof qdeviceCheck>, QdeviceCheck> = true;
+const _qdeviceVotes: Equals<Out<typeof qdeviceVotes>, QdeviceVotes> = true;
+const _qdeviceResult: Equals<Out<typeof qdeviceResult>, QdeviceResult> = true;
+const _qdevicePlanResult: Equals<Out<typeof qdevicePlanResult>, QdevicePlanResult> = true;
 const _finding: Equals<Out<typeof finding>, Finding> = true;
 const _preflightNode: Equals<Out<typeof preflightNode>, PreflightNode> = true;
 const _preflightResult: Equals<Out<typeof preflightResult>, PreflightCommandResult> = true;
@@ -426,6 +464,8 @@ const _commands: { [K in ResultCommand]: Equals<Out<(typeof RESULT_SCHEMAS)[K]>,
   'cluster expected': true,
   'cluster teardown': true,
   'cluster restore': true,
+  'cluster qdevice add': true,
+  'cluster qdevice remove': true,
   migrate: true,
   'ha add': true,
   'ha set': true,
@@ -450,6 +490,8 @@ interface CommandFunctions {
   'cluster expected': typeof clusterExpected;
   'cluster teardown': typeof clusterTeardown;
   'cluster restore': typeof clusterRestore;
+  'cluster qdevice add': typeof clusterQdeviceAdd;
+  'cluster qdevice remove': typeof clusterQdeviceRemove;
   migrate: typeof migrate;
   'ha add': typeof haAdd;
   'ha set': typeof haSet;

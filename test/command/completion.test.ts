@@ -98,11 +98,11 @@ describe('pvx __complete: commands and options from the command tree', () => {
     const r = await ask(world(), ['']);
     expect(r.values).toEqual(['preflight', 'cluster', 'migrate', 'ha', 'lab', 'completion', 'schema', 'help']);
     expect(r.directive).toBe(':none');
-    expect(r.raw).toContain('cluster\tcluster membership: create, join, status, remove-node, expected, teardown, restore\n');
+    expect(r.raw).toContain('cluster\tcluster membership: create, join, status, remove-node, expected, qdevice, teardown, restore\n');
   });
 
   it('subcommands of a group, filtered by what is typed', async () => {
-    expect((await ask(world(), ['cluster', ''])).values).toEqual(['status', 'create', 'join', 'remove-node', 'expected', 'teardown', 'restore', 'help']);
+    expect((await ask(world(), ['cluster', ''])).values).toEqual(['status', 'create', 'join', 'remove-node', 'expected', 'qdevice', 'teardown', 'restore', 'help']);
     expect((await ask(world(), ['cluster', 're'])).values).toEqual(['remove-node', 'restore']);
     expect((await ask(world(), ['-i', 'x.yaml', '--json', 'ha', 's'])).values).toEqual(['set', 'status']);
   });

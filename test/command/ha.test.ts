@@ -143,6 +143,7 @@ describe('pvx ha add', () => {
     const r = await pvx(['ha', 'add', '100'], fc, ['pve1', 'pve2']);
     expect(r.code).toBe(3);
     expect(r.stderr).toContain('ha-votes: the cluster has only 2 expected vote(s)');
+    expect(r.stderr).toContain('then: pvx cluster qdevice add <host>');
     expect(fc.mutations()).toEqual([]);
     fc.verify();
   });

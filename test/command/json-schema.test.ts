@@ -11,6 +11,7 @@ import { RESULT_COMMANDS } from '../../src/schema/names.js';
 import type { Transport } from '../../src/transport/types.js';
 import { FakeCluster } from '../helpers/fake-cluster.js';
 import { FakeHa } from '../helpers/fake-ha.js';
+import { addPreflight, corosyncConf, membershipReads, QdeviceFake, quorumtool } from '../helpers/fake-qdevice.js';
 import { FakeMigrateCluster } from '../helpers/fake-migrate.js';
 import { TeardownFake } from '../helpers/fake-teardown.js';
 import { validEnvelope } from '../helpers/json-schema.js';
@@ -145,6 +146,21 @@ describe('--json documents match the shipped schemas', () => {
     expect([inv.code, inv.doc.ok]).toEqual([1, false]);
     const fault = seen(await json(['lab', 'fault', 'pve1', 'no-such-fault', '--name', 'nolab'], undefined, { env }));
     expect(fault.code).toBe(2);
+  });
+
+  it('cluster qdevice add and remove: dry run, run, a failure after changes', async () => {
+    const two = { names: ['pve1', 'pve2'] };
+    const host = '10.99.0.5';
+    const votes = (self: number, qdevice: boolean) => ({ node: `pve${self}`, argv: ['corosync-quorumtool', '-s'], result: { stdout: quorumtool(self, 2, qdevice ? { expected: 3, total: 3, qdevice } : { expected: 2, total: 2, qdevice }) } });
+    expect(seen(await json(['--dry-run', 'cluster', 'qdevice', 'add', host], new QdeviceFake(addPreflight(2, host)), two)).doc.result).toHaveProperty('plan');
+    const added = seen(await json(['cluster', 'qdevice', 'add', host], new QdeviceFake([...addPreflight(2, host), { node: 'pve1', argv: ['pvecm', 'qdevice', 'setup', host] }, votes(1, true), votes(2, true)]), two));
+    expect(added.doc.result).toMatchObject({ outcome: 'added' });
+    const stuck = { ...votes(2, false), repeat: true };
+    const failed = seen(await json(['cluster', 'qdevice', 'add', host], new QdeviceFake([...addPreflight(2, host), { node: 'pve1', argv: ['pvecm', 'qdevice', 'setup', host] }, votes(1, true), stuck]), two));
+    expect([failed.code, failed.doc.result.outcome]).toEqual([4, 'failed']);
+    const reads = [...membershipReads(1, 2, { qdevice: true }), ...membershipReads(2, 2, { qdevice: true }), { node: 'pve1', argv: ['cat', '/etc/pve/corosync.conf'], result: { stdout: corosyncConf(2, true) } }];
+    const removed = seen(await json(['cluster', 'qdevice', 'remove'], new QdeviceFake([...reads, { node: 'pve1', argv: ['pvecm', 'qdevice', 'remove'] }, votes(1, false), votes(2, false)]), two));
+    expect(removed.doc.result).toMatchObject({ outcome: 'removed' });
   });
 
   it('usage errors: an envelope without a result, named after the command (or pvx)', async () => {
