@@ -119,6 +119,22 @@ describe('pvx node drain (in-process, fake cluster)', () => {
     c.verify();
   });
 
+  it('a migration that fails leaves the others going and prints the command that continues (exit 1)', async () => {
+    const inv = writeInventory(NODES);
+    const c = new FakeMigrateCluster([
+      { vmid: 100, type: 'qemu', node: 'pve1', running: true, memMiB: 1024 },
+      { vmid: 101, type: 'qemu', node: 'pve1', running: true, memMiB: 1024 },
+    ]);
+    c.faults.set(100, { kind: 'abort', reason: "can't connect to destination address using public key" });
+    const r = await runInProcess(['-i', inv, 'node', 'drain', 'pve1', '--to', 'pve3,pve2'], c);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/^100 +VM +pve1 +pve3 +failed +\d+\.\d s +migration aborted: can't connect to destination address using public key$/m);
+    expect(r.stdout).toMatch(/^101 +VM +pve1 +pve2 +migrated /m);
+    expect(r.stderr).toContain('error: 1 of 2 guest(s) are still on pve1: 1 failed\n');
+    expect(r.stderr).toContain("hint: each guest's line says why; fix that, then continue with: pvx node drain pve1 --to pve3,pve2 (guests already moved are not on pve1 any more)\n");
+    c.verify();
+  });
+
   it('--to restricts the targets, and a storage missing there keeps the guest (exit 1)', async () => {
     const inv = writeInventory(NODES);
     const c = new FakeMigrateCluster([
