@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FakeMigrateCluster, type FakeGuest } from '../helpers/fake-migrate.js';
+import { FakeTransport, type Script } from '../helpers/fake-transport.js';
 import { runInProcess, writeInventory } from '../helpers/run-cli.js';
 import { tmpDir } from '../helpers/tmp.js';
 
@@ -214,5 +215,60 @@ describe('pvx node maintenance (in-process, fake cluster)', () => {
     expect(c.guests.get(101)?.node).toBe('pve2');
     expect(existsSync(path.join(state, 'maintenance', 'pve1.json'))).toBe(true);
     c.verify();
+  });
+});
+
+describe('pvx node drain (in-process, strict scripted transport)', () => {
+  const FIX = path.resolve(new URL('../fixtures/pve', import.meta.url).pathname);
+  const STATUS = readFileSync(path.join(FIX, 'pvecm-status/pve9-3node-cluster-validation.txt'), 'utf8');
+  const CSTATUS = readFileSync(path.join(FIX, 'pvesh/cluster-status-3node-pve9-constructed.json'), 'utf8');
+  const VERSION = 'pve-manager/9.0.6/49c767b70aeb6648 (running kernel: 6.14.8-2-pve)\n';
+  const NAMES = ['proxmox', 'pve2', 'pve3'];
+  const node = (name: string, freeGiB: number) => ({ id: `node/${name}`, node: name, type: 'node', status: 'online', maxmem: 64 * GiB, mem: (64 - freeGiB) * GiB, maxcpu: 8 });
+  const nfs = (name: string) => ({ id: `storage/${name}/nfs1`, storage: 'nfs1', node: name, type: 'storage', plugintype: 'nfs', shared: 1, status: 'available', content: 'images,rootdir' });
+  const RESOURCES = JSON.stringify([
+    { id: 'qemu/100', vmid: 100, type: 'qemu', node: 'proxmox', name: 'web', status: 'running', template: 0, maxmem: 2 * GiB, mem: GiB },
+    node('proxmox', 40),
+    node('pve2', 16),
+    node('pve3', 30),
+    ...NAMES.map(nfs),
+  ]);
+  const readNodeScripts = (n: string, unreachable = false): Script[] =>
+    [['pvecm', 'status'], ['pvesh', 'get', '/cluster/status', '--output-format', 'json'], ['pveversion'], ['grep', '-m', '1', '^vendor_id', '/proc/cpuinfo']].map((argv) =>
+      unreachable
+        ? { node: n, argv, unreachable: true }
+        : { node: n, argv, result: { stdout: argv[0] === 'pvecm' ? STATUS : argv[0] === 'pvesh' ? CSTATUS : argv[0] === 'pveversion' ? VERSION : 'vendor_id\t: GenuineIntel\n' } },
+    );
+  const resources = (n: string): Script => ({ node: n, argv: ['pvesh', 'get', '/cluster/resources', '--output-format', 'json'], result: { stdout: RESOURCES } });
+
+  it('--dry-run runs only reads, each exactly as scripted, and plans the one native command', async () => {
+    const t = new FakeTransport([
+      resources('pve2'),
+      ...readNodeScripts('proxmox'),
+      ...readNodeScripts('pve2'),
+      { node: 'pve2', argv: ['pvesh', 'get', '/cluster/ha/status/current', '--output-format', 'json'], result: { stdout: '[{"id":"quorum","node":"pve2","quorate":1,"status":"OK","type":"quorum"}]\n' } },
+      { node: 'proxmox', argv: ['qm', 'config', '100'], result: { stdout: 'memory: 2048\nname: web\nscsi0: nfs1:100/vm-100-disk-0.qcow2,size=8G\n' } },
+    ]);
+    const r = await runInProcess(['-i', writeInventory(NAMES), '--json', 'node', 'drain', 'proxmox', '--to', 'pve2', '--dry-run'], t);
+    expect(r.code, r.stderr).toBe(0);
+    const doc = json(r.stdout);
+    expect(doc.result.plan).toEqual([{ node: 'proxmox', title: 'migrate VM 100 (web) live to pve2', command: ['qm', 'migrate', '100', 'pve2', '--online', '1'], mutates: true }]);
+    expect(doc.result.placement).toEqual([{ vmid: 100, type: 'qemu', from: 'proxmox', target: 'pve2' }]);
+    expect(t.calls.every((c) => !c.opts.mutates)).toBe(true);
+    t.verify();
+  });
+
+  it('refuses with exit 3 when the only target cannot be reached, and changes nothing', async () => {
+    const t = new FakeTransport([
+      { node: 'pve2', argv: ['pvesh', 'get', '/cluster/resources', '--output-format', 'json'], unreachable: true },
+      resources('pve3'),
+      ...readNodeScripts('proxmox').slice(0, 3),
+      ...readNodeScripts('pve2', true),
+    ]);
+    const r = await runInProcess(['-i', writeInventory(NAMES), '--json', 'node', 'drain', 'proxmox', '--to', 'pve2'], t);
+    expect(r.code).toBe(3);
+    expect(json(r.stdout).error).toMatchObject({ code: 'PREFLIGHT_FAILED', message: 'no target can take guests: the target pve2 cannot be reached: cannot reach pve2 over SSH: Connection refused' });
+    expect(t.calls.every((c) => !c.opts.mutates)).toBe(true);
+    t.verify();
   });
 });
