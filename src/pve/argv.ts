@@ -161,6 +161,8 @@ export const haManager = {
   /** queues a CRM request and returns at once; the move happens later (or never) */
   migrate: (sid: string, node: string): string[] => ['ha-manager', 'migrate', sid, node],
   status: (): string[] => ['ha-manager', 'status'],
+  /** queues a node-maintenance request for the CRM and returns at once (reference §5.2) */
+  nodeMaintenance: (action: 'enable' | 'disable', node: string): string[] => ['ha-manager', 'crm-command', 'node-maintenance', action, node],
   /** adds a resource; without --state the CRM starts it (`started` is the default) */
   add: (sid: string, o: HaResourceOptions): string[] => ['ha-manager', 'add', sid, ...haResourceFlags(o)],
   set: (sid: string, o: HaResourceOptions & { delete?: readonly string[] }): string[] => [

@@ -18,6 +18,8 @@ import type { haAdd, HaChangeResult, HaGuestResult, HaPlanResult, haRemove, haSe
 import type { haBudget, HaBudgetResult, haStatus, HaStatusResult } from '../commands/ha/status.js';
 import type { labDownCommand, labExecCommand, labFaultCommand, labInventoryCommand, labStatusCommand, labUpCommand } from '../commands/lab/run.js';
 import type { migrate, MigratePlanResult, MigrateResult } from '../commands/migrate/run.js';
+import type { DrainGuestResult, DrainPlacement, DrainPlanResult, DrainResult, nodeDrain } from '../commands/node/drain.js';
+import type { MaintenanceHaGuest, maintenanceDisable, maintenanceEnable, MaintenancePlanResult, MaintenanceResult } from '../commands/node/maintenance.js';
 import type { preflight, PreflightCommandResult, PreflightNode } from '../commands/preflight/run.js';
 import type { Finding } from '../checks/types.js';
 import type { Envelope } from '../ui/report.js';
@@ -206,6 +208,38 @@ const guestResult = z.strictObject({
 const migrateResult = z.strictObject({ guests: z.array(guestResult) });
 const migratePlanResult = z.strictObject({ plan: z.array(plannedStep), title: z.string(), skipped: z.array(guestResult) });
 
+// ---- node drain / maintenance ----
+
+const drainGuestResult = z.strictObject({
+  vmid: z.int(),
+  type: z.enum(['qemu', 'lxc']),
+  from: z.string(),
+  target: z.string().nullable(),
+  status: z.enum(['migrated', 'failed', 'skipped']),
+  durationMs: z.number(),
+  reason: z.string().optional(),
+});
+const drainPlacement = z.strictObject({ vmid: z.int(), type: z.enum(['qemu', 'lxc']), from: z.string(), target: z.string().nullable(), reason: z.string().optional() });
+const drainResult = z.strictObject({ node: z.string(), guests: z.array(drainGuestResult) });
+const drainPlanResult = z.strictObject({ node: z.string(), title: z.string(), plan: z.array(plannedStep), placement: z.array(drainPlacement) });
+const maintenanceHaGuest = z.strictObject({ sid: z.string(), node: z.string().nullable(), state: z.string().nullable() });
+const maintenanceResult = z.strictObject({
+  node: z.string(),
+  action: z.enum(['enable', 'disable']),
+  haMaintenance: z.boolean(),
+  ha: z.array(maintenanceHaGuest),
+  guests: z.array(drainGuestResult),
+  stateFile: z.string().nullable(),
+});
+const maintenancePlanResult = z.strictObject({
+  node: z.string(),
+  action: z.enum(['enable', 'disable']),
+  haMaintenance: z.boolean(),
+  title: z.string(),
+  plan: z.array(plannedStep),
+  placement: z.array(drainPlacement),
+});
+
 // ---- ha ----
 
 const haState = z.enum(['started', 'stopped', 'disabled', 'ignored']);
@@ -388,6 +422,9 @@ export const RESULT_SCHEMAS = {
   'cluster qdevice add': z.union([qdeviceResult, qdevicePlanResult]),
   'cluster qdevice remove': z.union([qdeviceResult, qdevicePlanResult]),
   migrate: z.union([migrateResult, migratePlanResult]),
+  'node drain': z.union([drainResult, drainPlanResult]),
+  'node maintenance enable': z.union([maintenanceResult, maintenancePlanResult]),
+  'node maintenance disable': z.union([maintenanceResult, maintenancePlanResult]),
   'ha add': z.union([haChangeResult, haPlanResult]),
   'ha set': z.union([haChangeResult, haPlanResult]),
   'ha remove': z.union([haChangeResult, haPlanResult]),
@@ -438,6 +475,13 @@ const _preflightResult: Equals<Out<typeof preflightResult>, PreflightCommandResu
 const _guestResult: Equals<Out<typeof guestResult>, GuestResult> = true;
 const _migrateResult: Equals<Out<typeof migrateResult>, MigrateResult> = true;
 const _migratePlanResult: Equals<Out<typeof migratePlanResult>, MigratePlanResult> = true;
+const _drainGuestResult: Equals<Out<typeof drainGuestResult>, DrainGuestResult> = true;
+const _drainPlacement: Equals<Out<typeof drainPlacement>, DrainPlacement> = true;
+const _drainResult: Equals<Out<typeof drainResult>, DrainResult> = true;
+const _drainPlanResult: Equals<Out<typeof drainPlanResult>, DrainPlanResult> = true;
+const _maintenanceHaGuest: Equals<Out<typeof maintenanceHaGuest>, MaintenanceHaGuest> = true;
+const _maintenanceResult: Equals<Out<typeof maintenanceResult>, MaintenanceResult> = true;
+const _maintenancePlanResult: Equals<Out<typeof maintenancePlanResult>, MaintenancePlanResult> = true;
 const _haGuestResult: Equals<Out<typeof haGuestResult>, HaGuestResult> = true;
 const _haChangeResult: Equals<Out<typeof haChangeResult>, HaChangeResult> = true;
 const _haPlanResult: Equals<Out<typeof haPlanResult>, HaPlanResult> = true;
@@ -467,6 +511,9 @@ const _commands: { [K in ResultCommand]: Equals<Out<(typeof RESULT_SCHEMAS)[K]>,
   'cluster qdevice add': true,
   'cluster qdevice remove': true,
   migrate: true,
+  'node drain': true,
+  'node maintenance enable': true,
+  'node maintenance disable': true,
   'ha add': true,
   'ha set': true,
   'ha remove': true,
@@ -493,6 +540,9 @@ interface CommandFunctions {
   'cluster qdevice add': typeof clusterQdeviceAdd;
   'cluster qdevice remove': typeof clusterQdeviceRemove;
   migrate: typeof migrate;
+  'node drain': typeof nodeDrain;
+  'node maintenance enable': typeof maintenanceEnable;
+  'node maintenance disable': typeof maintenanceDisable;
   'ha add': typeof haAdd;
   'ha set': typeof haSet;
   'ha remove': typeof haRemove;

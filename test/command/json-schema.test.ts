@@ -125,6 +125,22 @@ describe('--json documents match the shipped schemas', () => {
     expect(skipped.doc.result).toMatchObject({ guests: [{ vmid: 101, status: 'skipped' }] });
   });
 
+  it('node drain and maintenance: a dry run, a drain with a guest that stays, enable and disable --return', async () => {
+    const guests = () => new FakeMigrateCluster([
+      { vmid: 100, type: 'qemu', node: 'pve1', running: false, memMiB: 512 },
+      { vmid: 101, type: 'qemu', node: 'pve1', running: false, memMiB: 512, storage: 'local-lvm' },
+    ]);
+    expect(seen(await json(['node', 'drain', 'pve1', '--dry-run'], guests())).doc.result).toHaveProperty('placement');
+    const drained = seen(await json(['node', 'drain', 'pve1'], guests()));
+    expect([drained.code, drained.doc.result.guests.map((g: { status: string }) => g.status)]).toEqual([1, ['migrated', 'skipped']]);
+    const fc = guests();
+    fc.haLrms = true;
+    const state = tmpDir('pvx-state-');
+    expect(seen(await json(['node', 'maintenance', 'enable', 'pve1', '--dry-run'], fc, { state })).doc.result).toHaveProperty('plan');
+    expect(seen(await json(['node', 'maintenance', 'enable', 'pve1', '--with-local-disks'], fc, { state })).code).toBe(0);
+    expect(seen(await json(['node', 'maintenance', 'disable', 'pve1', '--return'], fc, { state })).doc.result).toMatchObject({ action: 'disable' });
+  });
+
   it('ha add (PVE 9 rule, PVE 8 group, dry run, refused), set, remove, status, budget', async () => {
     expect(seen(await json(['ha', 'add', '100', '101', '--nodes', 'pve2,pve1:2'], haCluster(9))).doc.result).toMatchObject({ preferenceMode: 'rules' });
     expect(seen(await json(['ha', 'add', '100', '--nodes', 'pve1:2,pve2', '--strict'], haCluster(8))).doc.result).toMatchObject({ preferenceMode: 'groups' });
