@@ -74,7 +74,7 @@ describe.skipIf(!isRoot)('pvx replication in the lab (rpl)', () => {
     const r = cli(['replication', 'add', '100', '--to', 'pve2', '--schedule', '*/30']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain('job 100-0 replicates VM 100 from pve1 to pve2 on schedule */30');
-    expect((await sh('pve1', ['pvesr', 'list'])).split('\n')[1]).toBe('100-0                local/pve2                  */30     -      yes');
+    expect((await sh('pve1', ['pvesr', 'list'])).split('\n')[1]).toBe('100-0                local/pve2                 */30     -      yes');
     const list = json(['replication', 'list']);
     expect(list.doc.result.jobs).toEqual([{ jobId: '100-0', vmid: 100, target: 'pve2', schedule: '*/30', enabled: true }]);
   }, 120_000);
