@@ -201,6 +201,33 @@ export function pvesrList(): string[] {
   return ['pvesr', 'list'];
 }
 
+/** The options of a new replication job (pvesr create-local-job, reference §8.3). */
+export interface ReplicationJobOptions {
+  schedule?: string;
+  /** MB/s */
+  rate?: number;
+  comment?: string;
+}
+
+/** `pvesr` commands other than list (reference §8.3). */
+export const pvesr = {
+  /** `pvesr status [--guest <vmid>]`: the jobs whose guest lives on the node it runs on */
+  status: (vmid?: number): string[] => ['pvesr', 'status', ...(vmid !== undefined ? ['--guest', String(vmid)] : [])],
+  createLocalJob: (id: string, target: string, o: ReplicationJobOptions): string[] => [
+    'pvesr',
+    'create-local-job',
+    id,
+    target,
+    ...(o.schedule !== undefined ? ['--schedule', o.schedule] : []),
+    ...(o.rate !== undefined ? ['--rate', String(o.rate)] : []),
+    ...(o.comment !== undefined ? ['--comment', o.comment] : []),
+  ],
+  /** `pvesr delete <id> [--keep 1]`: marks the job for removal; the scheduler then removes it (and, without keep, the replicated volumes on the target) */
+  delete: (id: string, keep: boolean): string[] => ['pvesr', 'delete', id, ...(keep ? ['--keep', '1'] : [])],
+  /** `pvesr schedule-now <id>`: due at once; pvescheduler runs it within its next minute */
+  scheduleNow: (id: string): string[] => ['pvesr', 'schedule-now', id],
+};
+
 /** `systemctl` verbs on one unit (pve-cluster is pmxcfs; corosync is the membership daemon). */
 export const systemctl = {
   stop: (unit: string): string[] => ['systemctl', 'stop', unit],

@@ -16,6 +16,9 @@ import type { ClusterStatusResult, clusterStatus } from '../commands/cluster/sta
 import type { clusterTeardown, TeardownBackups, TeardownNodeResult, TeardownPlanResult, TeardownResult } from '../commands/cluster/teardown.js';
 import type { haAdd, HaChangeResult, HaGuestResult, HaPlanResult, haRemove, haSet } from '../commands/ha/change.js';
 import type { haBudget, HaBudgetResult, haStatus, HaStatusResult } from '../commands/ha/status.js';
+import type { replicationAdd, ReplicationChangeResult, ReplicationJobInfo, ReplicationPlanResult, replicationRemove, replicationRun, ReplicationRunResult } from '../commands/replication/change.js';
+import type { ReplicationJobState, replicationList, ReplicationListResult, replicationStatus, ReplicationStatusResult } from '../commands/replication/status.js';
+import type { PvesrJob } from '../pve/parse/pvesr.js';
 import type { labDownCommand, labExecCommand, labFaultCommand, labInventoryCommand, labStatusCommand, labUpCommand } from '../commands/lab/run.js';
 import type { migrate, MigratePlanResult, MigrateResult } from '../commands/migrate/run.js';
 import type { DrainGuestResult, DrainPlacement, DrainPlanResult, DrainResult, nodeDrain } from '../commands/node/drain.js';
@@ -275,6 +278,72 @@ const haPlanResult = z.strictObject({
   guests: z.array(haGuestResult),
 });
 
+// ---- replication ----
+
+const replicationJobInfo = z.strictObject({
+  id: z.string().describe('<vmid>-<n>'),
+  vmid: z.int(),
+  source: z.string().describe("the guest's node, which sends the data"),
+  target: z.string(),
+  schedule: z.string().describe('PVE calendar event'),
+  rateMbps: z.number().optional(),
+  comment: z.string().optional(),
+});
+
+const replicationRunResult = z.strictObject({
+  id: z.string(),
+  ok: z.boolean(),
+  lastSync: z.string().optional().describe("node-local time as pvesr prints it, YYYY-MM-DD_HH:MM:SS"),
+  durationSec: z.number().optional(),
+  failCount: z.int(),
+  state: z.string().describe('OK, SYNCING or the error of the last failed run'),
+});
+
+const replicationChangeResult = z.strictObject({
+  action: z.enum(['add', 'remove', 'run']),
+  jobs: z.array(replicationJobInfo),
+  volumes: z.array(z.string()).optional(),
+  runs: z.array(replicationRunResult).optional(),
+  summary: z.string(),
+  steps: z.array(stepReport),
+});
+
+const replicationPlanResult = z.strictObject({
+  title: z.string(),
+  plan: z.array(plannedStep),
+  jobs: z.array(replicationJobInfo),
+  volumes: z.array(z.string()).optional(),
+});
+
+const pvesrJob = z.strictObject({
+  jobId: z.string(),
+  vmid: z.int(),
+  target: z.string(),
+  schedule: z.string(),
+  rateMbps: z.number().optional().describe('MB/s; absent when unlimited'),
+  enabled: z.boolean(),
+});
+
+const replicationListResult = z.strictObject({ node: z.string().describe('the node pvesr list ran on'), jobs: z.array(pvesrJob) });
+
+const replicationJobState = z.strictObject({
+  jobId: z.string(),
+  vmid: z.int(),
+  enabled: z.boolean(),
+  target: z.string(),
+  lastSync: z.string().optional().describe("node-local time as pvesr prints it, YYYY-MM-DD_HH:MM:SS; absent when never synced"),
+  nextSync: z.string().optional().describe("node-local time, or 'pending' when due"),
+  durationSec: z.number().optional(),
+  failCount: z.int(),
+  state: z.string(),
+  source: z.string().describe('the node whose pvesr status lists the job (the guest\'s node)'),
+});
+
+const replicationStatusResult = z.strictObject({
+  jobs: z.array(replicationJobState),
+  unread: z.array(z.strictObject({ node: z.string(), message: z.string() })),
+});
+
 const downtimeBudget = z.strictObject({ percent: z.number(), year: z.number(), month: z.number(), week: z.number(), day: z.number() }).describe('downtimes in seconds');
 
 const haQuorum = z.strictObject({ ok: z.boolean(), message: z.string(), node: z.string().optional() });
@@ -430,6 +499,11 @@ export const RESULT_SCHEMAS = {
   'ha remove': z.union([haChangeResult, haPlanResult]),
   'ha status': haStatusResult,
   'ha budget': haBudgetResult,
+  'replication add': z.union([replicationChangeResult, replicationPlanResult]),
+  'replication list': replicationListResult,
+  'replication status': replicationStatusResult,
+  'replication remove': z.union([replicationChangeResult, replicationPlanResult]),
+  'replication run': z.union([replicationChangeResult, replicationPlanResult]),
   'lab up': labInfo,
   'lab down': labDown,
   'lab status': labStatus,
@@ -493,6 +567,14 @@ const _haLrm: Equals<Out<typeof haLrm>, HaLrm> = true;
 const _haService: Equals<Out<typeof haService>, HaService> = true;
 const _haStatusResult: Equals<Out<typeof haStatusResult>, HaStatusResult> = true;
 const _haBudgetResult: Equals<Out<typeof haBudgetResult>, HaBudgetResult> = true;
+const _replicationJobInfo: Equals<Out<typeof replicationJobInfo>, ReplicationJobInfo> = true;
+const _replicationRunResult: Equals<Out<typeof replicationRunResult>, ReplicationRunResult> = true;
+const _replicationChangeResult: Equals<Out<typeof replicationChangeResult>, ReplicationChangeResult> = true;
+const _replicationPlanResult: Equals<Out<typeof replicationPlanResult>, ReplicationPlanResult> = true;
+const _pvesrJob: Equals<Out<typeof pvesrJob>, PvesrJob> = true;
+const _replicationListResult: Equals<Out<typeof replicationListResult>, ReplicationListResult> = true;
+const _replicationJobState: Equals<Out<typeof replicationJobState>, ReplicationJobState> = true;
+const _replicationStatusResult: Equals<Out<typeof replicationStatusResult>, ReplicationStatusResult> = true;
 const _labInfo: Equals<Out<typeof labInfo>, LabInfo> = true;
 const _labNodeStatus: Equals<Out<typeof labNodeStatus>, NodeStatus> = true;
 const _labStatus: Equals<Out<typeof labStatus>, LabStatus> = true;
@@ -519,6 +601,11 @@ const _commands: { [K in ResultCommand]: Equals<Out<(typeof RESULT_SCHEMAS)[K]>,
   'ha remove': true,
   'ha status': true,
   'ha budget': true,
+  'replication add': true,
+  'replication list': true,
+  'replication status': true,
+  'replication remove': true,
+  'replication run': true,
   'lab up': true,
   'lab down': true,
   'lab status': true,
@@ -548,6 +635,11 @@ interface CommandFunctions {
   'ha remove': typeof haRemove;
   'ha status': typeof haStatus;
   'ha budget': typeof haBudget;
+  'replication add': typeof replicationAdd;
+  'replication list': typeof replicationList;
+  'replication status': typeof replicationStatus;
+  'replication remove': typeof replicationRemove;
+  'replication run': typeof replicationRun;
   'lab up': typeof labUpCommand;
   'lab down': typeof labDownCommand;
   'lab status': typeof labStatusCommand;

@@ -13,6 +13,8 @@ import { FakeCluster } from '../helpers/fake-cluster.js';
 import { FakeHa } from '../helpers/fake-ha.js';
 import { addPreflight, corosyncConf, membershipReads, QdeviceFake, quorumtool } from '../helpers/fake-qdevice.js';
 import { FakeMigrateCluster } from '../helpers/fake-migrate.js';
+import { answer, clusterReads, LockingFake, pvesmStatusText, pvesrListText, pvesrStatusText, STORAGES } from '../helpers/fake-replication.js';
+import { FakeTransport } from '../helpers/fake-transport.js';
 import { TeardownFake } from '../helpers/fake-teardown.js';
 import { validEnvelope } from '../helpers/json-schema.js';
 import { writeInventory } from '../helpers/run-cli.js';
@@ -152,6 +154,37 @@ describe('--json documents match the shipped schemas', () => {
     expect(seen(await json(['ha', 'remove', '100'], fc)).doc.result).toMatchObject({ action: 'remove' });
     expect(seen(await json(['ha', 'status'], haCluster(9))).code).toBe(0);
     expect(seen(await json(['ha', 'budget', '99.99'], undefined)).doc.result).toMatchObject({ budget: { percent: 99.99 } });
+  });
+
+  it('replication add (run and dry run), list, status, run, remove', async () => {
+    const fake = (scripts: ConstructorParameters<typeof FakeTransport>[0]) => new LockingFake(new FakeTransport(scripts));
+    const addReads = [
+      ...clusterReads(),
+      { node: 'pve1', argv: ['qm', 'config', '100'], result: answer('scsi0: local-zfs:vm-100-disk-0,size=4G\n') },
+      { node: 'pve1', argv: ['pvesm', 'status'], result: answer(pvesmStatusText(STORAGES)) },
+      { node: 'pve2', argv: ['pvesm', 'status'], result: answer(pvesmStatusText(STORAGES)) },
+    ];
+    const listed = answer(pvesrListText([{ id: '100-0', target: 'pve2' }]));
+    expect(seen(await json(['replication', 'add', '100', '--to', 'pve2', '--dry-run'], fake(addReads))).doc.result).toHaveProperty('plan');
+    const added = seen(await json(['replication', 'add', '100', '--to', 'pve2'], fake([...addReads, { node: 'pve1', argv: ['pvesr', 'create-local-job', '100-0', 'pve2'] }, { node: 'pve1', argv: ['pvesr', 'list'], result: listed }])));
+    expect(added.doc.result).toMatchObject({ action: 'add', jobs: [{ id: '100-0' }] });
+    expect(seen(await json(['replication', 'list'], fake([{ node: 'pve1', argv: ['pvesr', 'list'], result: listed }]))).doc.result).toMatchObject({ jobs: [{ jobId: '100-0' }] });
+    const st = (last: string) => answer(pvesrStatusText([{ id: '100-0', target: 'pve2', last, next: '2026-08-19_17:30:00', duration: '1.5' }]));
+    const status = seen(await json(['replication', 'status', '--node', 'pve1'], fake([{ node: 'pve1', argv: ['pvesr', 'status'], result: st('2026-08-19_17:00:00') }])));
+    expect(status.doc.result).toMatchObject({ jobs: [{ jobId: '100-0', source: 'pve1' }], unread: [] });
+    const ran = seen(await json(['replication', 'run', '100-0'], fake([
+      ...clusterReads([{ id: '100-0', target: 'pve2' }]),
+      { node: 'pve1', argv: ['pvesr', 'status', '--guest', '100'], result: st('2026-08-19_17:00:00') },
+      { node: 'pve1', argv: ['pvesr', 'schedule-now', '100-0'] },
+      { node: 'pve1', argv: ['pvesr', 'status', '--guest', '100'], result: st('2026-08-19_17:15:02') },
+    ])));
+    expect(ran.doc.result).toMatchObject({ action: 'run', runs: [{ id: '100-0', ok: true }] });
+    const removed = seen(await json(['replication', 'remove', '100-0'], fake([
+      ...clusterReads([{ id: '100-0', target: 'pve2' }]),
+      { node: 'pve1', argv: ['pvesr', 'delete', '100-0'] },
+      { node: 'pve1', argv: ['pvesr', 'list'], result: answer(pvesrListText([])) },
+    ])));
+    expect(removed.doc.result).toMatchObject({ action: 'remove' });
   });
 
   it('lab status, inventory and fault without a lab: the result says so, or the error does', async () => {
