@@ -6,7 +6,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ConfigDb, loadRows } from '../../../src/lab/sim/cfs/config-db.js';
 import { FuseError } from '../../../src/lab/sim/cfs/fuse-ops.js';
 import { DT_DIR, DT_REG, MemDb, MemdbError, type CfsOp, type DbChange, type TreeEntry } from '../../../src/lab/sim/cfs/memdb.js';
@@ -310,6 +310,32 @@ describe('sync between daemons', () => {
     expect(polls).toBe(6);
     expect(files(a)).toEqual([]);
   }, 15_000);
+
+  it('takes a member whose daemon did not answer into the group on a later poll, not only on a membership change', async () => {
+    const net = new Net();
+    const [a, b] = [net.add(1), net.add(2)];
+    await net.view([1, 2], true, [2]);
+    net.cut.add(2);
+    await net.view([1, 2], true, [1]);
+    expect(a.members()).toEqual([1]);
+    net.cut.delete(2);
+    const now = vi.spyOn(Date, 'now');
+    try {
+      // the same view again, soon: no new round yet
+      now.mockReturnValue(Date.now() + 500);
+      await a.setView({ localId: 1, online: [1, 2], quorate: true });
+      await net.settle();
+      expect(a.members()).toEqual([1]);
+      now.mockReturnValue(Date.now() + 5_000);
+      await a.setView({ localId: 1, online: [1, 2], quorate: true });
+      await net.settle();
+      expect(a.members()).toEqual([1, 2]);
+    } finally {
+      now.mockRestore();
+    }
+    await put(b, 'both.cfg', 'z');
+    for (const n of [a, b]) expect(files(n)).toEqual(['both.cfg=z']);
+  });
 
   it('syncs a daemon that starts while corosync membership stays the same', async () => {
     const net = new Net();
