@@ -2,7 +2,8 @@
  * `pvx cluster qdevice add|remove` on a lab of its own (qdv, 10.88.31.0/24, 2 nodes and a QNetd host
  * at 10.88.31.5): the cluster formed with the nodes' own pvecm, then the built CLI adds the QDevice
  * (every prerequisite proven on the real nodes, pvecm qdevice setup, the votes verified) and removes
- * it; the nodes' own corosync-quorumtool says 3 expected votes, then 2. Needs root.
+ * it; the nodes' own corosync-quorumtool says 3 expected votes, then 2. HA is refused on the two
+ * nodes alone and accepted with the QDevice's vote. Needs root.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import path from 'node:path';
@@ -65,6 +66,15 @@ describe.skipIf(!isRoot)('pvx cluster qdevice in the lab (qdv)', () => {
     expect(dry.doc.result.checks.every((c: { status: string }) => c.status === 'ok')).toBe(true);
   });
 
+  it('refuses HA on the two nodes alone, naming the command that adds a QDevice', { timeout: 300_000 }, async () => {
+    const made = await labExec(LAB, 'pve1', ['qm', 'create', '100', '--name', 'vm100', '--memory', '512', '--scsi0', 'labshare:1']);
+    expect(made.exitCode, made.stderr).toBe(0);
+    const r = pvxJson(['ha', 'add', '100']);
+    expect(r.code).toBe(3);
+    expect(JSON.stringify(r.doc.error)).toContain('pvx cluster qdevice add');
+    expect((await labExec(LAB, 'pve1', ['ha-manager', 'config'])).stdout.trim()).toBe('');
+  });
+
   it('adds the QDevice: 3 expected votes and the Qdevice flag on both nodes', { timeout: 900_000 }, async () => {
     const r = pvxJson(['cluster', 'qdevice', 'add', QNETD]);
     expect(r.stderr).not.toContain('error:');
@@ -83,6 +93,15 @@ describe.skipIf(!isRoot)('pvx cluster qdevice in the lab (qdv)', () => {
     const again = pvxJson(['cluster', 'qdevice', 'add', QNETD]);
     expect(again.code).toBe(3);
     expect(again.doc.error.message).toContain('a QDevice is configured already');
+  });
+
+  it('then takes the guest as an HA resource: the QDevice is the third vote', { timeout: 300_000 }, async () => {
+    const r = pvxJson(['ha', 'add', '100']);
+    expect(r.stderr).not.toContain('error:');
+    expect(r.code).toBe(0);
+    expect((await labExec(LAB, 'pve1', ['ha-manager', 'config'])).stdout).toContain('vm:100');
+    const removed = pvxJson(['ha', 'remove', '100']);
+    expect(removed.code).toBe(0);
   });
 
   it('removes the QDevice: 2 expected votes and no Qdevice flag on both nodes', { timeout: 600_000 }, async () => {
