@@ -1,6 +1,6 @@
 /** The options of `pvx node drain` and `pvx node maintenance`, validated before anything runs (every problem at once). */
 import { nodeNameProblem } from '../../pve/names.js';
-import { DEFAULT_TIMEOUT_SEC, MAX_PARALLEL } from '../migrate/options.js';
+import { parseParallelAndTimeout } from '../migrate/options.js';
 
 /** The options as commander hands them over. */
 export interface NodeMoveInput {
@@ -21,8 +21,6 @@ export interface NodeMoveOptions {
   withLocalDisks: boolean;
 }
 
-const MAX_TIMEOUT_SEC = 7 * 24 * 3600;
-
 /** Parse and check the options; `problems` is empty when they are usable. */
 export function parseNodeMoveOptions(input: NodeMoveInput): { options?: NodeMoveOptions; problems: string[] } {
   const problems: string[] = [];
@@ -40,18 +38,7 @@ export function parseNodeMoveOptions(input: NodeMoveInput): { options?: NodeMove
     const dup = to.find((n, i) => n !== '' && to?.indexOf(n) !== i);
     if (dup !== undefined) problems.push(`--to names ${dup} twice`);
   }
-  let parallel = 1;
-  if (input.parallel !== undefined) {
-    if (!/^[1-9][0-9]*$/.test(input.parallel) || Number(input.parallel) > MAX_PARALLEL) {
-      problems.push(`--parallel must be a whole number from 1 to ${MAX_PARALLEL}, got '${input.parallel}'`);
-    } else parallel = Number(input.parallel);
-  }
-  let timeoutSec = DEFAULT_TIMEOUT_SEC;
-  if (input.timeout !== undefined) {
-    if (!/^[1-9][0-9]*$/.test(input.timeout) || Number(input.timeout) > MAX_TIMEOUT_SEC) {
-      problems.push(`--timeout must be a whole number of seconds from 1 to ${MAX_TIMEOUT_SEC}, got '${input.timeout}'`);
-    } else timeoutSec = Number(input.timeout);
-  }
+  const { parallel, timeoutSec } = parseParallelAndTimeout(input, problems);
   if (problems.length > 0) return { problems };
   return { problems, options: { node: input.node, ...(to ? { to } : {}), parallel, timeoutSec, withLocalDisks: Boolean(input.withLocalDisks) } };
 }
