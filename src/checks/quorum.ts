@@ -57,7 +57,7 @@ function qdeviceRefusal(f: NodeFacts, cluster: string): Finding[] {
   const where = host ? ` (QNetd host ${host})` : '';
   return [
     finding(ID, f.name, 'fail', `cluster '${cluster}' has a QDevice${where}: Proxmox asks to remove it before a node is added (pvecm.adoc, "Adding/Deleting Nodes After QDevice Setup")`, {
-      hint: `on ${f.name}: pvecm qdevice remove (every node must be online), then join; afterwards, with an even node count, set it up again: pvecm qdevice setup ${host ?? '<QNetd address>'}`,
+      hint: `pvx cluster qdevice remove (every node must be online), then join; afterwards, with an even node count, add it again: pvx cluster qdevice add ${host ?? '<QNetd address>'}`,
     }),
   ];
 }

@@ -234,7 +234,7 @@ describe('pvx cluster remove-node and join with a QDevice (pvecm.adoc: remove it
     expect(JSON.parse(r.stdout).error).toMatchObject({
       code: 'PREFLIGHT_FAILED',
       message: `cannot remove pve3: cluster 'lab' has a QDevice (QNetd host 10.99.0.50): Proxmox asks to remove it before a node is removed (pvecm.adoc, "Adding/Deleting Nodes After QDevice Setup")`,
-      hint: "run 'pvecm qdevice remove' on pve1 first (every node must be online), then this again; once the node count is even, set it up again: pvecm qdevice setup 10.99.0.50",
+      hint: "run 'pvx cluster qdevice remove' first (every node must be online), then this again; once the node count is even, add it again: pvx cluster qdevice add 10.99.0.50",
     });
     expect(fc.mutations()).toEqual([]);
 
@@ -245,7 +245,7 @@ describe('pvx cluster remove-node and join with a QDevice (pvecm.adoc: remove it
     const ok = await pvx(['-i', inv, '--yes', 'cluster', 'remove-node', 'pve3'], fc);
     expect(ok.code).toBe(0);
     expect(fc.mutations()).toEqual(['pve1: pvecm delnode pve3', 'pve1: rm -r /etc/pve/nodes/pve3']);
-    expect(ok.stdout).toContain('  next: if you removed a QDevice for this, set it up again on pve1: pvecm qdevice setup <QNetd address> (2 nodes: an even count, as a QDevice wants)');
+    expect(ok.stdout).toContain('  next: if you removed a QDevice for this, add it again: pvx cluster qdevice add <QNetd address> (2 nodes: an even count, as a QDevice wants)');
     fc.verify();
   });
 
@@ -263,7 +263,7 @@ describe('pvx cluster remove-node and join with a QDevice (pvecm.adoc: remove it
     const r = await pvx(['-i', inv, 'cluster', 'join', 'pve4', '--via', 'pve1', '--password-file', pw], fc);
     expect(r.code).toBe(3);
     expect(r.stderr).toContain(`pve1: quorum: cluster 'lab' has a QDevice (QNetd host 10.99.0.50): Proxmox asks to remove it before a node is added`);
-    expect(r.stderr).toContain('on pve1: pvecm qdevice remove (every node must be online), then join; afterwards, with an even node count, set it up again: pvecm qdevice setup 10.99.0.50');
+    expect(r.stderr).toContain('pvx cluster qdevice remove (every node must be online), then join; afterwards, with an even node count, add it again: pvx cluster qdevice add 10.99.0.50');
     expect(fc.mutations()).toEqual([]);
     expect(fc.calls.some((c) => c.argv[1] === 'add')).toBe(false);
     fc.verify();

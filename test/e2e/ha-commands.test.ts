@@ -37,7 +37,8 @@ function labContext(name: string, subnet: string, pve: string) {
     json(args: string[]): { code: number; doc: any; stderr: string } {
       const r = ctx.cli(['--json', ...args]);
       try {
-        return { code: r.code, doc: JSON.parse(r.stdout), stderr: r.stderr };
+        // a failed --json run says why in its envelope on stdout: keep it beside stderr for the assertion message
+        return { code: r.code, doc: JSON.parse(r.stdout), stderr: r.code === 0 ? r.stderr : `${r.stderr}\n${r.stdout}` };
       } catch {
         throw new Error(`not JSON (exit ${r.code}): ${r.stdout}\n${r.stderr}`);
       }

@@ -118,7 +118,7 @@ export async function clusterRemoveNode(deps: Deps, opts: RemoveNodeOptions): Pr
     const summary = decision.cleanupOnly
       ? `Removed the stale ${pveNodeDir(opts.node)} on ${via.node}; ${opts.node} was already out of cluster '${decision.cluster}'`
       : `Removed ${opts.node} from cluster '${decision.cluster}': ${via.node} now lists ${decision.members.join(', ')} and is quorate`;
-    const next = decision.cleanupOnly ? [] : [qdeviceAgain(via.node, decision.members.length)];
+    const next = decision.cleanupOnly ? [] : [qdeviceAgain(decision.members.length)];
     return {
       command: COMMAND,
       result: { action: 'remove-node', cluster: decision.cluster, outcome: decision.cleanupOnly ? 'cleaned' : 'removed', summary, members: decision.members, steps, ...(next.length > 0 ? { next } : {}) },
@@ -148,9 +148,9 @@ async function readQdevice(t: Transport, via: Extract<Membership, { kind: 'membe
 }
 
 /** After a removal: how to set a QDevice up again (pvecm.adoc: once the node count is even again). */
-function qdeviceAgain(via: string, members: number): string {
-  const fits = members % 2 === 0 ? `${members} nodes: an even count, as a QDevice wants` : `${members} nodes: an odd count, for which pvecm.adoc discourages a QDevice (pvecm qdevice setup refuses it without --force)`;
-  return `if you removed a QDevice for this, set it up again on ${via}: pvecm qdevice setup <QNetd address> (${fits})`;
+function qdeviceAgain(members: number): string {
+  const fits = members % 2 === 0 ? `${members} nodes: an even count, as a QDevice wants` : `${members} nodes: an odd count, for which pvecm.adoc discourages a QDevice (pvx cluster qdevice add refuses it without --force, as pvecm does)`;
+  return `if you removed a QDevice for this, add it again: pvx cluster qdevice add <QNetd address> (${fits})`;
 }
 
 /**

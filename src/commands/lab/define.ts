@@ -16,7 +16,7 @@ Examples:
   pvx lab up --install-deps
   pvx lab up --nodes 5 --pve 8.4.11,8.4.11,9.1.7 --guests 6
   pvx lab fault pve3 block-udp 5405-5412
-  pvx lab up --nodes 2 --qdevice             # then: pvx lab exec pve1 -- pvecm qdevice setup 10.77.0.5
+  pvx lab up --nodes 2 --qdevice             # then: pvx cluster qdevice add 10.77.0.5
   pvx lab up --watchdog-timeout 6            # HA fencing in seconds instead of a minute
   pvx lab exec pve1 -- pvecm status
   pvx lab down`);

@@ -85,7 +85,7 @@ export function planRemoveNode(req: RemoveRequest, facts: RemoveFacts, w: ReadWi
     return {
       kind: 'refused',
       problems: [`cluster '${via.cluster}' has a QDevice${host ? ` (QNetd host ${host})` : ''}: Proxmox asks to remove it before a node is removed (pvecm.adoc, "Adding/Deleting Nodes After QDevice Setup")`],
-      hint: `run 'pvecm qdevice remove' on ${req.via} first (every node must be online), then this again; once the node count is even, set it up again: pvecm qdevice setup ${host ?? '<QNetd address>'}`,
+      hint: `run 'pvx cluster qdevice remove' first (every node must be online), then this again; once the node count is even, add it again: pvx cluster qdevice add ${host ?? '<QNetd address>'}`,
     };
   }
   if (facts.guests.length > 0) {

@@ -43,7 +43,7 @@ describe('quorum check', () => {
         node: 'pve1',
         status: 'fail',
         message: `cluster 'prod' has a QDevice (QNetd host 10.77.13.50): Proxmox asks to remove it before a node is added (pvecm.adoc, "Adding/Deleting Nodes After QDevice Setup")`,
-        hint: 'on pve1: pvecm qdevice remove (every node must be online), then join; afterwards, with an even node count, set it up again: pvecm qdevice setup 10.77.13.50',
+        hint: 'pvx cluster qdevice remove (every node must be online), then join; afterwards, with an even node count, add it again: pvx cluster qdevice add 10.77.13.50',
       },
     ]);
     expect(r.nodeFacts.get('pve1')?.cluster).toMatchObject({ ok: true, value: { qdevice: { model: 'net', host: '10.77.13.50', algorithm: 'ffsplit', votes: 1 } } });
@@ -55,10 +55,10 @@ describe('quorum check', () => {
     confOnly.sections = { ...confOnly.sections, conf: { stdout: corosyncConf('prod', M, { qdevice: { host: 'qnetd.example.org' } }) } };
     const a = await runScenario({ nodes, spec: { purpose: 'join', existingMember: nodes[0] }, node: { pve1: confOnly } });
     expect(of(a, 'quorum').map((f) => f.status)).toEqual(['ok', 'fail']);
-    expect(of(a, 'quorum')[1]?.hint).toContain('pvecm qdevice setup qnetd.example.org');
+    expect(of(a, 'quorum')[1]?.hint).toContain('pvx cluster qdevice add qnetd.example.org');
     const statusOnly = await runScenario({ nodes, spec: { purpose: 'join', existingMember: nodes[0] }, node: { pve1: clusterMember('prod', 1, M, { flags: 'Quorate Qdevice ' }) } });
     expect(of(statusOnly, 'quorum').map((f) => f.status)).toEqual(['ok', 'fail']);
-    expect(of(statusOnly, 'quorum')[1]?.hint).toContain('pvecm qdevice setup <QNetd address>');
+    expect(of(statusOnly, 'quorum')[1]?.hint).toContain('pvx cluster qdevice add <QNetd address>');
   });
 
   it('fails when there is no cluster to join, or corosync is down on the member', async () => {

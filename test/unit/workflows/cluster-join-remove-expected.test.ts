@@ -135,7 +135,7 @@ describe('planRemoveNode', () => {
     expect(d).toEqual({
       kind: 'refused',
       problems: [`cluster 'lab' has a QDevice (QNetd host 10.0.0.50): Proxmox asks to remove it before a node is removed (pvecm.adoc, "Adding/Deleting Nodes After QDevice Setup")`],
-      hint: "run 'pvecm qdevice remove' on pve1 first (every node must be online), then this again; once the node count is even, set it up again: pvecm qdevice setup 10.0.0.50",
+      hint: "run 'pvx cluster qdevice remove' first (every node must be online), then this again; once the node count is even, add it again: pvx cluster qdevice add 10.0.0.50",
     });
     // a node already out of the cluster leaves only its folder: that cleanup does not touch the membership
     const gone = member('pve1', 'lab', ['pve1', 'pve2', 'pve3']);
