@@ -1,6 +1,7 @@
 /** The entry: parses argv, runs the command, renders the result; the only place exit codes are set. */
 import { readFileSync } from 'node:fs';
 import { CommanderError, InvalidArgumentError, type Command } from 'commander';
+import { readPvxEnv, type PvxEnv } from './config/env-vars.js';
 import type { GlobalOptions, TransportFactory } from './context.js';
 import { EXIT, PvxError, UsageError, exitCodeOf } from './errors.js';
 import type { Dispatch } from './program.js';
@@ -34,20 +35,16 @@ function version(): string {
   }
 }
 
-function globalsOf(cmd: Command, env: NodeJS.ProcessEnv): GlobalOptions {
+function globalsOf(cmd: Command, pvx: PvxEnv): GlobalOptions {
   const o = cmd.optsWithGlobals() as Record<string, unknown>;
-  const envTimeout = env['PVX_CONNECT_TIMEOUT'];
-  let connectTimeout = o['connectTimeout'] as number | undefined;
-  if (connectTimeout === undefined && envTimeout) {
-    if (!/^[1-9][0-9]*$/.test(envTimeout)) throw new UsageError(`PVX_CONNECT_TIMEOUT must be a positive whole number, got '${envTimeout}'`);
-    connectTimeout = Number(envTimeout);
-  }
+  // the flag wins, and a bad PVX_CONNECT_TIMEOUT is then never looked at
+  const connectTimeout = (o['connectTimeout'] as number | undefined) ?? pvx.connectTimeout;
   return {
     inventory: o['inventory'] as string | undefined,
     json: Boolean(o['json']),
     yes: Boolean(o['yes']),
     dryRun: Boolean(o['dryRun']),
-    verbose: Boolean(o['verbose']) || env['PVX_VERBOSE'] === '1',
+    verbose: Boolean(o['verbose']) || pvx.verbose,
     quiet: Boolean(o['quiet']),
     noColor: o['color'] === false,
     connectTimeout,
@@ -57,6 +54,7 @@ function globalsOf(cmd: Command, env: NodeJS.ProcessEnv): GlobalOptions {
 /** Run pvx with these arguments (without node and script); resolves to the exit code. */
 export async function run(argv: readonly string[], ro: RunOptions = {}): Promise<number> {
   const env = ro.env ?? process.env;
+  const pvx = readPvxEnv(env);
   const wantsJson = argv.includes('--json');
   const noColor = argv.includes('--no-color');
   const io = ro.io ?? systemIO(noColor, env);
@@ -67,7 +65,7 @@ export async function run(argv: readonly string[], ro: RunOptions = {}): Promise
 
   const dispatch: Dispatch = async (name, cmd, action, render) => {
     commandName = name;
-    const globals = globalsOf(cmd, env);
+    const globals = globalsOf(cmd, pvx);
     const [{ makeDeps }, { makeProgress }, { inquirerPrompter }, theme] = await Promise.all([
       import('./context.js'),
       import('./ui/progress.js'),
@@ -76,7 +74,7 @@ export async function run(argv: readonly string[], ro: RunOptions = {}): Promise
     ]);
     const progress = makeProgress(io, theme, { json: globals.json, quiet: globals.quiet });
     const deps = makeDeps({
-      io, theme, env, cwd: ro.cwd ?? process.cwd(), globals, progress,
+      io, theme, env, pvx, cwd: ro.cwd ?? process.cwd(), globals, progress,
       prompter: ro.prompter ?? inquirerPrompter(io),
       ...(ro.transportFactory ? { transportFactory: ro.transportFactory } : {}),
       argv,
@@ -122,7 +120,7 @@ export async function run(argv: readonly string[], ro: RunOptions = {}): Promise
     else {
       const theme = await loadTheme(io.color && !noColor);
       writeWarnings(io, theme, sideWarnings);
-      writeHumanError(io, theme, e, env['PVX_VERBOSE'] === '1' || argv.includes('-v') || argv.includes('--verbose'));
+      writeHumanError(io, theme, e, pvx.verbose || argv.includes('-v') || argv.includes('--verbose'));
     }
     return exitCodeOf(e);
   }

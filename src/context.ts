@@ -2,6 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import { ConfigError } from './errors.js';
+import type { PvxEnv } from './config/env-vars.js';
 import { findInventory, loadInventory, type Inventory, type InventoryNode } from './config/inventory.js';
 import { runtimeDir, stateDir } from './config/paths.js';
 import { DryRunTransport } from './transport/dry-run.js';
@@ -46,7 +47,10 @@ export interface RunIdentity {
 export interface Deps {
   io: IO;
   theme: Theme;
+  /** the process environment, for what is not pvx's own (HOME, XDG_*, USER) */
   env: NodeJS.ProcessEnv;
+  /** the PVX_* variables, read once by the CLI */
+  pvx: PvxEnv;
   cwd: string;
   globals: GlobalOptions;
   progress: Progress;
@@ -69,6 +73,8 @@ export interface DepsOptions {
   io: IO;
   theme: Theme;
   env: NodeJS.ProcessEnv;
+  /** the PVX_* variables (readPvxEnv) */
+  pvx: PvxEnv;
   cwd: string;
   globals: GlobalOptions;
   progress: Progress;
@@ -89,7 +95,7 @@ export function makeDeps(o: DepsOptions): Deps {
   let base: Transport | undefined;
   const inventory = (): Inventory => {
     if (inv) return inv;
-    const file = findInventory(o.globals.inventory, o.env, o.cwd);
+    const file = findInventory(o.globals.inventory, o.pvx.inventory, o.env, o.cwd);
     if (!file) {
       throw new ConfigError('no inventory: pvx does not know which nodes to manage', {
         hint: 'pass -i <file> or set PVX_INVENTORY, or create ./pvx.yaml (format in the README); for the local lab: pvx lab up, then -i "$(pvx lab inventory)"',
@@ -102,13 +108,13 @@ export function makeDeps(o: DepsOptions): Deps {
     const timeout = o.globals.connectTimeout ?? i.ssh.connectTimeout ?? SSH_DEFAULTS.connectTimeout;
     const targets = new Map<string, SshTarget>(nodes.map((n) => [n.name, { ...n, connectTimeout: timeout }]));
     return new SshTransport(targets, {
-      runtimeDir: runtimeDir(o.env),
+      runtimeDir: runtimeDir(o.pvx.runtimeDir, o.env),
       controlPersist: SSH_DEFAULTS.controlPersist,
       maxNewConnections: SSH_DEFAULTS.maxNewConnections,
     });
   };
   const factory = o.transportFactory ?? sshFactory;
-  const observers: ExecObserver[] = [journalObserver(journalPath(stateDir(o.env)), runId, o.globals.dryRun)];
+  const observers: ExecObserver[] = [journalObserver(journalPath(stateDir(o.pvx.stateDir, o.env)), runId, o.globals.dryRun)];
   if (o.globals.verbose) {
     observers.push((ev) => {
       const code = ev.result ? (ev.result.skipped ? 'dry-run' : `exit ${ev.result.exitCode}`) : 'unreachable';
@@ -120,6 +126,7 @@ export function makeDeps(o: DepsOptions): Deps {
     io: o.io,
     theme: o.theme,
     env: o.env,
+    pvx: o.pvx,
     cwd: o.cwd,
     globals: o.globals,
     progress: o.progress,

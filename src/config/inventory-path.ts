@@ -4,9 +4,9 @@ import path from 'node:path';
 import { ConfigError } from '../errors.js';
 import { configDir, expandHome } from './paths.js';
 
-/** Where the inventory is: --inventory, then PVX_INVENTORY, then ./pvx.yaml, then the user config dir. */
-export function findInventory(flag: string | undefined, env: NodeJS.ProcessEnv, cwd: string): string | undefined {
-  const explicit = flag ?? env['PVX_INVENTORY'];
+/** Where the inventory is: --inventory (`flag`), then PVX_INVENTORY (`fromEnv`), then ./pvx.yaml, then the user config dir. */
+export function findInventory(flag: string | undefined, fromEnv: string | undefined, env: NodeJS.ProcessEnv, cwd: string): string | undefined {
+  const explicit = flag ?? fromEnv;
   if (explicit) {
     const p = path.resolve(cwd, expandHome(explicit, env));
     if (!existsSync(p)) {

@@ -2,21 +2,24 @@
 import os from 'node:os';
 import path from 'node:path';
 
-/** Where pvx keeps its journal and backups; PVX_STATE_DIR overrides. */
-export function stateDir(env: NodeJS.ProcessEnv = process.env): string {
-  if (env['PVX_STATE_DIR']) return env['PVX_STATE_DIR'];
+// the lab may use only this module of config: it reads the PVX_* table through it
+export { readPvxEnv } from './env-vars.js';
+
+/** Where pvx keeps its journal and backups; `override` (PVX_STATE_DIR) wins over XDG_STATE_HOME. */
+export function stateDir(override: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
+  if (override) return override;
   const base = env['XDG_STATE_HOME'] || path.join(env['HOME'] || os.homedir(), '.local', 'state');
   return path.join(base, 'pvx');
 }
 
 /** Where teardown backup sets go by default: `<state dir>/backups`. */
-export function backupsDir(env: NodeJS.ProcessEnv = process.env): string {
-  return path.join(stateDir(env), 'backups');
+export function backupsDir(stateOverride: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
+  return path.join(stateDir(stateOverride, env), 'backups');
 }
 
-/** Where ssh control sockets live: private to the user, short enough for a unix socket path. */
-export function runtimeDir(env: NodeJS.ProcessEnv = process.env): string {
-  if (env['PVX_RUNTIME_DIR']) return env['PVX_RUNTIME_DIR'];
+/** Where ssh control sockets live: private to the user, short enough for a unix socket path; `override` is PVX_RUNTIME_DIR. */
+export function runtimeDir(override: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
+  if (override) return override;
   if (env['XDG_RUNTIME_DIR']) return path.join(env['XDG_RUNTIME_DIR'], 'pvx');
   const uid = typeof process.getuid === 'function' ? process.getuid() : 0;
   return path.join(os.tmpdir(), `pvx-${uid}`);

@@ -2,13 +2,13 @@
 import { readdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { runtimeDir } from '../config/paths.js';
+import { readPvxEnv, runtimeDir } from '../config/paths.js';
 import { runProcess } from '../transport/process.js';
 
 /** Directories where pvx keeps `cm-%C` control sockets (current settings and the fallbacks). */
 export function controlDirs(env: NodeJS.ProcessEnv = process.env): string[] {
   const uid = typeof process.getuid === 'function' ? process.getuid() : 0;
-  const dirs = [runtimeDir(env), path.join(os.tmpdir(), `pvx-${uid}`), path.join('/tmp', `pvx-${uid}`)];
+  const dirs = [runtimeDir(readPvxEnv(env).runtimeDir, env), path.join(os.tmpdir(), `pvx-${uid}`), path.join('/tmp', `pvx-${uid}`)];
   if (env['XDG_RUNTIME_DIR']) dirs.push(path.join(env['XDG_RUNTIME_DIR'], 'pvx'));
   return [...new Set(dirs)];
 }

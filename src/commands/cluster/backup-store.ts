@@ -91,9 +91,9 @@ export type BackupManifest = z.infer<typeof manifestSchema>;
 /** One node's entry of a manifest. */
 export type ManifestNode = z.infer<typeof nodeEntrySchema>;
 
-/** Where backup sets go by default: `<state dir>/backups`. */
-export function defaultBackupRoot(env: NodeJS.ProcessEnv): string {
-  return backupsDir(env);
+/** Where backup sets go by default: `<state dir>/backups` (`stateOverride` is PVX_STATE_DIR). */
+export function defaultBackupRoot(stateOverride: string | undefined, env: NodeJS.ProcessEnv): string {
+  return backupsDir(stateOverride, env);
 }
 
 /** A backup set being written on the workstation. */

@@ -35,7 +35,7 @@ export function readPasswordFile(file: string, cwd: string, flag: string): strin
 
 /** Decide the password source from flags and environment; reads the file now so a bad one is exit 2. */
 export function passwordSource(deps: Deps, opts: { passwordFile?: string | undefined; useSsh?: boolean | undefined }): PasswordSource {
-  const envFile = deps.env['PVX_PASSWORD_FILE'];
+  const envFile = deps.pvx.passwordFile;
   if (opts.useSsh && opts.passwordFile !== undefined) throw new UsageError('--use-ssh and --password-file exclude each other', { hint: 'SSH joins need no password' });
   if (opts.useSsh) return { kind: 'ssh' };
   if (opts.passwordFile !== undefined) return { kind: 'file', file: opts.passwordFile, flag: '--password-file', password: readPasswordFile(opts.passwordFile, deps.cwd, '--password-file') };

@@ -23,7 +23,7 @@ import type { ReadProblem, SharedStorage } from '../../facts/teardown.js';
 import { readTeardownFacts, type TeardownFacts } from './teardown-facts.js';
 import type { TeardownBackups, TeardownNodeResult, TeardownOverview, TeardownPlanResult, TeardownResult } from './teardown-result.js';
 export type { TeardownBackups, TeardownNodeResult, TeardownOverview, TeardownPlanResult, TeardownResult } from './teardown-result.js';
-import { listenForInterrupt, parseHold, waitAtHold } from '../shared/interrupt.js';
+import { listenForInterrupt, waitAtHold } from '../shared/interrupt.js';
 import { confirmOrCancel } from '../shared/confirm.js';
 import { runPlanWithProgress } from '../shared/plan-run.js';
 import { scopeOfViews, takeClusterLock, type HeldClusterLock } from '../shared/cluster-lock.js';
@@ -102,7 +102,7 @@ export async function clusterTeardown(deps: Deps, opts: TeardownOptions): Promis
   const confirmation = confirmOrCancel(deps, { noTtyMessage: 'tearing down a cluster needs a confirmation, and there is no terminal to ask at' });
   const backupDirProblem = opts.backupDir !== undefined ? localPathProblem(opts.backupDir) : undefined;
   if (backupDirProblem) throw new UsageError(`--backup-dir: ${backupDirProblem}`, { hint: 'give a directory, e.g. --backup-dir ~/pvx-backups' });
-  const hold = parseHold(deps.env['PVX_TEARDOWN_HOLD']);
+  const hold = deps.pvx.teardownHold;
   const inv = deps.inventory();
   const names = inv.nodes.map((n) => n.name);
   const timing = opts.timing ?? DEFAULT_TIMING;
@@ -135,7 +135,7 @@ export async function clusterTeardown(deps: Deps, opts: TeardownOptions): Promis
   const warnings: string[] = [];
   const storageNote = sharedStorageNote(facts.sharedStorages);
   const set = backupSetName(input.cluster, deps.now());
-  const root = opts.backupDir !== undefined ? path.resolve(deps.cwd, opts.backupDir) : defaultBackupRoot(deps.env);
+  const root = opts.backupDir !== undefined ? path.resolve(deps.cwd, opts.backupDir) : defaultBackupRoot(deps.pvx.stateDir, deps.env);
   const store = new BackupSetDir(path.join(root, set));
   const backupNodes = input.nodes.filter((n) => n.role === 'separate' || n.role === 'last').map((n) => n.name);
   const backups = backupNodes.map((n) => backupSteps(n, set, store));

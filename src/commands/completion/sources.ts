@@ -5,6 +5,7 @@
 import { readdir } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { readPvxEnv } from '../../config/env-vars.js';
 import { findInventory } from '../../config/inventory-path.js';
 import { backupsDir } from '../../config/paths.js';
 
@@ -80,7 +81,7 @@ export function both(...sources: Source[]): Source {
 /** The inventory file the command would use (-i, PVX_INVENTORY, ./pvx.yaml, the config dir), if any. */
 export function inventoryFile(q: Query): string | undefined {
   try {
-    return findInventory(q.options.get('inventory'), q.env, q.cwd);
+    return findInventory(q.options.get('inventory'), readPvxEnv(q.env).inventory, q.env, q.cwd);
   } catch {
     return undefined;
   }
@@ -113,7 +114,7 @@ export const allOnNodes: Source = async (q) => ({
 
 /** Backup sets `cluster teardown` made in the default folder, newest first; any other directory too. */
 export const backups: Source = async (q) => {
-  const root = backupsDir(q.env);
+  const root = backupsDir(readPvxEnv(q.env).stateDir, q.env);
   const sets = (await readdir(root, { withFileTypes: true }).catch(() => [])).filter((d) => d.isDirectory()).map((d) => d.name);
   return {
     candidates: sets.sort().reverse().map((s) => ({ value: path.join(root, s), description: 'teardown backup' })),

@@ -4,6 +4,7 @@
  * running ones back; pvx moves the other guests like `node drain` and records where each went
  * (src/workflows/node/maintenance-state.ts) so `disable --return` brings them back.
  */
+import { stateDir } from '../../config/paths.js';
 import type { Deps } from '../../context.js';
 import { ChangedThenFailedError, StepError, UnreachableError } from '../../errors.js';
 import { haManager, haSid, pveshGet, pveversion } from '../../pve/argv.js';
@@ -154,6 +155,11 @@ function haGuestsAt(s: HaStatusCurrent | undefined, sids: readonly string[]): Ma
   });
 }
 
+/** pvx's state directory, where the maintenance records are. */
+function stateDirOf(deps: Deps): string {
+  return stateDir(deps.pvx.stateDir, deps.env);
+}
+
 /** Run `pvx node maintenance enable <node>`. */
 export async function maintenanceEnable(deps: Deps, input: NodeMoveInput): Promise<Outcome<MaintenanceResult | MaintenancePlanResult>> {
   const o = nodeMoveOptions(deps, input, 'see pvx node maintenance --help');
@@ -184,8 +190,8 @@ export async function maintenanceEnable(deps: Deps, input: NodeMoveInput): Promi
   const again = `pvx node maintenance enable ${o.node}`;
   const interrupt = listenForInterrupt(deps);
   let lock: HeldClusterLock | undefined;
-  let rec: MaintenanceRecord = readMaintenance(o.node, deps.env) ?? { node: o.node, since: iso(deps.now()), guests: [] };
-  const stateFile = writeMaintenance(rec, deps.env);
+  let rec: MaintenanceRecord = readMaintenance(o.node, stateDirOf(deps)) ?? { node: o.node, since: iso(deps.now()), guests: [] };
+  const stateFile = writeMaintenance(rec, stateDirOf(deps));
   let ha: MaintenanceHaGuest[] = [];
   let guests: DrainGuestResult[] = [];
   try {
@@ -208,7 +214,7 @@ export async function maintenanceEnable(deps: Deps, input: NodeMoveInput): Promi
       });
       ha = haGuestsAt(w.status, sids);
       for (const g of ha) if (g.node !== null && g.node !== o.node) rec = withMoved(rec, { vmid: Number(g.sid.split(':')[1]), type: g.sid.startsWith('vm:') ? 'qemu' : 'lxc', to: g.node, ha: true });
-      writeMaintenance(rec, deps.env);
+      writeMaintenance(rec, stateDirOf(deps));
       if (w.missing !== undefined) {
         step.fail(`${o.node}: the HA stack has not finished`);
         throw new ChangedThenFailedError(`maintenance mode was requested for ${o.node}, but ${w.missing}`, {
@@ -220,7 +226,7 @@ export async function maintenanceEnable(deps: Deps, input: NodeMoveInput): Promi
     }
     guests = await runPlacement(deps, f, o, placed, interrupt.signal, (m) => {
       if (m.target !== null) rec = withMoved(rec, { vmid: m.vmid, type: m.type, to: m.target, ha: false });
-      writeMaintenance(rec, deps.env);
+      writeMaintenance(rec, stateDirOf(deps));
     });
   } finally {
     await lock?.release();
@@ -312,7 +318,7 @@ async function readDisableFacts(deps: Deps, o: NodeMoveOptions, sources: readonl
 /** Run `pvx node maintenance disable <node> [--return]`. */
 export async function maintenanceDisable(deps: Deps, input: MaintenanceDisableInput): Promise<Outcome<MaintenanceResult | MaintenancePlanResult>> {
   const o = nodeMoveOptions(deps, { node: input.node, ...(input.parallel !== undefined ? { parallel: input.parallel } : {}), ...(input.timeout !== undefined ? { timeout: input.timeout } : {}), withLocalDisks: input.withLocalDisks === true }, 'see pvx node maintenance --help');
-  const rec = readMaintenance(o.node, deps.env);
+  const rec = readMaintenance(o.node, stateDirOf(deps));
   const back = input.return === true;
   const sources = [...new Set((rec?.guests ?? []).map((g) => g.to))].filter((n) => n !== o.node);
   const f = await readDisableFacts(deps, o, sources);
@@ -369,7 +375,7 @@ export async function maintenanceDisable(deps: Deps, input: MaintenanceDisableIn
     guests = await runPlacement(deps, f, o, placed, interrupt.signal, (m) => {
       if (record) {
         record = { ...record, guests: record.guests.filter((g) => g.vmid !== m.vmid) };
-        writeMaintenance(record, deps.env);
+        writeMaintenance(record, stateDirOf(deps));
       }
     });
     if (back && haSids.length > 0) {
@@ -394,9 +400,9 @@ export async function maintenanceDisable(deps: Deps, input: MaintenanceDisableIn
   }
   let stateFile: string | null = null;
   if (record && back) {
-    if (record.guests.length === 0) removeMaintenance(o.node, deps.env);
-    else stateFile = writeMaintenance(record, deps.env);
-  } else if (record) stateFile = writeMaintenance(record, deps.env);
+    if (record.guests.length === 0) removeMaintenance(o.node, stateDirOf(deps));
+    else stateFile = writeMaintenance(record, stateDirOf(deps));
+  } else if (record) stateFile = writeMaintenance(record, stateDirOf(deps));
   const result: MaintenanceResult = { node: o.node, action: 'disable', haMaintenance: version.ok, ha, guests, stateFile };
   const left = guests.filter((g) => g.status !== 'migrated' && g.reason !== `already on ${o.node}`);
   if (left.length > 0 || haMissing) {

@@ -3,8 +3,8 @@
  * (PVX_TEARDOWN_HOLD) so a rehearsal can break that node at an exact point.
  */
 import { existsSync, writeFileSync } from 'node:fs';
+import type { Hold } from '../../config/env-vars.js';
 import type { Deps } from '../../context.js';
-import { UsageError } from '../../errors.js';
 
 /** Ctrl-C as an AbortSignal for the executor; the first press stops at the next step boundary. */
 export interface Interrupt {
@@ -25,22 +25,6 @@ export function listenForInterrupt(deps: Deps): Interrupt {
   };
   process.on('SIGINT', onSigint);
   return { signal: ac.signal, dispose: () => void process.off('SIGINT', onSigint) };
-}
-
-/** A hold: before the first step on `node`, create `file` and wait until it is removed. */
-export interface Hold {
-  node: string;
-  file: string;
-}
-
-/** Parse `PVX_TEARDOWN_HOLD=<node>:<file>`; undefined when unset. */
-export function parseHold(value: string | undefined): Hold | undefined {
-  if (value === undefined || value === '') return undefined;
-  const at = value.indexOf(':');
-  const node = value.slice(0, at);
-  const file = value.slice(at + 1);
-  if (at <= 0 || !file.startsWith('/')) throw new UsageError(`PVX_TEARDOWN_HOLD must be <node>:<absolute file>, got '${value}'`);
-  return { node, file };
 }
 
 /** Create the hold file and wait until someone removes it (or Ctrl-C). */

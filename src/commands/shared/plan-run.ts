@@ -160,7 +160,7 @@ function sameState(a: Membership | undefined, b: Membership | undefined): boolea
 
 /** The journal file of this user. */
 export function journalFile(deps: Deps): string {
-  return journalPath(stateDir(deps.env));
+  return journalPath(stateDir(deps.pvx.stateDir, deps.env));
 }
 
 /** What a failed run means: exit 4 when anything changed (by the plan or as re-read), else 1 (or 6, or 130). */

@@ -6,7 +6,6 @@
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { stateDir } from '../../config/paths.js';
 
 /** One guest that left the node. */
 export interface MovedGuest {
@@ -33,14 +32,14 @@ const recordSchema = z.strictObject({
   guests: z.array(z.strictObject({ vmid: z.int(), type: z.enum(['qemu', 'lxc']), to: z.string(), ha: z.boolean() })),
 });
 
-/** The file of a node's record. */
-export function maintenanceFile(node: string, env: NodeJS.ProcessEnv = process.env): string {
-  return path.join(stateDir(env), 'maintenance', `${node}.json`);
+/** The file of a node's record, under pvx's state directory (config/paths.ts stateDir). */
+export function maintenanceFile(node: string, stateDirectory: string): string {
+  return path.join(stateDirectory, 'maintenance', `${node}.json`);
 }
 
 /** The record, or undefined when there is none; a file that is not a record throws with its path. */
-export function readMaintenance(node: string, env: NodeJS.ProcessEnv = process.env): MaintenanceRecord | undefined {
-  const file = maintenanceFile(node, env);
+export function readMaintenance(node: string, stateDirectory: string): MaintenanceRecord | undefined {
+  const file = maintenanceFile(node, stateDirectory);
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -55,8 +54,8 @@ export function readMaintenance(node: string, env: NodeJS.ProcessEnv = process.e
 }
 
 /** Write the record atomically (a new file renamed over the old one). */
-export function writeMaintenance(rec: MaintenanceRecord, env: NodeJS.ProcessEnv = process.env): string {
-  const file = maintenanceFile(rec.node, env);
+export function writeMaintenance(rec: MaintenanceRecord, stateDirectory: string): string {
+  const file = maintenanceFile(rec.node, stateDirectory);
   mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
   const tmp = `${file}.${process.pid}.tmp`;
   writeFileSync(tmp, JSON.stringify({ version: 1, ...rec }, null, 2) + '\n', { mode: 0o600 });
@@ -65,8 +64,8 @@ export function writeMaintenance(rec: MaintenanceRecord, env: NodeJS.ProcessEnv 
 }
 
 /** Remove the record. */
-export function removeMaintenance(node: string, env: NodeJS.ProcessEnv = process.env): void {
-  rmSync(maintenanceFile(node, env), { force: true });
+export function removeMaintenance(node: string, stateDirectory: string): void {
+  rmSync(maintenanceFile(node, stateDirectory), { force: true });
 }
 
 /** The record with `g` added (replacing an older entry of the same guest). */

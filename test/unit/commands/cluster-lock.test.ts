@@ -4,6 +4,7 @@
  */
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { readPvxEnv } from '../../../src/config/env-vars.js';
 import { makeDeps, type Deps } from '../../../src/context.js';
 import { UnreachableError } from '../../../src/errors.js';
 import { renewClusterLock, scopeOfViews, takeClusterLock, withClusterLock } from '../../../src/commands/shared/cluster-lock.js';
@@ -20,10 +21,12 @@ function depsFor(fc: FakeCluster, dryRun = false): Deps {
   const io = testIO({ tty: false });
   const theme = makeTheme(false);
   const state = tmpDir('pvx-state-');
+  const env = { PVX_STATE_DIR: state, PVX_RUNTIME_DIR: path.join(state, 'run') };
   return makeDeps({
     io,
     theme,
-    env: { PVX_STATE_DIR: state, PVX_RUNTIME_DIR: path.join(state, 'run') },
+    env,
+    pvx: readPvxEnv(env),
     cwd: state,
     globals: { inventory: undefined, json: true, yes: true, dryRun, verbose: false, quiet: true, noColor: true, connectTimeout: undefined },
     progress: makeProgress(io, theme, { json: true, quiet: true }),

@@ -70,11 +70,11 @@ describe('findInventory', () => {
     mkdirSync(cfg, { recursive: true });
     writeFileSync(path.join(cfg, 'inventory.yaml'), GOOD);
     const env = { XDG_CONFIG_HOME: path.join(d, 'cfg'), HOME: d };
-    expect(findInventory(undefined, env, d)).toBe(path.join(cfg, 'inventory.yaml'));
+    expect(findInventory(undefined, undefined, env, d)).toBe(path.join(cfg, 'inventory.yaml'));
     writeFileSync(path.join(d, 'pvx.yaml'), GOOD);
-    expect(findInventory(undefined, env, d)).toBe(path.join(d, 'pvx.yaml'));
+    expect(findInventory(undefined, undefined, env, d)).toBe(path.join(d, 'pvx.yaml'));
     writeFileSync(path.join(d, 'other.yaml'), GOOD);
-    expect(findInventory(undefined, { ...env, PVX_INVENTORY: 'other.yaml' }, d)).toBe(path.join(d, 'other.yaml'));
-    expect(() => findInventory('missing.yaml', env, d)).toThrow(/does not exist/);
+    expect(findInventory(undefined, 'other.yaml', env, d)).toBe(path.join(d, 'other.yaml'));
+    expect(() => findInventory('missing.yaml', undefined, env, d)).toThrow(/does not exist/);
   });
 });
