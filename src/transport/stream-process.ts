@@ -37,7 +37,9 @@ const KILL_GRACE_MS = 2000;
 /** Start a program with an argv (no shell); never rejects: a spawn failure is exit code 127. */
 export function startStream(file: string, args: readonly string[], opts: StreamOptions = {}): StreamProcess {
   const started = performance.now();
-  const child = spawn(file, [...args], { stdio: ['pipe', 'pipe', 'pipe'], ...(opts.env ? { env: opts.env } : {}) });
+  // a group of its own: Ctrl-C in a terminal signals the whole foreground group, and pvx stops
+  // between steps, so the command under way must keep its ssh until it has finished
+  const child = spawn(file, [...args], { stdio: ['pipe', 'pipe', 'pipe'], detached: true, ...(opts.env ? { env: opts.env } : {}) });
   let stdout = '';
   let stderr = '';
   let timedOut = false;

@@ -1,4 +1,5 @@
 /** The process runner and line feed under the SSH transport and the local one, on real processes. */
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { LineFeed } from '../../../src/transport/line-feed.js';
 import { LocalTransport } from '../../../src/transport/local.js';
@@ -46,6 +47,15 @@ describe('startStream', () => {
   it('closes stdin at once unless interactive', async () => {
     const r = await startStream('sh', ['-c', 'cat; echo end'], {}).done;
     expect(r.stdout).toBe('end\n');
+  });
+
+  it("runs each command in a process group of its own, so a terminal's Ctrl-C reaches pvx and not the command under way", async () => {
+    // /proc/<pid>/stat: pid (comm) state ppid pgrp …
+    const pgrp = (stat: string): string => stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2] ?? '';
+    const r = await startStream('sh', ['-c', 'echo $$; cat /proc/$$/stat']).done;
+    const [pid, stat] = r.stdout.split('\n');
+    expect(pgrp(stat ?? '')).toBe(pid);
+    expect(pgrp(readFileSync('/proc/self/stat', 'utf8'))).not.toBe(pid);
   });
 
   it('reports a program that does not exist as exit code 127', async () => {
