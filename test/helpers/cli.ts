@@ -57,3 +57,43 @@ export function sshSpy(dir: string): { pathPrefix: string; calls(): string[] } {
     calls: () => (existsSync(log) ? readFileSync(log, 'utf8').split('\n').filter(Boolean) : []),
   };
 }
+
+/** A run of pvxCtrlC: the result, and whether Ctrl-C was pressed. */
+export interface CtrlCResult extends CliResult {
+  pressed: boolean;
+}
+
+/**
+ * Run the built CLI as a terminal's foreground job (a process group of its own) and press Ctrl-C
+ * once `when` is true of its stderr so far: SIGINT to the whole group, as a terminal sends it, so
+ * every process pvx started gets it too unless pvx keeps them apart.
+ */
+export function pvxCtrlC(args: string[], env: Record<string, string>, when: (stderr: string) => boolean): Promise<CtrlCResult> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'pvx.js'), ...args], {
+      env: { ...process.env, NO_COLOR: '1', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
+    let stdout = '';
+    let stderr = '';
+    let pressed = false;
+    child.stdout.on('data', (d: Buffer) => void (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+      if (!pressed && child.pid !== undefined && when(stderr)) {
+        pressed = true;
+        process.kill(-child.pid, 'SIGINT');
+      }
+    });
+    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr, pressed }));
+  });
+}
+
+/** A folder holding a `pvx` that runs the built CLI, to put first on PATH so a printed command line runs as printed. */
+export function pvxOnPath(dir: string): string {
+  const bin = path.join(dir, 'pvx-bin');
+  mkdirSync(bin, { recursive: true });
+  writeFileSync(path.join(bin, 'pvx'), `#!/bin/sh\nexec '${process.execPath}' '${path.join(ROOT, 'bin', 'pvx.js')}' "$@"\n`, { mode: 0o755 });
+  return bin;
+}

@@ -1,0 +1,89 @@
+/**
+ * Ctrl-C during `pvx cluster create`, pressed as a terminal does (SIGINT to the whole foreground
+ * process group, ssh children included), while a chosen step runs: pvx lets that step finish, stops
+ * before the next (exit 4, or 130 before the first change), prints the command that finishes the
+ * job; that command, run as printed, leaves a whole cluster. Each point starts from standalone nodes
+ * (`pvx cluster teardown --yes` after the previous one). A lab of its own (e2ei, 10.77.24.0/24,
+ * 3 nodes, real sshd and corosync). Runs the built bin/pvx.js; needs root.
+ */
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { labDown, labUp, type LabInfo } from '../../src/lab/index.js';
+import { pvx, pvxAsync, pvxCtrlC, pvxOnPath } from '../helpers/cli.js';
+import { tmpDir } from '../helpers/tmp.js';
+
+const LAB = 'e2ei';
+const SUBNET = '10.77.24.0/24';
+const NODES = ['pve1', 'pve2', 'pve3'];
+const CLUSTER = 'e2ei';
+const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+const labLog: string[] = [];
+
+let info: LabInfo;
+let env: Record<string, string>;
+let bin: string;
+
+const createArgs = (): string[] => ['-i', info.inventory, 'cluster', 'create', CLUSTER, '--nodes', NODES.join(','), '--password-file', info.rootPasswordFile];
+/** Steps finished so far, as the progress lines say. */
+const finished = (stderr: string): number => (stderr.match(/^✔ \[/gm) ?? []).length;
+
+/** Every node a quorate member of the 3-node cluster, as `pvx cluster status` reads it. */
+function expectWhole(): void {
+  const s = pvx(['-i', info.inventory, '--json', 'cluster', 'status'], env);
+  expect(s.code, s.stdout + s.stderr).toBe(0);
+  const doc = JSON.parse(s.stdout);
+  expect(doc.result.cluster.name).toBe(CLUSTER);
+  expect(doc.result.quorum.quorate).toBe(true);
+  expect(doc.result.nodes.map((n: { name: string; online: boolean }) => [n.name, n.online])).toEqual(NODES.map((n) => [n, true]));
+}
+
+describe.skipIf(!isRoot)('Ctrl-C during cluster create, and the printed command that finishes it (e2ei)', () => {
+  beforeAll(async () => {
+    await labDown(LAB, (l) => void labLog.push(l));
+    info = await labUp({ name: LAB, nodes: NODES.length, subnet: SUBNET }, (l) => void labLog.push(l));
+    const dir = tmpDir('pvx-e2ei-');
+    env = { PVX_STATE_DIR: path.join(dir, 'state'), PVX_RUNTIME_DIR: path.join(dir, 'run') };
+    bin = pvxOnPath(dir);
+  });
+  afterAll(async () => {
+    await labDown(LAB, (l) => void labLog.push(l));
+  });
+
+  it('stops after the step under way at each chosen point, and the printed command makes the cluster whole', { timeout: 900_000 }, async () => {
+    const plan = pvx([...createArgs().slice(0, 2), '--json', '--dry-run', ...createArgs().slice(2)], env);
+    expect(plan.code, plan.stderr).toBe(0);
+    const titles = (JSON.parse(plan.stdout).result.plan as Array<{ node: string; title: string }>).map((s) => `[${s.node}] ${s.title}`);
+    // the changes: pvecm create on pve1, pvecm add on pve2, pvecm add on pve3 (each is pressed while it runs)
+    const points = titles.map((t, i) => ({ t, i })).filter(({ t }) => /create cluster|join cluster/.test(t)).map(({ i }) => i);
+    expect(points).toHaveLength(3);
+    const recovered: string[] = [];
+    for (const index of points) {
+      // Ctrl-C once the step before has finished, so it lands while this step's command runs
+      const r = await pvxCtrlC(createArgs(), env, (err) => (index === 0 ? /^✔ preflight: /m.test(err) : finished(err) >= index));
+      expect(r.pressed).toBe(true);
+      const stoppedAfter = finished(r.stderr);
+      // the step under way finished: its command was not cut off by the Ctrl-C
+      expect(stoppedAfter, r.stderr).toBeGreaterThan(index);
+      expect(r.stderr).toContain('Ctrl-C: stopping after the current step');
+      if (stoppedAfter < titles.length) {
+        expect(r.code, r.stderr).toBe(4);
+        const recovery = /continue with: (.+)$/m.exec(r.stderr)?.[1];
+        expect(recovery, r.stderr).toMatch(/^pvx -i .+ cluster create e2ei --nodes pve1,pve2,pve3 --password-file /);
+        const again = spawnSync('sh', ['-c', recovery ?? 'false'], { encoding: 'utf8', env: { ...process.env, ...env, NO_COLOR: '1', PATH: `${bin}:${process.env['PATH']}` }, timeout: 300_000 });
+        expect(again.status, again.stderr).toBe(0);
+        recovered.push(`Ctrl-C in "${titles[index]}": stopped after "${titles[stoppedAfter - 1]}", finished by the printed command`);
+      } else {
+        // the last step was under way: nothing was left to stop
+        expect(r.code, r.stderr).toBe(0);
+        recovered.push(`Ctrl-C in "${titles[index]}": the run had nothing left to stop`);
+      }
+      expectWhole();
+      const down = await pvxAsync(['-i', info.inventory, '--yes', 'cluster', 'teardown'], env);
+      expect(down.code, down.stderr).toBe(0);
+    }
+    labLog.push(`${recovered.length} of ${points.length} interruption points recovered:\n${recovered.join('\n')}`);
+    process.stderr.write(`${labLog.at(-1)}\n`);
+    expect(recovered).toHaveLength(points.length);
+  });
+});
