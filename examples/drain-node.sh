@@ -1,7 +1,8 @@
 #!/bin/sh
 # Drain a Proxmox VE node with pvx and jq: every guest on <node> moves to <target>, VMs live and
 # running containers with a restart (pvx takes --online or --restart per run, so two runs); then
-# one line per guest, and exit status 1 if any guest is still on <node>.
+# one line per guest, and exit status 1 if any guest is still on <node>. An example of scripting pvx:
+# `pvx node drain <node>` does this in one command, placing each guest on a target it fits on.
 # Usage: drain-node.sh <node> <target> [parallel]      (pvx finds the nodes in PVX_INVENTORY or ./pvx.yaml)
 set -eu
 node=${1:?usage: drain-node.sh <node> <target> [parallel]}

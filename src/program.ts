@@ -5,7 +5,9 @@ import { registerCompleteHook, registerCompletion } from './commands/completion/
 import { registerHa } from './commands/ha/define.js';
 import { registerLab } from './commands/lab/define.js';
 import { registerMigrate } from './commands/migrate/define.js';
+import { registerNode } from './commands/node/define.js';
 import { registerPreflight } from './commands/preflight/define.js';
+import { registerReplication } from './commands/replication/define.js';
 import { registerSchema } from './commands/schema/define.js';
 import { positiveInt } from './commands/shared/options.js';
 import type { Dispatch, PrintContext } from './commands/shared/dispatch.js';
@@ -21,7 +23,7 @@ Exit codes:
 /** Build the program; `dispatch` is called by each command's action, `print` serves the commands that only print. */
 export function buildProgram(version: string, dispatch: Dispatch, print: PrintContext): Command {
   const program = new Command('pvx')
-    .description('Safe Proxmox VE cluster workflows over SSH: preflight, create, join, status, teardown, migrate, ha, lab')
+    .description('Safe Proxmox VE cluster workflows over SSH: preflight, create, join, status, teardown, migrate, node drain/maintenance, ha, replication, lab')
     .version(version, '-V, --version', 'print the pvx version')
     .option('-i, --inventory <file>', 'inventory file (default ./pvx.yaml, then $XDG_CONFIG_HOME/pvx/inventory.yaml; env PVX_INVENTORY)')
     .option('--json', 'print exactly one JSON document on stdout (no spinners, no prompts)')
@@ -41,7 +43,9 @@ Examples:
   registerPreflight(program, dispatch);
   registerCluster(program, dispatch);
   registerMigrate(program, dispatch);
+  registerNode(program, dispatch);
   registerHa(program, dispatch);
+  registerReplication(program, dispatch);
   registerLab(program, dispatch);
   registerCompletion(program, print);
   registerSchema(program, print);

@@ -18,7 +18,7 @@ export const haVotesCheck: Check = {
       if (q.expectedVotes >= 3) return [finding(ID, n, 'ok', `the cluster has ${q.expectedVotes} expected votes${qdevice ? ' (with a QDevice)' : ''}`)];
       return [
         finding(ID, n, 'fail', `the cluster has only ${q.expectedVotes} expected vote(s): when a node fails the rest lose quorum, so HA cannot recover anything`, {
-          hint: 'add a third node, or a QDevice on a third machine (apt install corosync-qnetd there, corosync-qdevice on the nodes, then pvecm qdevice setup <its IP>)',
+          hint: 'add a third node, or a QDevice on a third machine (apt install corosync-qnetd there and corosync-qdevice on the nodes), then: pvx cluster qdevice add <host>',
         }),
       ];
     }

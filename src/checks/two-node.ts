@@ -33,7 +33,7 @@ export const twoNodeCheck: Check = {
       return [
         finding(ID, r.node, 'warn', 'the cluster would have 2 votes: when either node is down the other loses quorum and /etc/pve turns read-only', {
           peer: r.peer,
-          hint: 'add a third node, or a QDevice on a third machine: apt install corosync-qnetd there, corosync-qdevice on both nodes, then pvecm qdevice setup <its IP>',
+          hint: 'add a third node, or a QDevice on a third machine: apt install corosync-qnetd there, corosync-qdevice on both nodes, then pvx cluster qdevice add <its IP>',
         }),
       ];
     }

@@ -1,6 +1,6 @@
 /** Building one node: its private directories, its namespaces and mounts, and the files of its /etc. */
 import { statSync } from 'node:fs';
-import { chown, mkdir, stat, unlink } from 'node:fs/promises';
+import { chown, mkdir, rm, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runProcess } from '../transport/process.js';
@@ -166,8 +166,10 @@ export async function writeNodeFiles(initPid: number, p: NodeFilesPlan): Promise
 
 /**
  * A fresh PVE node has no /etc/corosync/corosync.conf (so corosync.service skips its start), but
- * Debian's corosync package ships an example one in the host /etc that the overlay would show.
- * Hide it once, when the node's overlay has never had a corosync directory of its own.
+ * Debian's corosync package ships an example one in the host /etc that the overlay would show, and
+ * the host's corosync-qnetd (the lab's QNetd host needs it) its /etc/corosync/qnetd, which a PVE
+ * node without that package lacks. Hide them once, when the node's overlay has never had a corosync
+ * directory of its own.
  */
 export async function hideHostCorosyncConf(initPid: number, nodeDir: string): Promise<boolean> {
   try {
@@ -177,6 +179,7 @@ export async function hideHostCorosyncConf(initPid: number, nodeDir: string): Pr
     /* never touched: hide the host's files */
   }
   for (const f of ['corosync.conf', 'authkey']) await unlink(inNode(initPid, `/etc/corosync/${f}`)).catch(() => undefined);
+  await rm(inNode(initPid, '/etc/corosync/qnetd'), { recursive: true, force: true });
   await mkdir(inNode(initPid, '/etc/corosync'), { recursive: true });
   return true;
 }

@@ -32,8 +32,36 @@ export const pvecm = {
   delnode: (node: string): string[] => ['pvecm', 'delnode', node],
   /** `pvecm expected <votes>` (corosync-quorumtool -e) */
   expected: (votes: number): string[] => ['pvecm', 'expected', String(votes)],
+  /**
+   * `pvecm qdevice setup <address> [--force 1]`: root ssh from this node to the QNetd host, the
+   * certificate exchange, the device in corosync.conf, corosync-qdevice started on every member
+   */
+  qdeviceSetup: (address: string, force: boolean): string[] => ['pvecm', 'qdevice', 'setup', address, ...(force ? ['--force', '1'] : [])],
   /** `pvecm qdevice remove`: drops the QDevice from corosync.conf and stops its daemon on every member (all must be online) */
   qdeviceRemove: (): string[] => ['pvecm', 'qdevice', 'remove'],
+};
+
+/** `corosync-quorumtool -s`: the votequorum view of this node (exits 2 while it is not quorate, still printing it). */
+export function quorumtoolStatus(): string[] {
+  return ['corosync-quorumtool', '-s'];
+}
+
+/** The TCP port corosync-qnetd listens on (its default, which pvecm qdevice setup uses). */
+export const QNETD_PORT = 5403;
+
+/** The probes a QDevice needs before `pvecm qdevice setup`; each answers by its exit code. */
+export const qdeviceProbe = {
+  /** a TCP connection from this node to the QNetd port, with bash's /dev/tcp (no netcat on a stock PVE node); 124 = timed out */
+  tcp: (host: string, port: number = QNETD_PORT): string[] => ['timeout', '5', 'bash', '-c', 'exec 3<>"/dev/tcp/$1/$2"', 'pvx-tcp-probe', host, String(port)],
+  /** `Status` of a Debian package: `install ok installed` when it is */
+  packageStatus: (pkg: string): string[] => ['dpkg-query', '-W', '-f=${Status}', pkg],
+  /**
+   * root ssh from this node to the QNetd host as pvecm does it (BatchMode: no prompt, the host key
+   * must be known), asking corosync-qnetd-tool for the daemon's status: 255 ssh failed, 127 not installed
+   */
+  qnetdOverSsh: (host: string): string[] => ['ssh', '-o', 'BatchMode=yes', '-o', 'ConnectTimeout=10', '-l', 'root', host, 'corosync-qnetd-tool', '-s'],
+  /** the node's QDevice certificate store, which pvecm qdevice setup refuses to replace without --force */
+  certStore: (): string[] => ['test', '-e', '/etc/corosync/qdevice/net/nssdb'],
 };
 
 /** `pvesh get <path> --output-format json` (one line, sorted keys, 0/1 booleans). */
@@ -133,6 +161,8 @@ export const haManager = {
   /** queues a CRM request and returns at once; the move happens later (or never) */
   migrate: (sid: string, node: string): string[] => ['ha-manager', 'migrate', sid, node],
   status: (): string[] => ['ha-manager', 'status'],
+  /** queues a node-maintenance request for the CRM and returns at once (reference §5.2) */
+  nodeMaintenance: (action: 'enable' | 'disable', node: string): string[] => ['ha-manager', 'crm-command', 'node-maintenance', action, node],
   /** adds a resource; without --state the CRM starts it (`started` is the default) */
   add: (sid: string, o: HaResourceOptions): string[] => ['ha-manager', 'add', sid, ...haResourceFlags(o)],
   set: (sid: string, o: HaResourceOptions & { delete?: readonly string[] }): string[] => [
@@ -171,10 +201,38 @@ export function pvesrList(): string[] {
   return ['pvesr', 'list'];
 }
 
+/** The options of a new replication job (pvesr create-local-job, reference §8.3). */
+export interface ReplicationJobOptions {
+  schedule?: string;
+  /** MB/s */
+  rate?: number;
+  comment?: string;
+}
+
+/** `pvesr` commands other than list (reference §8.3). */
+export const pvesr = {
+  /** `pvesr status [--guest <vmid>]`: the jobs whose guest lives on the node it runs on */
+  status: (vmid?: number): string[] => ['pvesr', 'status', ...(vmid !== undefined ? ['--guest', String(vmid)] : [])],
+  createLocalJob: (id: string, target: string, o: ReplicationJobOptions): string[] => [
+    'pvesr',
+    'create-local-job',
+    id,
+    target,
+    ...(o.schedule !== undefined ? ['--schedule', o.schedule] : []),
+    ...(o.rate !== undefined ? ['--rate', String(o.rate)] : []),
+    ...(o.comment !== undefined ? ['--comment', o.comment] : []),
+  ],
+  /** `pvesr delete <id> [--keep 1]`: marks the job for removal; the scheduler then removes it (and, without keep, the replicated volumes on the target) */
+  delete: (id: string, keep: boolean): string[] => ['pvesr', 'delete', id, ...(keep ? ['--keep', '1'] : [])],
+  /** `pvesr schedule-now <id>`: due at once; pvescheduler runs it within its next minute */
+  scheduleNow: (id: string): string[] => ['pvesr', 'schedule-now', id],
+};
+
 /** `systemctl` verbs on one unit (pve-cluster is pmxcfs; corosync is the membership daemon). */
 export const systemctl = {
   stop: (unit: string): string[] => ['systemctl', 'stop', unit],
   start: (unit: string): string[] => ['systemctl', 'start', unit],
+  enable: (unit: string): string[] => ['systemctl', 'enable', unit],
 };
 
 /** Where a node keeps its cluster configuration (reference §2.2, §2.3). */

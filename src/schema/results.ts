@@ -10,13 +10,19 @@ import type { clusterCreate } from '../commands/cluster/create.js';
 import type { clusterExpected } from '../commands/cluster/expected.js';
 import type { clusterJoin } from '../commands/cluster/join.js';
 import type { clusterRemoveNode } from '../commands/cluster/remove-node.js';
+import type { clusterQdeviceAdd, clusterQdeviceRemove, QdeviceCheck, QdevicePlanResult, QdeviceResult, QdeviceVotes } from '../commands/cluster/qdevice.js';
 import type { clusterRestore, RestoreMembership, RestorePlanResult, RestoreResult } from '../commands/cluster/restore.js';
 import type { ClusterStatusResult, clusterStatus } from '../commands/cluster/status.js';
 import type { clusterTeardown, TeardownBackups, TeardownNodeResult, TeardownPlanResult, TeardownResult } from '../commands/cluster/teardown.js';
 import type { haAdd, HaChangeResult, HaGuestResult, HaPlanResult, haRemove, haSet } from '../commands/ha/change.js';
 import type { haBudget, HaBudgetResult, haStatus, HaStatusResult } from '../commands/ha/status.js';
+import type { replicationAdd, ReplicationChangeResult, ReplicationJobInfo, ReplicationPlanResult, replicationRemove, replicationRun, ReplicationRunResult } from '../commands/replication/change.js';
+import type { ReplicationJobState, replicationList, ReplicationListResult, replicationStatus, ReplicationStatusResult } from '../commands/replication/status.js';
+import type { PvesrJob } from '../pve/parse/pvesr.js';
 import type { labDownCommand, labExecCommand, labFaultCommand, labInventoryCommand, labStatusCommand, labUpCommand } from '../commands/lab/run.js';
 import type { migrate, MigratePlanResult, MigrateResult } from '../commands/migrate/run.js';
+import type { DrainGuestResult, DrainPlacement, DrainPlanResult, DrainResult, nodeDrain } from '../commands/node/drain.js';
+import type { MaintenanceHaGuest, maintenanceDisable, maintenanceEnable, MaintenancePlanResult, MaintenanceResult } from '../commands/node/maintenance.js';
 import type { preflight, PreflightCommandResult, PreflightNode } from '../commands/preflight/run.js';
 import type { Finding } from '../checks/types.js';
 import type { Envelope } from '../ui/report.js';
@@ -205,6 +211,38 @@ const guestResult = z.strictObject({
 const migrateResult = z.strictObject({ guests: z.array(guestResult) });
 const migratePlanResult = z.strictObject({ plan: z.array(plannedStep), title: z.string(), skipped: z.array(guestResult) });
 
+// ---- node drain / maintenance ----
+
+const drainGuestResult = z.strictObject({
+  vmid: z.int(),
+  type: z.enum(['qemu', 'lxc']),
+  from: z.string(),
+  target: z.string().nullable(),
+  status: z.enum(['migrated', 'failed', 'skipped']),
+  durationMs: z.number(),
+  reason: z.string().optional(),
+});
+const drainPlacement = z.strictObject({ vmid: z.int(), type: z.enum(['qemu', 'lxc']), from: z.string(), target: z.string().nullable(), reason: z.string().optional() });
+const drainResult = z.strictObject({ node: z.string(), guests: z.array(drainGuestResult) });
+const drainPlanResult = z.strictObject({ node: z.string(), title: z.string(), plan: z.array(plannedStep), placement: z.array(drainPlacement) });
+const maintenanceHaGuest = z.strictObject({ sid: z.string(), node: z.string().nullable(), state: z.string().nullable() });
+const maintenanceResult = z.strictObject({
+  node: z.string(),
+  action: z.enum(['enable', 'disable']),
+  haMaintenance: z.boolean(),
+  ha: z.array(maintenanceHaGuest),
+  guests: z.array(drainGuestResult),
+  stateFile: z.string().nullable(),
+});
+const maintenancePlanResult = z.strictObject({
+  node: z.string(),
+  action: z.enum(['enable', 'disable']),
+  haMaintenance: z.boolean(),
+  title: z.string(),
+  plan: z.array(plannedStep),
+  placement: z.array(drainPlacement),
+});
+
 // ---- ha ----
 
 const haState = z.enum(['started', 'stopped', 'disabled', 'ignored']);
@@ -238,6 +276,72 @@ const haPlanResult = z.strictObject({
   preferenceMode,
   plan: z.array(plannedStep),
   guests: z.array(haGuestResult),
+});
+
+// ---- replication ----
+
+const replicationJobInfo = z.strictObject({
+  id: z.string().describe('<vmid>-<n>'),
+  vmid: z.int(),
+  source: z.string().describe("the guest's node, which sends the data"),
+  target: z.string(),
+  schedule: z.string().describe('PVE calendar event'),
+  rateMbps: z.number().optional(),
+  comment: z.string().optional(),
+});
+
+const replicationRunResult = z.strictObject({
+  id: z.string(),
+  ok: z.boolean(),
+  lastSync: z.string().optional().describe("node-local time as pvesr prints it, YYYY-MM-DD_HH:MM:SS"),
+  durationSec: z.number().optional(),
+  failCount: z.int(),
+  state: z.string().describe('OK, SYNCING or the error of the last failed run'),
+});
+
+const replicationChangeResult = z.strictObject({
+  action: z.enum(['add', 'remove', 'run']),
+  jobs: z.array(replicationJobInfo),
+  volumes: z.array(z.string()).optional(),
+  runs: z.array(replicationRunResult).optional(),
+  summary: z.string(),
+  steps: z.array(stepReport),
+});
+
+const replicationPlanResult = z.strictObject({
+  title: z.string(),
+  plan: z.array(plannedStep),
+  jobs: z.array(replicationJobInfo),
+  volumes: z.array(z.string()).optional(),
+});
+
+const pvesrJob = z.strictObject({
+  jobId: z.string(),
+  vmid: z.int(),
+  target: z.string(),
+  schedule: z.string(),
+  rateMbps: z.number().optional().describe('MB/s; absent when unlimited'),
+  enabled: z.boolean(),
+});
+
+const replicationListResult = z.strictObject({ node: z.string().describe('the node pvesr list ran on'), jobs: z.array(pvesrJob) });
+
+const replicationJobState = z.strictObject({
+  jobId: z.string(),
+  vmid: z.int(),
+  enabled: z.boolean(),
+  target: z.string(),
+  lastSync: z.string().optional().describe("node-local time as pvesr prints it, YYYY-MM-DD_HH:MM:SS; absent when never synced"),
+  nextSync: z.string().optional().describe("node-local time, or 'pending' when due"),
+  durationSec: z.number().optional(),
+  failCount: z.int(),
+  state: z.string(),
+  source: z.string().describe('the node whose pvesr status lists the job (the guest\'s node)'),
+});
+
+const replicationStatusResult = z.strictObject({
+  jobs: z.array(replicationJobState),
+  unread: z.array(z.strictObject({ node: z.string(), message: z.string() })),
 });
 
 const downtimeBudget = z.strictObject({ percent: z.number(), year: z.number(), month: z.number(), week: z.number(), day: z.number() }).describe('downtimes in seconds');
@@ -316,6 +420,37 @@ const labStatus = z.strictObject({
   qnetd: labQnetdStatus.optional(),
 });
 
+// ---- cluster qdevice ----
+
+const qdeviceCheck = z.strictObject({
+  id: z.string(),
+  node: z.string(),
+  status: z.enum(['ok', 'fail']),
+  message: z.string(),
+});
+
+const qdeviceVotes = z.strictObject({
+  node: z.string(),
+  expectedVotes: z.int(),
+  totalVotes: z.int(),
+  qdevice: z.boolean().describe('the Qdevice flag of corosync-quorumtool -s'),
+});
+
+const qdeviceResult = z.strictObject({
+  action: z.enum(['add', 'remove']),
+  cluster: z.string(),
+  host: z.string().nullable().describe('the QNetd address'),
+  outcome: z.enum(['added', 'removed', 'failed']),
+  summary: z.string(),
+  votes: z.array(qdeviceVotes).describe('what each node showed in corosync-quorumtool -s at the end'),
+  checks: z.array(qdeviceCheck),
+  steps: z.array(stepReport),
+  journal: z.string().optional(),
+  recovery: z.string().optional(),
+});
+
+const qdevicePlanResult = z.strictObject({ title: z.string(), plan: z.array(plannedStep), checks: z.array(qdeviceCheck) });
+
 const labDown = z.strictObject({ name: z.string(), removed: z.boolean() });
 const labInventory = z.strictObject({ inventory: z.string(), rootPasswordFile: z.string() });
 const labExec = z.strictObject({ exitCode: z.int(), stdout: z.string().optional(), stderr: z.string().optional() });
@@ -353,12 +488,22 @@ export const RESULT_SCHEMAS = {
   'cluster expected': z.union([clusterChangeResult, planResult]),
   'cluster teardown': z.union([teardownResult, teardownPlanResult]),
   'cluster restore': z.union([restoreResult, restorePlanResult]),
+  'cluster qdevice add': z.union([qdeviceResult, qdevicePlanResult]),
+  'cluster qdevice remove': z.union([qdeviceResult, qdevicePlanResult]),
   migrate: z.union([migrateResult, migratePlanResult]),
+  'node drain': z.union([drainResult, drainPlanResult]),
+  'node maintenance enable': z.union([maintenanceResult, maintenancePlanResult]),
+  'node maintenance disable': z.union([maintenanceResult, maintenancePlanResult]),
   'ha add': z.union([haChangeResult, haPlanResult]),
   'ha set': z.union([haChangeResult, haPlanResult]),
   'ha remove': z.union([haChangeResult, haPlanResult]),
   'ha status': haStatusResult,
   'ha budget': haBudgetResult,
+  'replication add': z.union([replicationChangeResult, replicationPlanResult]),
+  'replication list': replicationListResult,
+  'replication status': replicationStatusResult,
+  'replication remove': z.union([replicationChangeResult, replicationPlanResult]),
+  'replication run': z.union([replicationChangeResult, replicationPlanResult]),
   'lab up': labInfo,
   'lab down': labDown,
   'lab status': labStatus,
@@ -394,12 +539,23 @@ const _teardownPlanResult: Equals<Out<typeof teardownPlanResult>, TeardownPlanRe
 const _restoreMembership: Equals<Out<typeof restoreMembership>, RestoreMembership> = true;
 const _restoreResult: Equals<Out<typeof restoreResult>, RestoreResult> = true;
 const _restorePlanResult: Equals<Out<typeof restorePlanResult>, RestorePlanResult> = true;
+const _qdeviceCheck: Equals<Out<typeof qdeviceCheck>, QdeviceCheck> = true;
+const _qdeviceVotes: Equals<Out<typeof qdeviceVotes>, QdeviceVotes> = true;
+const _qdeviceResult: Equals<Out<typeof qdeviceResult>, QdeviceResult> = true;
+const _qdevicePlanResult: Equals<Out<typeof qdevicePlanResult>, QdevicePlanResult> = true;
 const _finding: Equals<Out<typeof finding>, Finding> = true;
 const _preflightNode: Equals<Out<typeof preflightNode>, PreflightNode> = true;
 const _preflightResult: Equals<Out<typeof preflightResult>, PreflightCommandResult> = true;
 const _guestResult: Equals<Out<typeof guestResult>, GuestResult> = true;
 const _migrateResult: Equals<Out<typeof migrateResult>, MigrateResult> = true;
 const _migratePlanResult: Equals<Out<typeof migratePlanResult>, MigratePlanResult> = true;
+const _drainGuestResult: Equals<Out<typeof drainGuestResult>, DrainGuestResult> = true;
+const _drainPlacement: Equals<Out<typeof drainPlacement>, DrainPlacement> = true;
+const _drainResult: Equals<Out<typeof drainResult>, DrainResult> = true;
+const _drainPlanResult: Equals<Out<typeof drainPlanResult>, DrainPlanResult> = true;
+const _maintenanceHaGuest: Equals<Out<typeof maintenanceHaGuest>, MaintenanceHaGuest> = true;
+const _maintenanceResult: Equals<Out<typeof maintenanceResult>, MaintenanceResult> = true;
+const _maintenancePlanResult: Equals<Out<typeof maintenancePlanResult>, MaintenancePlanResult> = true;
 const _haGuestResult: Equals<Out<typeof haGuestResult>, HaGuestResult> = true;
 const _haChangeResult: Equals<Out<typeof haChangeResult>, HaChangeResult> = true;
 const _haPlanResult: Equals<Out<typeof haPlanResult>, HaPlanResult> = true;
@@ -411,6 +567,14 @@ const _haLrm: Equals<Out<typeof haLrm>, HaLrm> = true;
 const _haService: Equals<Out<typeof haService>, HaService> = true;
 const _haStatusResult: Equals<Out<typeof haStatusResult>, HaStatusResult> = true;
 const _haBudgetResult: Equals<Out<typeof haBudgetResult>, HaBudgetResult> = true;
+const _replicationJobInfo: Equals<Out<typeof replicationJobInfo>, ReplicationJobInfo> = true;
+const _replicationRunResult: Equals<Out<typeof replicationRunResult>, ReplicationRunResult> = true;
+const _replicationChangeResult: Equals<Out<typeof replicationChangeResult>, ReplicationChangeResult> = true;
+const _replicationPlanResult: Equals<Out<typeof replicationPlanResult>, ReplicationPlanResult> = true;
+const _pvesrJob: Equals<Out<typeof pvesrJob>, PvesrJob> = true;
+const _replicationListResult: Equals<Out<typeof replicationListResult>, ReplicationListResult> = true;
+const _replicationJobState: Equals<Out<typeof replicationJobState>, ReplicationJobState> = true;
+const _replicationStatusResult: Equals<Out<typeof replicationStatusResult>, ReplicationStatusResult> = true;
 const _labInfo: Equals<Out<typeof labInfo>, LabInfo> = true;
 const _labNodeStatus: Equals<Out<typeof labNodeStatus>, NodeStatus> = true;
 const _labStatus: Equals<Out<typeof labStatus>, LabStatus> = true;
@@ -426,12 +590,22 @@ const _commands: { [K in ResultCommand]: Equals<Out<(typeof RESULT_SCHEMAS)[K]>,
   'cluster expected': true,
   'cluster teardown': true,
   'cluster restore': true,
+  'cluster qdevice add': true,
+  'cluster qdevice remove': true,
   migrate: true,
+  'node drain': true,
+  'node maintenance enable': true,
+  'node maintenance disable': true,
   'ha add': true,
   'ha set': true,
   'ha remove': true,
   'ha status': true,
   'ha budget': true,
+  'replication add': true,
+  'replication list': true,
+  'replication status': true,
+  'replication remove': true,
+  'replication run': true,
   'lab up': true,
   'lab down': true,
   'lab status': true,
@@ -450,12 +624,22 @@ interface CommandFunctions {
   'cluster expected': typeof clusterExpected;
   'cluster teardown': typeof clusterTeardown;
   'cluster restore': typeof clusterRestore;
+  'cluster qdevice add': typeof clusterQdeviceAdd;
+  'cluster qdevice remove': typeof clusterQdeviceRemove;
   migrate: typeof migrate;
+  'node drain': typeof nodeDrain;
+  'node maintenance enable': typeof maintenanceEnable;
+  'node maintenance disable': typeof maintenanceDisable;
   'ha add': typeof haAdd;
   'ha set': typeof haSet;
   'ha remove': typeof haRemove;
   'ha status': typeof haStatus;
   'ha budget': typeof haBudget;
+  'replication add': typeof replicationAdd;
+  'replication list': typeof replicationList;
+  'replication status': typeof replicationStatus;
+  'replication remove': typeof replicationRemove;
+  'replication run': typeof replicationRun;
   'lab up': typeof labUpCommand;
   'lab down': typeof labDownCommand;
   'lab status': typeof labStatusCommand;

@@ -4,6 +4,7 @@
  * else is held back, whatever its caller says about it. A tool is named by its bare name; a path
  * or a prefix (`env`, `nice`) is not a known read.
  */
+import { isIP } from 'node:net';
 import { isReadOnlyScript } from './read-only-scripts.js';
 
 type Shape = (args: readonly string[]) => boolean;
@@ -62,6 +63,14 @@ const READS: Readonly<Record<string, Shape>> = {
     return verb === undefined || verb === 'show' || verb === 'list' || verb === 'ls';
   },
   sh: isScript,
+  // only the status of installed packages (-W with a format), no other action
+  'dpkg-query': (a) => a.length >= 3 && a[0] === '-W' && /^-f=/.test(a[1] ?? '') && a.slice(2).every((p) => /^[a-z0-9][a-z0-9+.-]*$/.test(p)),
+  // only the TCP probe: bash opens a connection to an address and port, sends nothing, and exits
+  timeout: (a) =>
+    a.length === 7 && a[0] === '5' && a[1] === 'bash' && a[2] === '-c' && a[3] === 'exec 3<>"/dev/tcp/$1/$2"' && a[4] === 'pvx-tcp-probe' && isIP(a[5] ?? '') !== 0 && /^\d{1,5}$/.test(a[6] ?? ''),
+  // only the QNetd status over root ssh, without a prompt
+  ssh: (a) =>
+    a.length === 9 && a.slice(0, 6).join(' ') === '-o BatchMode=yes -o ConnectTimeout=10 -l root' && isIP(a[6] ?? '') !== 0 && a[7] === 'corosync-qnetd-tool' && a[8] === '-s',
 };
 
 function isScript(args: readonly string[]): boolean {

@@ -84,7 +84,7 @@ describe.skipIf(need('bash'))('bash: completions/pvx.bash', () => {
 
   it('an empty word after a space is sent as an empty word', async () => {
     const s = await stub(['cluster', '']);
-    expect(bash(s, ['pvx', 'cluster', ''], 'pvx cluster ')).toEqual(['status', 'create', 'join', 'remove-node', 'expected', 'teardown', 'restore', 'help']);
+    expect(bash(s, ['pvx', 'cluster', ''], 'pvx cluster ')).toEqual(['status', 'create', 'join', 'remove-node', 'expected', 'qdevice', 'teardown', 'restore', 'help']);
     expect(s.argv()).toEqual(['__complete', '--', 'cluster', '']);
   });
 

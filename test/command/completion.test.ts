@@ -96,13 +96,13 @@ async function ask(w: World, words: string[]): Promise<{ values: string[]; direc
 describe('pvx __complete: commands and options from the command tree', () => {
   it('top level: every visible command with its description, never the hidden one', async () => {
     const r = await ask(world(), ['']);
-    expect(r.values).toEqual(['preflight', 'cluster', 'migrate', 'ha', 'lab', 'completion', 'schema', 'help']);
+    expect(r.values).toEqual(['preflight', 'cluster', 'migrate', 'node', 'ha', 'replication', 'lab', 'completion', 'schema', 'help']);
     expect(r.directive).toBe(':none');
-    expect(r.raw).toContain('cluster\tcluster membership: create, join, status, remove-node, expected, teardown, restore\n');
+    expect(r.raw).toContain('cluster\tcluster membership: create, join, status, remove-node, expected, qdevice, teardown, restore\n');
   });
 
   it('subcommands of a group, filtered by what is typed', async () => {
-    expect((await ask(world(), ['cluster', ''])).values).toEqual(['status', 'create', 'join', 'remove-node', 'expected', 'teardown', 'restore', 'help']);
+    expect((await ask(world(), ['cluster', ''])).values).toEqual(['status', 'create', 'join', 'remove-node', 'expected', 'qdevice', 'teardown', 'restore', 'help']);
     expect((await ask(world(), ['cluster', 're'])).values).toEqual(['remove-node', 'restore']);
     expect((await ask(world(), ['-i', 'x.yaml', '--json', 'ha', 's'])).values).toEqual(['set', 'status']);
   });
@@ -140,8 +140,11 @@ describe('pvx __complete: commands and options from the command tree', () => {
 
   it('completion, schema and help arguments', async () => {
     expect((await ask(world(), ['completion', ''])).values).toEqual(['bash', 'zsh', 'fish']);
-    expect((await ask(world(), ['schema', ''])).values).toEqual(['preflight', 'cluster', 'migrate', 'ha', 'lab']);
+    expect((await ask(world(), ['schema', ''])).values).toEqual(['preflight', 'cluster', 'migrate', 'node', 'ha', 'replication', 'lab']);
+    expect((await ask(world(), ['schema', 'node', ''])).values).toEqual(['drain', 'maintenance']);
+    expect((await ask(world(), ['node', 'maintenance', ''])).values).toEqual(['enable', 'disable', 'help']);
     expect((await ask(world(), ['schema', 'ha', ''])).values).toEqual(['add', 'set', 'remove', 'status', 'budget']);
+    expect((await ask(world(), ['schema', 'replication', ''])).values).toEqual(['add', 'list', 'status', 'remove', 'run']);
     expect((await ask(world(), ['help', 'c'])).values).toEqual(['cluster', 'completion']);
     expect((await ask(world(), ['lab', 'help', ''])).values).toEqual(['up', 'down', 'status', 'inventory', 'exec', 'fault']);
   });

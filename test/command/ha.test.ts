@@ -91,7 +91,7 @@ describe('pvx ha add', () => {
     fc.replication.set(104, ['pve2']);
     const partial = await pvx(['ha', 'add', '104'], fc);
     expect(partial.code).toBe(3);
-    expect(partial.stderr).toContain('replicate it to pve3 (pvesr create-local-job 104-<n> <node>)');
+    expect(partial.stderr).toContain('replicate it to pve3 (pvx replication add 104 --to pve3) or move it to shared storage');
     fc.replication.set(104, ['pve2', 'pve3']);
     const r = await pvx(['ha', 'add', '104'], fc);
     expect(r.code).toBe(0);
@@ -105,7 +105,7 @@ describe('pvx ha add', () => {
     fc.pvesrExtraRows.push('104-1                local/pve3                 */15     -      yes   (new column)');
     const refused = await pvx(['--json', 'ha', 'add', '104'], fc);
     expect(refused.code).toBe(3);
-    expect(JSON.parse(refused.stdout).error.message).toContain('replicate it to pve3 (pvesr create-local-job 104-<n> <node>)');
+    expect(JSON.parse(refused.stdout).error.message).toContain('replicate it to pve3 (pvx replication add 104 --to pve3) or move it to shared storage');
     expect(fc.mutations()).toEqual([]);
     fc.replication.set(104, ['pve2', 'pve3']);
     const r = await pvx(['--json', 'ha', 'add', '104'], fc);
@@ -143,6 +143,7 @@ describe('pvx ha add', () => {
     const r = await pvx(['ha', 'add', '100'], fc, ['pve1', 'pve2']);
     expect(r.code).toBe(3);
     expect(r.stderr).toContain('ha-votes: the cluster has only 2 expected vote(s)');
+    expect(r.stderr).toContain('then: pvx cluster qdevice add <host>');
     expect(fc.mutations()).toEqual([]);
     fc.verify();
   });

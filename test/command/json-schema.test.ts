@@ -11,7 +11,10 @@ import { RESULT_COMMANDS } from '../../src/schema/names.js';
 import type { Transport } from '../../src/transport/types.js';
 import { FakeCluster } from '../helpers/fake-cluster.js';
 import { FakeHa } from '../helpers/fake-ha.js';
+import { addPreflight, corosyncConf, membershipReads, QdeviceFake, quorumtool } from '../helpers/fake-qdevice.js';
 import { FakeMigrateCluster } from '../helpers/fake-migrate.js';
+import { answer, clusterReads, LockingFake, pvesmStatusText, pvesrListText, pvesrStatusText, STORAGES } from '../helpers/fake-replication.js';
+import { FakeTransport } from '../helpers/fake-transport.js';
 import { TeardownFake } from '../helpers/fake-teardown.js';
 import { validEnvelope } from '../helpers/json-schema.js';
 import { writeInventory } from '../helpers/run-cli.js';
@@ -124,6 +127,22 @@ describe('--json documents match the shipped schemas', () => {
     expect(skipped.doc.result).toMatchObject({ guests: [{ vmid: 101, status: 'skipped' }] });
   });
 
+  it('node drain and maintenance: a dry run, a drain with a guest that stays, enable and disable --return', async () => {
+    const guests = () => new FakeMigrateCluster([
+      { vmid: 100, type: 'qemu', node: 'pve1', running: false, memMiB: 512 },
+      { vmid: 101, type: 'qemu', node: 'pve1', running: false, memMiB: 512, storage: 'local-lvm' },
+    ]);
+    expect(seen(await json(['node', 'drain', 'pve1', '--dry-run'], guests())).doc.result).toHaveProperty('placement');
+    const drained = seen(await json(['node', 'drain', 'pve1'], guests()));
+    expect([drained.code, drained.doc.result.guests.map((g: { status: string }) => g.status)]).toEqual([1, ['migrated', 'skipped']]);
+    const fc = guests();
+    fc.haLrms = true;
+    const state = tmpDir('pvx-state-');
+    expect(seen(await json(['node', 'maintenance', 'enable', 'pve1', '--dry-run'], fc, { state })).doc.result).toHaveProperty('plan');
+    expect(seen(await json(['node', 'maintenance', 'enable', 'pve1', '--with-local-disks'], fc, { state })).code).toBe(0);
+    expect(seen(await json(['node', 'maintenance', 'disable', 'pve1', '--return'], fc, { state })).doc.result).toMatchObject({ action: 'disable' });
+  });
+
   it('ha add (PVE 9 rule, PVE 8 group, dry run, refused), set, remove, status, budget', async () => {
     expect(seen(await json(['ha', 'add', '100', '101', '--nodes', 'pve2,pve1:2'], haCluster(9))).doc.result).toMatchObject({ preferenceMode: 'rules' });
     expect(seen(await json(['ha', 'add', '100', '--nodes', 'pve1:2,pve2', '--strict'], haCluster(8))).doc.result).toMatchObject({ preferenceMode: 'groups' });
@@ -137,6 +156,37 @@ describe('--json documents match the shipped schemas', () => {
     expect(seen(await json(['ha', 'budget', '99.99'], undefined)).doc.result).toMatchObject({ budget: { percent: 99.99 } });
   });
 
+  it('replication add (run and dry run), list, status, run, remove', async () => {
+    const fake = (scripts: ConstructorParameters<typeof FakeTransport>[0]) => new LockingFake(new FakeTransport(scripts));
+    const addReads = [
+      ...clusterReads(),
+      { node: 'pve1', argv: ['qm', 'config', '100'], result: answer('scsi0: local-zfs:vm-100-disk-0,size=4G\n') },
+      { node: 'pve1', argv: ['pvesm', 'status'], result: answer(pvesmStatusText(STORAGES)) },
+      { node: 'pve2', argv: ['pvesm', 'status'], result: answer(pvesmStatusText(STORAGES)) },
+    ];
+    const listed = answer(pvesrListText([{ id: '100-0', target: 'pve2' }]));
+    expect(seen(await json(['replication', 'add', '100', '--to', 'pve2', '--dry-run'], fake(addReads))).doc.result).toHaveProperty('plan');
+    const added = seen(await json(['replication', 'add', '100', '--to', 'pve2'], fake([...addReads, { node: 'pve1', argv: ['pvesr', 'create-local-job', '100-0', 'pve2'] }, { node: 'pve1', argv: ['pvesr', 'list'], result: listed }])));
+    expect(added.doc.result).toMatchObject({ action: 'add', jobs: [{ id: '100-0' }] });
+    expect(seen(await json(['replication', 'list'], fake([{ node: 'pve1', argv: ['pvesr', 'list'], result: listed }]))).doc.result).toMatchObject({ jobs: [{ jobId: '100-0' }] });
+    const st = (last: string) => answer(pvesrStatusText([{ id: '100-0', target: 'pve2', last, next: '2026-08-19_17:30:00', duration: '1.5' }]));
+    const status = seen(await json(['replication', 'status', '--node', 'pve1'], fake([{ node: 'pve1', argv: ['pvesr', 'status'], result: st('2026-08-19_17:00:00') }])));
+    expect(status.doc.result).toMatchObject({ jobs: [{ jobId: '100-0', source: 'pve1' }], unread: [] });
+    const ran = seen(await json(['replication', 'run', '100-0'], fake([
+      ...clusterReads([{ id: '100-0', target: 'pve2' }]),
+      { node: 'pve1', argv: ['pvesr', 'status', '--guest', '100'], result: st('2026-08-19_17:00:00') },
+      { node: 'pve1', argv: ['pvesr', 'schedule-now', '100-0'] },
+      { node: 'pve1', argv: ['pvesr', 'status', '--guest', '100'], result: st('2026-08-19_17:15:02') },
+    ])));
+    expect(ran.doc.result).toMatchObject({ action: 'run', runs: [{ id: '100-0', ok: true }] });
+    const removed = seen(await json(['replication', 'remove', '100-0'], fake([
+      ...clusterReads([{ id: '100-0', target: 'pve2' }]),
+      { node: 'pve1', argv: ['pvesr', 'delete', '100-0'] },
+      { node: 'pve1', argv: ['pvesr', 'list'], result: answer(pvesrListText([])) },
+    ])));
+    expect(removed.doc.result).toMatchObject({ action: 'remove' });
+  });
+
   it('lab status, inventory and fault without a lab: the result says so, or the error does', async () => {
     const env = { PVX_LAB_ROOT: tmpDir('pvx-labs-') };
     const st = seen(await json(['lab', 'status', '--name', 'nolab'], undefined, { env }));
@@ -145,6 +195,21 @@ describe('--json documents match the shipped schemas', () => {
     expect([inv.code, inv.doc.ok]).toEqual([1, false]);
     const fault = seen(await json(['lab', 'fault', 'pve1', 'no-such-fault', '--name', 'nolab'], undefined, { env }));
     expect(fault.code).toBe(2);
+  });
+
+  it('cluster qdevice add and remove: dry run, run, a failure after changes', async () => {
+    const two = { names: ['pve1', 'pve2'] };
+    const host = '10.99.0.5';
+    const votes = (self: number, qdevice: boolean) => ({ node: `pve${self}`, argv: ['corosync-quorumtool', '-s'], result: { stdout: quorumtool(self, 2, qdevice ? { expected: 3, total: 3, qdevice } : { expected: 2, total: 2, qdevice }) } });
+    expect(seen(await json(['--dry-run', 'cluster', 'qdevice', 'add', host], new QdeviceFake(addPreflight(2, host)), two)).doc.result).toHaveProperty('plan');
+    const added = seen(await json(['cluster', 'qdevice', 'add', host], new QdeviceFake([...addPreflight(2, host), { node: 'pve1', argv: ['pvecm', 'qdevice', 'setup', host] }, votes(1, true), votes(2, true)]), two));
+    expect(added.doc.result).toMatchObject({ outcome: 'added' });
+    const stuck = { ...votes(2, false), repeat: true };
+    const failed = seen(await json(['cluster', 'qdevice', 'add', host], new QdeviceFake([...addPreflight(2, host), { node: 'pve1', argv: ['pvecm', 'qdevice', 'setup', host] }, votes(1, true), stuck]), two));
+    expect([failed.code, failed.doc.result.outcome]).toEqual([4, 'failed']);
+    const reads = [...membershipReads(1, 2, { qdevice: true }), ...membershipReads(2, 2, { qdevice: true }), { node: 'pve1', argv: ['cat', '/etc/pve/corosync.conf'], result: { stdout: corosyncConf(2, true) } }];
+    const removed = seen(await json(['cluster', 'qdevice', 'remove'], new QdeviceFake([...reads, { node: 'pve1', argv: ['pvecm', 'qdevice', 'remove'] }, votes(1, false), votes(2, false)]), two));
+    expect(removed.doc.result).toMatchObject({ outcome: 'removed' });
   });
 
   it('usage errors: an envelope without a result, named after the command (or pvx)', async () => {

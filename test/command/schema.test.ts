@@ -42,7 +42,8 @@ describe('pvx schema', () => {
     const r = await pvx(['schema', '--list']);
     expect(r.stdout.split('\n').filter(Boolean)).toEqual([
       'preflight', 'cluster status', 'cluster create', 'cluster join', 'cluster remove-node', 'cluster expected', 'cluster teardown',
-      'cluster restore', 'migrate', 'ha add', 'ha set', 'ha remove', 'ha status', 'ha budget', 'lab up', 'lab down', 'lab status',
+      'cluster restore', 'cluster qdevice add', 'cluster qdevice remove', 'migrate', 'node drain', 'node maintenance enable', 'node maintenance disable', 'ha add', 'ha set', 'ha remove', 'ha status', 'ha budget',
+      'replication add', 'replication list', 'replication status', 'replication remove', 'replication run', 'lab up', 'lab down', 'lab status',
       'lab inventory', 'lab exec', 'lab fault',
     ]);
   });

@@ -36,17 +36,19 @@ function json(r: CliResult): { ok: boolean; result: any; error?: any; warnings: 
   }
 }
 
-/** What decides a node's cluster membership: cluster files, a running corosync, the /etc/pve tree. */
 /**
- * What pvx could change on a node. PVE writes a file in /etc/pve as <file>.tmp.<pid> and renames it
- * (the HA LRM every round), so such half-written names come and go on their own and are left out.
+ * What decides a node's cluster membership (cluster files, a running corosync, the /etc/pve tree):
+ * what pvx could change on a node. PVE writes a file in /etc/pve as <file>.tmp.<pid> and renames it
+ * (the HA LRM every round), so such half-written names come and go on their own and are left out;
+ * so do the cfs locks under /etc/pve/priv/lock that the HA CRM and LRM take and release (ha_manager_lock,
+ * domain-ha, ha_agent_<node>_lock).
  */
 async function nodeState(node: string): Promise<string> {
   const r = await labExec(LAB, node, [
     'sh',
     '-c',
     'for f in /etc/pve/corosync.conf /etc/corosync/authkey /etc/corosync/corosync.conf; do if [ -e "$f" ]; then md5sum "$f"; fi; done; ' +
-      'if pidof corosync >/dev/null; then echo corosync running; fi; find /etc/pve 2>/dev/null | grep -v "\\.tmp\\.[0-9]*$" | sort',
+      'if pidof corosync >/dev/null; then echo corosync running; fi; find /etc/pve 2>/dev/null | grep -v -e "\\.tmp\\.[0-9]*$" -e "^/etc/pve/priv/lock/" | sort',
   ]);
   return r.stdout;
 }

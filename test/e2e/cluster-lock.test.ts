@@ -40,13 +40,13 @@ function journal(): Array<{ node: string; argv: string[]; mutates: boolean }> {
   }
 }
 
-/** What decides a node's cluster membership, and its lock folder (without PVE's own <file>.tmp.<pid> files, written then renamed). */
+/** What decides a node's cluster membership, and its lock folder (without PVE's own <file>.tmp.<pid> files, written then renamed, and the cfs locks the HA stack takes and releases under /etc/pve/priv/lock). */
 async function nodeState(node: string): Promise<string> {
   const r = await labExec(LAB, node, [
     'sh',
     '-c',
     `for f in /etc/pve/corosync.conf /etc/corosync/authkey /etc/corosync/corosync.conf ${LOCK}/owner.json; do if [ -e "$f" ]; then md5sum "$f"; fi; done; ` +
-      'if pidof corosync >/dev/null; then echo corosync running; fi; ls -R /etc/pve 2>/dev/null | grep -v "\\.tmp\\.[0-9]*$" | md5sum',
+      'if pidof corosync >/dev/null; then echo corosync running; fi; find /etc/pve 2>/dev/null | grep -v -e "\\.tmp\\.[0-9]*$" -e "^/etc/pve/priv/lock/" | sort | md5sum',
   ]);
   return r.stdout;
 }

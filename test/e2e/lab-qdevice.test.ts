@@ -66,6 +66,8 @@ describe.skipIf(!isRoot)('a QNetd host and pvecm qdevice in the lab (h3a)', () =
     expect(info.qnetd).toEqual({ name: 'qnetd', address: QNETD });
     const st = await labStatus(LAB);
     expect(st.qnetd).toMatchObject({ name: 'qnetd', address: QNETD, running: true, sshd: true, qnetd: true });
+    // a PVE node has no corosync-qnetd package, so no /etc/corosync/qnetd (the host's is hidden)
+    for (const node of NODES) expect((await labExec(LAB, node, ['test', '-e', '/etc/corosync/qnetd'])).exitCode, node).toBe(1);
   });
 
   it('sets up the QDevice: 3 expected and total votes, the Qdevice flags and row', { timeout: 420_000 }, async () => {

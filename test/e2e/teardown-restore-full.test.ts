@@ -5,13 +5,11 @@
  * gives all of them the database with the most writes, so the restore must decide which one wins
  * and must not lose a guest created while the nodes were apart. Runs the built bin/pvx.js; needs root.
  */
-import { spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { labDown, labExec, labUp, type LabInfo } from '../../src/lab/index.js';
-import { ROOT, type CliResult } from '../helpers/cli.js';
-import { validEnvelope } from '../helpers/json-schema.js';
+import { pvxAsync, type CliResult } from '../helpers/cli.js';
 import { tmpDir } from '../helpers/tmp.js';
 
 const LAB = 'e2ef';
@@ -26,20 +24,7 @@ let info: LabInfo;
 let env: Record<string, string>;
 
 function cli(args: string[]): Promise<CliResult> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'pvx.js'), '-i', info.inventory, ...args], {
-      env: { ...process.env, NO_COLOR: '1', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => void (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => void (stderr += d.toString()));
-    child.on('close', (code) => {
-      if (args.includes('--json')) validEnvelope(stdout);
-      resolve({ code: code ?? -1, stdout, stderr });
-    });
-  });
+  return pvxAsync(['-i', info.inventory, ...args], env);
 }
 
 async function sh(node: string, script: string): Promise<string> {

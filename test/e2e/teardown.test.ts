@@ -65,7 +65,7 @@ async function nodeState(node: string): Promise<{ files: string[]; corosync: boo
     'for f in /etc/pve/corosync.conf /etc/corosync/corosync.conf /etc/corosync/authkey; do if [ -e "$f" ]; then echo "file $f"; fi; done; ' +
       'if pidof corosync >/dev/null; then echo corosync; fi; ' +
       `for f in /etc/pve/nodes/${node}/qemu-server/*.conf /etc/pve/nodes/${node}/lxc/*.conf; do if [ -e "$f" ]; then echo "guest $f"; fi; done; ` +
-      'echo "tree $(ls -R /etc/pve /var/lib/pvx 2>/dev/null | grep -v "\\.tmp\\.[0-9]*$" | md5sum)"',
+      'echo "tree $(find /etc/pve /var/lib/pvx 2>/dev/null | grep -v -e "\\.tmp\\.[0-9]*$" -e "^/etc/pve/priv/lock/" | sort | md5sum)"',
   );
   const lines = r.stdout.split('\n');
   return {

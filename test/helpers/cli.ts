@@ -1,7 +1,7 @@
 /** Runs the built CLI (bin/pvx.js) as a user would, with an ssh spy on the PATH. */
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { validEnvelope } from './json-schema.js';
 
 /** Absolute path of the project. */
@@ -25,6 +25,24 @@ export function pvx(args: string[], env: Record<string, string> = {}, input?: st
   // every --json document an end-to-end run prints must match the schema pvx ships for its command
   if (args.includes('--json')) validEnvelope(r.stdout ?? '');
   return { code: r.status ?? -1, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
+}
+
+/** Like pvx, without blocking the test process (long lab runs); no timeout: the test's own applies. */
+export function pvxAsync(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'pvx.js'), ...args], {
+      env: { ...process.env, NO_COLOR: '1', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => void (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => void (stderr += d.toString()));
+    child.on('close', (code) => {
+      if (args.includes('--json')) validEnvelope(stdout);
+      resolve({ code: code ?? -1, stdout, stderr });
+    });
+  });
 }
 
 /** A directory with an `ssh` that logs each call before running the real one; `calls()` reads the log. */

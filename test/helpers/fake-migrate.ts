@@ -71,6 +71,18 @@ export class FakeMigrateCluster implements Transport {
     ['local-lvm', false],
     ['nfs1', true],
   ]);
+  /** `node/storage` pairs missing on that node (the storage is not defined or not enabled there) */
+  readonly noStorage = new Set<string>();
+  /** nodes the HA stack has in maintenance mode (ha-manager crm-command node-maintenance) */
+  readonly maintenance = new Set<string>();
+  /** where the CRM moves the HA guests of a node entering maintenance */
+  maintenanceTarget = 'pve2';
+  /** maintenance requests the CRM carries out at the next HA status read: node -> enable|disable */
+  private readonly maintenanceQueue = new Map<string, 'enable' | 'disable'>();
+  /** vmid -> the node an HA guest left for maintenance (pve-ha-manager's maintenance_node, running guests only) */
+  private readonly maintenanceHome = new Map<number, string>();
+  /** the HA status lists one lrm entry per node */
+  haLrms = false;
   /** HA resources the CRM has not seen yet: in the HA status as `queued`, no hastate in the resources */
   readonly haQueued = new Set<number>();
   /** the HA status read fails with this message */
@@ -169,6 +181,10 @@ export class FakeMigrateCluster implements Transport {
     if (a === 'grep -m 1 ^vendor_id /proc/cpuinfo') return ok(`vendor_id\t: ${this.vendors.get(node)}\n`);
     if (argv.length === 3 && (argv[0] === 'qm' || argv[0] === 'pct') && argv[1] === 'config' && /^\d+$/.test(argv[2] ?? '')) return this.config(node, argv[0], Number(argv[2]));
     if (this.isMigrate(node, argv)) return this.migrate(node, argv);
+    if (argv.length === 5 && a.startsWith('ha-manager crm-command node-maintenance ') && (argv[3] === 'enable' || argv[3] === 'disable') && NODES.includes(argv[4] as (typeof NODES)[number])) {
+      this.maintenanceQueue.set(argv[4] ?? '', argv[3]);
+      return ok();
+    }
     if (argv.length === 4 && argv[0] === 'ha-manager' && argv[1] === 'migrate' && /^(vm|ct):\d+$/.test(argv[2] ?? '') && NODES.includes(argv[3] as (typeof NODES)[number])) return this.haMigrate(argv[2] ?? '', argv[3] ?? '');
     throw this.reject(`unexpected command on ${node}: ${JSON.stringify(argv)}`);
   }
@@ -198,6 +214,7 @@ export class FakeMigrateCluster implements Transport {
       const online = !this.offline.has(n);
       rows.push({ id: `node/${n}`, node: n, type: 'node', status: online ? 'online' : 'offline', ...(online ? { maxmem: 64 * GiB, mem: 64 * GiB - (this.freeMem.get(n) ?? 0), maxcpu: 8 } : {}) });
       for (const [s, shared] of this.storages) {
+        if (this.noStorage.has(`${n}/${s}`)) continue;
         rows.push({ id: `storage/${n}/${s}`, storage: s, node: n, type: 'storage', plugintype: shared ? 'nfs' : 'lvmthin', shared: shared ? 1 : 0, status: online ? 'available' : 'unknown', content: 'images,rootdir' });
       }
     }
@@ -206,7 +223,14 @@ export class FakeMigrateCluster implements Transport {
 
   private haStatus(node: string): ExecResult {
     if (this.haStatusError) return ok('', `${this.haStatusError}\n`, 255);
+    this.crmMaintenance();
     const rows: unknown[] = [{ id: 'quorum', node, quorate: 1, status: 'OK', type: 'quorum' }];
+    if (this.haLrms) {
+      for (const n of NODES) {
+        const state = this.maintenance.has(n) ? 'maintenance mode' : 'active';
+        rows.push({ id: `lrm:${n}`, node: n, status: `${n} (${state}, Sat Dec  5 23:00:00 2026)`, timestamp: 1796511600, type: 'lrm' });
+      }
+    }
     for (const g of [...this.guests.values()].sort((x, y) => x.vmid - y.vmid)) {
       const queued = this.haQueued.has(g.vmid);
       if (!g.hastate && !queued) continue;
@@ -356,6 +380,32 @@ export class FakeMigrateCluster implements Transport {
     this.haRequests.set(sid, target);
     this.vmReads = 0;
     return ok();
+  }
+
+  /**
+   * The CRM's maintenance handling (pve-ha-manager Manager.pm): a node entering maintenance has its
+   * HA guests moved to `maintenanceTarget`, the running ones remembering their home; on disable the
+   * remembered ones go back.
+   */
+  private crmMaintenance(): void {
+    for (const [node, action] of this.maintenanceQueue) {
+      if (action === 'enable') {
+        this.maintenance.add(node);
+        for (const g of this.guests.values()) {
+          if (g.node !== node || !g.hastate) continue;
+          if (g.running) this.maintenanceHome.set(g.vmid, node);
+          g.node = this.maintenanceTarget;
+        }
+      } else {
+        this.maintenance.delete(node);
+        for (const [vmid, home] of this.maintenanceHome) {
+          const g = this.guests.get(vmid);
+          if (home === node && g) g.node = node;
+          if (home === node) this.maintenanceHome.delete(vmid);
+        }
+      }
+    }
+    this.maintenanceQueue.clear();
   }
 
   /** The CRM: carries out queued requests after `crmAfterReads` reads of the guests. */

@@ -1,11 +1,11 @@
-/** The definition of `pvx cluster …` (status, create, join, remove-node, expected, teardown, restore): help, options and flag → input mapping; run and render load only when a command runs. */
+/** The definition of `pvx cluster …` (status, create, join, remove-node, expected, qdevice, teardown, restore): help, options and flag → input mapping; run and render load only when a command runs. */
 import { Command, Option } from 'commander';
 import type { Dispatch } from '../shared/dispatch.js';
 import { positiveInt } from '../shared/options.js';
 
-/** Register `pvx cluster …` (status, create, join, remove-node, expected, teardown, restore) on the root. */
+/** Register `pvx cluster …` (status, create, join, remove-node, expected, qdevice, teardown, restore) on the root. */
 export function registerCluster(program: Command, dispatch: Dispatch): void {
-  const cluster = program.command('cluster').description('cluster membership: create, join, status, remove-node, expected, teardown, restore');
+  const cluster = program.command('cluster').description('cluster membership: create, join, status, remove-node, expected, qdevice, teardown, restore');
   cluster
     .command('status')
     .description('cluster name, quorum and members, read from every inventory node in parallel')
@@ -135,6 +135,46 @@ Examples:
         async (deps) => (await import('./expected.js')).clusterExpected(deps, { votes, node: opts.node }),
         changeRenderer,
       ),
+    );
+  const qdevice = cluster.command('qdevice').description('a QDevice (an external vote from a QNetd host): add, remove');
+  const qdeviceRenderer = async () => (await import('./render-qdevice.js')).renderQdevice;
+  qdevice
+    .command('add')
+    .description('add a QDevice: prove every prerequisite, pvecm qdevice setup on one node, verify the votes on every node')
+    .argument('<host>', 'IP address of the QNetd host (corosync-qnetd installed and running, root ssh from the nodes)')
+    .option('--force', 'set it up for an odd node count too (pvecm: algorithm lms), and replace a QDevice certificate store left on the node')
+    .addHelpText('after', `
+Before any change (exit 3 and nothing changed when one fails): every cluster node reachable, quorate and
+online; TCP 5403 on <host> reachable from every node; corosync-qdevice installed on every node; no QDevice
+configured yet; root ssh without a prompt (BatchMode) from the node that runs pvecm to <host>, where
+corosync-qnetd answers; an even node count (pvecm refuses an odd one without --force). Then
+'pvecm qdevice setup <host>' runs on the first quorate inventory node (the certificate exchange can take
+minutes) and every node's corosync-quorumtool -s must show the node count + 1 expected votes (with
+--force on an odd count: twice the node count - 1, as lms gives the device one vote less than the
+nodes) and the Qdevice flag. Exit 0 done, 2 bad input (nothing ran), 3 a prerequisite failed, 4 failed after changes
+(the message names what to run next).
+
+Examples:
+  pvx cluster qdevice add 10.0.0.5 --dry-run
+  pvx cluster qdevice add 10.0.0.5
+  pvx cluster qdevice add 10.0.0.5 --json | jq .result.votes`)
+    .action(async (host: string, opts: { force?: boolean }, cmd: Command) =>
+      dispatch('cluster qdevice add', cmd, async (deps) => (await import('./qdevice.js')).clusterQdeviceAdd(deps, { host, force: opts.force }), qdeviceRenderer),
+    );
+  qdevice
+    .command('remove')
+    .description('remove the QDevice: every node online, pvecm qdevice remove, verify the votes on every node')
+    .addHelpText('after', `
+Before any change (exit 3): every cluster node reachable, quorate and online (pvecm: "All nodes must be
+online!") and a QDevice configured in /etc/pve/corosync.conf. Then 'pvecm qdevice remove' on the first
+quorate inventory node, and every node's corosync-quorumtool -s must show the node count as expected votes
+and no Qdevice flag. Exit 0 done, 3 a prerequisite failed, 4 failed after changes.
+
+Examples:
+  pvx cluster qdevice remove --dry-run
+  pvx cluster qdevice remove --json`)
+    .action(async (_opts: unknown, cmd: Command) =>
+      dispatch('cluster qdevice remove', cmd, async (deps) => (await import('./qdevice.js')).clusterQdeviceRemove(deps), qdeviceRenderer),
     );
   cluster
     .command('teardown')

@@ -5,7 +5,7 @@
  * newest backup configuration is used as it is.
  */
 import { ParseError } from '../../pve/parse/errors.js';
-import { parseCorosyncConf, serializeCorosyncConf, summarizeCorosyncConf, type CorosyncNode } from '../../pve/parse/corosync-conf.js';
+import { parseCorosyncConf, serializeCorosyncConf, summarizeCorosyncConf, type CorosyncNode, type CorosyncQdevice } from '../../pve/parse/corosync-conf.js';
 
 /** The configuration to restore. */
 export interface RestoreConf {
@@ -15,6 +15,8 @@ export interface RestoreConf {
   /** nodes were added back to the running configuration */
   membersChange: boolean;
   source: 'cluster' | 'backup';
+  /** the QDevice the configuration has: its daemon must run on every restored node */
+  qdevice?: CorosyncQdevice;
 }
 
 /** Why no configuration can be chosen. */
@@ -49,7 +51,7 @@ export function chooseRestoreConf(cluster: string, live: string | undefined, bac
     const names = newest.summary.nodes.map((n) => n.name);
     const absent = restoring.filter((n) => !names.includes(n));
     if (absent.length > 0) throw new RestoreConfError(`the newest backup configuration does not list ${absent.join(', ')}`);
-    return { text: newest.text, configVersion: newest.summary.configVersion, nodes: names, membersChange: false, source: 'backup' };
+    return { text: newest.text, configVersion: newest.summary.configVersion, nodes: names, membersChange: false, source: 'backup', ...qdeviceField(newest.summary.qdevice) };
   }
   const cur = parse('the running cluster configuration', live);
   if (cur.summary.clusterName !== cluster) throw new RestoreConfError(`the running members are in cluster '${cur.summary.clusterName}', not '${cluster}'`);
@@ -65,11 +67,15 @@ export function chooseRestoreConf(cluster: string, live: string | undefined, bac
     added.push({ ...block });
   }
   if (added.length === 0) {
-    return { text: live, configVersion: cur.summary.configVersion, nodes: [...listed].sort(), membersChange: false, source: 'cluster' };
+    return { text: live, configVersion: cur.summary.configVersion, nodes: [...listed].sort(), membersChange: false, source: 'cluster', ...qdeviceField(cur.summary.qdevice) };
   }
   const version = Math.max(cur.summary.configVersion, ...[...parsedBackups.values()].map((b) => b.summary.configVersion)) + 1;
   const conf = { ...cur.conf, totem: { ...cur.conf.totem, config_version: String(version) }, nodelist: [...cur.conf.nodelist, ...added] };
-  return { text: serializeCorosyncConf(conf), configVersion: version, nodes: conf.nodelist.map(nodeName).sort(), membersChange: true, source: 'cluster' };
+  return { text: serializeCorosyncConf(conf), configVersion: version, nodes: conf.nodelist.map(nodeName).sort(), membersChange: true, source: 'cluster', ...qdeviceField(cur.summary.qdevice) };
+}
+
+function qdeviceField(q: CorosyncQdevice | undefined): { qdevice?: CorosyncQdevice } {
+  return q ? { qdevice: q } : {};
 }
 
 /** The votes each node of a configuration has (corosync's default is 1). */

@@ -135,6 +135,10 @@ function writeStep(node: string, file: string, content: string, what: string): S
   };
 }
 
+function qnetdOf(input: RestoreInput): string {
+  return input.conf.qdevice?.host ? `, QNetd host ${input.conf.qdevice.host}` : '';
+}
+
 /** Build the restore plan. */
 export function planRestore(input: RestoreInput, w: ReadWiring): Plan {
   const steps: Step[] = [];
@@ -189,6 +193,12 @@ export function planRestore(input: RestoreInput, w: ReadWiring): Plan {
     if (localWrites) steps.push({ node: n.node, title: `stop that local pmxcfs by its PID (${CLUSTER_PATHS.pmxcfsPidFile}) ${on}`, argv: stopPmxcfsArgv(), mutates: true, timeoutMs: 60_000 });
     steps.push({ node: n.node, title: `start pve-cluster ${on}`, argv: systemctl.start('pve-cluster'), mutates: true, timeoutMs: 120_000 });
     steps.push({ node: n.node, title: `start corosync ${on}`, argv: systemctl.start('corosync'), mutates: true, timeoutMs: 120_000 });
+    // the backup's /etc/corosync/qdevice holds the node's certificate the QNetd host signed: the
+    // daemon pvecm qdevice setup started and enabled (and teardown's qdevice remove stopped) comes back
+    if (input.conf.qdevice) {
+      steps.push({ node: n.node, title: `start corosync-qdevice ${on} (the configuration has a QDevice${qnetdOf(input)})`, argv: systemctl.start('corosync-qdevice'), mutates: true, timeoutMs: 120_000 });
+      steps.push({ node: n.node, title: `enable corosync-qdevice ${on}`, argv: systemctl.enable('corosync-qdevice'), mutates: true, timeoutMs: 60_000 });
+    }
   }
   const restored = input.nodes.map((n) => n.node);
   const quorate = (node: string) => (m: Membership): string | undefined => {
@@ -232,6 +242,30 @@ export function planRestore(input: RestoreInput, w: ReadWiring): Plan {
         run: async (t) => {
           const problem = await waitForMembership(t, node, w.read, quorate(node), w.timing.quorumTimeoutMs, w.timing);
           return problem ? { ok: false, message: problem } : { ok: true, message: 'quorate member' };
+        },
+      });
+    }
+  }
+  const device = input.conf.qdevice;
+  if (device && input.expectQuorum) {
+    for (const node of restored) {
+      steps.push({
+        node,
+        title: `check that ${node} counts the QDevice's vote again${qnetdOf(input)}`,
+        argv: pvecm.status(),
+        mutates: false,
+        run: async (t) => {
+          const problem = await waitForMembership(
+            t,
+            node,
+            w.read,
+            (m) => (m.kind === 'member' && m.qdevice?.voting ? undefined : `${node} ${m.kind === 'member' ? (m.qdevice ? 'has a QDevice that does not vote' : 'reports no QDevice') : `is ${describeMembership(m)}`}`),
+            w.timing.quorumTimeoutMs,
+            w.timing,
+          );
+          if (!problem) return { ok: true, message: 'the QDevice votes' };
+          const host = device.host ?? '<QNetd host>';
+          return { ok: false, message: `${problem}: check that corosync-qnetd runs on ${host} and TCP 5403 is reachable, or set it up again with 'pvecm qdevice setup ${host} --force'` };
         },
       });
     }

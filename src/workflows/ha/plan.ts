@@ -115,7 +115,7 @@ export function storageProblems(
     const where = type ? `local storage ${v.storage} (${type})` : `storage ${v.storage}, which the cluster does not list`;
     const fix =
       type === 'zfspool'
-        ? `replicate it to ${missing.join(', ')} (pvesr create-local-job ${g.vmid}-<n> <node>) or move it to shared storage`
+        ? `replicate it to ${missing.join(', ')} (${missing.map((n) => `pvx replication add ${g.vmid} --to ${n}`).join('; ')}) or move it to shared storage`
         : `move it to shared storage (${tool} ${g.type === 'qemu' ? 'disk move' : 'move-volume'} ${g.vmid} ${v.key} <shared storage>)`;
     problems.push(`${v.key} is on ${where}: HA could not restart the guest on ${candidates.join(', ') || 'another node'}; ${fix}`);
   }

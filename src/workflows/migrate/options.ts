@@ -28,6 +28,23 @@ export const DEFAULT_TIMEOUT_SEC = 3600;
 const MAX_TIMEOUT_SEC = 7 * 24 * 3600;
 const MAX_BWLIMIT_MIB = 1024 * 1024;
 
+/** --parallel (1 to MAX_PARALLEL, default 1) and --timeout (seconds, default DEFAULT_TIMEOUT_SEC), as migrate and node drain take them; problems are appended. */
+export function parseParallelAndTimeout(input: { parallel?: string; timeout?: string }, problems: string[]): { parallel: number; timeoutSec: number } {
+  let parallel = 1;
+  if (input.parallel !== undefined) {
+    if (!/^[1-9][0-9]*$/.test(input.parallel) || Number(input.parallel) > MAX_PARALLEL) {
+      problems.push(`--parallel must be a whole number from 1 to ${MAX_PARALLEL}, got '${input.parallel}'`);
+    } else parallel = Number(input.parallel);
+  }
+  let timeoutSec = DEFAULT_TIMEOUT_SEC;
+  if (input.timeout !== undefined) {
+    if (!/^[1-9][0-9]*$/.test(input.timeout) || Number(input.timeout) > MAX_TIMEOUT_SEC) {
+      problems.push(`--timeout must be a whole number of seconds from 1 to ${MAX_TIMEOUT_SEC}, got '${input.timeout}'`);
+    } else timeoutSec = Number(input.timeout);
+  }
+  return { parallel, timeoutSec };
+}
+
 /** Parse and check the options; `problems` is empty when they are usable. */
 export function parseMigrateOptions(input: MigrateInput): { options?: MigrateOptions; problems: string[] } {
   const problems: string[] = [];
@@ -56,19 +73,7 @@ export function parseMigrateOptions(input: MigrateInput): { options?: MigrateOpt
     problems.push(`--target-storage must be a storage ID (letters, digits, '-', '_', '.', starting with a letter, e.g. local-lvm), got '${input.targetStorage}'`);
   }
 
-  let parallel = 1;
-  if (input.parallel !== undefined) {
-    if (!/^[1-9][0-9]*$/.test(input.parallel) || Number(input.parallel) > MAX_PARALLEL) {
-      problems.push(`--parallel must be a whole number from 1 to ${MAX_PARALLEL}, got '${input.parallel}'`);
-    } else parallel = Number(input.parallel);
-  }
-
-  let timeoutSec = DEFAULT_TIMEOUT_SEC;
-  if (input.timeout !== undefined) {
-    if (!/^[1-9][0-9]*$/.test(input.timeout) || Number(input.timeout) > MAX_TIMEOUT_SEC) {
-      problems.push(`--timeout must be a whole number of seconds from 1 to ${MAX_TIMEOUT_SEC}, got '${input.timeout}'`);
-    } else timeoutSec = Number(input.timeout);
-  }
+  const { parallel, timeoutSec } = parseParallelAndTimeout(input, problems);
 
   if (problems.length > 0) return { problems };
   return {

@@ -7,7 +7,7 @@ describe('two-node check', () => {
     const r = await runScenario({ nodes: inventoryNodes(2), spec: { purpose: 'create' } });
     const [f] = of(r, 'two-node');
     expect(f).toMatchObject({ node: 'pve1', peer: 'pve2', status: 'warn' });
-    expect(f?.hint).toMatch(/pvecm qdevice setup/);
+    expect(f?.hint).toMatch(/pvx cluster qdevice add <its IP>/);
   });
 
   it('passes three votes', async () => {

@@ -6,7 +6,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ConfigDb, loadRows } from '../../../src/lab/sim/cfs/config-db.js';
 import { FuseError } from '../../../src/lab/sim/cfs/fuse-ops.js';
 import { DT_DIR, DT_REG, MemDb, MemdbError, type CfsOp, type DbChange, type TreeEntry } from '../../../src/lab/sim/cfs/memdb.js';
@@ -66,6 +66,32 @@ describe('memdb', () => {
     expect(errno({ kind: 'mkdir', path: 'd/..' })).toBe(13); // EACCES
     expect(errno({ kind: 'write', path: 'd/f', offset: 1024 * 1024, data: b64('x') })).toBe(27); // EFBIG
     expect(db.root.version).toBe(2);
+  });
+
+  it('keeps a VMID unique in the cluster: EEXIST for a configuration of it on another node or of another type (memdb.c vmlist_different_vm_exists)', () => {
+    const db = new MemDb();
+    for (const d of ['nodes', 'nodes/pve1', 'nodes/pve1/qemu-server', 'nodes/pve1/lxc', 'nodes/pve2', 'nodes/pve2/qemu-server']) apply(db, { kind: 'mkdir', path: d });
+    apply(db, { kind: 'create', path: 'nodes/pve1/qemu-server/100.conf' });
+    apply(db, { kind: 'write', path: 'nodes/pve1/qemu-server/100.conf', offset: 0, data: b64('memory: 512\n') });
+    const errno = (op: CfsOp): number | undefined => {
+      try {
+        apply(db, op);
+        return undefined;
+      } catch (e) {
+        return (e as MemdbError).errno;
+      }
+    };
+    expect(errno({ kind: 'create', path: 'nodes/pve2/qemu-server/100.conf' })).toBe(17);
+    expect(errno({ kind: 'create', path: 'nodes/pve1/lxc/100.conf' })).toBe(17);
+    // written the way PVE writes a file: a temporary name, then renamed over the configuration
+    apply(db, { kind: 'create', path: 'nodes/pve2/qemu-server/100.conf.tmp.42' });
+    expect(errno({ kind: 'rename', from: 'nodes/pve2/qemu-server/100.conf.tmp.42', to: 'nodes/pve2/qemu-server/100.conf' })).toBe(17);
+    // the same guest's file on its own node, another VMID, and a migration's rename all pass
+    expect(errno({ kind: 'write', path: 'nodes/pve1/qemu-server/100.conf', offset: 0, data: b64('memory: 1024\n') })).toBeUndefined();
+    expect(errno({ kind: 'rename', from: 'nodes/pve2/qemu-server/100.conf.tmp.42', to: 'nodes/pve2/qemu-server/101.conf' })).toBeUndefined();
+    expect(errno({ kind: 'rename', from: 'nodes/pve1/qemu-server/100.conf', to: 'nodes/pve2/qemu-server/100.conf' })).toBeUndefined();
+    expect(db.lookup('nodes/pve2/qemu-server/100.conf')?.data?.toString()).toBe('memory: 1024\n');
+    expect(errno({ kind: 'create', path: 'nodes/pve1/qemu-server/100.conf' })).toBe(17);
   });
 
   it('renames keeping the inode, replacing an existing target', () => {
@@ -284,6 +310,32 @@ describe('sync between daemons', () => {
     expect(polls).toBe(6);
     expect(files(a)).toEqual([]);
   }, 15_000);
+
+  it('takes a member whose daemon did not answer into the group on a later poll, not only on a membership change', async () => {
+    const net = new Net();
+    const [a, b] = [net.add(1), net.add(2)];
+    await net.view([1, 2], true, [2]);
+    net.cut.add(2);
+    await net.view([1, 2], true, [1]);
+    expect(a.members()).toEqual([1]);
+    net.cut.delete(2);
+    const now = vi.spyOn(Date, 'now');
+    try {
+      // the same view again, soon: no new round yet
+      now.mockReturnValue(Date.now() + 500);
+      await a.setView({ localId: 1, online: [1, 2], quorate: true });
+      await net.settle();
+      expect(a.members()).toEqual([1]);
+      now.mockReturnValue(Date.now() + 5_000);
+      await a.setView({ localId: 1, online: [1, 2], quorate: true });
+      await net.settle();
+      expect(a.members()).toEqual([1, 2]);
+    } finally {
+      now.mockRestore();
+    }
+    await put(b, 'both.cfg', 'z');
+    for (const n of [a, b]) expect(files(n)).toEqual(['both.cfg=z']);
+  });
 
   it('syncs a daemon that starts while corosync membership stays the same', async () => {
     const net = new Net();

@@ -81,6 +81,19 @@ describe('a standalone node', () => {
     expect(r.err).toMatch(/^424 node is not in a cluster, no join info available!/);
   });
 
+  it('fails the join information when a member\'s certificate cannot be read, as PVE::Certificate dies', async () => {
+    const conf = [
+      'logging {\n  debug: off\n  to_syslog: yes\n}\n',
+      'nodelist {\n  node {\n    name: pve1\n    nodeid: 1\n    quorum_votes: 1\n    ring0_addr: 10.99.0.11\n  }\n  node {\n    name: pve2\n    nodeid: 2\n    quorum_votes: 1\n    ring0_addr: 10.99.0.12\n  }\n}\n',
+      'quorum {\n  provider: corosync_votequorum\n}\n',
+      'totem {\n  cluster_name: lab1\n  config_version: 2\n  interface {\n    linknumber: 0\n  }\n  ip_version: ipv4-6\n  link_mode: passive\n  secauth: on\n  version: 2\n}\n',
+    ].join('\n');
+    writeFileSync(path.join(paths.etcPve, 'corosync.conf'), conf);
+    const r = await tool('pvesh', ['get', '/cluster/config/join', '--output-format', 'json']);
+    expect(r).toMatchObject({ code: 255, out: '' });
+    expect(r.err).toMatch(/^unable to read '\/etc\/pve\/nodes\/pve2\/pve-ssl\.pem' - No such file or directory\n/);
+  });
+
   it('seeds, lists, starts and stops guests with real config syntax', async () => {
     expect((await tool('qm', ['create', '100', '--name', 'web01', '--memory', '2048', '--cores', '2', '--scsi0', 'local-lvm:32', '--net0', 'virtio,bridge=vmbr0'])).out).toBe(
       '  Logical volume "vm-100-disk-0" created.\n',

@@ -74,6 +74,10 @@ const READS: string[][] = [
   ['getent', 'ahosts', 'pve1'],
   ['ip', '-j', 'addr'],
   ['ip', '-o', 'addr', 'show'],
+  ['dpkg-query', '-W', '-f=${Status}', 'corosync-qdevice'],
+  ['timeout', '5', 'bash', '-c', 'exec 3<>"/dev/tcp/$1/$2"', 'pvx-tcp-probe', '10.0.0.5', '5403'],
+  ['ssh', '-o', 'BatchMode=yes', '-o', 'ConnectTimeout=10', '-l', 'root', '10.0.0.5', 'corosync-qnetd-tool', '-s'],
+  ['test', '-e', '/etc/corosync/qdevice/net/nssdb'],
 ];
 
 // Writes a caller might wrongly flag as reads; none may reach the node under dry-run.
@@ -117,6 +121,15 @@ const WRITES: string[][] = [
   ['ip', 'addr', 'add', '10.0.0.9/24', 'dev', 'eth0'],
   ['ip', '-b', '/tmp/commands'],
   ['test'],
+  ['pvecm', 'qdevice', 'setup', '10.0.0.5'],
+  ['pvecm', 'qdevice', 'remove'],
+  ['dpkg-query', '--purge', 'corosync-qdevice'],
+  ['dpkg-query', '-W', '-f=${Status}', 'corosync-qdevice;rm'],
+  ['timeout', '5', 'bash', '-c', 'rm -rf /etc/pve', 'pvx-tcp-probe', '10.0.0.5', '5403'],
+  ['timeout', '5', 'rm', '-rf', '/etc/pve'],
+  ['ssh', '-o', 'BatchMode=yes', '-o', 'ConnectTimeout=10', '-l', 'root', '10.0.0.5', 'corosync-qnetd-certutil', '-i'],
+  ['ssh', '-o', 'BatchMode=yes', '-o', 'ConnectTimeout=10', '-l', 'root', '10.0.0.5', 'rm -rf /', '-s'],
+  ['ssh', '10.0.0.5', 'corosync-qnetd-tool', '-s'],
   [],
 ];
 

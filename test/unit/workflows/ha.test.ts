@@ -55,6 +55,9 @@ describe('ha plans', () => {
     ]);
     const job = (target: string) => ({ jobId: `100-0`, vmid: 100, target, schedule: '*/15', enabled: true });
     expect(storageProblems(guest(), conf('scsi0: tank:vm-100-disk-0\n'), ['pve2', 'pve3'], storages, [job('pve2')]).problems[0]).toContain('replicate it to pve3');
+    expect(storageProblems(guest(), conf('scsi0: tank:vm-100-disk-0\n'), ['pve2', 'pve3'], storages, []).problems).toEqual([
+      'scsi0 is on local storage tank (zfspool): HA could not restart the guest on pve2, pve3; replicate it to pve2, pve3 (pvx replication add 100 --to pve2; pvx replication add 100 --to pve3) or move it to shared storage',
+    ]);
     expect(storageProblems(guest(), conf('scsi0: tank:vm-100-disk-0\n'), ['pve2', 'pve3'], storages, [job('pve2'), job('pve3')]).warnings[0]).toContain('a recovery loses what changed since the last sync');
     expect(storageProblems(guest(), conf('scsi0: nfs1:vm-100-disk-0\nhostpci0: 0000:01:00.0\n'), ['pve2'], storages, []).problems[0]).toContain('hostpci0 passes a host device through');
     expect(storageProblems(guest(), { problem: 'its node pve1 cannot be reached' }, ['pve2'], storages, []).problems).toEqual(['its node pve1 cannot be reached']);

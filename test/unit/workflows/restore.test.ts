@@ -94,6 +94,52 @@ describe('the restore plan', () => {
     expect(plan.steps.map((s) => s.node)).toEqual(Array(11).fill('pve3'));
   });
 
+  it('starts corosync-qdevice again on every restored node when the configuration has a QDevice, and checks that its vote counts', async () => {
+    const two = nodes(['pve1', 'pve2']);
+    const withDevice = corosyncConf('duo', two, { qdevice: { host: '10.0.0.5' } });
+    const conf = chooseRestoreConf('duo', undefined, new Map([['pve1', withDevice], ['pve2', withDevice]]), ['pve1', 'pve2']);
+    expect(conf.qdevice).toEqual({ model: 'net', host: '10.0.0.5', algorithm: 'ffsplit', votes: 1 });
+    const restoreNode = (node: string): RestoreInput['nodes'][number] => ({ node, archiveBase64: () => 'QUJD', sha256: 'a'.repeat(64), backupConf: withDevice, database: 'backup', guests: new Map() });
+    const voting = (node: string) => member(node, 'duo', ['pve1', 'pve2'], { expectedVotes: 3, totalVotes: 3, qdevice: { votes: 1, voting: true } });
+    const read = scriptedReader({
+      // pve2's device connects a moment later
+      pve1: [voting('pve1')],
+      pve2: [member('pve2', 'duo', ['pve1', 'pve2'], { expectedVotes: 3, qdevice: { votes: 0, voting: false } }), voting('pve2')],
+    });
+    const timing = fakeTiming();
+    const plan = planRestore({ cluster: 'duo', set: 's', conf, nodes: [restoreNode('pve1'), restoreNode('pve2')], members: [], partition: 2, expectQuorum: true }, { read, timing });
+    const argv = plan.steps.map((s) => `${s.node}: ${s.argv.join(' ')}`);
+    for (const node of ['pve1', 'pve2']) {
+      const start = argv.indexOf(`${node}: systemctl start corosync-qdevice`);
+      expect(start).toBe(argv.indexOf(`${node}: systemctl start corosync`) + 1);
+      expect(argv[start + 1]).toBe(`${node}: systemctl enable corosync-qdevice`);
+    }
+    const checks = plan.steps.filter((s) => /counts the QDevice's vote again, QNetd host 10\.0\.0\.5$/.test(s.title));
+    expect(checks.map((s) => s.node)).toEqual(['pve1', 'pve2']);
+    expect(await checks[1]!.run!(new FakeTransport())).toEqual({ ok: true, message: 'the QDevice votes' });
+    expect(timing.slept).toBe(1_000);
+  });
+
+  it('fails the QDevice check with the way to set it up again when its vote never counts', async () => {
+    const two = nodes(['pve1', 'pve2']);
+    const withDevice = corosyncConf('duo', two, { qdevice: { host: '10.0.0.5' } });
+    const conf = chooseRestoreConf('duo', undefined, new Map([['pve1', withDevice]]), ['pve1']);
+    const read = scriptedReader({ pve1: [member('pve1', 'duo', ['pve1', 'pve2'], { online: ['pve1'], expectedVotes: 3, totalVotes: 1, quorate: false })] });
+    const plan = planRestore(
+      { cluster: 'duo', set: 's', conf, nodes: [{ node: 'pve1', archiveBase64: () => 'QUJD', sha256: 'a'.repeat(64), backupConf: withDevice, database: 'backup', guests: new Map() }], members: [], partition: 1, expectQuorum: true },
+      { read, timing: fakeTiming() },
+    );
+    const check = plan.steps.find((s) => s.title.startsWith('check that pve1 counts the QDevice'));
+    const r = await check!.run!(new FakeTransport());
+    expect(r.ok).toBe(false);
+    expect(r.message).toBe("pve1 reports no QDevice: check that corosync-qnetd runs on 10.0.0.5 and TCP 5403 is reachable, or set it up again with 'pvecm qdevice setup 10.0.0.5 --force'");
+  });
+
+  it('has no QDevice step when the configuration has none', () => {
+    const plan = planRestore(input(), { read: scriptedReader({}), timing: fakeTiming() });
+    expect(plan.steps.some((s) => /qdevice|QDevice/.test(`${s.title} ${s.argv.join(' ')}`))).toBe(false);
+  });
+
   it('puts the other nodes\' folders back from the backup while pmxcfs runs locally, before the node meets the cluster again', () => {
     // a backup without config.db: the node keeps its own database, which must hold the folders
     const plan = planRestore(input({ nodes: [{ node: 'pve3', archiveBase64: () => 'QUJD', sha256: 'a'.repeat(64), backupConf: full, folders: ['pve1', 'pve2'], database: 'kept', guests: new Map() }] }), {

@@ -1,6 +1,6 @@
 /** /cluster/config API handlers shared by pvecm and pvesh (PVE::API2::ClusterConfig). */
 import { createHash } from 'node:crypto';
-import { readFileSync, renameSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync } from 'node:fs';
 import path from 'node:path';
 import { checkCfsQuorum } from '../core/cfs.js';
 import { pveClusterConf, remoteNodeIp } from '../core/cluster.js';
@@ -229,7 +229,14 @@ export async function joinInfo(env: SimEnv, node?: string): Promise<Record<strin
   for (const [name, n] of Object.entries(nodes)) {
     const o: Record<string, unknown> = {};
     for (const [k, val] of Object.entries(n)) if (typeof val === 'string') o[k] = val;
-    o['pve_fp'] = nodeFingerprint(env, name) ?? null;
+    // PVE::Cluster::get_node_fingerprint: PVE::Certificate dies on a certificate it cannot read
+    const fp = nodeFingerprint(env, name);
+    if (fp === undefined) {
+      const custom = path.join(env.paths.etcPve, 'nodes', name, 'pveproxy-ssl.pem');
+      const shown = existsSync(custom) ? `/etc/pve/nodes/${name}/pveproxy-ssl.pem` : `/etc/pve/nodes/${name}/pve-ssl.pem`;
+      throw new Die(`unable to read '${shown}' - No such file or directory\n`);
+    }
+    o['pve_fp'] = fp;
     o['pve_addr'] = (await remoteNodeIp(env.paths, name, true)) ?? null;
     list.push(o);
   }

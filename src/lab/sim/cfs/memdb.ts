@@ -79,6 +79,25 @@ function badName(base: string): boolean {
   return base === '' || base === '.' || base === '..';
 }
 
+/** The guest directories of a node folder and their vmtype (memdb.c dir_contain_vm_config). */
+const VM_DIRS = ['qemu-server', 'lxc', 'openvz'] as const;
+
+/** memdb.c valid_nodename: letters and digits, `-` inside. */
+function validNodename(name: string): boolean {
+  return /^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?$/.test(name);
+}
+
+/** memdb.c path_contain_vm_config: `nodes/<node>/<qemu-server|lxc|openvz>/<vmid>.conf`. */
+export function vmConfigOf(p: string): { node: string; type: (typeof VM_DIRS)[number]; vmid: number } | undefined {
+  const { dir, base } = splitPath(p);
+  const m = /^([1-9]\d*)\.conf$/.exec(base);
+  const d = /^nodes\/([^/]+)\/([^/]+)$/.exec(dir);
+  if (!m || !d || !validNodename(d[1] ?? '')) return undefined;
+  const type = VM_DIRS.find((t) => t === d[2]);
+  const vmid = Number(m[1]);
+  return type && vmid <= 0xffffffff ? { node: d[1] as string, type, vmid } : undefined;
+}
+
 /** The in-memory tree of one node. */
 export class MemDb {
   private readonly entries = new Map<number, TreeEntry>();
@@ -138,6 +157,28 @@ export class MemDb {
     if (!te) throw new MemdbError(E.ENOENT);
     if (te.type !== DT_DIR) throw new MemdbError(E.ENOTDIR);
     return [...(this.children.get(te.inode)?.values() ?? [])].map((i) => this.entries.get(i) as TreeEntry).sort((a, b) => (a.name < b.name ? -1 : 1));
+  }
+
+  /**
+   * vmlist_different_vm_exists: a configuration of this VMID exists of another type or on another
+   * node. pmxcfs refuses to write or rename a guest configuration then (EEXIST): a VMID is unique in
+   * the cluster.
+   */
+  private differentVmExists(vm: { node: string; type: string; vmid: number }): boolean {
+    let nodes: TreeEntry[];
+    try {
+      nodes = this.list('nodes');
+    } catch {
+      return false;
+    }
+    for (const n of nodes) {
+      if (n.type !== DT_DIR || !validNodename(n.name)) continue;
+      for (const t of VM_DIRS) {
+        if (n.name === vm.node && t === vm.type) continue;
+        if (this.lookup(`nodes/${n.name}/${t}/${vm.vmid}.conf`)?.type === DT_REG) return true;
+      }
+    }
+    return false;
   }
 
   private bump(writer: number, mtime: number): number {
@@ -214,6 +255,8 @@ export class MemDb {
     const offset = op.kind === 'write' ? op.offset : op.kind === 'truncate' ? op.size : 0;
     if (offset + data.length > MEMDB_MAX_FILE_SIZE) throw new MemdbError(E.EFBIG);
     const { parent, base } = this.parentDir(op.path);
+    const vm = vmConfigOf(op.path);
+    if (vm && this.differentVmExists(vm)) throw new MemdbError(E.EEXIST);
     const inode = this.children.get(parent.inode)?.get(base);
     const old = inode === undefined ? undefined : this.entries.get(inode);
     if (old) {
@@ -242,6 +285,9 @@ export class MemDb {
     const fromTe = this.lookup(from);
     if (!fromTe) throw new MemdbError(E.ENOENT);
     if (fromTe.inode === 0) throw new MemdbError(E.EACCES);
+    // moving a guest's configuration to another node (a migration) keeps its VMID: that is allowed
+    const toVm = fromTe.type === DT_REG ? vmConfigOf(to) : undefined;
+    if (toVm && this.differentVmExists(toVm) && vmConfigOf(from)?.vmid !== toVm.vmid) throw new MemdbError(E.EEXIST);
     if (fromTe.type === DT_DIR && splitPath(from).dir === 'priv/lock') throw new MemdbError(E.EACCES);
     if (fromTe.type === DT_DIR && (this.children.get(fromTe.inode)?.size ?? 0) > 0) throw new MemdbError(E.ENOTEMPTY);
     const toTe = this.lookup(to);

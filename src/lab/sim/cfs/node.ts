@@ -100,7 +100,11 @@ export interface CfsNodeOptions {
 }
 
 const PEER_TIMEOUT_MS = 3000;
+/** how often a sync round asks a member that does not answer in time */
+const STATE_ATTEMPTS = 3;
 
+/** how often a quorate member retries a sync round while some online member's daemon is not in its group */
+const INCOMPLETE_RETRY_MS = 2000;
 const VIEW_CATCH_UP_TRIES = 6;
 const VIEW_CATCH_UP_GAP_MS = 500;
 
@@ -112,6 +116,7 @@ export class CfsNode {
   private group: number[] = [];
   private syncing: Promise<void> | undefined;
   private resyncWanted = false;
+  private lastRound = 0;
   private sequence: Promise<unknown> = Promise.resolve();
   private readonly log: (line: string) => void;
   private readonly now: () => number;
@@ -147,11 +152,16 @@ export class CfsNode {
     while (this.syncing) await this.syncing;
   }
 
-  /** Feed the current corosync view; a change starts a sync round. */
+  /**
+   * Feed the current corosync view; a change starts a sync round. So does, now and then, a quorate
+   * view whose members are not all in the sync group: a member's daemon that did not answer the last
+   * round (started late, or busy) must join the group, as it would join pmxcfs's CPG group.
+   */
   async setView(v: CorosyncView): Promise<void> {
     const changed = v.localId !== this.view.localId || v.quorate !== this.view.quorate || v.online.join(',') !== this.view.online.join(',');
     this.view = { ...v, online: [...v.online].sort((a, b) => a - b) };
-    if (changed) await this.resync();
+    const incomplete = this.o.mode === 'cluster' && v.quorate && v.online.some((id) => !this.group.includes(id));
+    if (changed || (incomplete && Date.now() - this.lastRound >= INCOMPLETE_RETRY_MS)) await this.resync();
   }
 
   /** Run a sync round (serialised; a request during one runs another after it). */
@@ -174,6 +184,7 @@ export class CfsNode {
   }
 
   private async syncRound(): Promise<void> {
+    this.lastRound = Date.now();
     if (this.o.mode === 'local') return;
     const self = this.view.localId;
     if (!this.view.quorate || !this.o.send) {
@@ -186,18 +197,26 @@ export class CfsNode {
       this.view.online
         .filter((id) => id !== self)
         .map(async (id) => {
-          try {
-            const s = (await send(id, { t: 'state', from: self }, PEER_TIMEOUT_MS)) as MemberState;
-            if (s && typeof s.nodeid === 'number' && s.index) states.push(s);
-          } catch {
-            // no daemon there (yet): it is no member of the group; its own start will sync
+          // a daemon that runs is in pmxcfs's CPG group and must take part: a slow answer is asked
+          // again; a refused connection means no daemon there (yet), whose own start will sync
+          for (let attempt = 1; attempt <= STATE_ATTEMPTS; attempt++) {
+            try {
+              const s = (await send(id, { t: 'state', from: self }, PEER_TIMEOUT_MS)) as MemberState;
+              if (s && typeof s.nodeid === 'number' && s.index) states.push(s);
+              return;
+            } catch (e) {
+              if (!/no answer within/.test(e instanceof Error ? e.message : String(e))) return;
+            }
           }
         }),
     );
+    const before = this.group.join(',');
     this.group = states.map((s) => s.nodeid).sort((a, b) => a - b);
     const leader = selectLeader(states);
     if (!leader) return;
-    this.log(`[dcdb] notice: members: ${states.map((s) => `${s.nodeid}/${s.pid}`).join(', ')}; leader is ${leader.nodeid}/${leader.pid}`);
+    // a round that found the same group and nothing to copy is not worth a line
+    const same = before === this.group.join(',') && states.every((s) => sameIndex(s.index, this.memdb.root));
+    if (!same) this.log(`[dcdb] notice: members: ${states.map((s) => `${s.nodeid}/${s.pid}`).join(', ')}; leader is ${leader.nodeid}/${leader.pid}`);
     if (leader.nodeid === self) {
       const rows = toWire(this.memdb.rows());
       await Promise.all(
@@ -322,6 +341,9 @@ export class CfsNode {
         return { ok: true };
       case 'submit':
         if (!(await this.sharesView(msg.from, true))) return { errno: E.EACCES };
+        // the writer must get its own write back: a member not yet in the group joins it first
+        if (!this.group.includes(msg.from)) await this.resync();
+        if (!this.group.includes(msg.from)) return { errno: E.EACCES };
         try {
           await this.sequenceOp(msg.op);
           return { ok: true };
