@@ -5,14 +5,31 @@ if (major < 20) {
   process.stderr.write(`pvx needs Node.js 20 or newer; this is Node.js ${process.versions.node}.\n`);
   process.exit(1);
 }
-let entry;
-try {
-  entry = await import('../dist/cli.js');
-} catch (e) {
-  if (e && e.code === 'ERR_MODULE_NOT_FOUND' && String(e.message).includes('dist/cli.js')) {
-    process.stderr.write('pvx is not built yet: run `npm run build` in its directory.\n');
-    process.exit(1);
+// `--version` answers before anything else loads (the same text as run() in dist/cli.js prints)
+const args = process.argv.slice(2);
+if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) {
+  const { readFileSync } = await import('node:fs');
+  let version = '0.0.0';
+  try {
+    version = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version ?? '0.0.0';
+  } catch {
+    // as run() does: an unreadable package.json is version 0.0.0
   }
-  throw e;
+  process.stdout.write(`${version}\n`);
+} else {
+  await runCli();
 }
-process.exitCode = await entry.run(process.argv.slice(2));
+
+async function runCli() {
+  let entry;
+  try {
+    entry = await import('../dist/cli.js');
+  } catch (e) {
+    if (e && e.code === 'ERR_MODULE_NOT_FOUND' && String(e.message).includes('dist/cli.js')) {
+      process.stderr.write('pvx is not built yet: run `npm run build` in its directory.\n');
+      process.exit(1);
+    }
+    throw e;
+  }
+  process.exitCode = await entry.run(args);
+}

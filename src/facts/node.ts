@@ -1,14 +1,13 @@
 /**
- * A node's state as pvx reads it: what the node says (`NodeView`: pvecm status, /cluster/status,
- * pveversion), the membership cluster workflows judge (`Membership`, derived from the view), and the
+ * A node's state as pvx reads it: what the node says (`NodeView`: the facts of pvecm status,
+ * /cluster/status and pveversion), the membership cluster workflows judge (`Membership`, derived from the view), and the
  * bounded wait for a membership to change. One reader serves `cluster status` and every workflow.
  */
 import { PvxError, UnreachableError } from '../errors.js';
-import { pvecm, pveshGet, pveversion } from '../pve/argv.js';
 import { classifyPvecmStatus, type PvecmStatus } from '../pve/parse/pvecm-status.js';
-import { parseClusterStatus, type ClusterStatus } from '../pve/parse/pvesh-cluster-status.js';
-import { parsePveversion } from '../pve/parse/pveversion.js';
+import type { ClusterStatus } from '../pve/parse/pvesh-cluster-status.js';
 import { ParseError, excerptOf } from '../pve/parse/errors.js';
+import { clusterStatusOf, nodeReadArgv, parseNodeRead, pvecmStatusOf, pveVersionOf } from './node-read.js';
 import type { Transport } from '../transport/types.js';
 
 /** What one node said. */
@@ -19,16 +18,17 @@ export type NodeView =
   | { node: string; kind: 'error'; message: string; pveVersion: string | null }
   | { node: string; kind: 'unreachable'; error: PvxError };
 
-/** Read one node: pvecm status, /cluster/status and pveversion, in parallel over its one connection. */
+/**
+ * Read one node in one round trip: what `pvecm status`, /cluster/status and `pveversion` say,
+ * from the native sources they are built on (node-read.ts).
+ */
 export async function readNode(t: Transport, node: string): Promise<NodeView> {
   try {
-    const [st, cs, ver] = await Promise.all([
-      t.exec(node, pvecm.status()),
-      t.exec(node, pveshGet('/cluster/status')),
-      t.exec(node, pveversion.short()),
-    ]);
-    const pveVersion = ver.exitCode === 0 ? versionOf(ver.stdout) : null;
-    const outcome = classifyPvecmStatus(st);
+    const run = await t.exec(node, nodeReadArgv(), { title: 'read the cluster state' });
+    const parts = parseNodeRead(run.stdout);
+    if (parts.size === 0) return { node, kind: 'error', message: `the cluster state read failed (exit ${run.exitCode}): ${excerptOf(run.stderr.trim() || run.stdout.trim())}`, pveVersion: null };
+    const pveVersion = pveVersionOf(parts);
+    const outcome = classifyPvecmStatus(pvecmStatusOf(parts));
     switch (outcome.kind) {
       case 'standalone':
         return { node, kind: 'standalone', pveVersion };
@@ -37,30 +37,12 @@ export async function readNode(t: Transport, node: string): Promise<NodeView> {
       case 'pmxcfs-down':
       case 'error':
         return { node, kind: 'error', message: outcome.message, pveVersion };
-      case 'status': {
-        let clusterStatus: ClusterStatus | undefined;
-        if (cs.exitCode === 0) {
-          try {
-            clusterStatus = parseClusterStatus(cs.stdout);
-          } catch (e) {
-            if (!(e instanceof ParseError)) throw e;
-          }
-        }
-        return { node, kind: 'member', status: outcome.status, clusterStatus, pveVersion };
-      }
+      case 'status':
+        return { node, kind: 'member', status: outcome.status, clusterStatus: clusterStatusOf(parts), pveVersion };
     }
   } catch (e) {
     if (e instanceof UnreachableError) return { node, kind: 'unreachable', error: e };
     if (e instanceof ParseError) return { node, kind: 'error', message: e.message, pveVersion: null };
-    throw e;
-  }
-}
-
-function versionOf(stdout: string): string | null {
-  try {
-    return parsePveversion(stdout).manager.version;
-  } catch (e) {
-    if (e instanceof ParseError) return null;
     throw e;
   }
 }
@@ -104,6 +86,8 @@ export interface Timing {
   /** how long a finished change may take to show in what nodes report */
   settleTimeoutMs: number;
   pollMs: number;
+  /** between two membership reads (one cheap script per node, node-read.ts); pollMs when unset */
+  membershipPollMs?: number;
   now(): number;
   sleep(ms: number): Promise<void>;
 }
@@ -113,6 +97,8 @@ export const DEFAULT_TIMING: Timing = {
   quorumTimeoutMs: 120_000,
   settleTimeoutMs: 30_000,
   pollMs: 1_000,
+  // a membership read costs a few milliseconds on the node: a quorum that came is seen within a quarter second
+  membershipPollMs: 250,
   now: () => Date.now(),
   sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
 };
@@ -154,8 +140,9 @@ export async function waitForMembership(
       why = e instanceof Error ? e.message : String(e);
     }
     if (why === undefined) return undefined;
-    if (timing.now() + timing.pollMs > deadline) return why;
-    await timing.sleep(timing.pollMs);
+    const pollMs = timing.membershipPollMs ?? timing.pollMs;
+    if (timing.now() + pollMs > deadline) return why;
+    await timing.sleep(pollMs);
   }
 }
 

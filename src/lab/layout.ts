@@ -55,6 +55,9 @@ export const NODE_BIN_DIR = '/etc/pvx-lab/bin';
 /** Inside a node: identity of the node, written by `lab up` (see NodeIdentity). */
 export const NODE_IDENTITY_FILE = '/etc/pvx-lab/node.json';
 
+/** A node's own dpkg admin directory: the host's package database with the node's PVE packages (sim/core/dpkg-db.ts). */
+export const NODE_DPKG_DIR = '/etc/pvx-lab/dpkg';
+
 /** What a node knows about itself and its lab (NODE_IDENTITY_FILE). */
 export interface NodeIdentity {
   lab: string;

@@ -1,5 +1,6 @@
 /** Contents of the files `lab up` writes into a node's /etc (pure; written by node-setup). */
 import { shQuote } from '../transport/quote.js';
+import { NODE_DPKG_DIR, NODE_IDENTITY_FILE } from './layout.js';
 import { LAB_DOMAIN, type LabSubnet } from './names.js';
 import { NODE_PATH } from './units.js';
 
@@ -115,9 +116,22 @@ export function chronyConf(opts: { server: boolean; serverAddress: string; subne
   return `${lines.join('\n')}\n`;
 }
 
-/** A stand-in tool: `exec node main.js <tool> "$@"`. */
+/**
+ * A stand-in tool: `exec node main.js <tool> "$@"`. dpkg-query is the real one over the node's own
+ * package database while that is newer than the host's and than the node's identity (its PVE
+ * version); only then does the simulator have to bring it up to date first.
+ */
 export function toolWrapper(nodeBinary: string, mainJs: string, tool: string): string {
-  return `#!/bin/sh\nexec ${shQuote(nodeBinary)} ${shQuote(mainJs)} ${shQuote(tool)} "$@"\n`;
+  const sim = `exec ${shQuote(nodeBinary)} ${shQuote(mainJs)} ${shQuote(tool)} "$@"\n`;
+  if (tool !== 'dpkg-query') return `#!/bin/sh\n${sim}`;
+  const d = shQuote(NODE_DPKG_DIR);
+  return (
+    '#!/bin/sh\n' +
+    `if [ ${d}/status -nt /var/lib/dpkg/status ] && [ ${d}/status -nt ${shQuote(NODE_IDENTITY_FILE)} ]; then\n` +
+    `  exec /usr/bin/dpkg-query --admindir=${d} "$@"\n` +
+    'fi\n' +
+    sim
+  );
 }
 
 /** The key blob of an OpenSSH public key line (type + base64), for comparisons. */

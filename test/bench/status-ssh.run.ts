@@ -19,10 +19,14 @@ it.skipIf(process.getuid?.() !== 0)('cluster status: cold vs within ControlPersi
     writeFileSync(p, readFileSync(path.join(FIX, file)));
     return `#!/bin/sh\ncat '${p}'\n`;
   };
+  // the node read's files live in the test's folder: a stand-in sh points /etc/pve there
+  mkdirSync(path.join(dir, 'etc-pve'), { recursive: true });
+  writeFileSync(path.join(dir, 'etc-pve', 'corosync.conf'), readFileSync(path.join(FIX, 'corosync-conf/labcluster-3node-constructed.conf')));
+  writeFileSync(path.join(dir, 'etc-pve', '.members'), readFileSync(path.join(FIX, 'pmxcfs/members-3node-constructed.json')));
   const lc = await startLoopbackCluster(path.join(dir, 'nodes'), ['proxmox', 'pve2', 'pve3'], () => ({
-    pvecm: out('pvecm', 'pvecm-status/pve9-3node-cluster-validation.txt'),
-    pvesh: out('pvesh', 'pvesh/cluster-status-3node-pve9-constructed.json'),
-    pveversion: '#!/bin/sh\necho "pve-manager/9.0.6/49c767b70aeb6648 (running kernel: 6.14.8-2-pve)"\n',
+    sh: `#!/bin/sh\nif [ "$1" = -c ]; then s=$(printf '%s' "$2" | sed "s#/etc/pve/#${dir}/etc-pve/#g"); shift 2; exec /bin/sh -c "$s" "$@"; fi\nexec /bin/sh "$@"\n`,
+    'corosync-quorumtool': out('quorumtool', 'corosync-quorumtool/pve9-3node-cluster-validation-siH.txt'),
+    'dpkg-query': '#!/bin/sh\necho "installed 9.0.6"\n',
   }));
   try {
     const env = { PVX_INVENTORY: lc.inventory, PVX_STATE_DIR: path.join(dir, 'state') };

@@ -5,6 +5,7 @@
 import path from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { run } from '../../src/cli.js';
+import { nodeReadArgv } from '../../src/facts/node-read.js';
 import type { ExecResult } from '../../src/transport/types.js';
 import { addPreflight, corosyncConf, membershipReads, QdeviceFake, quorumtool } from '../helpers/fake-qdevice.js';
 import type { Script } from '../helpers/fake-transport.js';
@@ -194,9 +195,7 @@ describe('pvx cluster qdevice remove', () => {
   it('refuses while a node is offline (pvecm: All nodes must be online!), running nothing', async () => {
     const t = new QdeviceFake([
       ...membershipReads(1, 2, { qdevice: true, offline: [2] }),
-      { node: 'pve2', argv: ['pvecm', 'status'], unreachable: true },
-      { node: 'pve2', argv: ['pvesh', 'get', '/cluster/status', '--output-format', 'json'], unreachable: true },
-      { node: 'pve2', argv: ['pveversion'], unreachable: true },
+      { node: 'pve2', argv: nodeReadArgv(), unreachable: true },
       { node: 'pve1', argv: ['cat', '/etc/pve/corosync.conf'], result: ok(corosyncConf(2, true)) },
     ]);
     const r = await pvx(['cluster', 'qdevice', 'remove'], t);

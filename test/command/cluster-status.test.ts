@@ -2,21 +2,21 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FakeTransport, type Script } from '../helpers/fake-transport.js';
+import { nodeReadScript } from '../helpers/node-read.js';
+import { nodeReadArgv } from '../../src/facts/node-read.js';
+import type { ExecResult } from '../../src/transport/types.js';
 import { runInProcess, writeInventory } from '../helpers/run-cli.js';
 
 const FIX = path.resolve(new URL('../fixtures/pve', import.meta.url).pathname);
-const STATUS = readFileSync(path.join(FIX, 'pvecm-status/pve9-3node-cluster-validation.txt'), 'utf8');
-const CSTATUS = readFileSync(path.join(FIX, 'pvesh/cluster-status-3node-pve9-constructed.json'), 'utf8');
-const VERSION = 'pve-manager/9.0.6/49c767b70aeb6648 (running kernel: 6.14.8-2-pve)\n';
+const STATUS = readFileSync(path.join(FIX, 'corosync-quorumtool/pve9-3node-cluster-validation-siH.txt'), 'utf8');
+const CONF = readFileSync(path.join(FIX, 'corosync-conf/labcluster-3node-constructed.conf'), 'utf8');
+const MEMBERS = readFileSync(path.join(FIX, 'pmxcfs/members-3node-constructed.json'), 'utf8');
+const VERSION = 'installed 9.0.6\n';
 const NAMES = ['proxmox', 'pve2', 'pve3'];
-const STANDALONE_ERR = "Error: Corosync config '/etc/pve/corosync.conf' does not exist - is this node part of a cluster?\n";
 
-function scripts(node: string, pvecm: Script['result'], pvesh: Script['result'] = { stdout: CSTATUS }): Script[] {
-  return [
-    { node, argv: ['pvecm', 'status'], result: pvecm },
-    { node, argv: ['pvesh', 'get', '/cluster/status', '--output-format', 'json'], result: pvesh },
-    { node, argv: ['pveversion'], result: { stdout: VERSION } },
-  ];
+/** A node's read: its corosync.conf, quorumtool's answer (absent: no corosync.conf), .members and the pve-manager version. */
+function scripts(node: string, quorum: Partial<ExecResult> | undefined, members: Partial<ExecResult> = { stdout: MEMBERS }): Script[] {
+  return [nodeReadScript(node, { ...(quorum ? { conf: { stdout: CONF }, quorum } : {}), members, version: { stdout: VERSION } })];
 }
 
 describe('pvx cluster status (in-process, fake transport)', () => {
@@ -57,11 +57,11 @@ describe('pvx cluster status (in-process, fake transport)', () => {
   it('shows an offline member and stays quorate (exit 0) when one corosync is down', async () => {
     const inv = writeInventory(NAMES);
     const two = STATUS.replace('Nodes:            3', 'Nodes:            2').replace('Total votes:      3', 'Total votes:      2').replace(/0x00000003 .*\n/, '');
-    const cs = CSTATUS.replace('"name":"pve3","nodeid":3,"online":1', '"name":"pve3","nodeid":3,"online":0');
+    const cs = MEMBERS.replace('"pve3": { "id": 3, "online": 1', '"pve3": { "id": 3, "online": 0');
     const t = new FakeTransport([
       ...scripts('proxmox', { stdout: two }, { stdout: cs }),
       ...scripts('pve2', { stdout: two }, { stdout: cs }),
-      ...scripts('pve3', { exitCode: 1, stderr: 'Cannot initialize CMAP service\n' }, { exitCode: 255, stderr: 'ipcc_send_rec[1] failed\n' }),
+      ...scripts('pve3', { exitCode: 1, stderr: 'Cannot initialize CMAP service\n' }, { stdout: cs.replace('"nodename": "proxmox"', '"nodename": "pve3"') }),
     ]);
     const r = await runInProcess(['-i', inv, '--json', 'cluster', 'status'], t);
     t.verify();
@@ -104,9 +104,7 @@ describe('pvx cluster status (in-process, fake transport)', () => {
     const t = new FakeTransport([
       ...scripts('proxmox', { stdout: STATUS }),
       ...scripts('pve2', { stdout: STATUS }),
-      { node: 'pve3', argv: ['pvecm', 'status'], unreachable: true },
-      { node: 'pve3', argv: ['pvesh', 'get', '/cluster/status', '--output-format', 'json'], unreachable: true },
-      { node: 'pve3', argv: ['pveversion'], unreachable: true },
+      { node: 'pve3', argv: nodeReadArgv(), unreachable: true },
     ]);
     const r = await runInProcess(['-i', inv, 'cluster', 'status'], t);
     t.verify();
@@ -117,7 +115,7 @@ describe('pvx cluster status (in-process, fake transport)', () => {
 
   it('reports standalone nodes plainly', async () => {
     const inv = writeInventory(['pve1']);
-    const t = new FakeTransport(scripts('pve1', { exitCode: 2, stderr: STANDALONE_ERR }, { stdout: '[{"id":"node/pve1","local":1,"name":"pve1","nodeid":0,"online":1,"type":"node"}]' }));
+    const t = new FakeTransport(scripts('pve1', undefined, { stdout: readFileSync(path.join(FIX, 'pmxcfs/members-standalone-constructed.json'), 'utf8') }));
     const r = await runInProcess(['-i', inv, 'cluster', 'status'], t);
     expect(r.code).toBe(0);
     expect(r.stdout).toBe('pve1: standalone (not in a cluster), PVE 9.0.6\n');

@@ -2,6 +2,7 @@
  * --dry-run end to end in-process: whatever the command, only reads reach the nodes. The reads are
  * written out by hand from the reference; what passed through is recorded under the dry-run layer.
  */
+import { nodeReadArgv } from '../../src/facts/node-read.js';
 import path from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { run } from '../../src/cli.js';
@@ -54,6 +55,9 @@ function isRead(argv: readonly string[]): boolean {
   // the preflight session: one script, the same text every time
   const session = sessionArgv();
   if (argv.length === session.length && argv.every((a, i) => a === session[i])) return true;
+  // the membership read: one script, the same text every time
+  const nodeRead = nodeReadArgv();
+  if (argv.length === nodeRead.length && argv.every((a, i) => a === nodeRead[i])) return true;
   return READ_SHAPES.some((re) => re.test(argv.join(' ')));
 }
 

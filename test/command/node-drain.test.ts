@@ -3,6 +3,8 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FakeMigrateCluster, type FakeGuest } from '../helpers/fake-migrate.js';
 import { FakeTransport, type Script } from '../helpers/fake-transport.js';
+import { nodeReadScript } from '../helpers/node-read.js';
+import { nodeReadArgv } from '../../src/facts/node-read.js';
 import { runInProcess, writeInventory } from '../helpers/run-cli.js';
 import { tmpDir } from '../helpers/tmp.js';
 
@@ -220,9 +222,10 @@ describe('pvx node maintenance (in-process, fake cluster)', () => {
 
 describe('pvx node drain (in-process, strict scripted transport)', () => {
   const FIX = path.resolve(new URL('../fixtures/pve', import.meta.url).pathname);
-  const STATUS = readFileSync(path.join(FIX, 'pvecm-status/pve9-3node-cluster-validation.txt'), 'utf8');
-  const CSTATUS = readFileSync(path.join(FIX, 'pvesh/cluster-status-3node-pve9-constructed.json'), 'utf8');
-  const VERSION = 'pve-manager/9.0.6/49c767b70aeb6648 (running kernel: 6.14.8-2-pve)\n';
+  const QUORUM = readFileSync(path.join(FIX, 'corosync-quorumtool/pve9-3node-cluster-validation-siH.txt'), 'utf8');
+  const CONF = readFileSync(path.join(FIX, 'corosync-conf/labcluster-3node-constructed.conf'), 'utf8');
+  const MEMBERS = readFileSync(path.join(FIX, 'pmxcfs/members-3node-constructed.json'), 'utf8');
+  const VERSION = 'installed 9.0.6\n';
   const NAMES = ['proxmox', 'pve2', 'pve3'];
   const node = (name: string, freeGiB: number) => ({ id: `node/${name}`, node: name, type: 'node', status: 'online', maxmem: 64 * GiB, mem: (64 - freeGiB) * GiB, maxcpu: 8 });
   const nfs = (name: string) => ({ id: `storage/${name}/nfs1`, storage: 'nfs1', node: name, type: 'storage', plugintype: 'nfs', shared: 1, status: 'available', content: 'images,rootdir' });
@@ -233,12 +236,14 @@ describe('pvx node drain (in-process, strict scripted transport)', () => {
     node('pve3', 30),
     ...NAMES.map(nfs),
   ]);
+  const VENDOR = ['grep', '-m', '1', '^vendor_id', '/proc/cpuinfo'];
   const readNodeScripts = (n: string, unreachable = false): Script[] =>
-    [['pvecm', 'status'], ['pvesh', 'get', '/cluster/status', '--output-format', 'json'], ['pveversion'], ['grep', '-m', '1', '^vendor_id', '/proc/cpuinfo']].map((argv) =>
-      unreachable
-        ? { node: n, argv, unreachable: true }
-        : { node: n, argv, result: { stdout: argv[0] === 'pvecm' ? STATUS : argv[0] === 'pvesh' ? CSTATUS : argv[0] === 'pveversion' ? VERSION : 'vendor_id\t: GenuineIntel\n' } },
-    );
+    unreachable
+      ? [{ node: n, argv: nodeReadArgv(), unreachable: true }, { node: n, argv: VENDOR, unreachable: true }]
+      : [
+          nodeReadScript(n, { conf: { stdout: CONF }, quorum: { stdout: QUORUM }, members: { stdout: MEMBERS }, version: { stdout: VERSION } }),
+          { node: n, argv: VENDOR, result: { stdout: 'vendor_id\t: GenuineIntel\n' } },
+        ];
   const resources = (n: string): Script => ({ node: n, argv: ['pvesh', 'get', '/cluster/resources', '--output-format', 'json'], result: { stdout: RESOURCES } });
 
   it('--dry-run runs only reads, each exactly as scripted, and plans the one native command', async () => {
@@ -262,7 +267,7 @@ describe('pvx node drain (in-process, strict scripted transport)', () => {
     const t = new FakeTransport([
       { node: 'pve2', argv: ['pvesh', 'get', '/cluster/resources', '--output-format', 'json'], unreachable: true },
       resources('pve3'),
-      ...readNodeScripts('proxmox').slice(0, 3),
+      ...readNodeScripts('proxmox').slice(0, 1),
       ...readNodeScripts('pve2', true),
     ]);
     const r = await runInProcess(['-i', writeInventory(NAMES), '--json', 'node', 'drain', 'proxmox', '--to', 'pve2'], t);

@@ -14,6 +14,8 @@ import { FakeCluster } from '../helpers/fake-cluster.js';
 import { TeardownFake } from '../helpers/fake-teardown.js';
 import { FakeTransport } from '../helpers/fake-transport.js';
 import { writeInventory } from '../helpers/run-cli.js';
+import { nodeReadScript } from '../helpers/node-read.js';
+import { nodeReadArgv } from '../../src/facts/node-read.js';
 import { replayOf, type ExpectedCommand } from '../helpers/strict-replay.js';
 import { testIO, type TestIO } from '../helpers/test-io.js';
 import { tmpDir } from '../helpers/tmp.js';
@@ -53,12 +55,15 @@ async function atTerminal(args: string[], t: Transport, opts: { prompter?: Promp
   return { code, stdout: io.stdoutText(), stderr: io.stderrText(), state };
 }
 
-/** The reads of one node's membership (pvecm status, /cluster/status, pveversion), answered by the reference samples of a PVE 9 cluster of 3. */
+/** The read of one node's membership, answered by the reference samples of a PVE 9 cluster of 3 (its quorumtool part, corosync.conf, .members). */
 function membershipReads(node: string): ConstructorParameters<typeof FakeTransport>[0] {
   return [
-    { node, argv: ['pvecm', 'status'], result: { stdout: fixture('pvecm-status/pve9-3node-cluster-validation.txt') } },
-    { node, argv: ['pvesh', 'get', '/cluster/status', '--output-format', 'json'], result: { stdout: fixture('pvesh/cluster-status-3node-pve9-constructed.json') } },
-    { node, argv: ['pveversion'], result: { stdout: fixture('pveversion/pve9.0.6-oneliner.txt') } },
+    nodeReadScript(node, {
+      conf: { stdout: fixture('corosync-conf/labcluster-3node-constructed.conf') },
+      quorum: { stdout: fixture('corosync-quorumtool/pve9-3node-cluster-validation-siH.txt') },
+      members: { stdout: fixture('pmxcfs/members-3node-constructed.json') },
+      version: { stdout: 'installed 9.0.6\n' },
+    }),
   ];
 }
 
@@ -120,11 +125,7 @@ describe('pvx cluster remove-node: Ctrl-C at the typed confirmation', () => {
 });
 
 const THREE = ['pve1', 'pve2', 'pve3'];
-const nodeReads = (n: string): ExpectedCommand[] => [
-  [n, ['pvecm', 'status']],
-  [n, ['pvesh', 'get', '/cluster/status', '--output-format', 'json']],
-  [n, ['pveversion']],
-];
+const nodeReads = (n: string): ExpectedCommand[] => [[n, nodeReadArgv()]];
 
 describe('pvx cluster teardown: Ctrl-C at the typed confirmation', () => {
   it('exit 130, cancelled, no backup written, and nothing but the reads ran', async () => {
@@ -190,18 +191,18 @@ describe('the root password prompt of a join: Ctrl-C', () => {
     // every command that ran: the reads, the join information and the preflight session
     const shape = (argv: readonly string[]) => (argv[0] === 'sh' || argv[0] === 'perl' ? `${argv[0]} …` : argv.join(' '));
     expect(fc.calls.map((c) => `${c.node}: ${shape(c.argv)}`).sort()).toEqual([
+      'pve1: cat /etc/pve/.members',
+      'pve1: cat /etc/pve/corosync.conf',
+      'pve1: corosync-quorumtool -siH',
       'pve1: date +%s.%N',
+      'pve1: dpkg-query -W -f ${db:Status-Status} ${Version}\\n pve-manager',
       'pve1: perl …',
-      'pve1: pvecm status',
       'pve1: pvesh get /cluster/config/join --output-format json',
-      'pve1: pvesh get /cluster/status --output-format json',
-      'pve1: pveversion',
       'pve1: sh …',
+      'pve4: cat /etc/pve/.members',
       'pve4: date +%s.%N',
+      'pve4: dpkg-query -W -f ${db:Status-Status} ${Version}\\n pve-manager',
       'pve4: perl …',
-      'pve4: pvecm status',
-      'pve4: pvesh get /cluster/status --output-format json',
-      'pve4: pveversion',
       'pve4: sh …',
     ]);
     fc.verify();

@@ -50,11 +50,12 @@ export function sshSpy(dir: string): { pathPrefix: string; calls(): string[] } {
   const bin = path.join(dir, 'spy-bin');
   mkdirSync(bin, { recursive: true });
   const log = path.join(dir, 'ssh-calls.log');
-  writeFileSync(path.join(bin, 'ssh'), `#!/bin/sh\nprintf '%s\\n' "$*" >> '${log}'\nexec /usr/bin/ssh "$@"\n`);
+  // one record per call, ended by ASCII RS: a remote script spans lines
+  writeFileSync(path.join(bin, 'ssh'), `#!/bin/sh\nprintf '%s\\036' "$*" >> '${log}'\nexec /usr/bin/ssh "$@"\n`);
   chmodSync(path.join(bin, 'ssh'), 0o755);
   return {
     pathPrefix: bin,
-    calls: () => (existsSync(log) ? readFileSync(log, 'utf8').split('\n').filter(Boolean) : []),
+    calls: () => (existsSync(log) ? readFileSync(log, 'utf8').split('\x1e').filter(Boolean) : []),
   };
 }
 

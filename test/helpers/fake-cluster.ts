@@ -10,6 +10,7 @@ import { clockArgv } from '../../src/facts/preflight/clock.js';
 import { probeArgv } from '../../src/facts/preflight/udp-probe.js';
 import { factsArgv } from '../../src/facts/preflight/script.js';
 import { isSession, playSession } from './session-node.js';
+import { isNodeRead, NODE_READ_COMMANDS, playNodeRead } from './node-read.js';
 import { FakeLocks, isLockCommand } from './fake-lock.js';
 import { UnreachableError } from '../../src/errors.js';
 import type { ExecOptions, ExecResult, Transport } from '../../src/transport/types.js';
@@ -191,6 +192,8 @@ export class FakeCluster implements Transport {
   async exec(node: string, argv: readonly string[], opts: ExecOptions = {}): Promise<ExecResult> {
     // the preflight session, played from this fake's answers to the separate commands
     if (isSession(argv)) return playSession(opts, (a, o) => this.exec(node, a, o));
+    // the read sees /etc/pve/corosync.conf where this fake's pvecm status does: on a member
+    if (isNodeRead(argv)) return playNodeRead((a) => this.exec(node, a), () => this.clusterOf(this.node(node)) !== undefined);
     if (isLockCommand(argv)) return this.lockCommand(node, argv, opts);
     this.calls.push({ node, argv, opts });
     const n = this.node(node);
@@ -203,6 +206,9 @@ export class FakeCluster implements Transport {
     }
     if (this.isProbe(n, argv)) return ok(this.probe(n, argv));
     if (a === 'pvecm status') return this.pvecmStatus(n);
+    if (same(argv, NODE_READ_COMMANDS.quorum) && this.clusterOf(n)) return this.quorumtool(n);
+    if (same(argv, NODE_READ_COMMANDS.members)) return ok(this.members(n));
+    if (same(argv, NODE_READ_COMMANDS.version)) return ok('installed 9.1.7\n');
     if (a === 'pvesh get /cluster/status --output-format json') return this.clusterStatus(n);
     if (a === 'pveversion') return ok('pve-manager/9.1.7/16b139a017452f16 (running kernel: 6.14.11-4-pve)\n');
     if (a === 'pvesh get /cluster/config/join --output-format json') return this.joinInfo(n);
@@ -312,10 +318,26 @@ export class FakeCluster implements Transport {
     const c = this.clusterOf(n);
     if (!c) return ok('', STANDALONE, 2);
     const header = `Cluster information\n-------------------\nName:             ${c.name}\nConfig Version:   ${c.configVersion}\nTransport:        knet\nSecure auth:      on\n\n`;
-    if (!n.corosync) return ok(header, 'Cannot initialize CMAP service\n', 1);
+    const q = this.quorumtool(n);
+    return { ...q, stdout: header + q.stdout };
+  }
+
+  /** `corosync-quorumtool -siH` on a cluster member. */
+  private quorumtool(n: FakeNode): ExecResult {
+    const c = this.clusterOf(n)!;
+    if (!n.corosync) return ok('', 'Cannot initialize CMAP service\n', 1);
     const q = this.quorum(c, n.name);
     const me = c.members.find((m) => m.name === n.name)!;
-    return ok(header + quorumtool({ local: me.nodeid, members: c.members.filter((m) => q.partition.includes(m.name)), expected: q.expected, ...(q.qdevice ? { qdevice: q.qdevice } : {}) }), '', q.quorate ? 0 : 2);
+    return ok(quorumtool({ local: me.nodeid, members: c.members.filter((m) => q.partition.includes(m.name)), expected: q.expected, ...(q.qdevice ? { qdevice: q.qdevice } : {}) }), '', q.quorate ? 0 : 2);
+  }
+
+  /** `/etc/pve/.members` (pve-cluster status.c cfs_create_memberlist_msg). */
+  private members(n: FakeNode): string {
+    const c = this.clusterOf(n);
+    if (!c) return `{\n"nodename": "${n.name}",\n"version": 1\n}\n`;
+    const q = this.quorum(c, n.name);
+    const rows = c.members.map((m) => `  "${m.name}": { "id": ${m.nodeid}, "online": ${q.partition.includes(m.name) ? 1 : 0}, "ip": "${m.address}"}`);
+    return `{\n"nodename": "${n.name}",\n"version": 2,\n"cluster": { "name": "${c.name}", "version": ${c.configVersion}, "nodes": ${c.members.length}, "quorate": ${q.quorate ? 1 : 0} },\n"nodelist": {\n${rows.join(',\n')}\n  }\n}\n`;
   }
 
   private clusterStatus(n: FakeNode): ExecResult {
@@ -442,7 +464,8 @@ export class FakeCluster implements Transport {
   private pveConf(n: FakeNode): ExecResult {
     const c = this.clusterOf(n);
     if (!c) return ok('', 'cat: /etc/pve/corosync.conf: No such file or directory\n', 1);
-    return ok(corosyncConf(c.name, c.members, c.qdevice ? { qdevice: c.qdevice } : {}));
+    // the version pvecm has written so far (each add and delnode raises it), as its status header shows
+    return ok(corosyncConf(c.name, c.members, c.qdevice ? { qdevice: c.qdevice } : {}).replace(/config_version: \d+/, `config_version: ${c.configVersion}`));
   }
 
   private write(n: FakeNode, file: string, create: boolean): ExecResult {

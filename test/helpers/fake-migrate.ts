@@ -9,7 +9,8 @@
 import { verifyStrict, type Expectation } from './strict-check.js';
 import { UnreachableError } from '../../src/errors.js';
 import type { ExecOptions, ExecResult, Transport } from '../../src/transport/types.js';
-import { quorumtool } from '../unit/checks/scenario.js';
+import { corosyncConf, quorumtool } from '../unit/checks/scenario.js';
+import { isNodeRead, NODE_READ_COMMANDS, playNodeRead } from './node-read.js';
 import { FakeLocks, isLockCommand } from './fake-lock.js';
 
 /** One pretend guest. */
@@ -46,6 +47,8 @@ export interface FakeCall {
 }
 
 const NODES = ['pve1', 'pve2', 'pve3'] as const;
+/** The cluster's corosync.conf (config version 3, as its pvecm status header says). */
+const LAB_CONF = corosyncConf('lab', NODES.map((name, i) => ({ name, nodeid: i + 1, address: `10.99.0.${i + 1}` }))).replace(/config_version: \d+/, 'config_version: 3');
 const GiB = 1024 ** 3;
 
 const ok = (stdout = '', stderr = '', exitCode = 0): ExecResult => ({ exitCode, stdout, stderr, durationMs: 1 });
@@ -167,7 +170,12 @@ export class FakeMigrateCluster implements Transport {
       return ok(JSON.stringify(this.resources(false)) + '\n');
     }
     if (a === 'pvesh get /cluster/ha/status/current --output-format json') return this.haStatus(node);
+    if (isNodeRead(argv)) return playNodeRead((x) => this.exec(node, x));
     if (a === 'pvecm status') return this.pvecmStatus(node);
+    if (a === NODE_READ_COMMANDS.conf.join(' ')) return ok(LAB_CONF);
+    if (a === NODE_READ_COMMANDS.quorum.join(' ')) return this.quorumtool(node);
+    if (a === NODE_READ_COMMANDS.members.join(' ')) return ok(this.members(node));
+    if (a === NODE_READ_COMMANDS.version.join(' ')) return ok('installed 9.1.7\n');
     if (a === 'pvesh get /cluster/status --output-format json') return ok(this.clusterStatus(node));
     if (a === 'pveversion') return ok('pve-manager/9.1.7/16b139a017452f16 (running kernel: 6.14.11-4-pve)\n');
     if (a === 'grep -m 1 ^vendor_id /proc/cpuinfo') return ok(`vendor_id\t: ${this.vendors.get(node)}\n`);
@@ -235,12 +243,24 @@ export class FakeMigrateCluster implements Transport {
 
   private pvecmStatus(node: string): ExecResult {
     const header = 'Cluster information\n-------------------\nName:             lab\nConfig Version:   3\nTransport:        knet\nSecure auth:      on\n\n';
+    const q = this.quorumtool(node);
+    return { ...q, stdout: header + q.stdout };
+  }
+
+  /** `/etc/pve/.members` (pve-cluster status.c cfs_create_memberlist_msg). */
+  private members(node: string): string {
+    const rows = NODES.map((n, i) => `  "${n}": { "id": ${i + 1}, "online": ${this.offline.has(n) ? 0 : 1}, "ip": "10.99.0.${i + 1}"}`);
+    return `{\n"nodename": "${node}",\n"version": 4,\n"cluster": { "name": "lab", "version": 3, "nodes": 3, "quorate": ${this.inquorate.has(node) ? 0 : 1} },\n"nodelist": {\n${rows.join(',\n')}\n  }\n}\n`;
+  }
+
+  /** `corosync-quorumtool -siH`. */
+  private quorumtool(node: string): ExecResult {
     const local = NODES.indexOf(node as (typeof NODES)[number]) + 1;
     const members = this.inquorate.has(node)
       ? [{ nodeid: local, address: `10.99.0.${local}` }]
       : NODES.map((_, i) => ({ nodeid: i + 1, address: `10.99.0.${i + 1}` })).filter((m) => !this.offline.has(NODES[m.nodeid - 1] ?? ''));
     const quorate = members.length * 2 > NODES.length;
-    return ok(header + quorumtool({ local, members, expected: NODES.length }), '', quorate ? 0 : 2);
+    return ok(quorumtool({ local, members, expected: NODES.length }), '', quorate ? 0 : 2);
   }
 
   private clusterStatus(node: string): string {

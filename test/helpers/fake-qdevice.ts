@@ -1,12 +1,13 @@
 /**
  * Scripts for `cluster qdevice add|remove` on the strict fake transport: a cluster of nodes pve1…pveN
  * (hosts 10.99.0.N as writeInventory gives them), the outputs written by hand in the formats of the
- * reference (§1.5 pvecm status / corosync-quorumtool -s, §1.6 pvecm qdevice, §2 /cluster/status).
+ * reference (§1.5 pvecm status / corosync-quorumtool -s, §1.6 pvecm qdevice; /etc/pve/.members as pmxcfs serves it).
  * The cluster lock is answered by FakeLocks; every other command must be scripted.
  */
 import type { ExecOptions, ExecResult } from '../../src/transport/types.js';
 import { FakeLocks, isLockCommand } from './fake-lock.js';
 import { FakeTransport, type Script } from './fake-transport.js';
+import { nodeReadScript } from './node-read.js';
 
 /** The strict fake with the nodes' lock folders. */
 export class QdeviceFake extends FakeTransport {
@@ -62,21 +63,6 @@ export function pvecmStatus(self: number, n: number, qdevice: boolean): string {
   ].join('\n');
 }
 
-/** `pvesh get /cluster/status --output-format json` of node `self`; `offline` nodes show online 0. */
-export function clusterStatusJson(self: number, n: number, offline: readonly number[] = []): string {
-  const nodes = Array.from({ length: n }, (_, i) => ({
-    id: `node/pve${i + 1}`,
-    ip: `10.99.0.${i + 1}`,
-    level: '',
-    local: i + 1 === self ? 1 : 0,
-    name: `pve${i + 1}`,
-    nodeid: i + 1,
-    online: offline.includes(i + 1) ? 0 : 1,
-    type: 'node',
-  }));
-  return `${JSON.stringify([{ id: 'cluster', name: 'lab', nodes: n, quorate: 1, type: 'cluster', version: 2 }, ...nodes])}\n`;
-}
-
 /** `corosync-quorumtool -s` of node `self`: names, decimal ids; `votes` says what the votequorum block shows. */
 export function quorumtool(self: number, n: number, votes: { expected: number; total: number; qdevice: boolean }): string {
   const rows = Array.from({ length: n }, (_, i) => `${String(i + 1).padStart(10)}          1${votes.qdevice ? '    A,V,NMW' : ''} pve${i + 1}${i + 1 === self ? ' (local)' : ''}`);
@@ -124,13 +110,23 @@ export function corosyncConf(n: number, qdevice: boolean): string {
   return `logging {\n  debug: off\n  to_syslog: yes\n}\n\nnodelist {\n${nodes}}\n\nquorum {\n${qdevice ? DEVICE : ''}  provider: corosync_votequorum\n}\n\ntotem {\n  cluster_name: lab\n  config_version: ${qdevice ? 3 : 2}\n  interface {\n    linknumber: 0\n  }\n  ip_version: ipv4-6\n  link_mode: passive\n  secauth: on\n  version: 2\n}\n\n`;
 }
 
-/** The three reads of one node's membership (pvecm status, /cluster/status, pveversion). */
+/** `/etc/pve/.members` of node `self` (pve-cluster status.c cfs_create_memberlist_msg); `offline` nodes show online 0. */
+export function membersFile(self: number, n: number, offline: readonly number[] = []): string {
+  const rows = Array.from({ length: n }, (_, i) => `  "pve${i + 1}": { "id": ${i + 1}, "online": ${offline.includes(i + 1) ? 0 : 1}, "ip": "10.99.0.${i + 1}"}`);
+  return `{\n"nodename": "pve${self}",\n"version": 5,\n"cluster": { "name": "lab", "version": 2, "nodes": ${n}, "quorate": 1 },\n"nodelist": {\n${rows.join(',\n')}\n  }\n}\n`;
+}
+
+/** One node's membership read (corosync.conf, corosync-quorumtool -siH, .members, the pve-manager version). */
 export function membershipReads(node: number, n: number, o: { qdevice: boolean; offline?: readonly number[] }): Script[] {
-  const name = `pve${node}`;
+  const status = pvecmStatus(node, n, o.qdevice);
+  const quorum = status.slice(status.indexOf('Quorum information'));
   return [
-    { node: name, argv: ['pvecm', 'status'], result: ok(pvecmStatus(node, n, o.qdevice)) },
-    { node: name, argv: ['pvesh', 'get', '/cluster/status', '--output-format', 'json'], result: ok(clusterStatusJson(node, n, o.offline)) },
-    { node: name, argv: ['pveversion'], result: ok('pve-manager/9.0.6/49c767b70aeb6648 (running kernel: 6.14.8-2-pve)\n') },
+    nodeReadScript(`pve${node}`, {
+      conf: { stdout: corosyncConf(n, o.qdevice) },
+      quorum: { stdout: quorum },
+      members: { stdout: membersFile(node, n, o.offline) },
+      version: { stdout: 'installed 9.0.6\n' },
+    }),
   ];
 }
 

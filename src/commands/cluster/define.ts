@@ -11,7 +11,9 @@ export function registerCluster(program: Command, dispatch: Dispatch): void {
     .description('cluster name, quorum and members, read from every inventory node in parallel')
     .option('--node <name>', 'ask only this inventory node')
     .addHelpText('after', `
-Reads 'pvecm status', 'pvesh get /cluster/status' and 'pveversion' on each node and merges what they say.
+Reads what 'pvecm status', 'pvesh get /cluster/status' and 'pveversion' report, from their own sources
+(corosync.conf, corosync-quorumtool -siH, /etc/pve/.members, the package database), in one
+round trip per node, and merges what the nodes say.
 Exit 0 quorate, 5 not quorate, 6 a node could not be reached.
 
 Examples:

@@ -19,4 +19,5 @@ export const SIM_TOOLS: Record<string, () => Promise<SimTool>> = {
   'pve-ha-lrm': async () => (await import('./tools/pve-ha.js')).pveHaLrm,
   pvescheduler: async () => (await import('./tools/pvescheduler.js')).pvescheduler,
   zfs: async () => (await import('./tools/zfs.js')).zfs,
+  'dpkg-query': async () => (await import('./tools/dpkg-query.js')).dpkgQuery,
 };

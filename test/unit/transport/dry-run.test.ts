@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { nodeReadArgv } from '../../../src/facts/node-read.js';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { factsArgv } from '../../../src/facts/preflight/script.js';
@@ -192,8 +193,8 @@ describe('dry-run runs known reads only', () => {
     }
   });
 
-  it('the declared read-only scripts are exactly the six reads, none of the writes', () => {
-    const reads = [sessionArgv(), factsArgv(), clusterTracesArgv(), checkBackupArgv('d', 'f'), folderFilesArgv(['d']), guestContentsArgv()].map((a) => a[2]);
+  it('the declared read-only scripts are exactly the seven reads, none of the writes', () => {
+    const reads = [sessionArgv(), factsArgv(), nodeReadArgv(), clusterTracesArgv(), checkBackupArgv('d', 'f'), folderFilesArgv(['d']), guestContentsArgv()].map((a) => a[2]);
     const writes = [
       stopPmxcfsArgv(),
       createBackupArgv('d', 'n'),

@@ -1,6 +1,6 @@
 /** Every path a simulated tool touches, on a node or under a test root (PVX_SIM_ROOT). */
 import path from 'node:path';
-import { labPaths, type NodeIdentity } from '../../layout.js';
+import { labPaths, NODE_DPKG_DIR, type NodeIdentity } from '../../layout.js';
 
 /** Paths of one node as the simulated tools see them. */
 export interface SimPaths {
@@ -22,6 +22,8 @@ export interface SimPaths {
   varLog: string;
   /** the stand-in tools (systemctl, pmxcfs, …) */
   binDir: string;
+  /** the node's package database (dpkg's admin directory): the host's, with the node's PVE packages */
+  dpkgDir: string;
   /** the node's pmxcfs database (SQLite, served at /etc/pve by the node's pmxcfs) */
   configDb: string;
   /** where pvecm add keeps the database it replaces (Setup.pm finish_join) */
@@ -56,6 +58,7 @@ export function simPaths(node: NodeIdentity, env: NodeJS.ProcessEnv): SimPaths {
     taskDir: r('/var/log/pve/tasks'),
     varLog: r('/var/log'),
     binDir: r('/etc/pvx-lab/bin'),
+    dpkgDir: r(NODE_DPKG_DIR),
     configDb: r('/var/lib/pve-cluster/config.db'),
     configDbBackupDir: r('/var/lib/pve-cluster/backup'),
     localDb: path.join(nodeDir(node.name), 'pve-local'),

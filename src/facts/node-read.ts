@@ -1,0 +1,153 @@
+/**
+ * The read behind `cluster status` and every membership check: one shell script per node, one
+ * round trip, only native sources that answer in milliseconds.
+ *
+ * - `pvecm status` is a header from /etc/pve/corosync.conf over `corosync-quorumtool -siH`
+ *   (PVE::CLI::pvecm status: check_conf_exists, cfs_read_file corosync.conf, exec quorumtool).
+ *   The script does the same steps itself and pvx composes the very text pvecm would print, so
+ *   it is judged by the same parser; no Perl start-up.
+ * - `pvesh get /cluster/status` is pmxcfs's cluster information (CFS_IPC_GET_CLUSTER_INFO), which
+ *   pmxcfs also serves as the file /etc/pve/.members.
+ * - `pveversion` prints the pve-manager version of the installed package (PVE::pvecfg); the
+ *   package database holds the same version.
+ * No Perl tool is needed here: each of these facts has a C or file source of the same authority.
+ * (Preflight keeps `pveversion -v`: the running version of the API daemons is only known to it.)
+ */
+import { PACKAGE_STATE_FORMAT, parsePackageVersion } from '../pve/parse/dpkg-query.js';
+import { parseCorosyncConf, type CorosyncTotem } from '../pve/parse/corosync-conf.js';
+import { ParseError } from '../pve/parse/errors.js';
+import { parsePmxcfsMembers } from '../pve/parse/pmxcfs-members.js';
+import type { ClusterStatus } from '../pve/parse/pvesh-cluster-status.js';
+import type { CommandOutput } from '../pve/parse/text.js';
+import { shJoin } from '../transport/quote.js';
+import { readOnlyScript } from '../transport/read-only-scripts.js';
+
+/** One part of the read: a command's exit code and streams. */
+export interface ReadSection {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Parts of the read, in print order. */
+export const NODE_READ_SECTIONS = ['conf', 'quorum', 'members', 'version'] as const;
+
+/** A part's name. */
+export type NodeReadSection = (typeof NODE_READ_SECTIONS)[number];
+
+const MARK = '@@pvx-node:';
+const PVE_CONF = '/etc/pve/corosync.conf';
+
+// The steps are sequential: each is a C program or a file read of a few milliseconds, fewer
+// forks than running them side by side. quorumtool runs only where pvecm would exec it.
+const SCRIPT = readOnlyScript(
+  [
+    'd=$(mktemp -d) || exit 97',
+    'trap \'rm -rf "$d"\' EXIT',
+    `r() { k=$1; shift; "$@" >"$d/o" 2>"$d/e"; c=$?; printf '\\n${MARK}%s:%s\\n' "$k" "$c"; cat "$d/o"; printf '\\n${MARK}%s:stderr\\n' "$k"; cat "$d/e"; }`,
+    `if [ -f ${shJoin([PVE_CONF])} ]; then r conf ${shJoin(['cat', PVE_CONF])}; r quorum ${shJoin(['corosync-quorumtool', '-siH'])}; fi`,
+    `r members ${shJoin(['cat', '/etc/pve/.members'])}`,
+    `r version ${shJoin(['dpkg-query', '-W', '-f', PACKAGE_STATE_FORMAT, 'pve-manager'])}`,
+  ].join('\n'),
+);
+
+/** The exact command of a node's read (tests script the fake transport with it). */
+export function nodeReadArgv(): string[] {
+  return ['sh', '-c', SCRIPT];
+}
+
+/** Split the read's stdout into its parts; a part that never printed is absent. */
+export function parseNodeRead(stdout: string): Map<NodeReadSection, ReadSection> {
+  const out = new Map<NodeReadSection, ReadSection>();
+  const re = new RegExp(`\\n${MARK}([a-z]+):(\\d+|stderr)\\n`, 'g');
+  const marks: Array<{ name: string; tag: string; start: number; end: number }> = [];
+  for (let m = re.exec(stdout); m; m = re.exec(stdout)) marks.push({ name: m[1] ?? '', tag: m[2] ?? '', start: m.index, end: m.index + m[0].length });
+  marks.forEach((mark, i) => {
+    if (!(NODE_READ_SECTIONS as readonly string[]).includes(mark.name)) return;
+    const name = mark.name as NodeReadSection;
+    const body = stdout.slice(mark.end, marks[i + 1]?.start ?? stdout.length);
+    if (mark.tag !== 'stderr') out.set(name, { exitCode: Number(mark.tag), stdout: body, stderr: '' });
+    else {
+      const s = out.get(name);
+      if (s) s.stderr = body;
+    }
+  });
+  return out;
+}
+
+/** Build the read's stdout from parts: the inverse of parseNodeRead, for tests and stand-ins. */
+export function renderNodeRead(parts: Partial<Record<NodeReadSection, Partial<ReadSection>>>): string {
+  let out = '';
+  for (const name of NODE_READ_SECTIONS) {
+    const s = parts[name];
+    if (s) out += `\n${MARK}${name}:${s.exitCode ?? 0}\n${s.stdout ?? ''}\n${MARK}${name}:stderr\n${s.stderr ?? ''}`;
+  }
+  return out;
+}
+
+const STANDALONE = `Error: Corosync config '${PVE_CONF}' does not exist - is this node part of a cluster?\n`;
+
+/** The "Cluster information" block pvecm prints from the totem section (nothing for an empty one). */
+function pvecmHeader(totem: CorosyncTotem): string {
+  if (Object.keys(totem).length === 0) return '';
+  const line = (label: string, key: string, dflt: string): string => {
+    const v = totem[key];
+    return `${`${label}:`.padEnd(17)} ${typeof v === 'string' ? v : dflt}\n`;
+  };
+  return (
+    'Cluster information\n-------------------\n' +
+    line('Name', 'cluster_name', 'UNKOWN?') +
+    line('Config Version', 'config_version', '-1') +
+    line('Transport', 'transport', 'knet') +
+    line('Secure auth', 'secauth', 'off') +
+    '\n'
+  );
+}
+
+/**
+ * What `pvecm status` prints for these parts, step by step as it does: no corosync.conf in
+ * /etc/pve is the standalone error; an unreadable one is a warning and no header; then
+ * quorumtool's own output and exit code.
+ */
+export function pvecmStatusOf(parts: ReadonlyMap<NodeReadSection, ReadSection>): CommandOutput & { exitCode: number } {
+  const conf = parts.get('conf');
+  const quorum = parts.get('quorum');
+  if (!conf || !quorum) return { exitCode: 255, stdout: '', stderr: STANDALONE };
+  let header = '';
+  let warning = '';
+  if (conf.exitCode === 0) {
+    try {
+      header = pvecmHeader(parseCorosyncConf(conf.stdout).totem);
+    } catch (e) {
+      if (!(e instanceof ParseError)) throw e;
+      warning = `${e.message}\n`;
+    }
+  } else {
+    warning = conf.stderr;
+  }
+  return { exitCode: quorum.exitCode, stdout: header + quorum.stdout, stderr: warning + quorum.stderr };
+}
+
+/** pmxcfs's cluster information, or undefined when it could not be read. */
+export function clusterStatusOf(parts: ReadonlyMap<NodeReadSection, ReadSection>): ClusterStatus | undefined {
+  const m = parts.get('members');
+  if (!m || m.exitCode !== 0) return undefined;
+  try {
+    return parsePmxcfsMembers(m.stdout);
+  } catch (e) {
+    if (e instanceof ParseError) return undefined;
+    throw e;
+  }
+}
+
+/** The installed pve-manager version, or null. */
+export function pveVersionOf(parts: ReadonlyMap<NodeReadSection, ReadSection>): string | null {
+  const v = parts.get('version');
+  if (!v || v.exitCode !== 0) return null;
+  try {
+    return parsePackageVersion(v.stdout);
+  } catch (e) {
+    if (e instanceof ParseError) return null;
+    throw e;
+  }
+}
