@@ -3,6 +3,7 @@ import { UnreachableError } from '../errors.js';
 import type { Transport } from '../transport/types.js';
 import type { Plan, Step } from './plan.js';
 import { lastLine } from '../pve/parse/text.js';
+import { abortableSleep, realSleep, retryWithBackoff, type Sleep } from './worker-pool.js';
 
 /** What the executor tells the UI as it goes. */
 export type PlanEvent =
@@ -28,17 +29,29 @@ export interface ExecuteOptions {
   onEvent?: (e: PlanEvent) => void | Promise<void>;
   /** checked between steps: Ctrl-C stops the plan at the next step boundary */
   signal?: AbortSignal;
+  /** the pause before a step's retry (default: the real clock, cut short by `signal`) */
+  sleep?: Sleep;
 }
 
-async function runStep(t: Transport, step: Step): Promise<{ ok: boolean; skipped?: boolean; message?: string }> {
+async function runStep(t: Transport, step: Step, opts: ExecuteOptions): Promise<{ ok: boolean; skipped?: boolean; message?: string }> {
   if (step.run) return step.run(t);
   const argv = step.argvAtRun ? step.argvAtRun() : step.argv;
-  const r = await t.exec(step.node, argv, {
-    mutates: step.mutates,
-    title: step.title,
-    ...(step.input ? { input: step.input() } : {}),
-    ...(step.timeoutMs ? { timeoutMs: step.timeoutMs } : {}),
-  });
+  const once = () =>
+    t.exec(step.node, argv, {
+      mutates: step.mutates,
+      title: step.title,
+      ...(step.input ? { input: step.input() } : {}),
+      ...(step.timeoutMs ? { timeoutMs: step.timeoutMs } : {}),
+    });
+  const signal = opts.signal;
+  const r = step.retry
+    ? await retryWithBackoff(once, step.retry.when, {
+        delaysMs: step.retry.delaysMs,
+        sleep: opts.sleep ?? (signal ? abortableSleep(signal) : realSleep),
+        // after Ctrl-C no new try starts: the step fails as it stands
+        mayRetry: () => !signal?.aborted,
+      })
+    : await once();
   if (r.skipped) return { ok: true, skipped: true };
   const judged = step.judge ? step.judge(r) : r.exitCode === 0 ? undefined : lastLine(r.stderr) ?? lastLine(r.stdout) ?? `exit code ${r.exitCode}`;
   if (judged) return { ok: false, message: judged };
@@ -59,7 +72,7 @@ export async function executePlan(plan: Plan, t: Transport, opts: ExecuteOptions
     let res: { ok: boolean; skipped?: boolean; message?: string };
     let unreachable = false;
     try {
-      res = await runStep(t, step);
+      res = await runStep(t, step, opts);
     } catch (e) {
       unreachable = e instanceof UnreachableError;
       res = { ok: false, message: e instanceof Error ? e.message : String(e) };
@@ -71,14 +84,14 @@ export async function executePlan(plan: Plan, t: Transport, opts: ExecuteOptions
     }
     const message = res.message ?? 'failed';
     await emit({ type: 'failed', step, index, message });
-    const undone = await undo(done, t, emit);
+    const undone = await undo(done, t, emit, opts);
     return finish(undone, { step, index, message, unreachable }, false);
   }
   return finish(done, undefined, false);
 }
 
 /** Undo finished steps in reverse; returns the steps whose change remains. */
-async function undo(done: Step[], t: Transport, emit: (e: PlanEvent) => Promise<void>): Promise<Step[]> {
+async function undo(done: Step[], t: Transport, emit: (e: PlanEvent) => Promise<void>, opts: ExecuteOptions): Promise<Step[]> {
   const remaining = [...done];
   for (let i = done.length - 1; i >= 0; i--) {
     const step = done[i]!;
@@ -88,7 +101,8 @@ async function undo(done: Step[], t: Transport, emit: (e: PlanEvent) => Promise<
     let message: string | undefined;
     for (const u of step.undo) {
       try {
-        const r = await runStep(t, u);
+        // an undo tries its retries even after Ctrl-C: it puts back what the run changed
+        const r = await runStep(t, u, opts.sleep ? { sleep: opts.sleep } : {});
         if (!r.ok) {
           ok = false;
           message = r.message;

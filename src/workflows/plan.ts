@@ -17,6 +17,8 @@ export interface Step {
   judge?: (r: ExecResult) => string | undefined;
   /** a custom action instead of running argv once (polling, multi-command reads) */
   run?: (t: Transport) => Promise<StepOutcome>;
+  /** run argv again after these pauses while `when` says the failure changed nothing (a lock another task held) */
+  retry?: { when: (r: ExecResult) => boolean; delaysMs: readonly number[] };
   /** re-read state after the step; a message when the change did not take */
   verify?: (t: Transport) => Promise<string | undefined>;
   /** steps that reverse this one, run in reverse order when a later step fails */

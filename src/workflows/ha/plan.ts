@@ -18,6 +18,7 @@ import type { Plan, Step } from '../plan.js';
 /** How the cluster keeps node preferences: groups (PVE 8, and PVE 9 before its groups were migrated) or rules (PVE 9). */
 export type { PreferenceMode } from '../../facts/ha.js';
 import type { PreferenceMode } from '../../facts/ha.js';
+import { isLockTimeout } from '../../pve/parse/lock-timeout.js';
 
 /** What the plans are built from. */
 export interface HaFacts {
@@ -155,8 +156,11 @@ export function findRule(rules: readonly HaRule[], pref: NodePreference): HaRule
   });
 }
 
+/** Pauses before trying an HA change again whose cfs lock another task held (the CRM takes domain-ha every round). */
+export const HA_LOCK_RETRY_MS: readonly number[] = [2000, 5000];
+
 function step(anchor: string, title: string, argv: string[]): Step {
-  return { node: anchor, title, argv, mutates: true, timeoutMs: 60_000 };
+  return { node: anchor, title, argv, mutates: true, timeoutMs: 60_000, retry: { when: isLockTimeout, delaysMs: HA_LOCK_RETRY_MS } };
 }
 
 /** Steps that give `sids` the preference: reuse or create the group/rule. On PVE 8 the group must exist before `add --group`. */

@@ -12,6 +12,7 @@ import { guestLabel } from '../../pve/names.js';
 import type { Move } from './checks.js';
 import type { ResourceReader } from '../../facts/resources.js';
 import { retryWithBackoff, type Sleep } from '../worker-pool.js';
+import { isLockTimeout } from '../../pve/parse/lock-timeout.js';
 import { lastLine } from '../../pve/parse/text.js';
 
 /** How one guest ended (CLI.md: `{"vmid","type","from","to","status","durationMs","error?"}`). */
@@ -44,14 +45,6 @@ export interface RunEnv {
   commandDone?(): void;
   /** once aborted (Ctrl-C), no retry starts and a wait for the HA stack ends; a running command is never cut */
   signal?: AbortSignal;
-}
-
-/** The lock messages of PVE's config locks (flock on /var/lock/qemu-server/lock-<id>.conf, /run/lock/lxc/pve-config-<id>.lock) and cfs locks. */
-const LOCK_TIMEOUT = /can't lock file '[^']*' - got timeout|got lock request timeout/;
-
-/** True when the command failed only because a lock was held by another task: worth trying again. */
-export function isLockTimeout(r: ExecResult): boolean {
-  return r.exitCode !== 0 && LOCK_TIMEOUT.test(`${r.stdout}\n${r.stderr}`);
 }
 
 /** HA states while the HA stack is still moving a guest. */

@@ -3,6 +3,7 @@ import { executePlan, type PlanEvent } from '../../../src/workflows/execute.js';
 import { describePlan, type Plan } from '../../../src/workflows/plan.js';
 import { DryRunTransport } from '../../../src/transport/dry-run.js';
 import { FakeTransport } from '../../helpers/fake-transport.js';
+import { isLockTimeout } from '../../../src/pve/parse/lock-timeout.js';
 
 const plan = (extra: Partial<Plan> = {}): Plan => ({
   title: 't',
@@ -15,6 +16,47 @@ const plan = (extra: Partial<Plan> = {}): Plan => ({
 });
 
 describe('executePlan', () => {
+  const LOCKED = { exitCode: 255, stderr: "create resource failed: cfs-lock 'domain-ha' error: got lock request timeout\n" };
+  const haAdd = (retry = true): Plan => ({
+    title: 'ha',
+    steps: [{ node: 'a', title: 'add vm:100', argv: ['ha-manager', 'add', 'vm:100'], mutates: true, ...(retry ? { retry: { when: isLockTimeout, delaysMs: [2000, 5000] } } : {}) }],
+  });
+
+  it('runs a step again after its pauses while its lock was held elsewhere, and goes on once it gets it', async () => {
+    const t = new FakeTransport([
+      { node: 'a', argv: ['ha-manager', 'add', 'vm:100'], result: LOCKED },
+      { node: 'a', argv: ['ha-manager', 'add', 'vm:100'], result: LOCKED },
+      { node: 'a', argv: ['ha-manager', 'add', 'vm:100'] },
+    ]);
+    const slept: number[] = [];
+    const run = await executePlan(haAdd(), t, { sleep: async (ms) => void slept.push(ms) });
+    t.verify();
+    expect(run.ok).toBe(true);
+    expect(slept).toEqual([2000, 5000]);
+  });
+
+  it('fails with the last answer once the pauses are used up; other failures and steps without retry are not tried again', async () => {
+    const locked = new FakeTransport(Array.from({ length: 3 }, () => ({ node: 'a', argv: ['ha-manager', 'add', 'vm:100'], result: LOCKED })));
+    const run = await executePlan(haAdd(), locked, { sleep: async () => undefined });
+    locked.verify();
+    expect(run.failed?.message).toBe("create resource failed: cfs-lock 'domain-ha' error: got lock request timeout");
+    const other = new FakeTransport([{ node: 'a', argv: ['ha-manager', 'add', 'vm:100'], result: { exitCode: 255, stderr: "resource ID 'vm:100' already defined\n" } }]);
+    expect((await executePlan(haAdd(), other, { sleep: async () => undefined })).ok).toBe(false);
+    other.verify();
+    const plain = new FakeTransport([{ node: 'a', argv: ['ha-manager', 'add', 'vm:100'], result: LOCKED }]);
+    expect((await executePlan(haAdd(false), plain, { sleep: async () => undefined })).ok).toBe(false);
+    plain.verify();
+  });
+
+  it('starts no new try after Ctrl-C: the step fails as it stands', async () => {
+    const ac = new AbortController();
+    const t = new FakeTransport([{ node: 'a', argv: ['ha-manager', 'add', 'vm:100'], result: LOCKED }]);
+    const run = await executePlan(haAdd(), t, { signal: ac.signal, sleep: async () => undefined, onEvent: (e) => void (e.type === 'started' && ac.abort()) });
+    t.verify();
+    expect(run.ok).toBe(false);
+    expect(run.changed).toBe(false);
+  });
+
   it('runs steps in order, feeds the secret on stdin and reports events', async () => {
     const t = new FakeTransport([
       { node: 'a', argv: ['pvecm', 'status'] },

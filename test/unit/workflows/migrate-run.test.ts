@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { GuestResource } from '../../../src/pve/parse/pvesh-resources.js';
 import type { Move } from '../../../src/workflows/migrate/checks.js';
-import { isLockTimeout, runMove, type RunEnv } from '../../../src/workflows/migrate/run.js';
+import { runMove, type RunEnv } from '../../../src/workflows/migrate/run.js';
+import { isLockTimeout } from '../../../src/pve/parse/lock-timeout.js';
 import { ResourceReader } from '../../../src/facts/resources.js';
 import { FakeTransport, type Script } from '../../helpers/fake-transport.js';
 
