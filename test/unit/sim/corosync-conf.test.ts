@@ -14,6 +14,7 @@ import { ensureBaseFiles } from '../../../src/lab/sim/core/pvedb.js';
 import { SIM_TOOLS } from '../../../src/lab/sim/registry.js';
 import { tmpDir } from '../../helpers/tmp.js';
 import { recordingCtx } from './ctx.js';
+import { viewFromPoll } from '../../../src/lab/sim/cfs/daemon.js';
 
 // a file as an administrator might have edited it: tabs, comments, a node without `name`, unsorted keys
 const EDITED = `# cluster of three
@@ -240,5 +241,22 @@ describe('membership from corosync-quorumtool -l', () => {
     const m = parseMembershipList('         2          1    NA,NV,NMW pve2\n         0          0            Qdevice (votes 1)\n');
     expect(m.localId).toBeUndefined();
     expect([...m.online]).toEqual([2]);
+  });
+});
+
+describe("a pmxcfs daemon's view from one poll of corosync-quorumtool -l and -s", () => {
+  const LIST = { exitCode: 0, stdout: '\nMembership information\n----------------------\n    Nodeid      Votes Name\n         1          1 pve1 (local)\n         2          1 pve2\n' };
+  it('quorate with exit 0, not quorate with exit 2 (the members stay)', () => {
+    expect(viewFromPoll({ list: LIST, status: { exitCode: 0 } })).toEqual({ localId: 1, online: [1, 2], quorate: true });
+    expect(viewFromPoll({ list: LIST, status: { exitCode: 2 } })).toEqual({ localId: 1, online: [1, 2], quorate: false });
+  });
+  it('no view when corosync does not answer the list, or names no local node', () => {
+    expect(viewFromPoll({ list: { exitCode: 1, stdout: '' } })).toBeUndefined();
+    expect(viewFromPoll({ list: { exitCode: 0, stdout: '         2          1 pve2\n' } })).toBeUndefined();
+  });
+  it('a slow or failing tool changes nothing: pmxcfs hears quorum from corosync, not from a tool', () => {
+    expect(viewFromPoll({ list: { exitCode: 124, stdout: '', timedOut: true } })).toBe('unchanged');
+    expect(viewFromPoll({ list: LIST, status: { exitCode: 124, timedOut: true } })).toBe('unchanged');
+    expect(viewFromPoll({ list: LIST, status: { exitCode: 1 } })).toBe('unchanged');
   });
 });

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { summarize, type ClusterSummary } from '../core/cluster.js';
 import { parseConf } from '../core/corosync-conf.js';
 import type { NodeIdentity } from '../../layout.js';
-import { corosyncMembership } from '../core/cluster.js';
+import { parseMembershipList } from '../core/cluster.js';
 import { BIN, run } from '../core/exec.js';
 import { baseEntryOps } from './base.js';
 import { ConfigDb, loadRows } from './config-db.js';
@@ -71,11 +71,35 @@ export function membersText(node: NodeIdentity, version: number, conf: ClusterSu
   return `${s}\n  }\n}\n`;
 }
 
-async function corosyncView(): Promise<CorosyncView | undefined> {
-  const m = await corosyncMembership();
-  if (!m || m.localId === undefined) return undefined;
-  const q = await run(BIN.quorumtool, ['-s'], { timeoutMs: 5_000 });
-  return { localId: m.localId, online: [...m.online], quorate: q.exitCode === 0 };
+/** What one poll of corosync's tools says (exit codes and stdout of `corosync-quorumtool -l` and `-s`). */
+export interface CorosyncPoll {
+  list: { exitCode: number; stdout: string; timedOut?: boolean };
+  /** absent when the list already settled it */
+  status?: { exitCode: number; timedOut?: boolean };
+}
+
+/**
+ * The view a poll gives: real pmxcfs hears membership and quorum from corosync's callbacks, so a
+ * tool that was merely slow or failed mid-way (a time-out, quorumtool's own error exit 1 while the
+ * list worked) tells nothing new: 'unchanged' keeps the view. No list (corosync not running) or no
+ * local node is no view at all; `-s` exits 0 when quorate and 2 when not.
+ */
+export function viewFromPoll(p: CorosyncPoll): CorosyncView | 'unchanged' | undefined {
+  if (p.list.timedOut) return 'unchanged';
+  if (p.list.exitCode !== 0) return undefined;
+  const m = parseMembershipList(p.list.stdout);
+  if (m.localId === undefined) return undefined;
+  if (!p.status || p.status.timedOut || (p.status.exitCode !== 0 && p.status.exitCode !== 2)) return 'unchanged';
+  return { localId: m.localId, online: [...m.online], quorate: p.status.exitCode === 0 };
+}
+
+async function corosyncView(): Promise<CorosyncView | 'unchanged' | undefined> {
+  const list = await run(BIN.quorumtool, ['-l'], { timeoutMs: 10_000 });
+  const first = viewFromPoll({ list });
+  if (first !== 'unchanged') return first;
+  if (list.timedOut) return 'unchanged';
+  const status = await run(BIN.quorumtool, ['-s'], { timeoutMs: 5_000 });
+  return viewFromPoll({ list, status });
 }
 
 /** Open the database, start the sync and mount /etc/pve. */
@@ -106,7 +130,7 @@ export async function startCfsDaemon(o: CfsDaemonOptions): Promise<CfsDaemon> {
     polling ??= (async () => {
       try {
         const v = await corosyncView();
-        await cfs.setView(v ?? { localId: cfs.nodeid, online: [], quorate: false });
+        if (v !== 'unchanged') await cfs.setView(v ?? { localId: cfs.nodeid, online: [], quorate: false });
       } finally {
         polling = undefined;
       }
@@ -131,8 +155,9 @@ export async function startCfsDaemon(o: CfsDaemonOptions): Promise<CfsDaemon> {
   if (mode === 'cluster') {
     server = await listenPeers(o.node.address, PEER_PORT, (msg) => cfs.handle(msg as PeerMessage));
     const v = await corosyncView();
-    if (v) await cfs.setView(v);
-    else o.log('[quorum] crit: quorum_initialize failed: 2');
+    // a slow first answer: the poll timer asks again
+    if (v && v !== 'unchanged') await cfs.setView(v);
+    else if (!v) o.log('[quorum] crit: quorum_initialize failed: 2');
   }
   const startTime = now();
   const view = new CfsView({

@@ -6,6 +6,8 @@ export interface ProcessResult {
   exitCode: number;
   stdout: string;
   stderr: string;
+  /** ended by its time-out (exit code 124) */
+  timedOut?: boolean;
 }
 
 /** What the simulated tools pass to a program. */
