@@ -144,6 +144,25 @@ export class SshTransport implements Transport {
     opts: ExecOptions,
     opener?: { opened(): void; failed(e: unknown): void; leave(): void },
   ): Promise<ExecResult> {
+    for (let attempt = 1; ; attempt++) {
+      const r = await this.runOnce(t, argv, opts, opener, attempt < 2 && !opts.converse);
+      if (r !== 'not-started') return r;
+    }
+  }
+
+  /**
+   * One ssh process. Every ssh runs in a process group of its own (stream-process.ts), so a
+   * terminal's Ctrl-C reaches it only in the moment between its fork and its own setsid, before
+   * ssh itself starts: a process that died of SIGINT, silent, never ran the command, and when
+   * `mayRestart` it is 'not-started' so the caller runs it again.
+   */
+  private async runOnce(
+    t: SshTarget,
+    argv: readonly string[],
+    opts: ExecOptions,
+    opener: { opened(): void; failed(e: unknown): void; leave(): void } | undefined,
+    mayRestart: boolean,
+  ): Promise<ExecResult | 'not-started'> {
     const args = [
       ...sshBaseArgs(t, this.settings),
       '-o', 'ControlMaster=auto',
@@ -174,6 +193,7 @@ export class SshTransport implements Transport {
     clearTimeout(connectTimer);
     feed.close();
     const talked = await talk;
+    if (mayRestart && r.signal === 'SIGINT' && !r.timedOut && !stalled && !spoke && r.stdout === '' && r.stderr === '') return 'not-started';
     const out = afterMarker(r.stdout, this.marker);
     const err = afterMarker(r.stderr, this.marker);
     if (out === undefined) {

@@ -62,33 +62,49 @@ export function sshSpy(dir: string): { pathPrefix: string; calls(): string[] } {
 /** A run of pvxCtrlC: the result, and whether Ctrl-C was pressed. */
 export interface CtrlCResult extends CliResult {
   pressed: boolean;
+  /** the signal that ended pvx, when one did (Ctrl-C before pvx listens for it) */
+  signal: NodeJS.Signals | null;
+}
+
+/** A pvx run in progress that a test can press Ctrl-C on. */
+export interface CtrlCRun {
+  /** SIGINT to the run's whole process group, as a terminal sends it (once) */
+  press(): void;
+  done: Promise<CtrlCResult>;
 }
 
 /**
- * Run the built CLI as a terminal's foreground job (a process group of its own) and press Ctrl-C
- * once `when` is true of its stderr so far: SIGINT to the whole group, as a terminal sends it, so
- * every process pvx started gets it too unless pvx keeps them apart.
+ * Run the built CLI as a terminal's foreground job (a process group of its own); Ctrl-C is pressed
+ * once `when` is true of its stderr so far, or by press(): SIGINT to the whole group, so every
+ * process pvx started gets it too unless pvx keeps them apart.
  */
-export function pvxCtrlC(args: string[], env: Record<string, string>, when: (stderr: string) => boolean): Promise<CtrlCResult> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'pvx.js'), ...args], {
-      env: { ...process.env, NO_COLOR: '1', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-      detached: true,
-    });
-    let stdout = '';
-    let stderr = '';
-    let pressed = false;
-    child.stdout.on('data', (d: Buffer) => void (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => {
-      stderr += d.toString();
-      if (!pressed && child.pid !== undefined && when(stderr)) {
-        pressed = true;
-        process.kill(-child.pid, 'SIGINT');
-      }
-    });
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr, pressed }));
+export function pvxCtrlC(args: string[], env: Record<string, string>, when: (stderr: string) => boolean = () => false): CtrlCRun {
+  const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'pvx.js'), ...args], {
+    env: { ...process.env, NO_COLOR: '1', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
   });
+  let stdout = '';
+  let stderr = '';
+  let pressed = false;
+  let exited = false;
+  const press = (): void => {
+    if (pressed || exited || child.pid === undefined) return;
+    pressed = true;
+    process.kill(-child.pid, 'SIGINT');
+  };
+  child.stdout.on('data', (d: Buffer) => void (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => {
+    stderr += d.toString();
+    if (when(stderr)) press();
+  });
+  const done = new Promise<CtrlCResult>((resolve) =>
+    child.on('close', (code, signal) => {
+      exited = true;
+      resolve({ code: code ?? -1, stdout, stderr, pressed, signal });
+    }),
+  );
+  return { press, done };
 }
 
 /** A folder holding a `pvx` that runs the built CLI, to put first on PATH so a printed command line runs as printed. */

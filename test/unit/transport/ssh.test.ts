@@ -1,6 +1,9 @@
 import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { afterMarker, remoteCommand, sshBaseArgs } from '../../../src/transport/ssh.js';
+import { afterMarker, remoteCommand, sshBaseArgs, SshTransport } from '../../../src/transport/ssh.js';
+import { tmpDir } from '../../helpers/tmp.js';
 import { sshFailure } from '../../../src/transport/ssh-errors.js';
 
 describe('sshBaseArgs', () => {
@@ -51,5 +54,43 @@ describe('sshFailure', () => {
     const e = sshFailure(ep, 'ssh: connect to host 10.0.0.1 port 22: Connection refused\n');
     expect(e.code).toBe('UNREACHABLE');
     expect(e.message).toContain('Connection refused');
+  });
+});
+
+describe('SshTransport and a Ctrl-C that hits ssh before it left pvx\'s process group', () => {
+  // an `ssh` on PATH that plays the remote side with sh; `die` says which starts die of SIGINT silently
+  function fakeSsh(dir: string, die: string): void {
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(
+      path.join(dir, 'ssh'),
+      `#!/bin/sh\nc=${dir}/count; n=$(cat "$c" 2>/dev/null || echo 0); n=$((n+1)); echo $n > "$c"\ncase " ${die} " in *" $n "*) kill -INT $$; sleep 5;; esac\nfor last; do :; done\nexec sh -c "$last"\n`,
+      { mode: 0o755 },
+    );
+  }
+  async function withPath<T>(dir: string, fn: () => Promise<T>): Promise<T> {
+    const before = process.env['PATH'];
+    process.env['PATH'] = `${dir}:${before}`;
+    try {
+      return await fn();
+    } finally {
+      process.env['PATH'] = before;
+    }
+  }
+  const transport = (dir: string) =>
+    new SshTransport(new Map([['pve1', { name: 'pve1', host: '10.99.0.1', connectTimeout: 5 }]]), { runtimeDir: path.join(dir, 'rt'), controlPersist: 60, maxNewConnections: 8 });
+
+  it('runs a command again once when its ssh died of SIGINT without a word: it never started', async () => {
+    const dir = tmpDir('pvx-fake-ssh-');
+    fakeSsh(dir, '1');
+    const r = await withPath(dir, () => transport(dir).exec('pve1', ['echo', 'ran']));
+    expect(r).toMatchObject({ exitCode: 0, stdout: 'ran\n' });
+    expect(readFileSync(path.join(dir, 'count'), 'utf8').trim()).toBe('2');
+  });
+
+  it('a second such death is reported, not tried a third time', async () => {
+    const dir = tmpDir('pvx-fake-ssh-');
+    fakeSsh(dir, '1 2');
+    await expect(withPath(dir, () => transport(dir).exec('pve1', ['echo', 'ran']))).rejects.toThrow('cannot reach pve1 over SSH');
+    expect(readFileSync(path.join(dir, 'count'), 'utf8').trim()).toBe('2');
   });
 });
