@@ -164,12 +164,15 @@ describe.skipIf(!hasSqlite)('config.db', () => {
 class Net {
   nodes = new Map<number, CfsNode>();
   cut = new Set<number>();
+  /** daemons that run but answer no sync request in time */
+  slow = new Set<number>();
   writes: Array<{ node: number; change: DbChange }> = [];
   log: string[] = [];
   send(from: number) {
     return async (to: number, msg: PeerMessage): Promise<unknown> => {
       const n = this.nodes.get(to);
       if (!n || this.cut.has(to) || this.cut.has(from)) throw new Error('unreachable');
+      if (this.slow.has(to) && msg.t === 'state') throw new Error(`pve${to}: no answer within 3000 ms`);
       return JSON.parse(JSON.stringify(await n.handle(JSON.parse(JSON.stringify(msg)) as PeerMessage))) as unknown;
     };
   }
@@ -235,6 +238,27 @@ describe('sync between daemons', () => {
     for (const n of [a, b, c]) expect(files(n)).toEqual(['x.cfg=from 3', 'y.cfg=from 2']);
     expect([a, b, c].map((n) => n.memdb.root.version)).toEqual([4, 4, 4]);
     expect(b.memdb.lookup('x.cfg')).toMatchObject({ inode: 1, writer: 3 });
+  });
+
+  it('holds a write while a running member has not synced, then applies it there too (dfsm queues it)', async () => {
+    const net = new Net();
+    const [a, b] = [net.add(1), net.add(2)];
+    net.slow.add(1);
+    await net.view([1, 2], true);
+    expect(b.members()).toEqual([2]);
+    setTimeout(() => net.slow.delete(1), 300);
+    await put(b, 'pve-ssl.pem', 'cert of 2');
+    expect(files(a)).toEqual(['pve-ssl.pem=cert of 2']);
+    expect(b.members()).toEqual([1, 2]);
+  });
+
+  it('does not wait for a member whose daemon is not running (its corosync runs alone)', async () => {
+    const net = new Net();
+    const b = net.add(2);
+    // node 1 is online in corosync but has no daemon: the request fails at once
+    await net.view([1, 2], true, [2]);
+    await put(b, 'x.cfg', 'alone');
+    expect(files(b)).toEqual(['x.cfg=alone']);
   });
 
   it('refuses writes without quorum (EACCES) and lets a separated node with more writes win on rejoin', async () => {

@@ -105,6 +105,9 @@ const STATE_ATTEMPTS = 3;
 
 /** how often a quorate member retries a sync round while some online member's daemon is not in its group */
 const INCOMPLETE_RETRY_MS = 2000;
+/** how long a write waits (rounds × gap) for running daemons that are not yet in the group */
+const UNSYNCED_WAIT_ROUNDS = 20;
+const UNSYNCED_GAP_MS = 250;
 const VIEW_CATCH_UP_TRIES = 6;
 const VIEW_CATCH_UP_GAP_MS = 500;
 
@@ -115,6 +118,8 @@ export class CfsNode {
   /** the daemons of the current view that answered the last sync round (this one included) */
   private group: number[] = [];
   private syncing: Promise<void> | undefined;
+  /** online members whose daemon runs but did not take part in the last round */
+  private unsynced: number[] = [];
   private resyncWanted = false;
   private lastRound = 0;
   private sequence: Promise<unknown> = Promise.resolve();
@@ -189,9 +194,11 @@ export class CfsNode {
     const self = this.view.localId;
     if (!this.view.quorate || !this.o.send) {
       this.group = [self];
+      this.unsynced = [];
       return;
     }
     const states: MemberState[] = [{ nodeid: self, pid: this.o.pid, index: { ...this.memdb.root } }];
+    const unsynced: number[] = [];
     const send = this.o.send;
     await Promise.all(
       this.view.online
@@ -205,12 +212,17 @@ export class CfsNode {
               if (s && typeof s.nodeid === 'number' && s.index) states.push(s);
               return;
             } catch (e) {
-              if (!/no answer within/.test(e instanceof Error ? e.message : String(e))) return;
+              const why = e instanceof Error ? e.message : String(e);
+              // a daemon in the group that is too busy to answer is still owed the round; one before its
+              // first corosync view is not in pmxcfs's CPG group yet and starts a round itself once it is
+              if (/no answer within/.test(why) && attempt === STATE_ATTEMPTS) unsynced.push(id);
+              if (!/no answer within/.test(why)) return;
             }
           }
         }),
     );
     const before = this.group.join(',');
+    this.unsynced = unsynced;
     this.group = states.map((s) => s.nodeid).sort((a, b) => a - b);
     const leader = selectLeader(states);
     if (!leader) return;
@@ -292,6 +304,12 @@ export class CfsNode {
       return;
     }
     if (this.syncing) await this.syncing;
+    // dfsm queues a write until the sync with every running member is done: one applied on a part of
+    // the group could be lost to the other part's database at the next round
+    for (let i = 0; i < UNSYNCED_WAIT_ROUNDS && this.view.quorate && this.unsynced.length > 0; i++) {
+      await new Promise((r) => setTimeout(r, UNSYNCED_GAP_MS));
+      await this.resync();
+    }
     if (!this.view.quorate) throw new MemdbError(E.EACCES);
     const seq = Math.min(...this.group);
     if (!Number.isFinite(seq) || seq === this.view.localId || !this.o.send) {
