@@ -641,6 +641,40 @@ describe('pvx cluster restore, run against the nodes', () => {
     fc.verify();
   });
 
+  it('--node pve3: a cluster-wide write refused while pmxcfs has not yet heard of quorum (Permission denied) is tried again', async () => {
+    const { fc, inv } = setup();
+    fc.onCommand = (node, argv) => {
+      if (node === 'pve2' && argv.join(' ') === 'systemctl stop pve-cluster') fc.node('pve2').reachable = false;
+    };
+    const t = await pvx(['-i', inv, '--yes', 'cluster', 'teardown'], fc);
+    expect(t.code).toBe(4);
+    fc.onCommand = undefined;
+    fc.node('pve2').reachable = true;
+    const set = readdirSync(path.join(t.state, 'backups'))[0]!;
+    const dir = path.join(t.state, 'backups', set);
+    // the running members reload corosync's configuration before pve3 starts
+    fc.expectUsed('pve1', /^corosync-cfgtool -R$/).expectUsed('pve2', /^corosync-cfgtool -R$/);
+    const from = fc.calls.length;
+    fc.pmxcfsQuorumLagWrites = 2;
+    const r = await pvx(['-i', inv, '--yes', 'cluster', 'restore', dir, '--node', 'pve3'], fc);
+    expect(r.stderr).not.toContain('error');
+    expect(r.code).toBe(0);
+    expect(changes(fc, from)).toEqual([
+      'pve1: sh … /etc/corosync/corosync.conf',
+      'pve1: corosync-cfgtool -R',
+      'pve2: sh … /etc/corosync/corosync.conf',
+      'pve2: corosync-cfgtool -R',
+      ...RESTORE('pve3', set, shaOf(path.join(dir, 'pve3.tar.gz')), 'cluster', true),
+      'pve1: sh … /etc/pve/corosync.conf',
+      'pve1: sh … /etc/pve/corosync.conf',
+      'pve1: sh … /etc/pve/corosync.conf',
+    ]);
+    expect(fc.pmxcfsQuorumLagWrites).toBe(0);
+    for (const n of NAMES) expect(await status(fc, n)).toEqual({ code: 0, version: '4', name: 'prod', quorate: true });
+    expect(fc.clusters.get('prod')!.members.map((m) => m.name)).toEqual(NAMES);
+    fc.verify();
+  });
+
   it('refuses with nothing changed when a node to restore is unreachable (exit 6), then restores the others and that one later', async () => {
     const { fc, inv, dir } = await fullTeardown();
     fc.node('pve2').reachable = false;

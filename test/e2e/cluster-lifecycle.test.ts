@@ -137,7 +137,7 @@ describe.skipIf(!isRoot)('cluster lifecycle on the lab (e2ec)', () => {
   describe('create, re-run, join, crash, remove', () => {
     it('creates a 3-node cluster: 3/3 quorate by pvx and by corosync-quorumtool on the node', async () => {
       const r = cli(['cluster', 'create', 'e2ec', '--nodes', 'pve1,pve2,pve3', '--password-file', info.rootPasswordFile]);
-      expect(r.stderr).not.toMatch(/^error:/m);
+      expect(r.stderr, r.stderr).not.toMatch(/^error:/m);
       expect(r.code).toBe(0);
       expect(r.stdout).toContain("Created cluster 'e2ec' with pve1, pve2, pve3");
       for (const text of [r.stdout, r.stderr, readFileSync(path.join(env['PVX_STATE_DIR']!, 'journal.jsonl'), 'utf8')]) expect(text).not.toContain(password);
@@ -184,7 +184,7 @@ describe.skipIf(!isRoot)('cluster lifecycle on the lab (e2ec)', () => {
 
     it('a 4th node joins with cluster join: 4/4 quorate', async () => {
       const r = cli(['cluster', 'join', 'pve4', '--via', 'pve1', '--password-file', info.rootPasswordFile]);
-      expect(r.stderr).not.toMatch(/^error:/m);
+      expect(r.stderr, r.stderr).not.toMatch(/^error:/m);
       expect(r.code).toBe(0);
       const s = json(cli(['--json', 'cluster', 'status']));
       expect(s.result.quorum).toMatchObject({ quorate: true, expectedVotes: 4, totalVotes: 4 });
@@ -211,7 +211,7 @@ describe.skipIf(!isRoot)('cluster lifecycle on the lab (e2ec)', () => {
     it('a node taken down is removed: delnode from a quorate member, the member list shrinks', async () => {
       await labFault(LAB, 'pve4', 'down', undefined, log);
       const r = cli(['--yes', 'cluster', 'remove-node', 'pve4']);
-      expect(r.stderr).not.toMatch(/^error:/m);
+      expect(r.stderr, r.stderr).not.toMatch(/^error:/m);
       expect(r.code).toBe(0);
       expect(r.stdout).toContain("Removed pve4 from cluster 'e2ec'");
       // corosync on the members reloads the shrunk corosync.conf moments after delnode wrote it

@@ -108,7 +108,7 @@ describe.skipIf(!isRoot)('a cluster torn down and created again on the same node
 
   it('creates a cluster again on the same nodes; the guests are still on the first node', async () => {
     const r = await cli(['cluster', 'create', SECOND, '--nodes', NODES.join(','), '--password-file', info.rootPasswordFile]);
-    expect(r.stderr).not.toMatch(/^error:/m);
+    expect(r.stderr, r.stderr).not.toMatch(/^error:/m);
     expect(r.code).toBe(0);
     const s = JSON.parse((await cli(['--json', 'cluster', 'status'])).stdout);
     expect(s.result.cluster.name).toBe(SECOND);

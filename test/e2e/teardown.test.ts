@@ -225,7 +225,7 @@ describe.skipIf(!isRoot || !hasTmux)('cluster teardown and restore on the lab (e
 
     it('tears the cluster down: every node standalone, no corosync, backups verified on both sides, guests unchanged', async () => {
       const r = await pvxAsync(['--yes', 'cluster', 'teardown']);
-      expect(r.stderr).not.toMatch(/^error:/m);
+      expect(r.stderr, r.stderr).not.toMatch(/^error:/m);
       expect(r.code).toBe(0);
       expect(r.stdout).toContain(`Cluster '${CLUSTER}' is torn down: pve1, pve2, pve3 are standalone.`);
       await expectTornDown(guests);
@@ -282,7 +282,7 @@ describe.skipIf(!isRoot || !hasTmux)('cluster teardown and restore on the lab (e
 
     it('restore on the separated node brings the cluster back to quorate', async () => {
       const r = await pvxAsync([...restore.slice(2), '--yes', '--connect-timeout', '2']);
-      expect(r.stderr).not.toMatch(/^error:/m);
+      expect(r.stderr, r.stderr).not.toMatch(/^error:/m);
       expect(r.code).toBe(0);
       expect(r.stdout).toContain(`restored pve3 into cluster '${CLUSTER}'`);
       expect(r.stdout).toMatch(/cluster 'e2et-c': quorate, 2 of 3 online/);

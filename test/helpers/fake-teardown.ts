@@ -102,6 +102,8 @@ export class TeardownFake extends FakeCluster {
   onCommand?: (node: string, argv: readonly string[]) => void;
   /** backups made without /var/lib/pve-cluster/config.db (sqlite3 and the file absent) */
   withoutDatabase = false;
+  /** writes to /etc/pve refused with EACCES after corosync is quorate, as pmxcfs hears of quorum a moment later */
+  pmxcfsQuorumLagWrites = 0;
   /** the corosync.conf a restore gave each cluster (shown while its nodes are still the ones it lists) */
   readonly confTexts = new Map<string, string>();
 
@@ -381,7 +383,11 @@ export class TeardownFake extends FakeCluster {
         }
         const c = n.cluster ? this.clusters.get(n.cluster) : undefined;
         if (s.pmxcfs !== 'cluster' || !c || !n.corosync) return ok('', `sh: 1: cannot create ${PVE_CONF}.new: Permission denied\n`, 2);
-        if (!this.quorate(n)) return ok('', `sh: 1: cannot create ${PVE_CONF}.new: Read-only file system\n`, 2);
+        if (!this.quorate(n)) return ok('', `sh: 1: cannot create ${PVE_CONF}.new: Permission denied\n`, 2);
+        if (this.pmxcfsQuorumLagWrites > 0) {
+          this.pmxcfsQuorumLagWrites--;
+          return ok('', `sh: 1: cannot create ${PVE_CONF}.new: Permission denied\n`, 2);
+        }
         this.apply(text);
         return ok();
       }
@@ -440,7 +446,7 @@ export class TeardownFake extends FakeCluster {
         return ok(`kept ${keep}\n${mode === 'backup' ? 'restored' : 'cleared'} /var/lib/pve-cluster/config.db\n`);
       }
       case 'writeGuest': {
-        if (s.pmxcfs !== 'cluster' || !this.quorate(n)) return ok('', `sh: 1: cannot create ${argv[4]}.new: Read-only file system\n`, 2);
+        if (s.pmxcfs !== 'cluster' || !this.quorate(n)) return ok('', `sh: 1: cannot create ${argv[4]}.new: Permission denied\n`, 2);
         const m = /\/(qemu-server|lxc)\/(\d+)\.conf$/.exec(argv[4] ?? '');
         const vmid = Number(m?.[2]);
         if (!n.guests.some((g) => g.vmid === vmid)) n.guests.push({ vmid, type: m?.[1] === 'lxc' ? 'lxc' : 'qemu', name: `guest${vmid}` });
@@ -448,7 +454,7 @@ export class TeardownFake extends FakeCluster {
         return ok();
       }
       case 'removeGuest': {
-        if (s.pmxcfs !== 'cluster' || !this.quorate(n)) return ok('', `rm: cannot remove '${argv[3]}': Read-only file system\n`, 1);
+        if (s.pmxcfs !== 'cluster' || !this.quorate(n)) return ok('', `rm: cannot remove '${argv[3]}': Permission denied\n`, 1);
         const vmid = Number(/(\d+)\.conf$/.exec(argv[3] ?? '')?.[1]);
         n.guests = n.guests.filter((g) => g.vmid !== vmid);
         return ok();

@@ -10,7 +10,7 @@
  */
 import { CLUSTER_PATHS, corosyncReload, pmxcfsLocal, pvecm, systemctl } from '../../pve/argv.js';
 import { describeMembership, waitForMembership, type Membership, type ReadWiring } from '../../facts/node.js';
-import type { Plan, Step } from '../plan.js';
+import type { Plan, Step, StepOutcome } from '../plan.js';
 import type { RestoreConf } from './restore-conf.js';
 import { describeDifference, guestContentsArgv, guestPath, ofNode, parseGuestContents, GuestListingError, type GuestConfig, type GuestConfigs } from './restore-guests.js';
 import { backupFileName, nodeBackupDir } from '../teardown/backup.js';
@@ -135,6 +135,19 @@ function writeStep(node: string, file: string, content: string, what: string): S
   };
 }
 
+/**
+ * pmxcfs turns /etc/pve writable only once its own quorum notification arrives, a moment after
+ * corosync's; until then a write fails with EACCES (dcdb_send_fuse_message in pve-cluster's dcdb.c),
+ * so a write refused that way is tried again until the deadline.
+ */
+async function untilPmxcfsWritable(write: () => Promise<StepOutcome>, deadline: number, w: ReadWiring): Promise<StepOutcome> {
+  for (;;) {
+    const r = await write();
+    if (r.ok || !/Permission denied|Read-only file system/.test(r.message ?? '') || w.timing.now() >= deadline) return r;
+    await w.timing.sleep(w.timing.pollMs);
+  }
+}
+
 function qnetdOf(input: RestoreInput): string {
   return input.conf.qdevice?.host ? `, QNetd host ${input.conf.qdevice.host}` : '';
 }
@@ -223,12 +236,7 @@ export function planRestore(input: RestoreInput, w: ReadWiring): Plan {
         const deadline = w.timing.now() + w.timing.quorumTimeoutMs;
         const problem = await waitForMembership(t, first, w.read, partitionReady, w.timing.quorumTimeoutMs, w.timing);
         if (problem) return { ok: false, message: problem };
-        // pmxcfs turns /etc/pve writable only once its own quorum notification arrives, a moment after corosync's
-        for (;;) {
-          const r = writeCluster.run ? await writeCluster.run(t) : { ok: false, message: 'no writer' };
-          if (r.ok || !/Read-only file system/.test(r.message ?? '') || w.timing.now() >= deadline) return r;
-          await w.timing.sleep(w.timing.pollMs);
-        }
+        return untilPmxcfsWritable(() => (writeCluster.run ? writeCluster.run(t) : Promise.resolve({ ok: false, message: 'no writer' })), deadline, w);
       },
     });
   }
@@ -273,10 +281,26 @@ export function planRestore(input: RestoreInput, w: ReadWiring): Plan {
   if (input.expectQuorum) {
     for (const n of input.nodes) {
       for (const g of n.keep?.write ?? []) {
-        steps.push({ ...writeStep(n.node, guestPath(g), g.content.toString('utf8'), `the configuration of ${g.type === 'qemu' ? 'VM' : 'CT'} ${g.vmid} it held before the restore`) });
+        const write = writeStep(n.node, guestPath(g), g.content.toString('utf8'), `the configuration of ${g.type === 'qemu' ? 'VM' : 'CT'} ${g.vmid} it held before the restore`);
+        steps.push({ ...write, run: (t) => untilPmxcfsWritable(() => write.run!(t), w.timing.now() + w.timing.quorumTimeoutMs, w) });
       }
       for (const g of n.keep?.remove ?? []) {
-        steps.push({ node: n.node, title: `remove ${guestPath(g)} on ${n.node} again (removed there since the backup)`, argv: removeGuestArgv(guestPath(g)), mutates: true });
+        const argv = removeGuestArgv(guestPath(g));
+        steps.push({
+          node: n.node,
+          title: `remove ${guestPath(g)} on ${n.node} again (removed there since the backup)`,
+          argv,
+          mutates: true,
+          run: (t) =>
+            untilPmxcfsWritable(
+              async () => {
+                const r = await t.exec(n.node, argv, { mutates: true, title: `remove ${guestPath(g)}` });
+                return r.exitCode === 0 ? { ok: true } : { ok: false, message: `${guestPath(g)}: ${lastLine(r.stderr) ?? `exit code ${r.exitCode}`}` };
+              },
+              w.timing.now() + w.timing.quorumTimeoutMs,
+              w,
+            ),
+        });
       }
     }
     for (const n of input.nodes) {

@@ -105,8 +105,9 @@ const STATE_ATTEMPTS = 3;
 
 /** how often a quorate member retries a sync round while some online member's daemon is not in its group */
 const INCOMPLETE_RETRY_MS = 2000;
-/** how long a write waits (rounds × gap) for running daemons that are not yet in the group */
-const UNSYNCED_WAIT_ROUNDS = 20;
+/** how long in all a write waits for running daemons that missed the last sync round (a round itself may take longer) */
+const UNSYNCED_WAIT_MS = 5000;
+/** the pause between the sync rounds of that wait */
 const UNSYNCED_GAP_MS = 250;
 const VIEW_CATCH_UP_TRIES = 6;
 const VIEW_CATCH_UP_GAP_MS = 500;
@@ -306,7 +307,9 @@ export class CfsNode {
     if (this.syncing) await this.syncing;
     // dfsm queues a write until the sync with every running member is done: one applied on a part of
     // the group could be lost to the other part's database at the next round
-    for (let i = 0; i < UNSYNCED_WAIT_ROUNDS && this.view.quorate && this.unsynced.length > 0; i++) {
+    // bounded in time: a member that stays too busy to answer would otherwise hold every write for minutes
+    const waitUntil = Date.now() + UNSYNCED_WAIT_MS;
+    while (Date.now() < waitUntil && this.view.quorate && this.unsynced.length > 0) {
       await new Promise((r) => setTimeout(r, UNSYNCED_GAP_MS));
       await this.resync();
     }
