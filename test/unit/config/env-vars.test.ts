@@ -63,8 +63,8 @@ describe('the table of PVX_* variables', () => {
 });
 
 describe('readPvxEnv', () => {
-  it('gives nothing but verbose=false for an environment without PVX_* variables', () => {
-    const p = readPvxEnv({ HOME: '/home/u', XDG_STATE_HOME: '/home/u/.state' });
+  /** Every field unset, verbose off. */
+  function expectNothingSet(p: ReturnType<typeof readPvxEnv>): void {
     expect(p.inventory).toBeUndefined();
     expect(p.stateDir).toBeUndefined();
     expect(p.runtimeDir).toBeUndefined();
@@ -72,6 +72,10 @@ describe('readPvxEnv', () => {
     expect(p.verbose).toBe(false);
     expect(p.passwordFile).toBeUndefined();
     expect(p.teardownHold).toBeUndefined();
+  }
+
+  it('gives nothing but verbose=false for an environment without PVX_* variables', () => {
+    expectNothingSet(readPvxEnv({ HOME: '/home/u', XDG_STATE_HOME: '/home/u/.state' }));
   });
 
   it('parses every variable', () => {
@@ -94,14 +98,7 @@ describe('readPvxEnv', () => {
   });
 
   it('takes an empty value as unset', () => {
-    const p = readPvxEnv({ PVX_INVENTORY: '', PVX_STATE_DIR: '', PVX_RUNTIME_DIR: '', PVX_CONNECT_TIMEOUT: '', PVX_VERBOSE: '', PVX_PASSWORD_FILE: '', PVX_TEARDOWN_HOLD: '' });
-    expect(p.inventory).toBeUndefined();
-    expect(p.stateDir).toBeUndefined();
-    expect(p.runtimeDir).toBeUndefined();
-    expect(p.connectTimeout).toBeUndefined();
-    expect(p.verbose).toBe(false);
-    expect(p.passwordFile).toBeUndefined();
-    expect(p.teardownHold).toBeUndefined();
+    expectNothingSet(readPvxEnv({ PVX_INVENTORY: '', PVX_STATE_DIR: '', PVX_RUNTIME_DIR: '', PVX_CONNECT_TIMEOUT: '', PVX_VERBOSE: '', PVX_PASSWORD_FILE: '', PVX_TEARDOWN_HOLD: '' }));
   });
 
   it('is verbose only for PVX_VERBOSE=1', () => {
