@@ -204,6 +204,31 @@ describe('pvx node maintenance (in-process, fake cluster)', () => {
     c.verify();
   });
 
+  it('a node on PVE 7 (older than pvx supports): no HA maintenance request; pvx moves every guest, the HA one with ha-manager migrate, and says why', async () => {
+    const inv = writeInventory(NODES);
+    const env = { PVX_STATE_DIR: tmpDir('pvx-state-') };
+    const c = new FakeMigrateCluster([
+      { vmid: 100, type: 'qemu', node: 'pve1', running: true, memMiB: 2048, hastate: 'started' },
+      { vmid: 101, type: 'qemu', node: 'pve1', running: true, memMiB: 1024 },
+    ]);
+    c.managerVersion = '7.4-17';
+    c.crmAfterReads = 0;
+    const on = await runInProcess(['-i', inv, '--json', 'node', 'maintenance', 'enable', 'pve1'], c, { env });
+    expect(on.code, on.stderr).toBe(0);
+    const doc = json(on.stdout);
+    expect(doc.result).toMatchObject({ node: 'pve1', action: 'enable', haMaintenance: false, ha: [] });
+    // equal targets: the larger 100 takes pve2 (the first of a tie), 101 then pve3 (more left)
+    expect(doc.result.guests.map((g: any) => [g.vmid, g.target, g.status])).toEqual([
+      [100, 'pve2', 'migrated'],
+      [101, 'pve3', 'migrated'],
+    ]);
+    expect(c.mutations().sort()).toEqual(['pve1: ha-manager migrate vm:100 pve2', 'pve1: qm migrate 101 pve3 --online 1']);
+    expect(doc.warnings).toContain(
+      'pve1 runs PVE 7.4-17, older than the PVE 8 and later pvx supports: the HA stack\'s maintenance mode is not used; every guest is moved like pvx node drain (HA guests with ha-manager migrate) and comes back only with disable --return',
+    );
+    c.verify();
+  });
+
   it('disable without --return ends maintenance mode and keeps the record, saying how to bring the guests back', async () => {
     const inv = writeInventory(NODES);
     const state = tmpDir('pvx-state-');

@@ -3,7 +3,8 @@
  * formed with the nodes' own pvecm; the simulated qm/pct/ha-manager and HA daemons move guests for
  * real within the lab's /etc/pve): a node drained across two targets by free memory, then HA
  * maintenance mode with an HA guest (moved by the lab's LRM) and a non-HA guest (moved by pvx),
- * and disable --return bringing both back. Runs the built bin/pvx.js; needs root.
+ * disable --return bringing both back, then a drain whose one target is full of running guests.
+ * Runs the built bin/pvx.js; needs root.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -141,4 +142,50 @@ describe.skipIf(!isRoot)('pvx node drain and maintenance on the lab (mnt)', () =
     expect([back.get(110), back.get(111)]).toEqual(['pve1', 'pve1']);
     expect(existsSync(file)).toBe(false);
   }, 300_000);
+
+  it('drains pve3 --to pve2,pve1 while pve2 is full: everything that fits goes to pve1, the guest that fits nowhere stays, named (exit 1)', async () => {
+    // pve2 fills the way a real node does: running guests. The lab counts a running guest's share of
+    // its memory as used on its node (at most the node's total, as /proc/meminfo never shows more), so
+    // three running VMs each as large as pve2's own memory leave it nothing free.
+    const nodeMem = async (): Promise<Map<string, { maxmem: number; mem: number }>> =>
+      new Map(JSON.parse(await sh('pve1', ['pvesh', 'get', '/cluster/resources', '--type', 'node', '--output-format', 'json'])).map((n: any) => [n.node, { maxmem: n.maxmem, mem: n.mem }]));
+    const MiB = 1024 * 1024;
+    const hogMiB = Math.floor((await nodeMem()).get('pve2')!.maxmem / MiB);
+    for (const id of ['130', '131', '132']) {
+      await sh('pve2', ['qm', 'create', id, '--name', `hog${id}`, '--memory', String(hogMiB)]);
+      await sh('pve2', ['qm', 'start', id]);
+    }
+    const before = await nodeMem();
+    expect(before.get('pve2')!.mem).toBe(before.get('pve2')!.maxmem);
+    // larger than what pve1 has free: it fits on neither target
+    const freeOnPve1 = before.get('pve1')!.maxmem - before.get('pve1')!.mem;
+    const bigMiB = Math.ceil(freeOnPve1 / MiB) + 1024;
+    await sh('pve3', ['qm', 'create', '120', '--name', 'vm120', '--memory', '1024', '--scsi0', 'labshare:1']);
+    await sh('pve3', ['qm', 'start', '120']);
+    await sh('pve3', ['qm', 'create', '121', '--name', 'vm121', '--memory', String(bigMiB), '--scsi0', 'labshare:1']);
+    await sh('pve3', ['qm', 'start', '121']);
+
+    // pve3 holds the CT 101 (running) and VM 102 (stopped) from the first drain, and now 120 and 121
+    const r = cli(['--json', 'node', 'drain', 'pve3', '--to', 'pve2,pve1', '--parallel', '2']);
+    expect(r.code, r.stderr).toBe(1);
+    const doc = json(r);
+    const rows = doc.result.guests.map((g: any) => [g.vmid, g.target, g.status]);
+    expect(rows).toEqual([
+      [101, 'pve1', 'migrated'],
+      [102, 'pve1', 'migrated'],
+      [120, 'pve1', 'migrated'],
+      [121, null, 'skipped'],
+    ]);
+    const big = (bigMiB / 1024).toFixed(1);
+    expect(doc.result.guests[3].reason).toMatch(
+      new RegExp(`^fits on no target: pve2: needs ${big} GiB of memory, pve2 has 0\\.0 GiB free \\| pve1: needs ${big} GiB of memory, pve1 has \\d+\\.\\d GiB free$`),
+    );
+    expect(doc.error).toMatchObject({ code: 'DRAIN_INCOMPLETE', exitCode: 1, message: '1 of 4 guest(s) are still on pve3: 1 skipped' });
+    expect(doc.error.hint).toContain('continue with: pvx node drain pve3 --to pve2,pve1 --parallel 2');
+    const at = await where();
+    expect([at.get(101), at.get(102), at.get(120), at.get(121)]).toEqual(['pve1', 'pve1', 'pve1', 'pve3']);
+    expect([at.get(130), at.get(131), at.get(132)]).toEqual(['pve2', 'pve2', 'pve2']);
+    // 121 was not forced: it still runs where it was
+    expect(await sh('pve3', ['qm', 'status', '121'])).toBe('status: running\n');
+  }, 240_000);
 });

@@ -83,6 +83,8 @@ export class FakeMigrateCluster implements Transport {
   private readonly maintenanceHome = new Map<number, string>();
   /** the HA status lists one lrm entry per node */
   haLrms = false;
+  /** every node's pve-manager version, as pveversion and the package database give it */
+  managerVersion = '9.1.7';
   /** HA resources the CRM has not seen yet: in the HA status as `queued`, no hastate in the resources */
   readonly haQueued = new Set<number>();
   /** the HA status read fails with this message */
@@ -175,9 +177,9 @@ export class FakeMigrateCluster implements Transport {
     if (a === NODE_READ_COMMANDS.conf.join(' ')) return ok(LAB_CONF);
     if (a === NODE_READ_COMMANDS.quorum.join(' ')) return this.quorumtool(node);
     if (a === NODE_READ_COMMANDS.members.join(' ')) return ok(this.members(node));
-    if (a === NODE_READ_COMMANDS.version.join(' ')) return ok('installed 9.1.7\n');
+    if (a === NODE_READ_COMMANDS.version.join(' ')) return ok(`installed ${this.managerVersion}\n`);
     if (a === 'pvesh get /cluster/status --output-format json') return ok(this.clusterStatus(node));
-    if (a === 'pveversion') return ok('pve-manager/9.1.7/16b139a017452f16 (running kernel: 6.14.11-4-pve)\n');
+    if (a === 'pveversion') return ok(`pve-manager/${this.managerVersion}/16b139a017452f16 (running kernel: 6.14.11-4-pve)\n`);
     if (a === 'grep -m 1 ^vendor_id /proc/cpuinfo') return ok(`vendor_id\t: ${this.vendors.get(node)}\n`);
     if (argv.length === 3 && (argv[0] === 'qm' || argv[0] === 'pct') && argv[1] === 'config' && /^\d+$/.test(argv[2] ?? '')) return this.config(node, argv[0], Number(argv[2]));
     if (this.isMigrate(node, argv)) return this.migrate(node, argv);

@@ -79,7 +79,14 @@ export interface MaintenanceDisableInput extends NodeMoveInput {
 
 const READ_TIMEOUT_MS = 60_000;
 const POLL_MS = 2000;
-/** The first PVE major whose pve-ha-manager pvx relies on for `crm-command node-maintenance` (pve-ha-manager 4.0). */
+/**
+ * The first PVE major on which pvx uses `ha-manager crm-command node-maintenance`. The command came
+ * with pve-ha-manager 3.6.0 (PVE 7.4; its debian/changelog: "add CRM command to switch an online node
+ * manually into maintenance", and pve-docs ha-manager.adoc "Maintenance Mode"), so both releases pvx
+ * supports have it: PVE 8 (pve-ha-manager 4.x) and 9 (5.x). A node on an older PVE is outside that:
+ * as elsewhere pvx does not refuse it, but keeps to what every PVE 7 has (7.0 to 7.3 lack the command)
+ * and moves every guest itself, saying so.
+ */
 export const HA_MAINTENANCE_MAJOR = 8;
 /** HA states the LRM leaves where they are: not managed, or stuck until someone acts. */
 const HA_STAYS = new Set(['ignored', 'error']);
@@ -169,7 +176,7 @@ export async function maintenanceEnable(deps: Deps, input: NodeMoveInput): Promi
   const placed = await placeNodeGuests(deps, f, o, version.ok ? f.guests.filter((g) => g.hastate === undefined) : f.guests);
   const watcher = f.targets.find((x) => x.problem === undefined)?.node ?? o.node;
   const warnings: string[] = [];
-  if (!version.ok) warnings.push(`PVE ${version.version} on ${o.node}: pvx uses the HA stack's maintenance mode from PVE ${HA_MAINTENANCE_MAJOR} on; every guest is moved like pvx node drain (HA guests with ha-manager migrate) and comes back only with disable --return`);
+  if (!version.ok) warnings.push(`${o.node} runs PVE ${version.version}, older than the PVE ${HA_MAINTENANCE_MAJOR} and later pvx supports: the HA stack's maintenance mode is not used; every guest is moved like pvx node drain (HA guests with ha-manager migrate) and comes back only with disable --return`);
   if (f.haUnread !== undefined) warnings.push(`could not read the HA status (${f.haUnread}): only guests whose resources show an HA state are treated as HA-managed`);
 
   if (deps.globals.dryRun) {
