@@ -171,7 +171,11 @@ export async function migrate(deps: Deps, input: MigrateInput): Promise<Outcome<
   step.succeed(`read the cluster from ${read.node}: ${named.length} guest(s) selected`);
   const guests = ha.ok ? withHaStates(named, ha.services) : named;
   const haConflicts = haTargetStorageConflicts(guests, o);
-  if (haConflicts.length > 0) return haTargetStorageRefusal(guests, haConflicts, o.target, deps.globals.dryRun);
+  if (haConflicts.length > 0) {
+    // the refusal is shaped like what was asked for: a plan with every guest skipped, or the guests' results
+    const refusal = (dryRun: boolean) => haTargetStorageRefusal(guests, haConflicts, o.target, dryRun);
+    return previewOrRun(deps, { preview: () => refusal(true), run: async () => refusal(false) });
+  }
 
   const facts: MigrateFacts = {
     inventory: new Set(inv.nodes.map((n) => n.name)),
