@@ -11,14 +11,14 @@ import type { Outcome } from '../../ui/report.js';
 import { assessClusterCreate, planClusterCreate, type ClusterNodeRequest } from '../../workflows/cluster/create.js';
 import type { JoinAuth } from '../../workflows/cluster/join-steps.js';
 import { DEFAULT_TIMING, type Membership, type Timing } from '../../facts/node.js';
-import { describePlan } from '../../workflows/plan.js';
 import { duplicateAddressProblem, linksOf, managementAddress, parseLinkMap } from './links.js';
 import { readMembership } from '../../facts/node.js';
 import { inventoryNodes, parseNodeList, pvxCommandLine } from './nodes.js';
 import { joinAuth, passwordFlagsFor, passwordSource, requirePasswordSource } from './password.js';
 import { nothingRead } from '../shared/nothing-read.js';
 import { scopeOfViews } from '../shared/cluster-lock.js';
-import { failedChangeOutcome, nodeState, readStates, runPlanWithProgress, type ClusterChangeResult, type PlanResult } from '../shared/plan-run.js';
+import { failedChangeOutcome, nodeState, readStates, type ClusterChangeResult, type PlanResult } from '../shared/plan-run.js';
+import { previewOrRunPlan } from '../shared/dry-run.js';
 import { preflightGate } from '../shared/preflight-gate.js';
 import { readJoinInfo } from '../../facts/join-info.js';
 import { twoNodeWarning } from './two-node-warning.js';
@@ -99,26 +99,27 @@ export async function clusterCreate(deps: Deps, opts: CreateOptions): Promise<Ou
   }
   if (decision.members.length === 2 && !gate.twoNodeWarned) warnings.push(twoNodeWarning(opts.name, decision.members));
 
-  if (deps.globals.dryRun) {
-    return { command: COMMAND, result: { title: decision.plan.title, plan: describePlan(decision.plan) }, exitCode: 0, warnings };
-  }
-
-  // every node named, and the online members of a cluster it extends, are locked before the first change
-  const { run, steps } = await runPlanWithProgress(deps, t, decision.plan, { lock: scopeOfViews(before.values(), inv.nodes.map((n) => n.name)) });
-  if (run.ok) {
-    const summary = decision.creates
-      ? `Created cluster '${opts.name}' with ${decision.members.join(', ')}: every node sees the same ${decision.members.length} member(s), quorate, /etc/pve writable`
-      : `Joined ${decision.joiners.join(', ')} to cluster '${opts.name}': every node sees the same ${decision.members.length} member(s), quorate, /etc/pve writable`;
-    return {
-      command: COMMAND,
-      result: { action: 'create', cluster: opts.name, outcome: decision.creates ? 'created' : 'joined', summary, members: decision.members, steps },
-      exitCode: 0,
-      warnings,
-    };
-  }
-  return failedChangeOutcome(deps, t, {
-    command: COMMAND, action: 'create', cluster: opts.name, what: `cluster create '${opts.name}'`,
-    run, steps, before, nodes: names, recovery, warnings,
+  return previewOrRunPlan(deps, t, decision.plan, {
+    preview: (plan) => ({ command: COMMAND, result: { title: decision.plan.title, plan }, exitCode: 0, warnings }),
+    // every node named, and the online members of a cluster it extends, are locked before the first change
+    options: { lock: scopeOfViews(before.values(), inv.nodes.map((n) => n.name)) },
+    then: ({ run, steps }) => {
+      if (run.ok) {
+        const summary = decision.creates
+          ? `Created cluster '${opts.name}' with ${decision.members.join(', ')}: every node sees the same ${decision.members.length} member(s), quorate, /etc/pve writable`
+          : `Joined ${decision.joiners.join(', ')} to cluster '${opts.name}': every node sees the same ${decision.members.length} member(s), quorate, /etc/pve writable`;
+        return {
+          command: COMMAND,
+          result: { action: 'create', cluster: opts.name, outcome: decision.creates ? 'created' : 'joined', summary, members: decision.members, steps },
+          exitCode: 0,
+          warnings,
+        };
+      }
+      return failedChangeOutcome(deps, t, {
+        command: COMMAND, action: 'create', cluster: opts.name, what: `cluster create '${opts.name}'`,
+        run, steps, before, nodes: names, recovery, warnings,
+      });
+    },
   });
 }
 

@@ -4,13 +4,13 @@ import { PreflightError, UsageError } from '../../errors.js';
 import type { Outcome } from '../../ui/report.js';
 import { planExpected } from '../../workflows/cluster/expected.js';
 import { DEFAULT_TIMING, type Timing } from '../../facts/node.js';
-import { describePlan } from '../../workflows/plan.js';
 import { readMembership } from '../../facts/node.js';
 import { checkNodeName, inventoryNodes, pvxCommandLine } from './nodes.js';
 import { confirmOrCancel } from '../shared/confirm.js';
 import { nothingRead } from '../shared/nothing-read.js';
 import { scopeOfViews } from '../shared/cluster-lock.js';
-import { failureError, nodeState, readStates, runPlanWithProgress, type ClusterChangeResult, type PlanResult } from '../shared/plan-run.js';
+import { failureError, nodeState, readStates, type ClusterChangeResult, type PlanResult } from '../shared/plan-run.js';
+import { previewOrRunPlan } from '../shared/dry-run.js';
 
 /** Options of `cluster expected`. */
 export interface ExpectedOptions {
@@ -47,32 +47,37 @@ export async function clusterExpected(deps: Deps, opts: ExpectedOptions): Promis
     };
   }
   const warnings = [`risk: ${decision.risk}`];
-  if (deps.globals.dryRun) return { command: COMMAND, result: { title: decision.plan.title, plan: describePlan(decision.plan) }, exitCode: 0, warnings };
-  await confirmation.ask({
-    preface: `${deps.theme.warn} ${decision.risk}\n`,
-    message: `Type ${opts.node} to set the expected votes on it to ${opts.votes}:`,
-    typed: opts.node,
-    mismatch: 'expected votes were not changed',
-    untouched: 'expected votes were not changed',
+  return previewOrRunPlan<PlanResult, ClusterChangeResult>(deps, t, decision.plan, {
+    preview: (plan) => ({ command: COMMAND, result: { title: decision.plan.title, plan }, exitCode: 0, warnings }),
+    confirm: () =>
+      confirmation.ask({
+        preface: `${deps.theme.warn} ${decision.risk}\n`,
+        message: `Type ${opts.node} to set the expected votes on it to ${opts.votes}:`,
+        typed: opts.node,
+        mismatch: 'expected votes were not changed',
+        untouched: 'expected votes were not changed',
+      }),
+    options: { lock: scopeOfViews(before.values(), inv.nodes.map((n) => n.name)) },
+    then: async ({ run, steps }) => {
+      const members = m.kind === 'member' ? m.configured : [];
+      if (run.ok) {
+        return {
+          command: COMMAND,
+          result: { action: 'expected', cluster: decision.cluster, outcome: 'set', summary: `${opts.node} now expects ${opts.votes} vote(s) in cluster '${decision.cluster}'`, members, steps },
+          exitCode: 0,
+          warnings,
+        };
+      }
+      const after = await readStates(t, [opts.node]);
+      const recovery = pvxCommandLine(inv, ['cluster', 'expected', String(opts.votes), '--node', opts.node, '--yes']);
+      const { error } = failureError(deps, run, `setting expected votes on ${opts.node}`, before, after, recovery);
+      return {
+        command: COMMAND,
+        result: { action: 'expected', cluster: decision.cluster, outcome: 'failed', summary: error.message.split('\n')[0] ?? '', members, steps, nodes: [...after.values()].map(nodeState) },
+        exitCode: error.exitCode,
+        warnings,
+        error,
+      };
+    },
   });
-  const { run, steps } = await runPlanWithProgress(deps, t, decision.plan, { lock: scopeOfViews(before.values(), inv.nodes.map((n) => n.name)) });
-  const members = m.kind === 'member' ? m.configured : [];
-  if (run.ok) {
-    return {
-      command: COMMAND,
-      result: { action: 'expected', cluster: decision.cluster, outcome: 'set', summary: `${opts.node} now expects ${opts.votes} vote(s) in cluster '${decision.cluster}'`, members, steps },
-      exitCode: 0,
-      warnings,
-    };
-  }
-  const after = await readStates(t, [opts.node]);
-  const recovery = pvxCommandLine(inv, ['cluster', 'expected', String(opts.votes), '--node', opts.node, '--yes']);
-  const { error } = failureError(deps, run, `setting expected votes on ${opts.node}`, before, after, recovery);
-  return {
-    command: COMMAND,
-    result: { action: 'expected', cluster: decision.cluster, outcome: 'failed', summary: error.message.split('\n')[0] ?? '', members, steps, nodes: [...after.values()].map(nodeState) },
-    exitCode: error.exitCode,
-    warnings,
-    error,
-  };
 }

@@ -12,7 +12,7 @@ import { ParseError } from '../../pve/parse/errors.js';
 import type { Transport } from '../../transport/types.js';
 import type { Outcome } from '../../ui/report.js';
 import { DEFAULT_TIMING, type Membership, type Timing } from '../../facts/node.js';
-import { describePlan, type Plan, type PlannedStep } from '../../workflows/plan.js';
+import { type Plan, type PlannedStep } from '../../workflows/plan.js';
 import type { PlanRun } from '../../workflows/execute.js';
 import {
   membershipChecks,
@@ -31,7 +31,8 @@ import {
 import { pvxCommandLine } from './nodes.js';
 import { nothingRead } from '../shared/nothing-read.js';
 import { scopeOfViews } from '../shared/cluster-lock.js';
-import { journalFile, readStates, runPlanWithProgress, type StepReport } from '../shared/plan-run.js';
+import { journalFile, readStates, type StepReport } from '../shared/plan-run.js';
+import { previewOrRunPlan } from '../shared/dry-run.js';
 
 export type { QdeviceCheck, QdeviceVotes } from '../../workflows/cluster/qdevice.js';
 
@@ -183,22 +184,25 @@ export async function clusterQdeviceAdd(deps: Deps, opts: QdeviceAddOptions): Pr
   const want: VotesWanted = { expectedVotes: nodes.length + votes, qdevice: true };
   const seen = new Map<string, QdeviceVotes>();
   const plan: Plan = planQdeviceAdd({ setupNode, host, force, nodes, cluster: anchor.cluster }, (n) => votesStep(t, n, want, timing.quorumTimeoutMs, timing, seen));
-  if (deps.globals.dryRun) return { command, result: { title: plan.title, plan: describePlan(plan), checks }, exitCode: 0, warnings: [] };
-
-  const { run, steps } = await runPlanWithProgress(deps, t, plan, { lock: scopeOfViews(views.values(), lockKnown) });
-  const result: QdeviceResult = { action: 'add', cluster: anchor.cluster, host, outcome: 'added', summary: '', votes: [...seen.values()], checks, steps };
-  if (!run.ok) {
-    // a setup that stopped half-way may have written corosync.conf: read it rather than guess
-    const written = run.changed || (await readConfQdevice(t, setupNode).then((q) => q !== undefined, () => true));
-    const recovery = written
-      ? `see corosync-quorumtool -s on each node; to take the QDevice out again: ${pvxCommandLine(inv, ['cluster', 'qdevice', 'remove'])}`
-      : `fix the cause, then run again with --force (pvecm replaces the certificate store it may have made): ${pvxCommandLine(inv, ['cluster', 'qdevice', 'add', host, '--force'])}`;
-    const error = runError(deps, run, `adding the QDevice ${host}`, written, recovery);
-    Object.assign(result, { outcome: 'failed', summary: error.message.split('\n')[0] ?? '', journal: journalFile(deps), recovery });
-    return { command, result, exitCode: error.exitCode, warnings: [], error };
-  }
-  result.summary = `added the QDevice ${host} to cluster '${anchor.cluster}': every node shows ${want.expectedVotes} expected votes and the Qdevice flag`;
-  return { command, result, exitCode: 0, warnings: [] };
+  return previewOrRunPlan(deps, t, plan, {
+    preview: (planned) => ({ command, result: { title: plan.title, plan: planned, checks }, exitCode: 0, warnings: [] }),
+    options: { lock: scopeOfViews(views.values(), lockKnown) },
+    then: async ({ run, steps }) => {
+      const result: QdeviceResult = { action: 'add', cluster: anchor.cluster, host, outcome: 'added', summary: '', votes: [...seen.values()], checks, steps };
+      if (!run.ok) {
+        // a setup that stopped half-way may have written corosync.conf: read it rather than guess
+        const written = run.changed || (await readConfQdevice(t, setupNode).then((q) => q !== undefined, () => true));
+        const recovery = written
+          ? `see corosync-quorumtool -s on each node; to take the QDevice out again: ${pvxCommandLine(inv, ['cluster', 'qdevice', 'remove'])}`
+          : `fix the cause, then run again with --force (pvecm replaces the certificate store it may have made): ${pvxCommandLine(inv, ['cluster', 'qdevice', 'add', host, '--force'])}`;
+        const error = runError(deps, run, `adding the QDevice ${host}`, written, recovery);
+        Object.assign(result, { outcome: 'failed', summary: error.message.split('\n')[0] ?? '', journal: journalFile(deps), recovery });
+        return { command, result, exitCode: error.exitCode, warnings: [], error };
+      }
+      result.summary = `added the QDevice ${host} to cluster '${anchor.cluster}': every node shows ${want.expectedVotes} expected votes and the Qdevice flag`;
+      return { command, result, exitCode: 0, warnings: [] };
+    },
+  });
 }
 
 /** Run `cluster qdevice remove`. */
@@ -224,19 +228,22 @@ export async function clusterQdeviceRemove(deps: Deps, opts: QdeviceRemoveOption
   const want: VotesWanted = { expectedVotes: nodes.length, qdevice: false };
   const seen = new Map<string, QdeviceVotes>();
   const plan = planQdeviceRemove({ node: anchor.node, host, nodes, cluster: anchor.cluster }, (n) => votesStep(t, n, want, timing.quorumTimeoutMs, timing, seen));
-  if (deps.globals.dryRun) return { command, result: { title: plan.title, plan: describePlan(plan), checks }, exitCode: 0, warnings: [] };
-
-  const { run, steps } = await runPlanWithProgress(deps, t, plan, { lock: scopeOfViews(views.values(), lockKnown) });
-  const result: QdeviceResult = { action: 'remove', cluster: anchor.cluster, host: host ?? null, outcome: 'removed', summary: '', votes: [...seen.values()], checks, steps };
-  if (!run.ok) {
-    const gone = run.changed || (await readConfQdevice(t, anchor.node).then((q) => q === undefined, () => true));
-    const recovery = gone
-      ? 'see corosync-quorumtool -s on each node: corosync-qdevice may still run on a node (systemctl stop corosync-qdevice there)'
-      : `fix the cause, then run again: ${pvxCommandLine(inv, ['cluster', 'qdevice', 'remove'])}`;
-    const error = runError(deps, run, 'removing the QDevice', gone, recovery);
-    Object.assign(result, { outcome: 'failed', summary: error.message.split('\n')[0] ?? '', journal: journalFile(deps), recovery });
-    return { command, result, exitCode: error.exitCode, warnings: [], error };
-  }
-  result.summary = `removed the QDevice${host ? ` ${host}` : ''} from cluster '${anchor.cluster}': every node shows ${nodes.length} expected votes and no Qdevice flag`;
-  return { command, result, exitCode: 0, warnings: [] };
+  return previewOrRunPlan(deps, t, plan, {
+    preview: (planned) => ({ command, result: { title: plan.title, plan: planned, checks }, exitCode: 0, warnings: [] }),
+    options: { lock: scopeOfViews(views.values(), lockKnown) },
+    then: async ({ run, steps }) => {
+      const result: QdeviceResult = { action: 'remove', cluster: anchor.cluster, host: host ?? null, outcome: 'removed', summary: '', votes: [...seen.values()], checks, steps };
+      if (!run.ok) {
+        const gone = run.changed || (await readConfQdevice(t, anchor.node).then((q) => q === undefined, () => true));
+        const recovery = gone
+          ? 'see corosync-quorumtool -s on each node: corosync-qdevice may still run on a node (systemctl stop corosync-qdevice there)'
+          : `fix the cause, then run again: ${pvxCommandLine(inv, ['cluster', 'qdevice', 'remove'])}`;
+        const error = runError(deps, run, 'removing the QDevice', gone, recovery);
+        Object.assign(result, { outcome: 'failed', summary: error.message.split('\n')[0] ?? '', journal: journalFile(deps), recovery });
+        return { command, result, exitCode: error.exitCode, warnings: [], error };
+      }
+      result.summary = `removed the QDevice${host ? ` ${host}` : ''} from cluster '${anchor.cluster}': every node shows ${nodes.length} expected votes and no Qdevice flag`;
+      return { command, result, exitCode: 0, warnings: [] };
+    },
+  });
 }

@@ -10,13 +10,13 @@ import type { Transport } from '../../transport/types.js';
 import type { Outcome } from '../../ui/report.js';
 import { planRemoveNode } from '../../workflows/cluster/remove-node.js';
 import { DEFAULT_TIMING, type Membership, type Timing } from '../../facts/node.js';
-import { describePlan } from '../../workflows/plan.js';
 import { readMembership } from '../../facts/node.js';
 import { checkNodeName, inventoryNodes, pvxCommandLine } from './nodes.js';
 import { confirmOrCancel } from '../shared/confirm.js';
 import { nothingRead } from '../shared/nothing-read.js';
 import { scopeOfViews } from '../shared/cluster-lock.js';
-import { failedChangeOutcome, readStates, runPlanWithProgress, type ClusterChangeResult, type PlanResult } from '../shared/plan-run.js';
+import { failedChangeOutcome, readStates, type ClusterChangeResult, type PlanResult } from '../shared/plan-run.js';
+import { previewOrRunPlan } from '../shared/dry-run.js';
 
 /** Options of `cluster remove-node`. */
 export interface RemoveNodeOptions {
@@ -101,34 +101,37 @@ export async function clusterRemoveNode(deps: Deps, opts: RemoveNodeOptions): Pr
     throw new PreflightError(msg, { hint: decision.hint ?? (opts.offlineConfirmed ? undefined : `if ${opts.node} is powered off for good, pass --offline-confirmed`) });
   }
   const warnings = [...decision.warnings];
-  if (deps.globals.dryRun) return { command: COMMAND, result: { title: decision.plan.title, plan: describePlan(decision.plan) }, exitCode: 0, warnings };
-
-  await confirmation.ask({
-    message: `Remove ${opts.node} from cluster '${decision.cluster}' (pvecm delnode on ${via.node}; it cannot rejoin without a reinstall). Type ${opts.node} to confirm:`,
-    typed: opts.node,
-    mismatch: `${opts.node} was not removed`,
-    untouched: `${opts.node} was not removed`,
-  });
-
   const before = new Map([[via.node, via]]);
   const recovery = pvxCommandLine(inv, ['cluster', 'remove-node', opts.node, '--via', via.node, '--yes', ...(opts.offlineConfirmed ? ['--offline-confirmed'] : [])]);
-  const { run, steps } = await runPlanWithProgress(deps, t, decision.plan, { lock: scopeOfViews(views.values(), inv.nodes.map((n) => n.name)) });
-  if (decision.progress.delnode?.kind === 'removed' && decision.progress.delnode.nodeWasDown) warnings.push(NOT_EXIST_NOTE);
-  if (run.ok) {
-    const summary = decision.cleanupOnly
-      ? `Removed the stale ${pveNodeDir(opts.node)} on ${via.node}; ${opts.node} was already out of cluster '${decision.cluster}'`
-      : `Removed ${opts.node} from cluster '${decision.cluster}': ${via.node} now lists ${decision.members.join(', ')} and is quorate`;
-    const next = decision.cleanupOnly ? [] : [qdeviceAgain(decision.members.length)];
-    return {
-      command: COMMAND,
-      result: { action: 'remove-node', cluster: decision.cluster, outcome: decision.cleanupOnly ? 'cleaned' : 'removed', summary, members: decision.members, steps, ...(next.length > 0 ? { next } : {}) },
-      exitCode: 0,
-      warnings,
-    };
-  }
-  return failedChangeOutcome(deps, t, {
-    command: COMMAND, action: 'remove-node', cluster: decision.cluster, what: `removing ${opts.node}`,
-    run, steps, before, nodes: [via.node], recovery, warnings,
+  return previewOrRunPlan(deps, t, decision.plan, {
+    preview: (plan) => ({ command: COMMAND, result: { title: decision.plan.title, plan }, exitCode: 0, warnings }),
+    confirm: () =>
+      confirmation.ask({
+        message: `Remove ${opts.node} from cluster '${decision.cluster}' (pvecm delnode on ${via.node}; it cannot rejoin without a reinstall). Type ${opts.node} to confirm:`,
+        typed: opts.node,
+        mismatch: `${opts.node} was not removed`,
+        untouched: `${opts.node} was not removed`,
+      }),
+    options: { lock: scopeOfViews(views.values(), inv.nodes.map((n) => n.name)) },
+    then: ({ run, steps }) => {
+      if (decision.progress.delnode?.kind === 'removed' && decision.progress.delnode.nodeWasDown) warnings.push(NOT_EXIST_NOTE);
+      if (run.ok) {
+        const summary = decision.cleanupOnly
+          ? `Removed the stale ${pveNodeDir(opts.node)} on ${via.node}; ${opts.node} was already out of cluster '${decision.cluster}'`
+          : `Removed ${opts.node} from cluster '${decision.cluster}': ${via.node} now lists ${decision.members.join(', ')} and is quorate`;
+        const next = decision.cleanupOnly ? [] : [qdeviceAgain(decision.members.length)];
+        return {
+          command: COMMAND,
+          result: { action: 'remove-node', cluster: decision.cluster, outcome: decision.cleanupOnly ? 'cleaned' : 'removed', summary, members: decision.members, steps, ...(next.length > 0 ? { next } : {}) },
+          exitCode: 0,
+          warnings,
+        };
+      }
+      return failedChangeOutcome(deps, t, {
+        command: COMMAND, action: 'remove-node', cluster: decision.cluster, what: `removing ${opts.node}`,
+        run, steps, before, nodes: [via.node], recovery, warnings,
+      });
+    },
   });
 }
 

@@ -18,9 +18,10 @@ import { planAdd, planRemove, planSet, type AddVerdict, type ConfigReading } fro
 import { waitForHaStates } from '../../facts/ha-wait.js';
 import { DEFAULT_TIMING, type Timing } from '../../facts/node.js';
 import { resolveSelectors } from '../../workflows/guest-selectors.js';
-import { describePlan, type Plan, type PlannedStep, type Step } from '../../workflows/plan.js';
+import { type Plan, type PlannedStep, type Step } from '../../workflows/plan.js';
 import { runPool } from '../../workflows/worker-pool.js';
-import { journalFile, runPlanWithProgress, type StepReport } from '../shared/plan-run.js';
+import { journalFile, type StepReport } from '../shared/plan-run.js';
+import { previewOrRunPlan } from '../shared/dry-run.js';
 import { pvxCommandLine } from '../cluster/nodes.js';
 import { readGuestConfig } from '../../facts/guest-config.js';
 import { readHaState, type HaReading } from './read-state.js';
@@ -191,19 +192,23 @@ export async function haAdd(deps: Deps, input: HaInput, ro: HaRunOptions = {}): 
   const timing = ro.timing ?? DEFAULT_TIMING;
   const want = new Map(adding.map((v) => [v.sid, v.state ?? 'started'] as const));
   const plan: Plan = { ...d.plan, steps: [...d.plan.steps, waitStep(t, r.facts.anchor, want, o.timeoutSec, timing)] };
-  if (deps.globals.dryRun) return { command: 'ha add', result: { title: plan.title, ...base, plan: describePlan(plan), guests: results }, exitCode: 0, warnings };
-  const { run, steps } = await runPlanWithProgress(deps, t, plan, { lock: haLockScope(r, inv) });
-  const pref = preferenceResult(d.preference, o.preference);
-  const result: HaChangeResult = { action: 'add', ...base, ...(pref ? { preference: pref } : {}), guests: results, summary: '', steps };
-  if (!run.ok) {
-    const undo = pvxCommandLine(inv, ['ha', 'remove', ...adding.map((v) => String(v.guest.vmid))]);
-    const error = runFailure(deps, run, `adding ${adding.length} guest(s) to HA`, `see ha-manager status on ${r.facts.anchor}; run the same command again to finish, or undo with: ${undo}`);
-    result.summary = error.message.split('\n')[0] ?? '';
-    return { command: 'ha add', result, exitCode: error.exitCode, warnings, error };
-  }
-  const where = pref ? ` with ${pref.kind} ${pref.id} (${pref.nodes}${pref.strict ? ', strict' : ''})` : '';
-  result.summary = `added ${adding.map((v) => `${v.sid} (${v.state})`).join(', ')} to HA${where}; the HA stack shows each in its state`;
-  return { command: 'ha add', result, exitCode: 0, warnings };
+  return previewOrRunPlan(deps, t, plan, {
+    preview: (planned) => ({ command: 'ha add', result: { title: plan.title, ...base, plan: planned, guests: results }, exitCode: 0, warnings }),
+    options: { lock: haLockScope(r, inv) },
+    then: ({ run, steps }) => {
+      const pref = preferenceResult(d.preference, o.preference);
+      const result: HaChangeResult = { action: 'add', ...base, ...(pref ? { preference: pref } : {}), guests: results, summary: '', steps };
+      if (!run.ok) {
+        const undo = pvxCommandLine(inv, ['ha', 'remove', ...adding.map((v) => String(v.guest.vmid))]);
+        const error = runFailure(deps, run, `adding ${adding.length} guest(s) to HA`, `see ha-manager status on ${r.facts.anchor}; run the same command again to finish, or undo with: ${undo}`);
+        result.summary = error.message.split('\n')[0] ?? '';
+        return { command: 'ha add', result, exitCode: error.exitCode, warnings, error };
+      }
+      const where = pref ? ` with ${pref.kind} ${pref.id} (${pref.nodes}${pref.strict ? ', strict' : ''})` : '';
+      result.summary = `added ${adding.map((v) => `${v.sid} (${v.state})`).join(', ')} to HA${where}; the HA stack shows each in its state`;
+      return { command: 'ha add', result, exitCode: 0, warnings };
+    },
+  });
 }
 
 /** Run `pvx ha remove`. */
@@ -239,16 +244,20 @@ export async function haRemove(deps: Deps, input: HaInput): Promise<Outcome<HaCh
       return left.length > 0 ? { ok: false, message: `still HA resources: ${left.join(', ')}` } : { ok: true };
     },
   });
-  if (deps.globals.dryRun) return { command: 'ha remove', result: { title: plan.title, ...base, plan: describePlan(plan), guests: results }, exitCode: 0, warnings: r.warnings };
-  const { run, steps } = await runPlanWithProgress(deps, t, plan, { lock: haLockScope(r, inv) });
-  const result: HaChangeResult = { action: 'remove', ...base, guests: results, summary: '', steps };
-  if (!run.ok) {
-    const error = runFailure(deps, run, `removing ${removing.length} guest(s) from HA`, `see ha-manager config on ${r.facts.anchor}, then run the same command again`);
-    result.summary = error.message.split('\n')[0] ?? '';
-    return { command: 'ha remove', result, exitCode: error.exitCode, warnings: r.warnings, error };
-  }
-  result.summary = `removed ${[...gone].join(', ')} from HA; the guests keep their state (running or stopped)`;
-  return { command: 'ha remove', result, exitCode: 0, warnings: r.warnings };
+  return previewOrRunPlan(deps, t, plan, {
+    preview: (planned) => ({ command: 'ha remove', result: { title: plan.title, ...base, plan: planned, guests: results }, exitCode: 0, warnings: r.warnings }),
+    options: { lock: haLockScope(r, inv) },
+    then: ({ run, steps }) => {
+      const result: HaChangeResult = { action: 'remove', ...base, guests: results, summary: '', steps };
+      if (!run.ok) {
+        const error = runFailure(deps, run, `removing ${removing.length} guest(s) from HA`, `see ha-manager config on ${r.facts.anchor}, then run the same command again`);
+        result.summary = error.message.split('\n')[0] ?? '';
+        return { command: 'ha remove', result, exitCode: error.exitCode, warnings: r.warnings, error };
+      }
+      result.summary = `removed ${[...gone].join(', ')} from HA; the guests keep their state (running or stopped)`;
+      return { command: 'ha remove', result, exitCode: 0, warnings: r.warnings };
+    },
+  });
 }
 
 /** Run `pvx ha set <guest>`. */
@@ -281,15 +290,19 @@ export async function haSet(deps: Deps, input: HaInput, ro: HaRunOptions = {}): 
   if (plan.steps.length === 0) return { command: 'ha set', result: { action: 'set', ...base, guests: [guest], summary: `${sid} already has that node preference: nothing to do`, steps: [] }, exitCode: 0, warnings: r.warnings };
   const timing = ro.timing ?? DEFAULT_TIMING;
   if (o.state) plan.steps.push(waitStep(t, r.facts.anchor, new Map([[sid, o.state]]), o.timeoutSec, timing));
-  if (deps.globals.dryRun) return { command: 'ha set', result: { title: plan.title, ...base, plan: describePlan(plan), guests: [guest] }, exitCode: 0, warnings: r.warnings };
-  const { run, steps } = await runPlanWithProgress(deps, t, plan, { lock: haLockScope(r, inv) });
-  const pref = preferenceResult(preference, o.preference);
-  const result: HaChangeResult = { action: 'set', ...base, ...(pref ? { preference: pref } : {}), guests: [guest], summary: '', steps };
-  if (!run.ok) {
-    const error = runFailure(deps, run, `changing ${sid}`, `see ha-manager status on ${r.facts.anchor}, then run the same command again`);
-    result.summary = error.message.split('\n')[0] ?? '';
-    return { command: 'ha set', result, exitCode: error.exitCode, warnings: r.warnings, error };
-  }
-  result.summary = `changed ${sid}${o.state ? `: the HA stack shows it ${o.state}` : ''}`;
-  return { command: 'ha set', result, exitCode: 0, warnings: r.warnings };
+  return previewOrRunPlan(deps, t, plan, {
+    preview: (planned) => ({ command: 'ha set', result: { title: plan.title, ...base, plan: planned, guests: [guest] }, exitCode: 0, warnings: r.warnings }),
+    options: { lock: haLockScope(r, inv) },
+    then: ({ run, steps }) => {
+      const pref = preferenceResult(preference, o.preference);
+      const result: HaChangeResult = { action: 'set', ...base, ...(pref ? { preference: pref } : {}), guests: [guest], summary: '', steps };
+      if (!run.ok) {
+        const error = runFailure(deps, run, `changing ${sid}`, `see ha-manager status on ${r.facts.anchor}, then run the same command again`);
+        result.summary = error.message.split('\n')[0] ?? '';
+        return { command: 'ha set', result, exitCode: error.exitCode, warnings: r.warnings, error };
+      }
+      result.summary = `changed ${sid}${o.state ? `: the HA stack shows it ${o.state}` : ''}`;
+      return { command: 'ha set', result, exitCode: 0, warnings: r.warnings };
+    },
+  });
 }

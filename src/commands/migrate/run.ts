@@ -27,6 +27,7 @@ import { readGuestConfig } from '../../facts/guest-config.js';
 import { parseMigrateOptions, type MigrateInput, type MigrateOptions } from '../../workflows/migrate/options.js';
 import { poolProgress } from './progress.js';
 import { listenForInterrupt } from '../shared/interrupt.js';
+import { previewOrRun } from '../shared/dry-run.js';
 import { takeClusterLock, type HeldClusterLock, type LockScope } from '../shared/cluster-lock.js';
 
 export type { MigrateInput } from '../../workflows/migrate/options.js';
@@ -170,7 +171,11 @@ export async function migrate(deps: Deps, input: MigrateInput): Promise<Outcome<
   step.succeed(`read the cluster from ${read.node}: ${named.length} guest(s) selected`);
   const guests = ha.ok ? withHaStates(named, ha.services) : named;
   const haConflicts = haTargetStorageConflicts(guests, o);
-  if (haConflicts.length > 0) return haTargetStorageRefusal(guests, haConflicts, o.target, deps.globals.dryRun);
+  if (haConflicts.length > 0) {
+    // the refusal is shaped like what was asked for: a plan with every guest skipped, or the guests' results
+    const refusal = (dryRun: boolean) => haTargetStorageRefusal(guests, haConflicts, o.target, dryRun);
+    return previewOrRun(deps, { preview: () => refusal(true), run: async () => refusal(false) });
+  }
 
   const facts: MigrateFacts = {
     inventory: new Set(inv.nodes.map((n) => n.name)),
@@ -193,37 +198,40 @@ export async function migrate(deps: Deps, input: MigrateInput): Promise<Outcome<
   if (mem) warnings.push(mem);
   const skips = new Map(decisions.flatMap((d) => (d.kind === 'skip' ? [[d.guest.vmid, skipped(d.guest, o.target, d.reason)] as const] : [])));
 
-  if (deps.globals.dryRun) {
-    const title = `migrate ${moves.length} guest(s) to ${o.target}${o.parallel > 1 ? `, ${o.parallel} at a time` : ''}`;
-    const plan = describePlan({ title, steps: moves.map((m) => ({ node: m.node, title: m.title, argv: m.argv, mutates: true })) });
-    const skippedList = [...skips.values()];
-    const v = verdict(skippedList, alreadyThere, o.target, true);
-    return { command: 'migrate', result: { plan, title, skipped: skippedList }, exitCode: v.exitCode, warnings, ...(v.error ? { error: v.error } : {}) };
-  }
-
-  // Ctrl-C starts no further guest and stops waiting on HA requests; the lock is released however the pool ends
-  const interrupt = listenForInterrupt(deps);
-  let lock: HeldClusterLock | undefined;
-  let results: GuestResult[];
-  try {
-    if (moves.length > 0) lock = await takeClusterLock(deps, t, migrateLockScope(moves, o.target, res, inv.nodes.map((n) => n.name)));
-    results = await movePool(deps, t, reader, o, guests.length, moves, skips, warnings, interrupt.signal);
-  } finally {
-    await lock?.release();
-    interrupt.dispose();
-  }
-  const byId = new Map(results.map((r) => [r.vmid, r]));
-  const ordered = guests.map((g) => byId.get(g.vmid) ?? skips.get(g.vmid) ?? skipped(g, o.target, 'not run'));
-  for (const [node, why] of reader.passedOver) warnings.push(`${node} could not be read (${why}); the cluster resources were read from another member`);
-  const notStarted = results.filter((r) => r.status === 'skipped').length;
-  if (interrupt.signal.aborted && notStarted > 0) {
-    const error = new CancelledError(`cancelled with Ctrl-C: ${notStarted} guest(s) not started; the guests already moving were finished`, {
-      hint: 'run the same command again to move what is left (guests already on the target are left alone)',
-    });
-    return { command: 'migrate', result: { guests: ordered }, exitCode: error.exitCode, warnings, error };
-  }
-  const v = verdict(ordered, alreadyThere, o.target, false);
-  return { command: 'migrate', result: { guests: ordered }, exitCode: v.exitCode, warnings, ...(v.error ? { error: v.error } : {}) };
+  return previewOrRun(deps, {
+    preview: () => {
+      const title = `migrate ${moves.length} guest(s) to ${o.target}${o.parallel > 1 ? `, ${o.parallel} at a time` : ''}`;
+      const plan = describePlan({ title, steps: moves.map((m) => ({ node: m.node, title: m.title, argv: m.argv, mutates: true })) });
+      const skippedList = [...skips.values()];
+      const v = verdict(skippedList, alreadyThere, o.target, true);
+      return { command: 'migrate', result: { plan, title, skipped: skippedList }, exitCode: v.exitCode, warnings, ...(v.error ? { error: v.error } : {}) };
+    },
+    run: async () => {
+      // Ctrl-C starts no further guest and stops waiting on HA requests; the lock is released however the pool ends
+      const interrupt = listenForInterrupt(deps);
+      let lock: HeldClusterLock | undefined;
+      let results: GuestResult[];
+      try {
+        if (moves.length > 0) lock = await takeClusterLock(deps, t, migrateLockScope(moves, o.target, res, inv.nodes.map((n) => n.name)));
+        results = await movePool(deps, t, reader, o, guests.length, moves, skips, warnings, interrupt.signal);
+      } finally {
+        await lock?.release();
+        interrupt.dispose();
+      }
+      const byId = new Map(results.map((r) => [r.vmid, r]));
+      const ordered = guests.map((g) => byId.get(g.vmid) ?? skips.get(g.vmid) ?? skipped(g, o.target, 'not run'));
+      for (const [node, why] of reader.passedOver) warnings.push(`${node} could not be read (${why}); the cluster resources were read from another member`);
+      const notStarted = results.filter((r) => r.status === 'skipped').length;
+      if (interrupt.signal.aborted && notStarted > 0) {
+        const error = new CancelledError(`cancelled with Ctrl-C: ${notStarted} guest(s) not started; the guests already moving were finished`, {
+          hint: 'run the same command again to move what is left (guests already on the target are left alone)',
+        });
+        return { command: 'migrate', result: { guests: ordered }, exitCode: error.exitCode, warnings, error };
+      }
+      const v = verdict(ordered, alreadyThere, o.target, false);
+      return { command: 'migrate', result: { guests: ordered }, exitCode: v.exitCode, warnings, ...(v.error ? { error: v.error } : {}) };
+    },
+  });
 }
 
 /** The nodes a migration locks: the guests' nodes and the target, and every other online node of the cluster in the inventory. */

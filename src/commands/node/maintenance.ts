@@ -27,6 +27,7 @@ import type { PlannedStep } from '../../workflows/plan.js';
 import { abortableSleep, runPool } from '../../workflows/worker-pool.js';
 import { takeClusterLock, type HeldClusterLock } from '../shared/cluster-lock.js';
 import { listenForInterrupt } from '../shared/interrupt.js';
+import { previewOrRun } from '../shared/dry-run.js';
 import { targetProblem } from '../migrate/run.js';
 import {
   moveSteps,
@@ -179,76 +180,79 @@ export async function maintenanceEnable(deps: Deps, input: NodeMoveInput): Promi
   if (!version.ok) warnings.push(`${o.node} runs PVE ${version.version}, older than the PVE ${HA_MAINTENANCE_MAJOR} and later pvx supports: the HA stack's maintenance mode is not used; every guest is moved like pvx node drain (HA guests with ha-manager migrate) and comes back only with disable --return`);
   if (f.haUnread !== undefined) warnings.push(`could not read the HA status (${f.haUnread}): only guests whose resources show an HA state are treated as HA-managed`);
 
-  if (deps.globals.dryRun) {
-    const ha: PlannedStep[] = version.ok
-      ? [
-          { node: o.node, title: `request maintenance mode for ${o.node}: the HA stack moves its ${haGuests.length} HA guest(s) away`, command: haManager.nodeMaintenance('enable', o.node), mutates: true },
-          { node: watcher, title: `wait until ha-manager status shows ${o.node} in maintenance mode and none of its HA guests on it`, command: pveshGet('/cluster/ha/status/current'), mutates: false },
-        ]
-      : [];
-    const plan = [...ha, ...moveSteps(placed)];
-    const title = `maintenance of ${o.node}: ${version.ok ? 'HA maintenance mode, then ' : ''}move ${placed.filter((p) => p.kind === 'move').length} of ${placed.length} other guest(s)`;
-    const placement = placementOf(placed);
-    const stay = placement.filter((p) => p.target === null).length;
-    const error = stay > 0 ? new StepError(`${stay} guest(s) fit on no target and would stay on ${o.node}`, { code: 'DRAIN_INCOMPLETE', hint: "each guest's line says why" }) : undefined;
-    return { command: 'node maintenance enable', result: { node: o.node, action: 'enable', haMaintenance: version.ok, title, plan, placement }, exitCode: error ? 1 : 0, warnings, ...(error ? { error } : {}) };
-  }
-
-  const again = `pvx node maintenance enable ${o.node}`;
-  const interrupt = listenForInterrupt(deps);
-  let lock: HeldClusterLock | undefined;
-  let rec: MaintenanceRecord = readMaintenance(o.node, stateDirOf(deps)) ?? { node: o.node, since: iso(deps.now()), guests: [] };
-  const stateFile = writeMaintenance(rec, stateDirOf(deps));
-  let ha: MaintenanceHaGuest[] = [];
-  let guests: DrainGuestResult[] = [];
-  try {
-    const nodes = [o.node, ...f.targets.filter((x) => x.problem === undefined).map((x) => x.node)];
-    lock = await takeClusterLock(deps, f.t, { nodes, companions: f.res.nodes.filter((n) => n.online && f.inventory.has(n.node) && !nodes.includes(n.node)).map((n) => n.node) });
-    if (version.ok) {
-      const sids = haGuests.map((g) => haSid(g.type, g.vmid));
-      const step = await deps.progress.start(`requesting maintenance mode for ${o.node}`);
-      const r = await f.t.exec(o.node, haManager.nodeMaintenance('enable', o.node), { mutates: true, timeoutMs: READ_TIMEOUT_MS, title: `request maintenance mode for ${o.node}` });
-      if (r.exitCode !== 0) {
-        step.fail('ha-manager refused the maintenance request');
-        throw new StepError(`ha-manager crm-command node-maintenance enable ${o.node} failed: ${lastLine(r.stderr) ?? `exit code ${r.exitCode}`}`, { hint: `nothing was changed; fix that, then run ${again} again` });
-      }
-      step.update(`waiting until ${o.node} is in maintenance mode and its ${sids.length} HA guest(s) have left it`);
-      const w = await waitForHa(deps, f.t, watcher, o.timeoutSec, interrupt.signal, (s) => {
-        const lrm = lrmState(s, o.node);
-        const still = haOnNode(s, o.node);
-        if (lrm === 'maintenance mode' && still.length === 0) return undefined;
-        return `the LRM of ${o.node} is '${lrm ?? 'not shown'}'${still.length > 0 ? `; still on it: ${still.join(', ')}` : ''}`;
-      });
-      ha = haGuestsAt(w.status, sids);
-      for (const g of ha) if (g.node !== null && g.node !== o.node) rec = withMoved(rec, { vmid: Number(g.sid.split(':')[1]), type: g.sid.startsWith('vm:') ? 'qemu' : 'lxc', to: g.node, ha: true });
-      writeMaintenance(rec, stateDirOf(deps));
-      if (w.missing !== undefined) {
-        step.fail(`${o.node}: the HA stack has not finished`);
-        throw new ChangedThenFailedError(`maintenance mode was requested for ${o.node}, but ${w.missing}`, {
-          code: 'MAINTENANCE_INCOMPLETE',
-          hint: `check ha-manager status; continue with: ${again} (the request is sent again and pvx waits), or leave maintenance with: pvx node maintenance disable ${o.node}`,
+  return previewOrRun(deps, {
+    preview: () => {
+      const ha: PlannedStep[] = version.ok
+        ? [
+            { node: o.node, title: `request maintenance mode for ${o.node}: the HA stack moves its ${haGuests.length} HA guest(s) away`, command: haManager.nodeMaintenance('enable', o.node), mutates: true },
+            { node: watcher, title: `wait until ha-manager status shows ${o.node} in maintenance mode and none of its HA guests on it`, command: pveshGet('/cluster/ha/status/current'), mutates: false },
+          ]
+        : [];
+      const plan = [...ha, ...moveSteps(placed)];
+      const title = `maintenance of ${o.node}: ${version.ok ? 'HA maintenance mode, then ' : ''}move ${placed.filter((p) => p.kind === 'move').length} of ${placed.length} other guest(s)`;
+      const placement = placementOf(placed);
+      const stay = placement.filter((p) => p.target === null).length;
+      const error = stay > 0 ? new StepError(`${stay} guest(s) fit on no target and would stay on ${o.node}`, { code: 'DRAIN_INCOMPLETE', hint: "each guest's line says why" }) : undefined;
+      return { command: 'node maintenance enable', result: { node: o.node, action: 'enable', haMaintenance: version.ok, title, plan, placement }, exitCode: error ? 1 : 0, warnings, ...(error ? { error } : {}) };
+    },
+    run: async () => {
+      const again = `pvx node maintenance enable ${o.node}`;
+      const interrupt = listenForInterrupt(deps);
+      let lock: HeldClusterLock | undefined;
+      let rec: MaintenanceRecord = readMaintenance(o.node, stateDirOf(deps)) ?? { node: o.node, since: iso(deps.now()), guests: [] };
+      const stateFile = writeMaintenance(rec, stateDirOf(deps));
+      let ha: MaintenanceHaGuest[] = [];
+      let guests: DrainGuestResult[] = [];
+      try {
+        const nodes = [o.node, ...f.targets.filter((x) => x.problem === undefined).map((x) => x.node)];
+        lock = await takeClusterLock(deps, f.t, { nodes, companions: f.res.nodes.filter((n) => n.online && f.inventory.has(n.node) && !nodes.includes(n.node)).map((n) => n.node) });
+        if (version.ok) {
+          const sids = haGuests.map((g) => haSid(g.type, g.vmid));
+          const step = await deps.progress.start(`requesting maintenance mode for ${o.node}`);
+          const r = await f.t.exec(o.node, haManager.nodeMaintenance('enable', o.node), { mutates: true, timeoutMs: READ_TIMEOUT_MS, title: `request maintenance mode for ${o.node}` });
+          if (r.exitCode !== 0) {
+            step.fail('ha-manager refused the maintenance request');
+            throw new StepError(`ha-manager crm-command node-maintenance enable ${o.node} failed: ${lastLine(r.stderr) ?? `exit code ${r.exitCode}`}`, { hint: `nothing was changed; fix that, then run ${again} again` });
+          }
+          step.update(`waiting until ${o.node} is in maintenance mode and its ${sids.length} HA guest(s) have left it`);
+          const w = await waitForHa(deps, f.t, watcher, o.timeoutSec, interrupt.signal, (s) => {
+            const lrm = lrmState(s, o.node);
+            const still = haOnNode(s, o.node);
+            if (lrm === 'maintenance mode' && still.length === 0) return undefined;
+            return `the LRM of ${o.node} is '${lrm ?? 'not shown'}'${still.length > 0 ? `; still on it: ${still.join(', ')}` : ''}`;
+          });
+          ha = haGuestsAt(w.status, sids);
+          for (const g of ha) if (g.node !== null && g.node !== o.node) rec = withMoved(rec, { vmid: Number(g.sid.split(':')[1]), type: g.sid.startsWith('vm:') ? 'qemu' : 'lxc', to: g.node, ha: true });
+          writeMaintenance(rec, stateDirOf(deps));
+          if (w.missing !== undefined) {
+            step.fail(`${o.node}: the HA stack has not finished`);
+            throw new ChangedThenFailedError(`maintenance mode was requested for ${o.node}, but ${w.missing}`, {
+              code: 'MAINTENANCE_INCOMPLETE',
+              hint: `check ha-manager status; continue with: ${again} (the request is sent again and pvx waits), or leave maintenance with: pvx node maintenance disable ${o.node}`,
+            });
+          }
+          step.succeed(`${o.node} is in maintenance mode; its HA guests have left it`);
+        }
+        guests = await runPlacement(deps, f, o, placed, interrupt.signal, (m) => {
+          if (m.target !== null) rec = withMoved(rec, { vmid: m.vmid, type: m.type, to: m.target, ha: false });
+          writeMaintenance(rec, stateDirOf(deps));
         });
+      } finally {
+        await lock?.release();
+        interrupt.dispose();
       }
-      step.succeed(`${o.node} is in maintenance mode; its HA guests have left it`);
-    }
-    guests = await runPlacement(deps, f, o, placed, interrupt.signal, (m) => {
-      if (m.target !== null) rec = withMoved(rec, { vmid: m.vmid, type: m.type, to: m.target, ha: false });
-      writeMaintenance(rec, stateDirOf(deps));
-    });
-  } finally {
-    await lock?.release();
-    interrupt.dispose();
-  }
-  const result: MaintenanceResult = { node: o.node, action: 'enable', haMaintenance: version.ok, ha, guests, stateFile };
-  const left = guests.filter((g) => g.status !== 'migrated');
-  if (left.length > 0) {
-    const error = new ChangedThenFailedError(`${o.node} is in maintenance${version.ok ? ' mode' : ''}, but ${left.length} of ${guests.length} other guest(s) are still on it`, {
-      code: 'MAINTENANCE_INCOMPLETE',
-      hint: `each guest's line says why; fix that, then continue with: ${again}`,
-    });
-    return { command: 'node maintenance enable', result, exitCode: error.exitCode, warnings, error };
-  }
-  return { command: 'node maintenance enable', result, exitCode: 0, warnings };
+      const result: MaintenanceResult = { node: o.node, action: 'enable', haMaintenance: version.ok, ha, guests, stateFile };
+      const left = guests.filter((g) => g.status !== 'migrated');
+      if (left.length > 0) {
+        const error = new ChangedThenFailedError(`${o.node} is in maintenance${version.ok ? ' mode' : ''}, but ${left.length} of ${guests.length} other guest(s) are still on it`, {
+          code: 'MAINTENANCE_INCOMPLETE',
+          hint: `each guest's line says why; fix that, then continue with: ${again}`,
+        });
+        return { command: 'node maintenance enable', result, exitCode: error.exitCode, warnings, error };
+      }
+      return { command: 'node maintenance enable', result, exitCode: 0, warnings };
+    },
+  });
 }
 
 /** The guests pvx moved that are still where it moved them, placed back on the node. */
@@ -339,83 +343,86 @@ export async function maintenanceDisable(deps: Deps, input: MaintenanceDisableIn
   }
   if (back && !rec) warnings.push(`no record of guests pvx moved off ${o.node}: nothing to bring back`);
 
-  if (deps.globals.dryRun) {
-    const plan: PlannedStep[] = [
-      ...(version.ok
-        ? [
-            { node: o.node, title: `end maintenance mode of ${o.node} (the HA stack brings its running HA guests back)`, command: haManager.nodeMaintenance('disable', o.node), mutates: true },
-            { node: o.node, title: `wait until ha-manager status shows ${o.node} out of maintenance mode`, command: pveshGet('/cluster/ha/status/current'), mutates: false },
-          ]
-        : []),
-      ...moveSteps(placed),
-    ];
-    const title = `end the maintenance of ${o.node}${back ? `, then bring back ${plan.length - (version.ok ? 2 : 0)} guest(s)` : ''}`;
-    return { command: 'node maintenance disable', result: { node: o.node, action: 'disable', haMaintenance: version.ok, title, plan, placement: placementOf(placed) }, exitCode: 0, warnings };
-  }
-
-  const interrupt = listenForInterrupt(deps);
-  let lock: HeldClusterLock | undefined;
-  let record = rec;
-  let guests: DrainGuestResult[] = [];
-  let ha: MaintenanceHaGuest[] = [];
-  let haMissing: string | undefined;
-  try {
-    const nodes = [o.node, ...sources];
-    lock = await takeClusterLock(deps, f.t, { nodes, companions: f.res.nodes.filter((n) => n.online && f.inventory.has(n.node) && !nodes.includes(n.node)).map((n) => n.node) });
-    if (version.ok) {
-      const step = await deps.progress.start(`ending maintenance mode of ${o.node}`);
-      const r = await f.t.exec(o.node, haManager.nodeMaintenance('disable', o.node), { mutates: true, timeoutMs: READ_TIMEOUT_MS, title: `end maintenance mode of ${o.node}` });
-      if (r.exitCode !== 0) {
-        step.fail('ha-manager refused the request');
-        throw new StepError(`ha-manager crm-command node-maintenance disable ${o.node} failed: ${lastLine(r.stderr) ?? `exit code ${r.exitCode}`}`, { hint: `nothing was changed; fix that, then run ${again} again` });
+  return previewOrRun(deps, {
+    preview: () => {
+      const plan: PlannedStep[] = [
+        ...(version.ok
+          ? [
+              { node: o.node, title: `end maintenance mode of ${o.node} (the HA stack brings its running HA guests back)`, command: haManager.nodeMaintenance('disable', o.node), mutates: true },
+              { node: o.node, title: `wait until ha-manager status shows ${o.node} out of maintenance mode`, command: pveshGet('/cluster/ha/status/current'), mutates: false },
+            ]
+          : []),
+        ...moveSteps(placed),
+      ];
+      const title = `end the maintenance of ${o.node}${back ? `, then bring back ${plan.length - (version.ok ? 2 : 0)} guest(s)` : ''}`;
+      return { command: 'node maintenance disable', result: { node: o.node, action: 'disable', haMaintenance: version.ok, title, plan, placement: placementOf(placed) }, exitCode: 0, warnings };
+    },
+    run: async () => {
+      const interrupt = listenForInterrupt(deps);
+      let lock: HeldClusterLock | undefined;
+      let record = rec;
+      let guests: DrainGuestResult[] = [];
+      let ha: MaintenanceHaGuest[] = [];
+      let haMissing: string | undefined;
+      try {
+        const nodes = [o.node, ...sources];
+        lock = await takeClusterLock(deps, f.t, { nodes, companions: f.res.nodes.filter((n) => n.online && f.inventory.has(n.node) && !nodes.includes(n.node)).map((n) => n.node) });
+        if (version.ok) {
+          const step = await deps.progress.start(`ending maintenance mode of ${o.node}`);
+          const r = await f.t.exec(o.node, haManager.nodeMaintenance('disable', o.node), { mutates: true, timeoutMs: READ_TIMEOUT_MS, title: `end maintenance mode of ${o.node}` });
+          if (r.exitCode !== 0) {
+            step.fail('ha-manager refused the request');
+            throw new StepError(`ha-manager crm-command node-maintenance disable ${o.node} failed: ${lastLine(r.stderr) ?? `exit code ${r.exitCode}`}`, { hint: `nothing was changed; fix that, then run ${again} again` });
+          }
+          const w = await waitForHa(deps, f.t, o.node, o.timeoutSec, interrupt.signal, (s) => {
+            const lrm = lrmState(s, o.node);
+            return lrm === 'maintenance mode' || lrm === undefined ? `the LRM of ${o.node} is '${lrm ?? 'not shown'}'` : undefined;
+          });
+          if (w.missing !== undefined) {
+            step.fail(`${o.node} is still in maintenance mode`);
+            throw new ChangedThenFailedError(`the end of maintenance mode was requested for ${o.node}, but ${w.missing}`, { code: 'MAINTENANCE_INCOMPLETE', hint: `check ha-manager status; continue with: ${again}` });
+          }
+          step.succeed(`${o.node} is out of maintenance mode`);
+        }
+        guests = await runPlacement(deps, f, o, placed, interrupt.signal, (m) => {
+          if (record) {
+            record = { ...record, guests: record.guests.filter((g) => g.vmid !== m.vmid) };
+            writeMaintenance(record, stateDirOf(deps));
+          }
+        });
+        if (back && haSids.length > 0) {
+          // the LRM brings back the HA guests that were running; stopped ones stay where the HA stack put them
+          const step = await deps.progress.start(`waiting for the HA stack to bring ${haSids.length} HA guest(s) back to ${o.node}`);
+          const w = await waitForHa(deps, f.t, o.node, o.timeoutSec, interrupt.signal, (s) => {
+            const away = s.services.filter((x) => haSids.includes(x.sid) && (x.node !== o.node || HA_MOVING.has(x.state)) && (x.state === 'started' || HA_MOVING.has(x.state)));
+            return away.length === 0 ? undefined : `not back yet: ${away.map((x) => `${x.sid} (${x.node ?? '---'}, ${x.state})`).join(', ')}`;
+          });
+          ha = haGuestsAt(w.status, haSids);
+          haMissing = w.missing;
+          if (haMissing) step.fail(`the HA stack has not brought every HA guest back`);
+          else step.succeed(`the running HA guests are back on ${o.node}`);
+          if (record) {
+            const returned = new Set(ha.filter((g) => g.node === o.node).map((g) => Number(g.sid.split(':')[1])));
+            record = { ...record, guests: record.guests.filter((g) => !(g.ha && (returned.has(g.vmid) || !haMissing))) };
+          }
+        }
+      } finally {
+        await lock?.release();
+        interrupt.dispose();
       }
-      const w = await waitForHa(deps, f.t, o.node, o.timeoutSec, interrupt.signal, (s) => {
-        const lrm = lrmState(s, o.node);
-        return lrm === 'maintenance mode' || lrm === undefined ? `the LRM of ${o.node} is '${lrm ?? 'not shown'}'` : undefined;
-      });
-      if (w.missing !== undefined) {
-        step.fail(`${o.node} is still in maintenance mode`);
-        throw new ChangedThenFailedError(`the end of maintenance mode was requested for ${o.node}, but ${w.missing}`, { code: 'MAINTENANCE_INCOMPLETE', hint: `check ha-manager status; continue with: ${again}` });
+      let stateFile: string | null = null;
+      if (record && back) {
+        if (record.guests.length === 0) removeMaintenance(o.node, stateDirOf(deps));
+        else stateFile = writeMaintenance(record, stateDirOf(deps));
+      } else if (record) stateFile = writeMaintenance(record, stateDirOf(deps));
+      const result: MaintenanceResult = { node: o.node, action: 'disable', haMaintenance: version.ok, ha, guests, stateFile };
+      const left = guests.filter((g) => g.status !== 'migrated' && g.reason !== `already on ${o.node}`);
+      if (left.length > 0 || haMissing) {
+        const what = [...(left.length > 0 ? [`${left.length} guest(s) pvx moved did not come back`] : []), ...(haMissing ? [`HA guests: ${haMissing}`] : [])].join('; ');
+        const error = new ChangedThenFailedError(`${o.node} is out of maintenance, but ${what}`, { code: 'MAINTENANCE_INCOMPLETE', hint: `each guest's line says why; fix that, then continue with: ${again}` });
+        return { command: 'node maintenance disable', result, exitCode: error.exitCode, warnings, error };
       }
-      step.succeed(`${o.node} is out of maintenance mode`);
-    }
-    guests = await runPlacement(deps, f, o, placed, interrupt.signal, (m) => {
-      if (record) {
-        record = { ...record, guests: record.guests.filter((g) => g.vmid !== m.vmid) };
-        writeMaintenance(record, stateDirOf(deps));
-      }
-    });
-    if (back && haSids.length > 0) {
-      // the LRM brings back the HA guests that were running; stopped ones stay where the HA stack put them
-      const step = await deps.progress.start(`waiting for the HA stack to bring ${haSids.length} HA guest(s) back to ${o.node}`);
-      const w = await waitForHa(deps, f.t, o.node, o.timeoutSec, interrupt.signal, (s) => {
-        const away = s.services.filter((x) => haSids.includes(x.sid) && (x.node !== o.node || HA_MOVING.has(x.state)) && (x.state === 'started' || HA_MOVING.has(x.state)));
-        return away.length === 0 ? undefined : `not back yet: ${away.map((x) => `${x.sid} (${x.node ?? '---'}, ${x.state})`).join(', ')}`;
-      });
-      ha = haGuestsAt(w.status, haSids);
-      haMissing = w.missing;
-      if (haMissing) step.fail(`the HA stack has not brought every HA guest back`);
-      else step.succeed(`the running HA guests are back on ${o.node}`);
-      if (record) {
-        const returned = new Set(ha.filter((g) => g.node === o.node).map((g) => Number(g.sid.split(':')[1])));
-        record = { ...record, guests: record.guests.filter((g) => !(g.ha && (returned.has(g.vmid) || !haMissing))) };
-      }
-    }
-  } finally {
-    await lock?.release();
-    interrupt.dispose();
-  }
-  let stateFile: string | null = null;
-  if (record && back) {
-    if (record.guests.length === 0) removeMaintenance(o.node, stateDirOf(deps));
-    else stateFile = writeMaintenance(record, stateDirOf(deps));
-  } else if (record) stateFile = writeMaintenance(record, stateDirOf(deps));
-  const result: MaintenanceResult = { node: o.node, action: 'disable', haMaintenance: version.ok, ha, guests, stateFile };
-  const left = guests.filter((g) => g.status !== 'migrated' && g.reason !== `already on ${o.node}`);
-  if (left.length > 0 || haMissing) {
-    const what = [...(left.length > 0 ? [`${left.length} guest(s) pvx moved did not come back`] : []), ...(haMissing ? [`HA guests: ${haMissing}`] : [])].join('; ');
-    const error = new ChangedThenFailedError(`${o.node} is out of maintenance, but ${what}`, { code: 'MAINTENANCE_INCOMPLETE', hint: `each guest's line says why; fix that, then continue with: ${again}` });
-    return { command: 'node maintenance disable', result, exitCode: error.exitCode, warnings, error };
-  }
-  return { command: 'node maintenance disable', result, exitCode: 0, warnings };
+      return { command: 'node maintenance disable', result, exitCode: 0, warnings };
+    },
+  });
 }

@@ -18,11 +18,12 @@ import { lastLine, meaningfulLines } from '../../pve/parse/text.js';
 import type { ExecResult, Transport } from '../../transport/types.js';
 import type { Outcome } from '../../ui/report.js';
 import type { PlanRun } from '../../workflows/execute.js';
-import { describePlan, type Plan, type PlannedStep, type Step } from '../../workflows/plan.js';
+import { type Plan, type PlannedStep, type Step } from '../../workflows/plan.js';
 import { parseAddOptions, parseJobRef, type JobRef, type ReplicationAddInput } from '../../workflows/replication/options.js';
 import { checkDisks, existingJobProblem, nextJobId, targetProblem } from '../../workflows/replication/prerequisites.js';
 import { pvxCommandLine } from '../cluster/nodes.js';
-import { journalFile, runPlanWithProgress, type StepReport } from '../shared/plan-run.js';
+import { journalFile, type StepReport } from '../shared/plan-run.js';
+import { previewOrRunPlan } from '../shared/dry-run.js';
 import { readJobs, readReplication, type ReplicationReading } from './read.js';
 
 export type { ReplicationAddInput } from '../../workflows/replication/options.js';
@@ -229,23 +230,26 @@ export async function replicationAdd(deps: Deps, input: ReplicationAddInput): Pr
       },
     ],
   };
-  if (deps.globals.dryRun) return { command: 'replication add', result: { title: plan.title, plan: describePlan(plan), jobs: [job], volumes: verdict.volumes }, exitCode: 0, warnings };
-  const { run, steps } = await runPlanWithProgress(deps, t, plan);
-  const result: ReplicationChangeResult = { action: 'add', jobs: [job], volumes: verdict.volumes, summary: '', steps };
-  if (!run.ok) {
-    const f = run.failed;
-    // pvesr has the last word on the schedule and the other values: its refusal is bad input
-    if (f && f.index === 0 && !run.changed && /^(schedule|rate|comment): /.test(f.message)) {
-      const error = new UsageError(`pvesr refused the job, nothing was changed: ${f.message}`, { hint: 'correct the value it names; see pvx replication add --help for the schedule format' });
-      result.summary = error.message;
-      return { command: 'replication add', result, exitCode: error.exitCode, warnings, error };
-    }
-    const error = runFailure(deps, run, `creating replication job ${id}`, `see pvesr list on ${source}; remove a half-made job with: ${pvxCommandLine(inv, ['replication', 'remove', id])}`);
-    result.summary = error.message.split('\n')[0] ?? '';
-    return { command: 'replication add', result, exitCode: error.exitCode, warnings, error };
-  }
-  result.summary = `job ${id} replicates ${label} from ${source} to ${o.target} on schedule ${job.schedule}${o.rateMbps !== undefined ? ` at up to ${o.rateMbps} MB/s` : ''}; the first sync runs when pvescheduler next finds it due (pvx replication run ${id} starts it now)`;
-  return { command: 'replication add', result, exitCode: 0, warnings };
+  return previewOrRunPlan(deps, t, plan, {
+    preview: (planned) => ({ command: 'replication add', result: { title: plan.title, plan: planned, jobs: [job], volumes: verdict.volumes }, exitCode: 0, warnings }),
+    then: ({ run, steps }) => {
+      const result: ReplicationChangeResult = { action: 'add', jobs: [job], volumes: verdict.volumes, summary: '', steps };
+      if (!run.ok) {
+        const f = run.failed;
+        // pvesr has the last word on the schedule and the other values: its refusal is bad input
+        if (f && f.index === 0 && !run.changed && /^(schedule|rate|comment): /.test(f.message)) {
+          const error = new UsageError(`pvesr refused the job, nothing was changed: ${f.message}`, { hint: 'correct the value it names; see pvx replication add --help for the schedule format' });
+          result.summary = error.message;
+          return { command: 'replication add', result, exitCode: error.exitCode, warnings, error };
+        }
+        const error = runFailure(deps, run, `creating replication job ${id}`, `see pvesr list on ${source}; remove a half-made job with: ${pvxCommandLine(inv, ['replication', 'remove', id])}`);
+        result.summary = error.message.split('\n')[0] ?? '';
+        return { command: 'replication add', result, exitCode: error.exitCode, warnings, error };
+      }
+      result.summary = `job ${id} replicates ${label} from ${source} to ${o.target} on schedule ${job.schedule}${o.rateMbps !== undefined ? ` at up to ${o.rateMbps} MB/s` : ''}; the first sync runs when pvescheduler next finds it due (pvx replication run ${id} starts it now)`;
+      return { command: 'replication add', result, exitCode: 0, warnings };
+    },
+  });
 }
 
 /** The jobs a reference names; exit 2 for a bad reference (before any node is touched). */
@@ -305,16 +309,19 @@ export async function replicationRemove(deps: Deps, input: ReplicationRefInput, 
     },
   };
   const plan: Plan = { title: `remove replication ${ids.length === 1 ? 'job' : 'jobs'} ${ids.join(', ')}`, steps: [...deletes, wait] };
-  if (deps.globals.dryRun) return { command: 'replication remove', result: { title: plan.title, plan: describePlan(plan), jobs: infos }, exitCode: 0, warnings: r.warnings };
-  const { run, steps } = await runPlanWithProgress(deps, t, plan);
-  const result: ReplicationChangeResult = { action: 'remove', jobs: infos, summary: '', steps };
-  if (!run.ok) {
-    const error = runFailure(deps, run, `removing ${ids.join(', ')}`, `pvx replication list shows what is left; run the same command again to finish`);
-    result.summary = error.message.split('\n')[0] ?? '';
-    return { command: 'replication remove', result, exitCode: error.exitCode, warnings: r.warnings, error };
-  }
-  result.summary = `removed ${ids.join(', ')}${keep ? '; the replicated volumes stay on the target' : ' and the replicated volumes on the target'}`;
-  return { command: 'replication remove', result, exitCode: 0, warnings: r.warnings };
+  return previewOrRunPlan(deps, t, plan, {
+    preview: (planned) => ({ command: 'replication remove', result: { title: plan.title, plan: planned, jobs: infos }, exitCode: 0, warnings: r.warnings }),
+    then: ({ run, steps }) => {
+      const result: ReplicationChangeResult = { action: 'remove', jobs: infos, summary: '', steps };
+      if (!run.ok) {
+        const error = runFailure(deps, run, `removing ${ids.join(', ')}`, `pvx replication list shows what is left; run the same command again to finish`);
+        result.summary = error.message.split('\n')[0] ?? '';
+        return { command: 'replication remove', result, exitCode: error.exitCode, warnings: r.warnings, error };
+      }
+      result.summary = `removed ${ids.join(', ')}${keep ? '; the replicated volumes stay on the target' : ' and the replicated volumes on the target'}`;
+      return { command: 'replication remove', result, exitCode: 0, warnings: r.warnings };
+    },
+  });
 }
 
 /** `pvesr status --guest <vmid>` on the guest's node: the row of one job, or why not. */
@@ -395,19 +402,22 @@ export async function replicationRun(deps: Deps, input: ReplicationRefInput, ro:
     },
   ]);
   const plan: Plan = { title: `run replication ${infos.map((j) => j.id).join(', ')} now`, steps };
-  if (deps.globals.dryRun) return { command: 'replication run', result: { title: plan.title, plan: describePlan(plan), jobs: infos }, exitCode: 0, warnings: r.warnings };
-  const { run, steps: reports } = await runPlanWithProgress(deps, t, plan);
-  const result: ReplicationChangeResult = { action: 'run', jobs: infos, runs: [...runs.values()], summary: '', steps: reports };
-  if (!run.ok) {
-    const f = run.failed;
-    // scheduling a run changes no configuration: a failed run or wait is a failed step (exit 1)
-    const error = new StepError(`replication run failed${f ? ` at step ${f.index + 1} on ${f.step.node} (${f.step.title})` : ''}: ${f?.message ?? 'cancelled'}`, {
-      hint: `pvx replication status --node ${infos[0]?.source ?? r.anchor} shows the job's state; the log is /var/log/pve/replicate/<job id> on that node`,
-      details: { journal: journalFile(deps) },
-    });
-    result.summary = error.message;
-    return { command: 'replication run', result, exitCode: error.exitCode, warnings: r.warnings, error };
-  }
-  result.summary = [...runs.values()].map((x) => `job ${x.id} synced at ${x.lastSync ?? '?'} in ${x.durationSec ?? '?'} s`).join('; ');
-  return { command: 'replication run', result, exitCode: 0, warnings: r.warnings };
+  return previewOrRunPlan(deps, t, plan, {
+    preview: (planned) => ({ command: 'replication run', result: { title: plan.title, plan: planned, jobs: infos }, exitCode: 0, warnings: r.warnings }),
+    then: ({ run, steps: reports }) => {
+      const result: ReplicationChangeResult = { action: 'run', jobs: infos, runs: [...runs.values()], summary: '', steps: reports };
+      if (!run.ok) {
+        const f = run.failed;
+        // scheduling a run changes no configuration: a failed run or wait is a failed step (exit 1)
+        const error = new StepError(`replication run failed${f ? ` at step ${f.index + 1} on ${f.step.node} (${f.step.title})` : ''}: ${f?.message ?? 'cancelled'}`, {
+          hint: `pvx replication status --node ${infos[0]?.source ?? r.anchor} shows the job's state; the log is /var/log/pve/replicate/<job id> on that node`,
+          details: { journal: journalFile(deps) },
+        });
+        result.summary = error.message;
+        return { command: 'replication run', result, exitCode: error.exitCode, warnings: r.warnings, error };
+      }
+      result.summary = [...runs.values()].map((x) => `job ${x.id} synced at ${x.lastSync ?? '?'} in ${x.durationSec ?? '?'} s`).join('; ');
+      return { command: 'replication run', result, exitCode: 0, warnings: r.warnings };
+    },
+  });
 }

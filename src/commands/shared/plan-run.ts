@@ -7,7 +7,7 @@ import type { Transport } from '../../transport/types.js';
 import { executePlan, type PlanRun } from '../../workflows/execute.js';
 import { describeMembership, type Membership } from '../../facts/node.js';
 import { describePlan, type Plan, type PlannedStep } from '../../workflows/plan.js';
-import type { StepProgress } from '../../ui/progress.js';
+import { workProgress } from '../../workflows/progress.js';
 import type { Outcome } from '../../ui/report.js';
 import { readMembership } from '../../facts/node.js';
 import { listenForInterrupt } from './interrupt.js';
@@ -78,7 +78,8 @@ export interface RunPlanOptions {
  */
 export async function runPlanWithProgress(deps: Deps, t: Transport, plan: Plan, opts: RunPlanOptions = {}): Promise<{ run: PlanRun; steps: StepReport[] }> {
   const steps: StepReport[] = describePlan(plan).map((p) => ({ node: p.node, title: p.title, command: p.command, mutates: p.mutates, status: 'not-run' }));
-  let current: StepProgress | undefined;
+  // one step at a time: the spinner names the step in flight
+  const progress = workProgress(deps.progress, (running) => running.join(', '));
   let startedAt = 0;
   const label = (i: number) => `[${plan.steps[i]?.node}] ${plan.steps[i]?.title}`;
   const interrupt = opts.signal ? undefined : listenForInterrupt(deps);
@@ -95,25 +96,25 @@ export async function runPlanWithProgress(deps: Deps, t: Transport, plan: Plan, 
         switch (e.type) {
           case 'started':
             startedAt = deps.now();
-            current = await deps.progress.start(label(e.index));
+            await progress.started(label(e.index));
             return;
           case 'succeeded':
           case 'skipped':
             report.status = e.type === 'succeeded' ? 'ok' : 'skipped';
             report.durationMs = deps.now() - startedAt;
             if (e.message) report.message = e.message;
-            current?.[e.type === 'succeeded' ? 'succeed' : 'skip'](`${label(e.index)}${e.message ? deps.theme.c.dim(` (${e.message})`) : ''}`);
+            await progress.ended(label(e.index), `${label(e.index)}${e.message ? deps.theme.c.dim(` (${e.message})`) : ''}`, e.type === 'succeeded' ? 'succeed' : 'skip');
             await opts.betweenSteps?.(e.index + 1);
             return;
           case 'failed':
             report.status = 'failed';
             report.durationMs = deps.now() - startedAt;
             report.message = e.message;
-            current?.fail(`${label(e.index)}: ${e.message}`);
+            await progress.ended(label(e.index), `${label(e.index)}: ${e.message}`, 'fail');
             return;
           case 'undone':
             report.status = e.ok ? 'undone' : report.status;
-            deps.progress.note(`${e.ok ? 'undone' : 'could not undo'}: ${label(e.index)}${e.message ? ` (${e.message})` : ''}`);
+            await progress.aside(`${e.ok ? 'undone' : 'could not undo'}: ${label(e.index)}${e.message ? ` (${e.message})` : ''}`);
             return;
         }
       },

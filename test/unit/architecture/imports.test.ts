@@ -3,7 +3,8 @@
  * cli → program → commands → workflows/checks → facts → pve, transport, config; ui and errors are
  * the ground (anything may import them, they import only each other). The lab is a room of its own:
  * the product reaches it only from commands/lab, lazily (a dynamic import, or types that vanish at
- * run time), and the lab may use only the product modules of its declared face below.
+ * run time) and through its doors, and the lab may use only the product modules of its declared face
+ * below, which its own TypeScript project (src/lab/tsconfig.json) is all it compiles besides the lab.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -18,6 +19,16 @@ const LAB_FACE = [
   'pve/parse/corosync-conf.ts',
   'transport/process.ts',
   'transport/quote.ts',
+];
+
+/** The lab modules the product may load (lazily, from commands/lab): `pvx lab` itself and what completion needs. */
+const LAB_DOORS = [
+  'lab/fault-names.ts',
+  'lab/guest-ids.ts',
+  'lab/index.ts',
+  'lab/layout.ts',
+  'lab/sim/core/versions.ts',
+  'lab/state.ts',
 ];
 
 /** The layer of a product module: a module may import its own layer and those below it. */
@@ -71,6 +82,34 @@ function importsOf(file: string): Edge[] {
 const files = sources(SRC);
 const edges = files.flatMap(importsOf);
 const isLab = (rel: string) => rel.startsWith('lab/');
+
+/** Product → lab arrows that are wrong: not from commands/lab, not lazy (dynamic or type-only), or not to a door. */
+function intoLab(all: readonly Edge[]): string[] {
+  return all
+    .filter((e) => !isLab(e.from) && isLab(e.to))
+    .filter((e) => !e.from.startsWith('commands/lab/') || !(e.dynamic || e.typeOnly) || !LAB_DOORS.includes(e.to))
+    .map((e) => `${e.from} → ${e.to}`);
+}
+
+/** The product modules the lab reaches outside its face, whatever the kind of import. */
+function outOfLab(all: readonly Edge[]): string[] {
+  return [...new Set(all.filter((e) => isLab(e.from) && !isLab(e.to)).map((e) => e.to))].filter((m) => !LAB_FACE.includes(m));
+}
+
+/** The face and every product module it imports in turn, sorted: what the lab's project compiles besides the lab. */
+function faceClosure(all: readonly Edge[]): string[] {
+  const seen = new Set<string>(LAB_FACE);
+  const todo = [...LAB_FACE];
+  for (let m = todo.pop(); m !== undefined; m = todo.pop()) {
+    for (const e of all) {
+      if (e.from === m && !isLab(e.to) && !seen.has(e.to)) {
+        seen.add(e.to);
+        todo.push(e.to);
+      }
+    }
+  }
+  return [...seen].sort();
+}
 
 /** Strongly connected groups of more than one module (Tarjan), as sorted lists. */
 function circles(all: readonly Edge[]): string[][] {
@@ -128,16 +167,40 @@ describe('imports of src/', () => {
     expect(against).toEqual([]);
   });
 
-  it('reach the lab only from commands/lab, and only lazily', () => {
-    const wrong = edges
-      .filter((e) => !isLab(e.from) && isLab(e.to))
-      .filter((e) => !e.from.startsWith('commands/lab/') || !(e.dynamic || e.typeOnly))
-      .map((e) => `${e.from} → ${e.to}`);
-    expect(wrong).toEqual([]);
+  it('reach the lab only from commands/lab, only lazily, and only through its doors', () => {
+    expect(intoLab(edges)).toEqual([]);
   });
 
   it('leave the lab only through its declared face', () => {
-    const used = [...new Set(edges.filter((e) => isLab(e.from) && !isLab(e.to)).map((e) => e.to))].sort();
-    expect(used.filter((m) => !LAB_FACE.includes(m))).toEqual([]);
+    expect(outOfLab(edges)).toEqual([]);
+  });
+
+  it('give the lab project exactly its face and what the face imports, so the compiler holds the same line', () => {
+    const lab = JSON.parse(fs.readFileSync(path.join(SRC, 'lab/tsconfig.json'), 'utf8')) as { files: string[]; include: string[]; compilerOptions: { composite?: boolean } };
+    const listed = lab.files.map((f) => path.relative(SRC, path.resolve(SRC, 'lab', f))).sort();
+    expect(listed).toEqual(faceClosure(edges));
+    expect(lab.include).toEqual(['./**/*.ts']);
+    expect(lab.compilerOptions.composite).toBe(true);
+    const root = JSON.parse(fs.readFileSync(path.join(SRC, '../tsconfig.json'), 'utf8')) as { exclude: string[]; references: Array<{ path: string }> };
+    expect(root.exclude).toEqual(['src/lab/**']);
+    expect(root.references).toEqual([{ path: './src/lab' }]);
+  });
+
+  it('judge the lab boundary by these rules (each wrong arrow is caught)', () => {
+    const e = (from: string, to: string, kind: 'static' | 'dynamic' | 'type' = 'static'): Edge => ({ from, to, dynamic: kind === 'dynamic', typeOnly: kind === 'type' });
+    expect(
+      intoLab([
+        e('commands/lab/run.ts', 'lab/index.ts', 'dynamic'),
+        e('commands/lab/render.ts', 'lab/index.ts', 'type'),
+        e('commands/lab/run.ts', 'lab/up.ts', 'dynamic'),
+        e('commands/lab/run.ts', 'lab/index.ts'),
+        e('commands/cluster/create.ts', 'lab/index.ts', 'dynamic'),
+        e('cli.ts', 'lab/layout.ts', 'type'),
+      ]),
+    ).toEqual(['commands/lab/run.ts → lab/up.ts', 'commands/lab/run.ts → lab/index.ts', 'commands/cluster/create.ts → lab/index.ts', 'cli.ts → lab/layout.ts']);
+    expect(outOfLab([e('lab/up.ts', 'errors.ts'), e('lab/up.ts', 'lab/names.ts'), e('lab/up.ts', 'context.ts', 'type'), e('lab/sim/main.ts', 'commands/lab/run.ts', 'dynamic')])).toEqual([
+      'context.ts',
+      'commands/lab/run.ts',
+    ]);
   });
 });
