@@ -215,8 +215,11 @@ describe.skipIf(!isRoot)('per-node pmxcfs databases and their sync (lab h1a)', (
 
   it('makes /etc/pve read-only (EACCES) on a node without quorum, while the others go on writing', async () => {
     await separatePve3();
-    // the membership change counts in .members; the address of pve3 stays known
-    const m = await members('pve1');
+    // the membership change counts in .members (once pmxcfs has seen it); the address of pve3 stays known
+    const m = await until('pve1 pmxcfs without pve3', async () => {
+      const x = await members('pve1');
+      return x.nodelist['pve3']?.online === 0 ? x : undefined;
+    });
     expect(m.version).toBeGreaterThan(membersVersion);
     expect(m.nodelist['pve3']).toEqual({ id: 3, online: 0, ip: addr['pve3'] });
     const ro = await sh('pve3', 'echo x > /etc/pve/h1a-ro.cfg');

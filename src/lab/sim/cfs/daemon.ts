@@ -227,13 +227,19 @@ export async function startCfsDaemon(o: CfsDaemonOptions): Promise<CfsDaemon> {
     statusRound();
   }
   // CFS_IPC_LOG_CLUSTER_MSG from the node's own processes (PVE::Cluster::log_msg)
-  const ipc = await listenLocal(pmxcfsSocket(o.paths), async (msg) => {
-    const r = msg as Partial<ClusterLogRequest>;
-    if (r?.t !== 'log' || typeof r.msg !== 'string' || typeof r.pri !== 'number' || r.pri < 0 || r.pri > 7) return { errno: 22 };
-    const entry = status.logAdd(String(r.user ?? ''), String(r.tag ?? ''), Number(r.pid ?? 0), r.pri, r.msg, now());
-    broadcast({ t: 'log', from: cfs.nodeid, entry });
-    return { ok: true };
-  });
+  let ipc: Server | undefined;
+  try {
+    ipc = await listenLocal(pmxcfsSocket(o.paths), async (msg) => {
+      const r = msg as Partial<ClusterLogRequest>;
+      if (r?.t !== 'log' || typeof r.msg !== 'string' || typeof r.pri !== 'number' || r.pri < 0 || r.pri > 7) return { errno: 22 };
+      const entry = status.logAdd(String(r.user ?? ''), String(r.tag ?? ''), Number(r.pid ?? 0), r.pri, r.msg, now());
+      broadcast({ t: 'log', from: cfs.nodeid, entry });
+      return { ok: true };
+    });
+  } catch (e) {
+    // the file system must come up without it: clients then lose their log messages only
+    o.log(`[ipcs] crit: local socket failed: ${e instanceof Error ? e.message : String(e)}`);
+  }
   // pvestatd's broadcast_rrd every RRD_INTERVAL_S; stored here in local mode too (cfs_status_set)
   const major = pveRelease(o.node.pveVersion).major;
   const rrdRound = (): void => {
@@ -298,7 +304,7 @@ export async function startCfsDaemon(o: CfsDaemonOptions): Promise<CfsDaemon> {
     },
     async stop() {
       clearInterval(rrdTimer);
-      await new Promise<void>((r) => ipc.close(() => r()));
+      await new Promise<void>((r) => (ipc ? ipc.close(() => r()) : r()));
       await session.unmount();
       await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
       await db.close();

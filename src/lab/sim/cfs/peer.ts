@@ -4,8 +4,9 @@
  * A daemon only ever talks to the members its own corosync sees, so a partition made with nftables
  * or a link cut separates the daemons exactly as it separates corosync.
  */
-import { rmSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import net from 'node:net';
+import path from 'node:path';
 
 /** TCP port of the daemon channel (outside corosync's 5405-5412). */
 export const PEER_PORT = 5420;
@@ -20,6 +21,7 @@ export function listenPeers(host: string, port: number, handler: (msg: unknown) 
 
 /** Answer requests of the node's own processes on a unix socket (pmxcfs's local IPC); resolves once listening. */
 export function listenLocal(socketPath: string, handler: (msg: unknown) => Promise<unknown>): Promise<net.Server> {
+  mkdirSync(path.dirname(socketPath), { recursive: true, mode: 0o755 });
   rmSync(socketPath, { force: true });
   return listenOn(answering(handler), (server, cb) => server.listen(socketPath, cb));
 }
