@@ -395,6 +395,7 @@ describe('the /etc/pve view', () => {
       rrd: () => 'pve2-node/pve1:1::2\n',
       clusterlog: () => '{\n"data": [\n]\n}\n',
       startTime: T,
+      clinfoVersion: () => 4,
     });
     return { v, db, ops };
   }
@@ -421,6 +422,7 @@ describe('the /etc/pve view', () => {
     expect(v.read('/.clusterlog').toString()).toBe('{\n"data": [\n]\n}\n');
     expect(v.getattr('/.debug').mode).toBe(0o100640);
     expect(v.read('/.debug').toString()).toBe('0\n');
+    expect(v.read('/.version').toString()).toBe(`{\n"starttime": ${T},\n"clinfo": 4,\n"vmlist": 7,\n"kvstore": {\n}\n}\n`);
     expect(v.read('/.vmlist').toString()).toBe('{\n"version": 7,\n"ids": {\n"100": { "node": "pve1", "type": "qemu", "version": 6 }}\n\n}\n');
   });
 

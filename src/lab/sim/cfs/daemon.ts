@@ -266,6 +266,7 @@ export async function startCfsDaemon(o: CfsDaemonOptions): Promise<CfsDaemon> {
     rrd: () => status.rrdDump(now()),
     clusterlog: () => status.clusterlogDump(),
     startTime,
+    clinfoVersion: () => status.memberlistVersion,
   });
   const ensureBase = async (): Promise<void> => {
     if (!cfs.quorate()) return;

@@ -34,6 +34,8 @@ export interface ViewHost {
   clusterlog(): string;
   /** time the daemon started, for `.version` */
   startTime: number;
+  /** the memberlist version `.members` shows, also `.version`'s `clinfo` (status.c clinfo_version) */
+  clinfoVersion(): number;
 }
 
 /** path_is_private: priv/ and nodes/<node>/priv/ are root-only. */
@@ -98,7 +100,7 @@ export class CfsView implements FuseOps {
     if (name === '.clusterlog') return Buffer.from(h.clusterlog());
     // read_debug_setting_cb: the daemon runs without debug output
     if (name === '.debug') return Buffer.from('0\n');
-    return Buffer.from(`{\n"starttime": ${h.startTime},\n"clinfo": ${h.memdb.root.version},\n"vmlist": ${h.memdb.root.version},\n"kvstore": {\n}\n}\n`);
+    return Buffer.from(`{\n"starttime": ${h.startTime},\n"clinfo": ${h.clinfoVersion()},\n"vmlist": ${h.memdb.root.version},\n"kvstore": {\n}\n}\n`);
   }
 
   private linkTarget(name: string): string {
