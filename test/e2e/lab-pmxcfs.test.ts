@@ -4,7 +4,8 @@
  * write on one member is on every member when it returns, a node cut off from corosync has a
  * read-only /etc/pve (EACCES: "Permission denied"), and when a separated node comes back the
  * database with the highest version wins (pve-cluster dcdb.c dcdb_select_leader): its local-mode
- * writes overwrite the cluster when it wrote more, and are lost when it wrote less.
+ * writes overwrite the cluster when it wrote more, and are lost when it wrote less. The status files
+ * .members, .clusterlog and .rrd have pmxcfs's shapes (pve-cluster status.c, logger.c).
  * Needs root and a built dist/ (the nodes run dist/lab/sim/main.js).
  */
 import { readFileSync } from 'node:fs';
@@ -24,6 +25,19 @@ let key: string;
 let knownHosts: string;
 let password: string;
 const addr: Record<string, string> = {};
+/** pve1's `.members` version before pve3 is separated */
+let membersVersion = 0;
+
+interface Members {
+  nodename: string;
+  version: number;
+  cluster: { name: string; version: number; nodes: number; quorate: number };
+  nodelist: Record<string, { id: number; online: number; ip?: string }>;
+}
+
+async function members(node: string): Promise<Members> {
+  return JSON.parse((await sh(node, 'cat /etc/pve/.members')).stdout) as Members;
+}
 
 async function sh(node: string, cmd: string, input?: string): Promise<ProcessResult> {
   return runProcess('ssh', ['-i', key, '-o', `UserKnownHostsFile=${knownHosts}`, '-o', 'BatchMode=yes', '-o', 'ConnectTimeout=10', `root@${addr[node] ?? node}`, cmd], {
@@ -145,10 +159,49 @@ describe.skipIf(!isRoot)('per-node pmxcfs databases and their sync (lab h1a)', (
       expect((await sh(node, 'readlink /etc/pve/local /etc/pve/qemu-server /etc/pve/lxc')).stdout).toBe(`nodes/${node}\nnodes/${node}/qemu-server\nnodes/${node}/lxc\n`);
       expect((await sh(node, 'stat -c "%U:%G %a" /etc/pve/storage.cfg /etc/pve/nodes /etc/pve/priv')).stdout).toBe('root:www-data 640\nroot:www-data 755\nroot:www-data 700\n');
     }
-    const members = JSON.parse((await sh('pve2', 'cat /etc/pve/.members')).stdout) as { nodename: string; cluster: { quorate: number; nodes: number }; nodelist: Record<string, { online: number; ip: string }> };
-    expect(members.nodename).toBe('pve2');
-    expect(members.cluster).toMatchObject({ name: 'h1a', nodes: 3, quorate: 1 });
-    expect(members.nodelist['pve3']).toMatchObject({ online: 1, ip: addr['pve3'] });
+    // a node's address is there once its daemon announced it after the last membership change
+    const m = await until('pve2 knows the address of pve3', async () => {
+      const x = await members('pve2');
+      return x.nodelist['pve3']?.ip ? x : undefined;
+    });
+    expect(m.nodename).toBe('pve2');
+    expect(m.cluster).toMatchObject({ name: 'h1a', nodes: 3, quorate: 1 });
+    expect(m.nodelist['pve3']).toEqual({ id: 3, online: 1, ip: addr['pve3'] });
+    expect(Object.keys(m).sort()).toEqual(['cluster', 'nodelist', 'nodename', 'version']);
+    // status.c: the cluster info read, the member list and three addresses each counted once at least
+    expect(m.version).toBeGreaterThanOrEqual(5);
+    membersVersion = (await members('pve1')).version;
+  });
+
+  it('keeps a cluster log on every member: its own start, and the tasks of every node', async () => {
+    const r = await sh('pve2', 'qm create 120 --memory 128');
+    expect(r.exitCode, r.stderr).toBe(0);
+    type Clog = { data: Array<{ uid: number; time: number; pri: number; tag: string; pid: number; node: string; user: string; msg: string }> };
+    const log = await until('the task of pve2 in the cluster log of pve1', async () => {
+      const c = JSON.parse((await sh('pve1', 'cat /etc/pve/.clusterlog')).stdout) as Clog;
+      return c.data.some((e) => /^end task UPID:pve2:/.test(e.msg)) ? c : undefined;
+    });
+    for (const e of log.data) expect(Object.keys(e)).toEqual(['uid', 'time', 'pri', 'tag', 'pid', 'node', 'user', 'msg']);
+    const start = log.data.find((e) => /^starting task UPID:pve2:[0-9A-F]{8}:[0-9A-F]{8}:[0-9A-F]{8}:qmcreate:120:root@pam:$/.test(e.msg));
+    expect(start).toMatchObject({ pri: 6, tag: 'qm', node: 'pve2', user: 'root@pam' });
+    const end = log.data.find((e) => e.msg === `end task ${start?.msg.slice('starting task '.length)} OK`);
+    expect(end).toMatchObject({ pri: 6, tag: 'qm', node: 'pve2', user: 'root@pam' });
+    // newest first
+    expect(log.data.indexOf(end as (typeof log.data)[number])).toBeLessThan(log.data.indexOf(start as (typeof log.data)[number]));
+  });
+
+  it('serves in .rrd what every node\'s pvestatd sent in the last minutes, in key:values lines', async () => {
+    const rrd = await until('the new VM of pve2 in the .rrd of pve3', async () => {
+      const t = (await sh('pve3', 'cat /etc/pve/.rrd')).stdout;
+      return /^(pve2\.3-vm|pve-vm-9\.0)\/120:/m.test(t) ? t : undefined;
+    });
+    for (const line of rrd.split('\n').slice(0, -1)) expect(line).toMatch(/^(pve2-node|pve-node-9\.0|pve2\.3-vm|pve-vm-9\.0|pve2-storage|pve-storage-9\.0)\/[^:]+:/);
+    for (const n of ['pve1', 'pve2', 'pve3']) {
+      expect(rrd).toMatch(new RegExp(`^(pve2-node/${n}:\\d+::\\d+:[\\d.]+:\\d+(:[\\d.]+){10}|pve-node-9\\.0/${n}:\\d+::\\d+:[\\d.]+:\\d+(:[\\d.]+){17})$`, 'm'));
+      expect(rrd).toMatch(new RegExp(`^(pve2-storage|pve-storage-9\\.0)/${n}/local:\\d+:\\d+:\\d+$`, 'm'));
+    }
+    // a stopped VM: uptime 0, name, status, template flag, then U for what only a running one has
+    expect(rrd).toMatch(/^(pve2\.3-vm\/120:0:VM 120:stopped:0:\d+:1:U:134217728:U:\d+:0:U:U:U:U|pve-vm-9\.0\/120:0:VM 120:stopped:0:\d+:1:U:134217728:U:\d+:0(:U){11})$/m);
   });
 
   it('has a write on one member on every member when the writer returns', async () => {
@@ -162,6 +215,13 @@ describe.skipIf(!isRoot)('per-node pmxcfs databases and their sync (lab h1a)', (
 
   it('makes /etc/pve read-only (EACCES) on a node without quorum, while the others go on writing', async () => {
     await separatePve3();
+    // the membership change counts in .members (once pmxcfs has seen it); the address of pve3 stays known
+    const m = await until('pve1 pmxcfs without pve3', async () => {
+      const x = await members('pve1');
+      return x.nodelist['pve3']?.online === 0 ? x : undefined;
+    });
+    expect(m.version).toBeGreaterThan(membersVersion);
+    expect(m.nodelist['pve3']).toEqual({ id: 3, online: 0, ip: addr['pve3'] });
     const ro = await sh('pve3', 'echo x > /etc/pve/h1a-ro.cfg');
     expect(ro.exitCode).not.toBe(0);
     expect(ro.stderr).toContain('Permission denied');

@@ -392,7 +392,10 @@ describe('the /etc/pve view', () => {
         db.apply({ op, writer: 1, mtime: T });
       },
       members: () => '{\n"nodename": "pve1",\n"version": 0\n}\n',
+      rrd: () => 'pve2-node/pve1:1::2\n',
+      clusterlog: () => '{\n"data": [\n]\n}\n',
       startTime: T,
+      clinfoVersion: () => 4,
     });
     return { v, db, ops };
   }
@@ -412,7 +415,14 @@ describe('the /etc/pve view', () => {
     expect(v.readlink('/qemu-server')).toBe('nodes/pve1/qemu-server');
     expect(v.readlink('/lxc')).toBe('nodes/pve1/lxc');
     expect(v.getattr('/local').mode).toBe(0o120755);
-    expect(v.readdir('/').map((e) => e.name).sort()).toEqual(['.members', '.version', '.vmlist', 'local', 'lxc', 'nodes', 'openvz', 'priv', 'qemu-server', 'storage.cfg']);
+    expect(v.readdir('/').map((e) => e.name).sort()).toEqual(['.clusterlog', '.debug', '.members', '.rrd', '.version', '.vmlist', 'local', 'lxc', 'nodes', 'openvz', 'priv', 'qemu-server', 'storage.cfg']);
+    // cfs_plug_func: 0440 (0640 for .debug, the one with a write callback), mtime 0, size of the text
+    expect(v.getattr('/.rrd')).toEqual({ mode: 0o100440, size: 20, mtimeMs: 0, nlink: 1, uid: 0, gid: 33 });
+    expect(v.read('/.rrd').toString()).toBe('pve2-node/pve1:1::2\n');
+    expect(v.read('/.clusterlog').toString()).toBe('{\n"data": [\n]\n}\n');
+    expect(v.getattr('/.debug').mode).toBe(0o100640);
+    expect(v.read('/.debug').toString()).toBe('0\n');
+    expect(v.read('/.version').toString()).toBe(`{\n"starttime": ${T},\n"clinfo": 4,\n"vmlist": 7,\n"kvstore": {\n}\n}\n`);
     expect(v.read('/.vmlist').toString()).toBe('{\n"version": 7,\n"ids": {\n"100": { "node": "pve1", "type": "qemu", "version": 6 }}\n\n}\n');
   });
 

@@ -67,6 +67,11 @@ function nodeStats(env: SimEnv, node: string): Record<string, unknown> {
     const rec = guestRecord(env, e.type, node, e.vmid);
     guestMem += Number(rec?.['mem'] ?? 0);
   }
+  return nodeFigures(guestMem);
+}
+
+/** The lab's figures of a node whose running guests use `guestMem` bytes of memory. */
+export function nodeFigures(guestMem: number): { cpu: number; maxcpu: number; mem: number; maxmem: number; disk: number; maxdisk: number; uptime: number } {
   const maxmem = Math.max(totalmem(), 8 * GiB);
   return {
     cpu: 0.0213,

@@ -2,7 +2,7 @@
 import { cpus } from 'node:os';
 import path from 'node:path';
 import type { SimEnv } from '../core/env.js';
-import { bootDiskSize, confSubdir, cpuCount, guestVolumes, loadGuest, memBytes, runState, type GuestType } from '../core/guests.js';
+import { bootDiskSize, confSubdir, cpuCount, guestVolumes, loadGuest, memBytes, runState, type GuestType, type RunState } from '../core/guests.js';
 import { listDir } from '../core/pvefs.js';
 
 /** VMIDs with a config of `type` on `node`. */
@@ -18,8 +18,11 @@ export function guestIds(env: SimEnv, type: GuestType, node: string): number[] {
 export function guestRecord(env: SimEnv, type: GuestType, node: string, vmid: number): Record<string, unknown> | undefined {
   const g = loadGuest(env.paths, type, node, vmid);
   if (!g) return undefined;
-  const c = g.conf;
-  const st = runState(env.paths, node, vmid);
+  return guestRecordOf(env.rel.major, type, vmid, g.conf, runState(env.paths, node, vmid));
+}
+
+/** The record of a guest from its config and running state (the lab's own figures for a running one). */
+export function guestRecordOf(major: number, type: GuestType, vmid: number, c: Record<string, string>, st: RunState | undefined): Record<string, unknown> {
   const running = st !== undefined;
   const maxmem = memBytes(c);
   const uptime = st ? Math.max(0, Math.floor(Date.now() / 1000) - st.startedAt) : 0;
@@ -51,7 +54,7 @@ export function guestRecord(env: SimEnv, type: GuestType, node: string, vmid: nu
   } else {
     rec['serial'] = Object.keys(c).some((k) => /^serial\d$/.test(k)) ? 1 : undefined;
     if (rec['serial'] === undefined) delete rec['serial'];
-    if (env.rel.major >= 9) rec['memhost'] = rec['mem'];
+    if (major >= 9) rec['memhost'] = rec['mem'];
   }
   return rec;
 }

@@ -17,8 +17,13 @@ import { ConfigDb, loadRows } from './config-db.js';
 import { mountFuse, type FuseSession } from './fuse.js';
 import { MemDb, MemdbError, type CfsOp } from './memdb.js';
 import { CfsNode, type CorosyncView, type PeerMessage } from './node.js';
-import { listenPeers, PEER_PORT, request } from './peer.js';
+import { listenLocal, listenPeers, PEER_PORT, request } from './peer.js';
+import { localRrdUpdates, RRD_INTERVAL_S } from './rrd-source.js';
+import { CfsStatus, memberlistText, type ClogEntry, type ClusterInfo } from './status.js';
 import { CfsView } from './view.js';
+import { pmxcfsSocket, type ClusterLogRequest } from '../core/cluster-log.js';
+import type { SimPaths } from '../core/paths.js';
+import { pveRelease } from '../core/versions.js';
 
 /** What a daemon is started with. */
 export interface CfsDaemonOptions {
@@ -31,11 +36,14 @@ export interface CfsDaemonOptions {
   hostCorosyncConf: string;
   forceLocal: boolean;
   log: (line: string) => void;
+  /** the node's paths: the local socket, the guests' running state */
+  paths: SimPaths;
 }
 
 /** A running daemon. */
 export interface CfsDaemon {
   cfs: CfsNode;
+  status: CfsStatus;
   mode: 'local' | 'cluster';
   /** poll corosync once: membership, quorum; a change runs a sync round */
   tick(): Promise<void>;
@@ -55,20 +63,28 @@ function confSummary(memdb: MemDb): ClusterSummary | undefined {
   }
 }
 
-/** `.members` (status.c cfs_create_memberlist_msg) from the database's nodelist and corosync's view. */
-export function membersText(node: NodeIdentity, version: number, conf: ClusterSummary | undefined, online: readonly number[], quorate: boolean): string {
-  let s = '{\n';
-  if (!conf || conf.nodes.length === 0) return `${s}"nodename": "${node.name}",\n"version": ${version}\n}\n`;
-  s += `"nodename": "${node.name}",\n"version": ${version},\n`;
-  s += `"cluster": { "name": "${conf.clusterName}", "version": ${conf.configVersion}, "nodes": ${conf.nodes.length}, "quorate": ${quorate ? 1 : 0} },\n`;
-  s += '"nodelist": {\n';
-  s += conf.nodes
-    .map((n) => {
-      const ip = node.nodes.find((x) => x.name === n.name)?.address ?? n.links[0];
-      return `  "${n.name}": { "id": ${n.nodeid}, "online": ${online.includes(n.nodeid) ? 1 : 0}${ip ? `, "ip": "${ip}"` : ''}}`;
-    })
-    .join(',\n');
-  return `${s}\n  }\n}\n`;
+/** cmap_read_config's cluster information, from the database's corosync.conf (what corosync runs with). */
+export function clusterInfoOf(conf: ClusterSummary | undefined): ClusterInfo | undefined {
+  if (!conf) return undefined;
+  return { name: conf.clusterName, version: conf.configVersion, nodes: conf.nodes.map((n) => ({ name: n.name, nodeid: n.nodeid, votes: n.quorumVotes })) };
+}
+
+/** Messages of the status group between daemons (status.c: kvstore updates, log entries, the log state of a sync). */
+export type StatusMessage =
+  | { t: 'kv'; from: number; entries: Array<{ key: string; data: string }> }
+  | { t: 'log'; from: number; entry: ClogEntry }
+  /** the sync of a membership change: the sender's log and address; the answer carries the receiver's */
+  | { t: 'clog'; from: number; entries: ClogEntry[]; ip: string };
+
+/** The answer to a 'clog' message. */
+interface SyncAnswer {
+  entries: ClogEntry[];
+  ip: string;
+}
+
+function isStatusMessage(m: unknown): m is StatusMessage {
+  const t = (m as { t?: unknown } | null)?.t;
+  return t === 'kv' || t === 'log' || t === 'clog';
 }
 
 /** What one poll of corosync's tools says (exit codes and stdout of `corosync-quorumtool -l` and `-s`). */
@@ -151,14 +167,93 @@ export async function startCfsDaemon(o: CfsDaemonOptions): Promise<CfsDaemon> {
     },
   });
   memdb = cfs.memdb;
+  const status = new CfsStatus(o.node.name, process.pid, now());
+  const nameOf = (nodeid: number): string | undefined => confSummary(cfs.memdb)?.nodes.find((x) => x.nodeid === nodeid)?.name;
+  /** dfsm_send_message of the status group: to every other member this node's corosync sees, no answer awaited */
+  const broadcast = (msg: StatusMessage): void => {
+    if (mode !== 'cluster') return;
+    for (const id of cfs.online()) {
+      const host = id === cfs.nodeid ? undefined : addressOf(id);
+      if (host) request(host, PEER_PORT, msg, 3000).catch(() => undefined);
+    }
+  };
+  // dfsm_deliver of the status group; a member's message only arrives while the network lets it through
+  const onStatus = (m: StatusMessage): unknown => {
+    const from = nameOf(m.from);
+    if (!from) return { ok: false };
+    if (m.t === 'kv') {
+      for (const e of m.entries) if (e.key.startsWith('rrd/')) status.setRrd(e.key.slice(4), e.data, now());
+      return { ok: true };
+    }
+    if (m.t === 'log') {
+      status.insert(m.entry);
+      return { ok: true };
+    }
+    status.merge([m.entries]);
+    status.setNodeIp(from, m.ip);
+    return { entries: status.logEntries(), ip: o.node.address } satisfies SyncAnswer;
+  };
+  /** cmap_read_config and the status group's confchg and sync, as this daemon's last corosync view has them */
+  const statusRound = (): void => {
+    if (mode !== 'cluster' || cfs.nodeid === 0) return;
+    const info = clusterInfoOf(confSummary(cfs.memdb));
+    if (info) status.setClusterInfo(info);
+    if (!status.confchg(cfs.online())) return;
+    // after a membership change the members merge their logs (dfsm_process_state_update), then each
+    // announces its address (dfsm_synced): both ways, so a daemon that restarted gets the others' too
+    status.setNodeIp(o.node.name, o.node.address);
+    const self = cfs.nodeid;
+    for (const id of cfs.online()) {
+      const host = id === self ? undefined : addressOf(id);
+      const name = nameOf(id);
+      if (!host || !name) continue;
+      const msg: StatusMessage = { t: 'clog', from: self, entries: status.logEntries(), ip: o.node.address };
+      request<SyncAnswer>(host, PEER_PORT, msg, 5000).then(
+        (a) => {
+          if (Array.isArray(a?.entries)) status.merge([a.entries]);
+          if (typeof a?.ip === 'string') status.setNodeIp(name, a.ip);
+        },
+        () => undefined,
+      );
+    }
+  };
   let server: Server | undefined;
   if (mode === 'cluster') {
-    server = await listenPeers(o.node.address, PEER_PORT, (msg) => cfs.handle(msg as PeerMessage));
+    server = await listenPeers(o.node.address, PEER_PORT, async (msg) => (isStatusMessage(msg) ? onStatus(msg) : cfs.handle(msg as PeerMessage)));
     const v = await corosyncView();
     // a slow first answer: the poll timer asks again
     if (v && v !== 'unchanged') await cfs.setView(v);
     else if (!v) o.log('[quorum] crit: quorum_initialize failed: 2');
+    statusRound();
   }
+  // CFS_IPC_LOG_CLUSTER_MSG from the node's own processes (PVE::Cluster::log_msg)
+  let ipc: Server | undefined;
+  try {
+    ipc = await listenLocal(pmxcfsSocket(o.paths), async (msg) => {
+      const r = msg as Partial<ClusterLogRequest>;
+      if (r?.t !== 'log' || typeof r.msg !== 'string' || typeof r.pri !== 'number' || r.pri < 0 || r.pri > 7) return { errno: 22 };
+      const entry = status.logAdd(String(r.user ?? ''), String(r.tag ?? ''), Number(r.pid ?? 0), r.pri, r.msg, now());
+      broadcast({ t: 'log', from: cfs.nodeid, entry });
+      return { ok: true };
+    });
+  } catch (e) {
+    // the file system must come up without it: clients then lose their log messages only
+    o.log(`[ipcs] crit: local socket failed: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  // pvestatd's broadcast_rrd every RRD_INTERVAL_S; stored here in local mode too (cfs_status_set)
+  const major = pveRelease(o.node.pveVersion).major;
+  const rrdRound = (): void => {
+    try {
+      const t = now();
+      const updates = localRrdUpdates(cfs.memdb, o.paths, o.node.name, major, t);
+      for (const u of updates) status.setRrd(u.key, u.data, t);
+      broadcast({ t: 'kv', from: cfs.nodeid, entries: updates.map((u) => ({ key: `rrd/${u.key}`, data: u.data })) });
+    } catch (e) {
+      o.log(`[status] crit: rrd update failed: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  };
+  const rrdTimer = setInterval(rrdRound, RRD_INTERVAL_S * 1000);
+  rrdTimer.unref();
   const startTime = now();
   const view = new CfsView({
     get memdb() {
@@ -167,8 +262,11 @@ export async function startCfsDaemon(o: CfsDaemonOptions): Promise<CfsDaemon> {
     nodename: o.node.name,
     quorate: () => cfs.quorate(),
     submit: (op) => cfs.submit(op),
-    members: () => membersText(o.node, cfs.memdb.root.version, confSummary(cfs.memdb), cfs.online(), cfs.quorate()),
+    members: () => memberlistText(o.node.name, status.memberlistVersion, mode === 'cluster' && status.hasNodes() ? clusterInfoOf(confSummary(cfs.memdb)) : undefined, cfs.online(), cfs.quorate(), (n) => status.nodeIp(n)),
+    rrd: () => status.rrdDump(now()),
+    clusterlog: () => status.clusterlogDump(),
     startTime,
+    clinfoVersion: () => status.memberlistVersion,
   });
   const ensureBase = async (): Promise<void> => {
     if (!cfs.quorate()) return;
@@ -188,12 +286,15 @@ export async function startCfsDaemon(o: CfsDaemonOptions): Promise<CfsDaemon> {
     onError: (e) => o.log(`[fuse] crit: ${e instanceof Error ? e.message : String(e)}`),
   });
   let baseDone = cfs.quorate();
+  rrdRound();
   return {
     cfs,
+    status,
     mode,
     async tick() {
       if (mode !== 'cluster') return;
       await pollView();
+      statusRound();
       if (!baseDone && cfs.quorate()) {
         await ensureBase();
         baseDone = true;
@@ -203,6 +304,8 @@ export async function startCfsDaemon(o: CfsDaemonOptions): Promise<CfsDaemon> {
       return cfs.memdb.lookup('corosync.conf')?.data?.toString('utf8');
     },
     async stop() {
+      clearInterval(rrdTimer);
+      await new Promise<void>((r) => (ipc ? ipc.close(() => r()) : r()));
       await session.unmount();
       await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
       await db.close();

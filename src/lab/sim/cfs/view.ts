@@ -1,7 +1,8 @@
 /**
  * /etc/pve as pmxcfs serves it (pmxcfs.c cfs_fuse_*, cfs-plug-memdb.c, cfs-plug-link.c,
  * cfs-plug-func.c): the node's memdb, plus the per-node symlinks `local`, `qemu-server`, `lxc`,
- * `openvz` and the status files `.members`, `.vmlist`, `.version`. Every write is refused with
+ * `openvz` and the status files `.members`, `.vmlist`, `.version`, `.rrd`, `.clusterlog`, `.debug`
+ * (pmxcfs.c create_symlinks). Every write is refused with
  * EACCES without quorum (dcdb_send_fuse_message) and otherwise handed to `submit`, which returns
  * once the write is applied (on every member while in a cluster).
  */
@@ -27,8 +28,14 @@ export interface ViewHost {
   submit(op: CfsOp): Promise<void>;
   /** `.members` text (status.c cfs_create_memberlist_msg) */
   members(): string;
+  /** `.rrd` text (status.c cfs_rrd_dump) */
+  rrd(): string;
+  /** `.clusterlog` text (logger.c clog_dump_json, 50 entries) */
+  clusterlog(): string;
   /** time the daemon started, for `.version` */
   startTime: number;
+  /** the memberlist version `.members` shows, also `.version`'s `clinfo` (status.c clinfo_version) */
+  clinfoVersion(): number;
 }
 
 /** path_is_private: priv/ and nodes/<node>/priv/ are root-only. */
@@ -45,7 +52,7 @@ function maskMode(p: string, mode: number): number {
 }
 
 const LINKS = ['local', 'qemu-server', 'lxc', 'openvz'] as const;
-const FUNCS = ['.version', '.members', '.vmlist'] as const;
+const FUNCS = ['.version', '.members', '.vmlist', '.rrd', '.clusterlog', '.debug'] as const;
 
 function rel(p: string): string {
   return p.replace(/^\/+/, '').replace(/\/+$/, '');
@@ -89,7 +96,11 @@ export class CfsView implements FuseOps {
     const h = this.host;
     if (name === '.members') return Buffer.from(h.members());
     if (name === '.vmlist') return Buffer.from(vmlistText(h.memdb, h.memdb.root.version));
-    return Buffer.from(`{\n"starttime": ${h.startTime},\n"clinfo": ${h.memdb.root.version},\n"vmlist": ${h.memdb.root.version},\n"kvstore": {\n}\n}\n`);
+    if (name === '.rrd') return Buffer.from(h.rrd());
+    if (name === '.clusterlog') return Buffer.from(h.clusterlog());
+    // read_debug_setting_cb: the daemon runs without debug output
+    if (name === '.debug') return Buffer.from('0\n');
+    return Buffer.from(`{\n"starttime": ${h.startTime},\n"clinfo": ${h.clinfoVersion()},\n"vmlist": ${h.memdb.root.version},\n"kvstore": {\n}\n}\n`);
   }
 
   private linkTarget(name: string): string {
@@ -109,7 +120,9 @@ export class CfsView implements FuseOps {
       return { mode: maskMode(name, mode), size: this.linkTarget(name).length, mtimeMs, nlink: 1, uid: 0, gid: WWW_DATA_GID };
     }
     if ((FUNCS as readonly string[]).includes(name)) {
-      return { mode: S_IFREG | 0o440, size: this.funcText(name).length, mtimeMs, nlink: 1, uid: 0, gid: WWW_DATA_GID };
+      // cfs_plug_func_getattr zeroes the stat (mtime 0); only .debug has a write callback and keeps 0640
+      const mode = S_IFREG | (name === '.debug' ? 0o640 : 0o440);
+      return { mode, size: this.funcText(name).length, mtimeMs: 0, nlink: 1, uid: 0, gid: WWW_DATA_GID };
     }
     return undefined;
   }

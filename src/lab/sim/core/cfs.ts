@@ -56,20 +56,17 @@ export function cfsMounted(paths: SimPaths): boolean {
 }
 
 /**
- * Is the node quorate as pmxcfs reports it (PVE::Cluster::check_cfs_quorum)? `.members` carries
- * the cluster's `quorate`; without a cluster section (local mode) pmxcfs is always quorate.
+ * Is the node quorate as pmxcfs reports it? PVE::Cluster::check_cfs_quorum looks at the write bit
+ * of the /etc/pve/local link (lstat): pmxcfs serves it 0755 with quorum and 0555 without.
  */
 export function cfsQuorate(paths: SimPaths): boolean {
   if (!cfsMounted(paths)) return false;
   if (paths.root) return !existsSync(roMarker(paths));
-  let text: string;
   try {
-    text = readFileSync(path.join(paths.etcPve, '.members'), 'utf8');
+    return (lstatSync(path.join(paths.etcPve, 'local')).mode & 0o200) !== 0;
   } catch {
     return false;
   }
-  const m = /"quorate":\s*(\d)/.exec(text);
-  return m ? m[1] === '1' : !/"cluster":/.test(text);
 }
 
 /** check_cfs_is_mounted. */

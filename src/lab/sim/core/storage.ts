@@ -1,7 +1,7 @@
 /** Storages from /etc/pve/storage.cfg and the numbers the status calls report for them. */
 import path from 'node:path';
 import { vmlist } from './cluster.js';
-import { guestVolumes, loadGuest } from './guests.js';
+import { guestVolumes, loadGuest, type GuestType } from './guests.js';
 import type { SimPaths } from './paths.js';
 import { readText } from './pvefs.js';
 import { parseSectionConfig } from './section-config.js';
@@ -42,7 +42,11 @@ export function storageRequiredKeys(type: string): string[] {
 
 /** All storages of /etc/pve/storage.cfg. */
 export function readStorages(paths: SimPaths): StorageDef[] {
-  const text = readText(path.join(paths.etcPve, 'storage.cfg')) ?? '';
+  return storagesFromText(readText(path.join(paths.etcPve, 'storage.cfg')) ?? '');
+}
+
+/** The storages of a storage.cfg text. */
+export function storagesFromText(text: string): StorageDef[] {
   return parseSectionConfig(text).map((s) => {
     const d: StorageDef = {
       id: s.id,
@@ -86,14 +90,31 @@ function baseUse(type: string): number {
 
 /** Space used on a storage as seen from `node`: the sizes of the guest volumes on it. */
 export function storageUsage(paths: SimPaths, s: StorageDef, node: string): StorageUsage {
+  const guests = function* (): Generator<StorageGuest> {
+    for (const e of vmlist(paths).values()) {
+      if (!s.shared && e.node !== node) continue;
+      const g = loadGuest(paths, e.type, e.node, e.vmid);
+      if (g) yield { type: e.type, node: e.node, conf: g.conf };
+    }
+  };
+  return storageUsageOf(paths, s, node, s.type === 'zfspool' ? [] : guests());
+}
+
+/** A guest as the usage of a storage counts it. */
+export interface StorageGuest {
+  type: GuestType;
+  node: string;
+  conf: Record<string, string>;
+}
+
+/** storageUsage from a given list of guests (for a reader that must not read /etc/pve through the file system). */
+export function storageUsageOf(paths: SimPaths, s: StorageDef, node: string, guests: Iterable<StorageGuest>): StorageUsage {
   let used = baseUse(s.type);
   // a zfspool holds the datasets that exist on the node, replicas of other nodes' guests included
   if (s.type === 'zfspool') for (const ds of listDatasets(paths, node, s.props['pool'] ?? 'rpool/data')) used += ds.size;
-  for (const e of s.type === 'zfspool' ? [] : vmlist(paths).values()) {
+  for (const e of s.type === 'zfspool' ? [] : guests) {
     if (!s.shared && e.node !== node) continue;
-    const g = loadGuest(paths, e.type, e.node, e.vmid);
-    if (!g) continue;
-    for (const v of guestVolumes(e.type, g.conf)) if (v.storage === s.id) used += v.size;
+    for (const v of guestVolumes(e.type, e.conf)) if (v.storage === s.id) used += v.size;
   }
   const total = capacity(s.type);
   used = Math.min(used, total);

@@ -5,7 +5,13 @@
 import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { SimContext } from '../types.js';
+import { clusterLogMsg } from './cluster-log.js';
 import { taskErrorText } from './errors.js';
+import { simPaths } from './paths.js';
+
+/** syslog priorities of PVE::Cluster's $log_levels. */
+const LOG_INFO = 6;
+const LOG_ERR = 3;
 
 /** The output side of a running task. */
 export interface Task {
@@ -96,6 +102,10 @@ export async function runTask(
       log(line);
     },
   };
+  const paths = simPaths(ctx.node, ctx.env);
+  const user = opts.user ?? 'root@pam';
+  // RESTEnvironment fork_worker and its log_task_result put both ends of a task in the cluster log
+  await clusterLogMsg(paths, LOG_INFO, user, ctx.tool, `starting task ${upid}`);
   if (opts.haStarted) task.print('task started by HA resource agent\n');
   let status: string;
   let ok = true;
@@ -123,5 +133,6 @@ export async function runTask(
       // the index is a convenience for task listings
     }
   }
+  await clusterLogMsg(paths, ok ? LOG_INFO : LOG_ERR, user, ctx.tool, `end task ${upid} ${status}`);
   return { upid, status, ok };
 }

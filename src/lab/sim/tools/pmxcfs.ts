@@ -124,7 +124,7 @@ async function serveNode(ctx: SimContext, paths: SimPaths, plan: PmxcfsPlan, rea
   const { startCfsDaemon } = await import('../cfs/daemon.js');
   // a crashed pmxcfs leaves its mount behind
   await unmountPve(paths);
-  const d = await startCfsDaemon({ node: ctx.node, dbFile: paths.configDb, mountPoint: paths.etcPve, hostCorosyncConf: paths.corosyncConf, forceLocal: plan.forceLocal, log });
+  const d = await startCfsDaemon({ node: ctx.node, dbFile: paths.configDb, mountPoint: paths.etcPve, hostCorosyncConf: paths.corosyncConf, forceLocal: plan.forceLocal, log, paths });
   log(`[main] notice: memdb open '${paths.configDb}' successful (version = ${d.cfs.memdb.root.version.toString(16).toUpperCase().padStart(16, '0')})`);
   if (d.mode === 'cluster') {
     if (d.cfs.quorate()) await syncCorosyncConf(paths, node, d.corosyncConfText(), true);
