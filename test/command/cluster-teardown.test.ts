@@ -330,6 +330,29 @@ describe('pvx cluster teardown', () => {
     fc.verify();
   });
 
+  it('Ctrl-C while the last node\'s /etc/pve/corosync.conf goes (exit 4): the printed teardown finishes that node, which pmxcfs already calls standalone', async () => {
+    const { fc, inv } = setup();
+    fc.onCommand = (node, argv) => {
+      if (node === 'pve1' && argv.join(' ') === 'rm -f /etc/pve/corosync.conf') process.emit('SIGINT');
+    };
+    const r = await pvx(['-i', inv, '--yes', 'cluster', 'teardown'], fc);
+    expect(r.code).toBe(4);
+    expect(clusterMutations(fc).slice(-2)).toEqual(SEPARATE('pve1').slice(3, 5));
+    expect(r.stderr).toContain('  pve1: standalone (not in a cluster) [separation started]');
+    const cont = /to finish the teardown instead, once the cause is fixed: (pvx -i \S+ cluster teardown)\n/.exec(r.stderr)?.[1];
+    expect(cont, r.stderr).toBeDefined();
+
+    fc.onCommand = undefined;
+    const from = clusterMutations(fc).length;
+    const again = await pvx(cont!.split(' ').slice(1).concat('--yes'), fc, { state: r.state });
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).toContain("Cluster 'prod' is torn down: pve1 is standalone.");
+    // pve1 is backed up again, then separated from the start
+    expect(clusterMutations(fc).slice(from).filter((m) => !m.includes('/var/lib/pvx/backups'))).toEqual(SEPARATE('pve1'));
+    for (const n of NAMES) expect(fc.state(n)).toMatchObject({ pmxcfs: 'standalone', pveConf: false, corosyncFiles: false });
+    fc.verify();
+  });
+
   it('removes a node that is down from the membership only, and says what to do with it when it is back', async () => {
     const { fc, inv } = setup();
     fc.node('pve3').reachable = false;

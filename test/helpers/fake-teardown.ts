@@ -162,10 +162,11 @@ export class TeardownFake extends FakeCluster {
     this.onCommand?.(node, argv);
     // the lock, the preflight session and pvecm are the FakeCluster's (it refuses what nobody here answers)
     if (isLockCommand(argv) || isSession(argv)) return super.exec(node, argv, opts);
-    // without pmxcfs, /etc/pve is an empty folder: no corosync.conf, no .members there
-    if (this.sep.get(node)?.pmxcfs === 'stopped' && this.node(node).reachable) {
+    // a local pmxcfs shows /etc/pve/corosync.conf until it is removed; without pmxcfs /etc/pve is an empty folder
+    const sep = this.sep.get(node);
+    if (sep && (sep.pmxcfs === 'stopped' || (sep.pmxcfs === 'local' && !sep.pveConf)) && this.node(node).reachable) {
       if (isNodeRead(argv)) return playNodeRead((a) => this.exec(node, a), () => false);
-      if (same(argv, ['cat', '/etc/pve/.members'])) return ok('', 'cat: /etc/pve/.members: No such file or directory\n', 1);
+      if (sep.pmxcfs === 'stopped' && same(argv, ['cat', '/etc/pve/.members'])) return ok('', 'cat: /etc/pve/.members: No such file or directory\n', 1);
     }
     const n = this.node(node);
     const kind = this.match(n, argv, opts);
