@@ -353,6 +353,30 @@ describe('pvx cluster teardown', () => {
     fc.verify();
   });
 
+  it('Ctrl-C while pve-cluster stops on the last node (exit 4): the printed teardown finishes it, checking the guests its database holds', async () => {
+    const { fc, inv } = setup();
+    fc.onCommand = (node, argv) => {
+      if (node === 'pve1' && argv.join(' ') === 'systemctl stop pve-cluster') process.emit('SIGINT');
+    };
+    const r = await pvx(['-i', inv, '--yes', 'cluster', 'teardown'], fc);
+    expect(r.code).toBe(4);
+    expect(clusterMutations(fc).slice(-1)).toEqual(['pve1: systemctl stop pve-cluster']);
+    expect(fc.state('pve1').pmxcfs).toBe('stopped');
+    const cont = /to finish the teardown instead, once the cause is fixed: (pvx -i \S+ cluster teardown)\n/.exec(r.stderr)?.[1];
+    expect(cont, r.stderr).toBeDefined();
+
+    fc.onCommand = undefined;
+    const from = clusterMutations(fc).length;
+    const again = await pvx(cont!.split(' ').slice(1).concat('--yes'), fc, { state: r.state });
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stderr).toContain('✔ [pve1] start pmxcfs in local mode on pve1 (its /etc/pve writable without the cluster), and list the guest configurations its database holds');
+    expect(again.stderr).toContain('✔ [pve1] check that pve1 is standalone and kept the guest configurations its database holds (standalone; guests kept: VM 100, CT 103)');
+    expect(again.stdout).toContain("Cluster 'prod' is torn down: pve1 is standalone.");
+    expect(clusterMutations(fc).slice(from).filter((m) => !m.includes('/var/lib/pvx/backups'))).toEqual(SEPARATE('pve1'));
+    for (const n of NAMES) expect(fc.state(n)).toMatchObject({ pmxcfs: 'standalone', pveConf: false, corosyncFiles: false });
+    fc.verify();
+  });
+
   it('removes a node that is down from the membership only, and says what to do with it when it is back', async () => {
     const { fc, inv } = setup();
     fc.node('pve3').reachable = false;

@@ -161,8 +161,8 @@ describe.skipIf(!isRoot)('Ctrl-C during cluster teardown and restore, and the pr
       recovered.push(`Ctrl-C after "[${p.node}] ${p.title}": stopped after "${stopped.slice(2)}" (exit 4); "${restore?.replace(/^pvx -i \S+ /, 'pvx ')}" made the cluster whole`);
     }
 
-    // in the last node's separation, once pmxcfs calls it standalone: the printed teardown finishes the job
-    const last = await pvxCtrlC(teardownArgs(), env, finishedStep('pve1', 'start pmxcfs in local mode on pve1')).done;
+    // in the last node's separation, its pmxcfs stopped (pmxcfs then calls it standalone, and its /etc/pve is empty): the printed teardown finishes the job
+    const last = await pvxCtrlC(teardownArgs(), env, finishedStep('pve1', 'stop pve-cluster on pve1')).done;
     expect(last.pressed, last.stderr).toBe(true);
     expect(last.code, last.stderr).toBe(4);
     const cont = /to finish the teardown instead, once the cause is fixed: (pvx .+)$/m.exec(last.stderr)?.[1];
@@ -170,7 +170,7 @@ describe.skipIf(!isRoot)('Ctrl-C during cluster teardown and restore, and the pr
     const finish = runPrinted(cont ?? 'false');
     expect(finish.code, finish.stdout + finish.stderr).toBe(0);
     await expectAllStandalone();
-    recovered.push(`Ctrl-C after "[pve1] start pmxcfs in local mode on pve1": exit 4; "pvx cluster teardown" left every node standalone with its guests`);
+    recovered.push(`Ctrl-C after "[pve1] stop pve-cluster on pve1": exit 4; "pvx cluster teardown" left every node standalone with its guests`);
 
     process.stderr.write(`teardown: ${recovered.length} of ${restorePoints.length + 2} interruption points recovered:\n${recovered.map((l) => `  ${l}`).join('\n')}\n`);
     expect(recovered).toHaveLength(restorePoints.length + 2);
