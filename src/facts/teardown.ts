@@ -53,6 +53,9 @@ function problemOf(node: string, what: string, e: unknown): ReadProblem {
 const READ_TIMEOUT_MS = 60_000;
 
 
+// GNU find's words for an absent /etc/pve/nodes: pmxcfs is not mounted there (every pmxcfs has the folder)
+const NOT_MOUNTED = /^find: '\/etc\/pve\/nodes': No such file or directory$/m;
+
 /** A node's own /etc/corosync/corosync.conf, when it has a readable one. */
 export async function readLocalConf(t: Transport, node: string, unread: ReadProblem[]): Promise<LocalConf | undefined> {
   try {
@@ -69,10 +72,12 @@ export async function readLocalConf(t: Transport, node: string, unread: ReadProb
   }
 }
 
-export async function readGuestFiles(t: Transport, node: string, unread: ReadProblem[]): Promise<Map<string, GuestFile[]> | undefined> {
+/** The guest files a node's /etc/pve holds; `unmounted` when pmxcfs is not mounted there; undefined (and a problem in `unread`) when unreadable. */
+export async function readGuestFiles(t: Transport, node: string, unread: ReadProblem[]): Promise<Map<string, GuestFile[]> | 'unmounted' | undefined> {
   try {
     const r = await t.exec(node, guestFilesArgv(), { timeoutMs: READ_TIMEOUT_MS, title: 'list the guest configurations' });
     if (r.exitCode === 0) return parseGuestFiles(r.stdout);
+    if (r.stdout.trim() === '' && NOT_MOUNTED.test(r.stderr)) return 'unmounted';
     unread.push({ node, what: 'its guest configurations', unreachable: false, message: lastLine(r.stderr) ?? `exit code ${r.exitCode}` });
     return undefined;
   } catch (e) {

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { run } from '../../src/cli.js';
 import type { Prompter } from '../../src/ui/prompter.js';
+import { guestContentsArgv } from '../../src/workflows/cluster/restore-guests.js';
 import { TeardownFake } from '../helpers/fake-teardown.js';
 import { writeInventory } from '../helpers/run-cli.js';
 import { testIO } from '../helpers/test-io.js';
@@ -304,6 +305,75 @@ describe('pvx cluster teardown', () => {
     expect(r.stderr).toContain('cancelled with Ctrl-C');
     expect(r.stderr).toMatch(/cluster restore \S+ --node pve3/);
     expect(process.listenerCount('SIGINT')).toBe(0);
+    fc.verify();
+  });
+
+  it('Ctrl-C while pve-cluster stops on pve3 (exit 4): the printed restore brings pve3 back though its pmxcfs does not run', async () => {
+    const { fc, inv } = setup();
+    fc.onCommand = (node, argv) => {
+      if (node === 'pve3' && argv.join(' ') === 'systemctl stop pve-cluster') process.emit('SIGINT');
+    };
+    const r = await pvx(['-i', inv, '--yes', 'cluster', 'teardown'], fc);
+    expect(r.code).toBe(4);
+    expect(clusterMutations(fc)).toEqual(SEPARATE('pve3').slice(0, 1));
+    expect(fc.state('pve3').pmxcfs).toBe('stopped');
+    const restore = /to put the separated node\(s\) back: (pvx -i \S+ cluster restore \S+ --node pve3)\n/.exec(r.stderr)?.[1];
+    expect(restore, r.stderr).toBeDefined();
+
+    fc.onCommand = undefined;
+    const again = await pvx(restore!.split(' ').slice(1).concat('--yes'), fc, { state: r.state });
+    expect(again.stderr).not.toContain('error:');
+    expect(again.code, again.stdout).toBe(0);
+    expect(again.stderr).toContain('pmxcfs is not running on pve3 (a teardown or restore stopped part-way), so its guest configurations cannot be compared: its own database is kept in /var/lib/pve-cluster/config.db.before-restore-prod-');
+    for (const n of NAMES) expect(await fc.exec(n, ['pvecm', 'status']).then((s) => /Quorate:\s+Yes/.test(s.stdout) && /Nodes:\s+3/.test(s.stdout)), n).toBe(true);
+    expect(fc.state('pve3').pmxcfs).toBe('cluster');
+    fc.verify();
+  });
+
+  it('Ctrl-C while the last node\'s /etc/pve/corosync.conf goes (exit 4): the printed teardown finishes that node, which pmxcfs already calls standalone', async () => {
+    const { fc, inv } = setup();
+    fc.onCommand = (node, argv) => {
+      if (node === 'pve1' && argv.join(' ') === 'rm -f /etc/pve/corosync.conf') process.emit('SIGINT');
+    };
+    const r = await pvx(['-i', inv, '--yes', 'cluster', 'teardown'], fc);
+    expect(r.code).toBe(4);
+    expect(clusterMutations(fc).slice(-2)).toEqual(SEPARATE('pve1').slice(3, 5));
+    expect(r.stderr).toContain('  pve1: standalone (not in a cluster) [separation started]');
+    const cont = /to finish the teardown instead, once the cause is fixed: (pvx -i \S+ cluster teardown)\n/.exec(r.stderr)?.[1];
+    expect(cont, r.stderr).toBeDefined();
+
+    fc.onCommand = undefined;
+    const from = clusterMutations(fc).length;
+    const again = await pvx(cont!.split(' ').slice(1).concat('--yes'), fc, { state: r.state });
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).toContain("Cluster 'prod' is torn down: pve1 is standalone.");
+    // pve1 is backed up again, then separated from the start
+    expect(clusterMutations(fc).slice(from).filter((m) => !m.includes('/var/lib/pvx/backups'))).toEqual(SEPARATE('pve1'));
+    for (const n of NAMES) expect(fc.state(n)).toMatchObject({ pmxcfs: 'standalone', pveConf: false, corosyncFiles: false });
+    fc.verify();
+  });
+
+  it('Ctrl-C while pve-cluster stops on the last node (exit 4): the printed teardown finishes it, checking the guests its database holds', async () => {
+    const { fc, inv } = setup();
+    fc.onCommand = (node, argv) => {
+      if (node === 'pve1' && argv.join(' ') === 'systemctl stop pve-cluster') process.emit('SIGINT');
+    };
+    const r = await pvx(['-i', inv, '--yes', 'cluster', 'teardown'], fc);
+    expect(r.code).toBe(4);
+    expect(clusterMutations(fc).slice(-1)).toEqual(['pve1: systemctl stop pve-cluster']);
+    expect(fc.state('pve1').pmxcfs).toBe('stopped');
+    const cont = /to finish the teardown instead, once the cause is fixed: (pvx -i \S+ cluster teardown)\n/.exec(r.stderr)?.[1];
+    expect(cont, r.stderr).toBeDefined();
+
+    fc.onCommand = undefined;
+    const from = clusterMutations(fc).length;
+    const again = await pvx(cont!.split(' ').slice(1).concat('--yes'), fc, { state: r.state });
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stderr).toContain('✔ [pve1] start pmxcfs in local mode on pve1 (its /etc/pve writable without the cluster), and list the guest configurations its database holds');
+    expect(again.stderr).toContain('✔ [pve1] check that pve1 is standalone and kept the guest configurations its database holds (standalone; guests kept: VM 100, CT 103)');
+    expect(again.stdout).toContain("Cluster 'prod' is torn down: pve1 is standalone.");
+    expect(clusterMutations(fc).slice(from).filter((m) => !m.includes('/var/lib/pvx/backups'))).toEqual(SEPARATE('pve1'));
+    for (const n of NAMES) expect(fc.state(n)).toMatchObject({ pmxcfs: 'standalone', pveConf: false, corosyncFiles: false });
     fc.verify();
   });
 
@@ -758,7 +828,7 @@ describe('pvx cluster restore, run against the nodes', () => {
     expect(fc.node('pve2').guests.map((g) => g.vmid)).toEqual([101]);
     expect(fc.state('pve2').keptDatabases).toEqual([`/var/lib/pve-cluster/config.db.before-restore-${set}`]);
     // the end check read every node's guest configurations
-    for (const n of NAMES) fc.expectUsed(n, /^sh -c set -eu; cd \/etc\/pve\/nodes;/);
+    for (const n of NAMES) fc.expectUsed(n, /^sh -c set -eu; d=\/etc\/pve\/nodes;/);
     fc.verify();
   });
 
@@ -792,13 +862,23 @@ describe('pvx cluster restore, run against the nodes', () => {
   it('refuses (exit 3) when a node\'s guest configurations cannot be read, and both flags at once (exit 2)', async () => {
     const { fc, inv, dir } = await fullTeardown();
     expect((await pvx(['-i', inv, '--yes', 'cluster', 'restore', dir, '--keep-changes', '--discard-changes'], fc)).code).toBe(2);
-    fc.state('pve3').pmxcfs = 'stopped';
+    fc.failures.push({ node: 'pve3', argv: guestContentsArgv().join(' '), result: { exitCode: 127, stderr: 'sh: 1: base64: not found\n' } });
     const from = fc.calls.length;
     const r = await pvx(['-i', inv, '--yes', 'cluster', 'restore', dir], fc);
     expect(r.code).toBe(3);
-    expect(r.stderr).toContain('cannot read the guest configurations on pve3');
-    expect(r.stderr).toContain('systemctl start pve-cluster');
+    expect(r.stderr).toContain('cannot read the guest configurations on pve3 (sh: 1: base64: not found): a restore must know what it would replace');
     expect(changes(fc, from)).toEqual([]);
+    fc.verify();
+  });
+
+  it('restores a node whose pmxcfs does not run (its /etc/pve unreadable), keeping its own database aside, and says so', async () => {
+    const { fc, inv, set, dir } = await fullTeardown();
+    fc.state('pve3').pmxcfs = 'stopped';
+    const r = await pvx(['-i', inv, '--yes', 'cluster', 'restore', dir], fc);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain(`pmxcfs is not running on pve3 (a teardown or restore stopped part-way), so its guest configurations cannot be compared: its own database is kept in /var/lib/pve-cluster/config.db.before-restore-${set} (once) before it is replaced`);
+    expect(fc.state('pve3').keptDatabases).toEqual([`/var/lib/pve-cluster/config.db.before-restore-${set}`]);
+    for (const n of NAMES) expect(await status(fc, n)).toEqual({ code: 0, version: '3', name: 'prod', quorate: true });
     fc.verify();
   });
 

@@ -18,6 +18,7 @@ import { makeArchive, memberArchiveFiles } from './backup-archive.js';
 import { FakeCluster, type FakeNode } from './fake-cluster.js';
 import { isLockCommand } from './fake-lock.js';
 import { isSession } from './session-node.js';
+import { isNodeRead, playNodeRead } from './node-read.js';
 
 // The product's scripts, taken only to compare identity (argv[2] is the script it declares); every
 // argument after them is checked by the rules in match().
@@ -163,6 +164,12 @@ export class TeardownFake extends FakeCluster {
     this.onCommand?.(node, argv);
     // the lock, the preflight session and pvecm are the FakeCluster's (it refuses what nobody here answers)
     if (isLockCommand(argv) || isSession(argv)) return super.exec(node, argv, opts);
+    // a local pmxcfs shows /etc/pve/corosync.conf until it is removed; without pmxcfs /etc/pve is an empty folder
+    const sep = this.sep.get(node);
+    if (sep && (sep.pmxcfs === 'stopped' || (sep.pmxcfs === 'local' && !sep.pveConf)) && this.node(node).reachable) {
+      if (isNodeRead(argv)) return playNodeRead((a) => this.exec(node, a), () => false);
+      if (sep.pmxcfs === 'stopped' && same(argv, ['cat', '/etc/pve/.members'])) return ok('', 'cat: /etc/pve/.members: No such file or directory\n', 1);
+    }
     const n = this.node(node);
     const kind = this.match(n, argv, opts);
     if (!kind) return super.exec(node, argv, opts);
@@ -425,7 +432,7 @@ export class TeardownFake extends FakeCluster {
         return ok(out.join(''));
       }
       case 'guestContents': {
-        if (s.pmxcfs === 'stopped') return ok('', 'sh: 1: cd: can\'t cd to /etc/pve/nodes\n', 2);
+        if (s.pmxcfs === 'stopped') return ok('', '/etc/pve/nodes is not there: pmxcfs is not mounted\n', 3);
         // the cluster's /etc/pve keeps the folder of a node delnode removed, with its guests
         const inCluster = () => this.folderNames(n).filter((name) => this.knownNode(name)).flatMap((name) => this.node(name).guests.map((g) => ({ node: name, vmid: g.vmid, type: g.type })));
         const listed = s.pmxcfs === 'cluster' ? inCluster() : [...n.guests.map((g) => ({ node: n.name, vmid: g.vmid, type: g.type })), ...s.staleGuests];

@@ -21,6 +21,7 @@ import {
   describeChange,
   guestContentsArgv,
   guestKey,
+  PMXCFS_NOT_MOUNTED_EXIT,
   GuestListingError,
   ofNode,
   parseGuestContents,
@@ -193,7 +194,9 @@ export async function clusterRestore(deps: Deps, opts: RestoreOptions): Promise<
   // pmxcfs gives every member the database with the most writes (reference §2.4): the restore decides
   // which one each node ends with, and names what that would take from it before anything changes
   const current = await readGuests(t, restoring);
-  const clusterGuests = authority ? (await readGuests(t, [authority.node])).get(authority.node) : undefined;
+  const authorityGuests = authority ? (await readGuests(t, [authority.node])).get(authority.node) : undefined;
+  if (authorityGuests === 'unmounted') throw new PreflightError(`cannot read the guest configurations on ${authority?.node}: pmxcfs is not mounted there`, { hint: 'nothing was changed; run again' });
+  const clusterGuests = authorityGuests;
   const nodes: RestoreNode[] = [];
   const guestChanges: GuestChange[] = [];
   const warnings: string[] = [];
@@ -203,9 +206,18 @@ export async function clusterRestore(deps: Deps, opts: RestoreOptions): Promise<
     const folders = otherFolders(a.entry.files, n);
     const database: RestoreNode['database'] = clusterGuests ? 'cluster' : archiveHasDatabase(a.data) ? 'backup' : 'kept';
     if (database === 'kept') warnings.push(`the backup of ${n} holds no ${CLUSTER_PATHS.configDb}: ${n} keeps its own database, and when the nodes meet the one with the most writes decides /etc/pve`);
-    const now = ofNode(current.get(n) as GuestConfigs, n);
-    const finalAll = database === 'cluster' ? (clusterGuests as GuestConfigs) : database === 'backup' ? archiveGuests(a.data) : now;
+    const listed = current.get(n) as GuestConfigs | 'unmounted';
+    const finalAll = database === 'cluster' ? (clusterGuests as GuestConfigs) : database === 'backup' ? archiveGuests(a.data) : listed === 'unmounted' ? archiveGuests(a.data) : listed;
     const after = ofNode(finalAll, n);
+    // without pmxcfs (a stop part-way through a teardown or a restore) nothing can have changed
+    // /etc/pve since it stopped; what its database holds stays there, or is kept aside before it is replaced
+    if (listed === 'unmounted') {
+      warnings.push(
+        `pmxcfs is not running on ${n} (a teardown or restore stopped part-way), so its guest configurations cannot be compared: ` +
+          (database === 'kept' ? `${n} keeps its own database` : `its own database is kept in ${keptDatabaseDir(manifest.set)} (once) before it is replaced`),
+      );
+    }
+    const now = listed === 'unmounted' ? after : ofNode(listed, n);
     const changes = compareGuests(now, after);
     guestChanges.push(...changes);
     const keep = opts.keepChanges === true && changes.length > 0;
@@ -323,9 +335,12 @@ export async function clusterRestore(deps: Deps, opts: RestoreOptions): Promise<
   return { command: COMMAND, result, exitCode: 0, warnings };
 }
 
-/** Every guest configuration of each node's /etc/pve; a node whose listing cannot be read refuses the restore. */
-async function readGuests(t: Transport, nodes: readonly string[]): Promise<Map<string, GuestConfigs>> {
-  const out = new Map<string, GuestConfigs>();
+/**
+ * Every guest configuration of each node's /etc/pve, or `unmounted` where pmxcfs does not run (its
+ * database is all there is); a node whose listing cannot be read otherwise refuses the restore.
+ */
+async function readGuests(t: Transport, nodes: readonly string[]): Promise<Map<string, GuestConfigs | 'unmounted'>> {
+  const out = new Map<string, GuestConfigs | 'unmounted'>();
   await Promise.all(
     nodes.map(async (n) => {
       let r;
@@ -334,6 +349,10 @@ async function readGuests(t: Transport, nodes: readonly string[]): Promise<Map<s
       } catch (e) {
         if (e instanceof UnreachableError) throw new PreflightError(`${n} stopped answering: ${e.message}`, { hint: 'nothing was changed; run again' });
         throw e;
+      }
+      if (r.exitCode === PMXCFS_NOT_MOUNTED_EXIT && !r.stdout.trim()) {
+        out.set(n, 'unmounted');
+        return;
       }
       const why = r.exitCode !== 0 ? r.stderr.trim().split('\n').pop() || `exit code ${r.exitCode}` : undefined;
       try {
@@ -346,7 +365,7 @@ async function readGuests(t: Transport, nodes: readonly string[]): Promise<Map<s
         throw new PreflightError(`cannot read the guest configurations on ${n}: ${e.message}`, { hint: 'nothing was changed' });
       }
       throw new PreflightError(`cannot read the guest configurations on ${n} (${why}): a restore must know what it would replace`, {
-        hint: `nothing was changed; is pve-cluster running on ${n}? (systemctl start pve-cluster), then run again`,
+        hint: `nothing was changed; fix what ${n} answered, then run again`,
       });
     }),
   );

@@ -20,6 +20,8 @@ export interface TeardownFacts {
   sharedStorages: SharedStorage[];
   /** reads that failed on nodes the teardown would act on: any of them means no change may run */
   unread: ReadProblem[];
+  /** nodes whose pmxcfs is not mounted (a separation stopped part-way): their guests are read once a local pmxcfs runs */
+  unmounted: string[];
 }
 
 /** Read every inventory node in parallel, decide, then read guests, HA and storage from the member that speaks for the cluster. */
@@ -35,8 +37,10 @@ export async function readTeardownFacts(t: Transport, nodes: readonly string[]):
   );
   const readings = per.map((p) => p.reading);
   const decision = decideTeardown(readings);
-  const facts: TeardownFacts = { decision, readings, guestFiles: new Map(), guestFolders: new Map(), guests: [], sharedStorages: [], unread };
+  const unmounted = per.filter((p) => p.files === 'unmounted').map((p) => p.reading.node);
+  const facts: TeardownFacts = { decision, readings, guestFiles: new Map(), guestFolders: new Map(), guests: [], sharedStorages: [], unread, unmounted };
   for (const p of per) {
+    if (p.files === 'unmounted') continue;
     const own = p.files?.get(p.reading.node);
     if (p.files) {
       facts.guestFiles.set(p.reading.node, own ?? []);
@@ -46,7 +50,8 @@ export async function readTeardownFacts(t: Transport, nodes: readonly string[]):
   if (decision.kind !== 'plan') return facts;
   const authority = pickAuthority(readings, decision.input.cluster);
   if (!authority) return facts;
-  const view = per.find((p) => p.reading.node === authority.node)?.files;
+  const found = per.find((p) => p.reading.node === authority.node)?.files;
+  const view = found === 'unmounted' ? undefined : found;
   for (const n of decision.input.nodes) {
     if (!facts.guestFiles.has(n.name)) facts.guestFiles.set(n.name, view?.get(n.name) ?? []);
   }

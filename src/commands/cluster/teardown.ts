@@ -142,7 +142,12 @@ export async function clusterTeardown(deps: Deps, opts: TeardownOptions): Promis
   const backupPlan: Plan = { title: `back up the cluster configuration of ${backupNodes.join(', ')}`, steps: backups.flatMap((b) => b.steps) };
   const td = planTeardown(
     input,
-    { guestsBefore: facts.guestFiles, guestFolders: facts.guestFolders, backups: new Map(backups.map((b) => [b.record.node, b.record])) },
+    {
+      guestsBefore: facts.guestFiles,
+      guestFolders: facts.guestFolders,
+      backups: new Map(backups.map((b) => [b.record.node, b.record])),
+      guestsUnknown: new Set(facts.unmounted.filter((n) => !facts.guestFiles.has(n))),
+    },
     { read: readMembership, timing },
   );
 

@@ -31,9 +31,13 @@ export interface GuestChange {
 
 const KEY = /^([^/]+)\/(qemu-server|lxc)\/(\d+)\.conf$/;
 
-// only reads: cd fails when pmxcfs is not mounted, which makes the read fail rather than look empty
+/** The exit code of guestContentsArgv() when /etc/pve/nodes is not there: pmxcfs is not mounted. */
+export const PMXCFS_NOT_MOUNTED_EXIT = 3;
+
+// only reads: without pmxcfs mounted the read fails (its own exit code) rather than look empty
 const CONTENTS_SCRIPT = readOnlyScript(
-  'set -eu; cd /etc/pve/nodes; for f in */qemu-server/*.conf */lxc/*.conf; do if [ -f "$f" ]; then printf "%s " "$f"; base64 -w 0 "$f"; echo; fi; done',
+  `set -eu; d=/etc/pve/nodes; if [ ! -d "$d" ]; then echo "$d is not there: pmxcfs is not mounted" >&2; exit ${PMXCFS_NOT_MOUNTED_EXIT}; fi; cd "$d"; ` +
+    'for f in */qemu-server/*.conf */lxc/*.conf; do if [ -f "$f" ]; then printf "%s " "$f"; base64 -w 0 "$f"; echo; fi; done',
 );
 
 /** Print every guest configuration of the node's /etc/pve as `<node>/<dir>/<vmid>.conf <base64>` lines. */

@@ -58,7 +58,8 @@ type Member = Extract<Membership, { kind: 'member' }>;
 
 function clusterOf(r: NodeReading): string | undefined {
   if (r.membership.kind === 'member') return r.membership.cluster;
-  if (r.membership.kind === 'unreachable' || r.membership.kind === 'standalone') return undefined;
+  if (r.membership.kind === 'unreachable') return undefined;
+  // standalone to pmxcfs with its /etc/corosync/corosync.conf still there: a separation stopped part-way
   return r.conf?.cluster;
 }
 
@@ -140,7 +141,7 @@ export function decideTeardown(readings: readonly NodeReading[]): TeardownDecisi
       nodes.push({ name, role: 'down', inInventory: true, configured, online: false, detail: describeMembership(m) });
       continue;
     }
-    if (m.kind === 'standalone') {
+    if (m.kind === 'standalone' && r.conf === undefined) {
       if (!configured) continue;
       removeOnly.push(name);
       nodes.push({ name, role: 'separated', inInventory: true, configured, online: isOnline, detail: describeMembership(m) });

@@ -39,6 +39,8 @@ export interface TeardownPlanFacts {
   guestFolders?: ReadonlyMap<string, readonly string[]>;
   /** per node: its backup, filled in (and verified) before the plan runs */
   backups?: ReadonlyMap<string, NodeBackup>;
+  /** nodes whose guest configurations could not be read (pmxcfs not mounted): read once their local pmxcfs runs */
+  guestsUnknown?: ReadonlySet<string>;
 }
 
 /** A teardown plan with the records its checks fill in. */
@@ -178,12 +180,24 @@ export function removeStaleFoldersStep(node: string, folders: readonly string[],
   };
 }
 
-/** The steps that turn one node standalone, ending with the check of what must and must not remain. */
-export function separationSteps(node: string, record: SeparationRecord, w: ReadWiring): Step[] {
+/**
+ * The steps that turn one node standalone, ending with the check of what must and must not remain.
+ * `guestsUnknown`: pmxcfs was not mounted when pvx read the node, so the guest configurations it must
+ * keep are those its database shows once the local pmxcfs runs.
+ */
+export function separationSteps(node: string, record: SeparationRecord, w: ReadWiring, guestsUnknown = false): Step[] {
   const on = `on ${node}`;
+  const readGuests = async (t: Transport): Promise<string | undefined> => {
+    const g = await t.exec(node, guestFilesArgv(), { title: `list the guest configurations on ${node}` });
+    if (g.exitCode !== 0) return `the guest configurations on ${node} cannot be listed: ${lastLine(g.stderr) ?? `exit code ${g.exitCode}`}`;
+    record.guestsBefore = parseGuestFiles(g.stdout).get(node) ?? [];
+    return undefined;
+  };
   const check: Step = {
     node,
-    title: `check that ${node} is standalone and kept its ${record.guestsBefore.length} guest configuration(s)`,
+    title: guestsUnknown
+      ? `check that ${node} is standalone and kept the guest configurations its database holds`
+      : `check that ${node} is standalone and kept its ${record.guestsBefore.length} guest configuration(s)`,
     argv: guestFilesArgv(),
     mutates: false,
     run: async (t) => {
@@ -213,7 +227,14 @@ export function separationSteps(node: string, record: SeparationRecord, w: ReadW
     { node, title: `stop pve-cluster ${on}`, argv: systemctl.stop('pve-cluster'), mutates: true, timeoutMs: 120_000 },
     { node, title: `stop corosync ${on}`, argv: systemctl.stop('corosync'), mutates: true, timeoutMs: 120_000 },
     { node, title: `stop a local pmxcfs an interrupted run left ${on}, if one runs`, argv: stopLeftoverPmxcfsArgv(), mutates: true, timeoutMs: 60_000 },
-    { node, title: `start pmxcfs in local mode ${on} (its /etc/pve writable without the cluster)`, argv: pmxcfsLocal(), mutates: true, timeoutMs: 60_000 },
+    {
+      node,
+      title: `start pmxcfs in local mode ${on} (its /etc/pve writable without the cluster)${guestsUnknown ? ', and list the guest configurations its database holds' : ''}`,
+      argv: pmxcfsLocal(),
+      mutates: true,
+      timeoutMs: 60_000,
+      ...(guestsUnknown ? { verify: readGuests } : {}),
+    },
     { node, title: `remove ${CLUSTER_PATHS.pveCorosyncConf} ${on}`, argv: ['rm', '-f', CLUSTER_PATHS.pveCorosyncConf], mutates: true },
     { node, title: `remove everything in ${CLUSTER_PATHS.corosyncDir} ${on}`, argv: emptyDir(CLUSTER_PATHS.corosyncDir), mutates: true, judge: judgeRemoval },
     { node, title: `stop that local pmxcfs by its PID (${CLUSTER_PATHS.pmxcfsPidFile}) ${on}`, argv: stopPmxcfsArgv(), mutates: true, timeoutMs: 60_000 },
@@ -378,7 +399,7 @@ export function planTeardown(input: TeardownInput, facts: TeardownPlanFacts, w: 
     const record: SeparationRecord = { node, guestsBefore: [...(guestsBefore.get(node) ?? [])], standalone: false };
     records.set(node, record);
     firstStepOf.set(node, steps.length);
-    steps.push(...separationSteps(node, record, w));
+    steps.push(...separationSteps(node, record, w, facts.guestsUnknown?.has(node) ?? false));
     const folders = staleFolders(node, input, facts.guestFolders?.get(node));
     if (folders.length > 0 && facts.backups) {
       const backups = facts.backups;

@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -34,9 +34,12 @@ describe('guest configurations around a restore', () => {
     expect(ofNode(got, 'pve2').size).toBe(1);
   });
 
-  it('fails when /etc/pve/nodes is not there (pmxcfs not mounted), instead of listing nothing', () => {
+  it('fails with exit code 3 when /etc/pve/nodes is not there (pmxcfs not mounted), instead of listing nothing', () => {
     const script = (guestContentsArgv()[2] ?? '').replace('/etc/pve/nodes', '/nonexistent/pvx-test');
-    expect(() => execFileSync('sh', ['-c', script, 'sh'], { stdio: 'pipe' })).toThrow();
+    const r = spawnSync('sh', ['-c', script, 'sh'], { encoding: 'utf8' });
+    expect(r.status).toBe(3);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toBe('/nonexistent/pvx-test is not there: pmxcfs is not mounted\n');
   });
 
   it('refuses a listing line of another shape', () => {

@@ -71,6 +71,18 @@ describe('who is what in a teardown', () => {
     expect(d.input.quorum).toBeUndefined();
   });
 
+  it('separates again a node pmxcfs calls standalone that still holds its cluster\'s /etc/corosync/corosync.conf (a separation stopped part-way)', () => {
+    const one = { cluster: 'prod', configVersion: 5, nodes: [{ name: 'pve1', votes: 1 }] };
+    const d = decideTeardown([{ node: 'pve1', membership: { node: 'pve1', kind: 'standalone' }, conf: one }, r({ node: 'pve2', kind: 'standalone' }), r({ node: 'pve3', kind: 'standalone' })]);
+    expect(d.kind).toBe('plan');
+    if (d.kind !== 'plan') return;
+    expect(d.input).toMatchObject({ cluster: 'prod', last: 'pve1', others: [], removeOnly: [] });
+    expect(d.input.nodes.map((n) => [n.name, n.role])).toEqual([['pve1', 'last']]);
+    expect(d.input.quorum).toBeUndefined();
+    // without that file it is standalone, and there is nothing to tear down
+    expect(decideTeardown(ALL.map((n) => r({ node: n, kind: 'standalone' }))).kind).toBe('nothing');
+  });
+
   it('leaves standalone inventory nodes that the cluster does not list alone', () => {
     const two = ['pve1', 'pve2'];
     const d = decideTeardown([r(member('pve1', { configured: two, online: two })), r(member('pve2', { configured: two, online: two })), r({ node: 'pve3', kind: 'standalone' })]);

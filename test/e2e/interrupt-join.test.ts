@@ -1,0 +1,101 @@
+/**
+ * Ctrl-C during `pvx cluster join`, pressed as a terminal does (SIGINT to the whole foreground
+ * process group, ssh children included): before the first change pvx stops with nothing changed
+ * (exit 130, or ended by the signal before it listens for it); while pvecm add runs, the add
+ * finishes, pvx stops (exit 4) and prints the command that finishes the job, which, run as
+ * printed, leaves a whole cluster. A lab of its own (e2ej, 10.77.26.0/24, 3 nodes); pve1 and pve2
+ * form the cluster with their own pvecm, pve3 is the node pvx joins. Runs the built bin/pvx.js; needs root.
+ */
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { labDown, labExec, labRemnants, labUp, type LabInfo } from '../../src/lab/index.js';
+import { pvx, pvxCtrlC, pvxOnPath } from '../helpers/cli.js';
+import { formClusterWithPvecm } from '../helpers/lab-cluster.js';
+import { tmpDir } from '../helpers/tmp.js';
+
+const LAB = 'e2ej';
+const SUBNET = '10.77.26.0/24';
+const NODES = ['pve1', 'pve2', 'pve3'];
+// formClusterWithPvecm names the cluster after the lab
+const CLUSTER = LAB;
+const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+const labLog: string[] = [];
+const log = (line: string): void => void labLog.push(line);
+
+let info: LabInfo;
+let env: Record<string, string>;
+let bin: string;
+
+const joinArgs = (): string[] => ['-i', info.inventory, 'cluster', 'join', 'pve3', '--via', 'pve1', '--password-file', info.rootPasswordFile];
+
+/** Every node a quorate member of the 3-node cluster, as `pvx cluster status` reads it. */
+function expectWhole(): void {
+  const s = pvx(['-i', info.inventory, '--json', 'cluster', 'status'], env);
+  expect(s.code, s.stdout + s.stderr).toBe(0);
+  const doc = JSON.parse(s.stdout);
+  expect(doc.result.cluster.name).toBe(CLUSTER);
+  expect(doc.result.quorum.quorate).toBe(true);
+  expect(doc.result.nodes.map((n: { name: string; online: boolean }) => [n.name, n.online])).toEqual(NODES.map((n) => [n, true]));
+}
+
+describe.skipIf(!isRoot)('Ctrl-C during cluster join, and the printed command that finishes it (e2ej)', () => {
+  beforeAll(async () => {
+    await labDown(LAB, log);
+    info = await labUp({ name: LAB, nodes: NODES.length, subnet: SUBNET }, log);
+    const dir = tmpDir('pvx-e2ej-');
+    env = { PVX_STATE_DIR: path.join(dir, 'state'), PVX_RUNTIME_DIR: path.join(dir, 'run') };
+    bin = pvxOnPath(dir);
+    await formClusterWithPvecm(LAB, info, ['pve1', 'pve2']);
+  }, 300_000);
+  afterAll(async () => {
+    await labDown(LAB, log);
+    expect(await labRemnants(LAB)).toEqual({ netns: [], links: [], mounts: [], pids: [] });
+  }, 120_000);
+
+  it('Ctrl-C before pvecm add changes nothing; Ctrl-C while it runs lets it finish, and the printed command makes the cluster whole', { timeout: 600_000 }, async () => {
+    const recovered: string[] = [];
+
+    // before the first change: preflight has passed, no step has started (once the join information is read, pvecm add starts at once)
+    const early = await pvxCtrlC(joinArgs(), env, (err) => /^✔ preflight: /m.test(err)).done;
+    expect(early.pressed).toBe(true);
+    if (early.signal === null) {
+      expect(early.code, early.stderr).toBe(130);
+      expect(early.stderr).toContain("joining pve3 to 'e2ej' cancelled before any change");
+    } else {
+      expect(early.signal).toBe('SIGINT');
+    }
+    const st = pvx(['-i', info.inventory, '--json', 'cluster', 'status'], env);
+    expect(JSON.parse(st.stdout).result.standalone.map((n: { name: string }) => n.name)).toEqual(['pve3']);
+    recovered.push(`Ctrl-C before pvecm add: ${early.signal ?? 'exit 130'}, pve3 still standalone`);
+
+    // while pvecm add runs: it has written pve3's corosync.conf
+    const run = pvxCtrlC(joinArgs(), env);
+    for (let i = 0; i < 1200; i++) {
+      const r = await labExec(LAB, 'pve3', ['test', '-e', '/etc/corosync/corosync.conf']);
+      if (r.exitCode === 0) break;
+      await new Promise((res) => setTimeout(res, 50));
+    }
+    run.press();
+    const r = await run.done;
+    expect(r.pressed).toBe(true);
+    expect(r.stderr).toContain('Ctrl-C: stopping after the current step');
+    // the add under way was not cut off by the Ctrl-C
+    expect(r.stderr).toMatch(/^✔ \[pve3\] join cluster 'e2ej' through pve1/m);
+    if (/^✔ \[pve3\] wait until pve3 is quorate/m.test(r.stderr)) {
+      // the add had finished before the press: nothing was left to stop
+      expect(r.code, r.stderr).toBe(0);
+      recovered.push('Ctrl-C after pvecm add: the run had nothing left to stop');
+    } else {
+      expect(r.code, r.stderr).toBe(4);
+      const recovery = /continue with: (.+)$/m.exec(r.stderr)?.[1];
+      expect(recovery, r.stderr).toMatch(/^pvx -i \S+ cluster join pve3 --via pve1 --password-file \S+$/);
+      const again = spawnSync('sh', ['-c', recovery ?? 'false'], { encoding: 'utf8', env: { ...process.env, ...env, NO_COLOR: '1', PATH: `${bin}:${process.env['PATH']}` }, timeout: 300_000 });
+      expect(again.status, again.stdout + again.stderr).toBe(0);
+      recovered.push(`Ctrl-C while pvecm add ran: the add finished, exit 4; "${recovery?.replace(/^pvx -i \S+ /, 'pvx ').replace(/--password-file \S+/, '--password-file …')}" made the cluster whole`);
+    }
+    expectWhole();
+    process.stderr.write(`join: ${recovered.length} of 2 interruption points recovered:\n${recovered.map((l) => `  ${l}`).join('\n')}\n`);
+    expect(recovered).toHaveLength(2);
+  });
+});
