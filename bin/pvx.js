@@ -16,6 +16,12 @@ if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) {
     // as run() does: an unreadable package.json is version 0.0.0
   }
   process.stdout.write(`${version}\n`);
+} else if (args.length === 1 && (args[0] === '--help' || args[0] === '-h')) {
+  // the root help written at build time: the same text without loading every command's definition
+  const [fs, { preRenderedRootHelp }] = await Promise.all([import('node:fs'), import('./root-help.js')]);
+  const text = preRenderedRootHelp(fs, process.stdout);
+  if (text !== undefined) process.stdout.write(text);
+  else await runCli();
 } else {
   await runCli();
 }

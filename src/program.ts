@@ -53,6 +53,16 @@ Examples:
   return program;
 }
 
+/** The root `--help` text at a help width, exactly as `pvx --help` prints it to a stdout of that width. */
+export function renderRootHelp(version: string, width: number): string {
+  const noop = async (): Promise<void> => undefined;
+  const program = buildProgram(version, noop, { env: {}, cwd: '/', out: () => undefined });
+  let text = '';
+  program.configureOutput({ writeOut: (s) => (text += s), getOutHelpWidth: () => width, getOutHasColors: () => false });
+  program.outputHelp();
+  return text;
+}
+
 /** Apply a setting to a command and every sub-command (commander copies settings only at creation). */
 export function forEachCommand(cmd: Command, fn: (c: Command) => void): void {
   fn(cmd);

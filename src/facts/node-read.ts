@@ -39,12 +39,13 @@ const MARK = '@@pvx-node:';
 const PVE_CONF = '/etc/pve/corosync.conf';
 
 // The steps are sequential: each is a C program or a file read of a few milliseconds, fewer
-// forks than running them side by side. quorumtool runs only where pvecm would exec it.
+// forks than running them side by side. quorumtool runs only where pvecm would exec it. Each
+// part's output goes straight to the script's own stdout and stderr between marks (a part's
+// stdout ends with its exit code), so the read forks only the four commands themselves: no
+// temporary files and no `cat` of them, which cost more than the commands on a busy node.
 const SCRIPT = readOnlyScript(
   [
-    'd=$(mktemp -d) || exit 97',
-    'trap \'rm -rf "$d"\' EXIT',
-    `r() { k=$1; shift; "$@" >"$d/o" 2>"$d/e"; c=$?; printf '\\n${MARK}%s:%s\\n' "$k" "$c"; cat "$d/o"; printf '\\n${MARK}%s:stderr\\n' "$k"; cat "$d/e"; }`,
+    `r() { k=$1; shift; printf '\\n${MARK}%s\\n' "$k"; printf '\\n${MARK}%s\\n' "$k" >&2; "$@"; c=$?; printf '\\n${MARK}%s:%s\\n' "$k" "$c"; }`,
     `if [ -f ${shJoin([PVE_CONF])} ]; then r conf ${shJoin(['cat', PVE_CONF])}; r quorum ${shJoin(['corosync-quorumtool', '-siH'])}; fi`,
     `r members ${shJoin(['cat', '/etc/pve/.members'])}`,
     `r version ${shJoin(['dpkg-query', '-W', '-f', PACKAGE_STATE_FORMAT, 'pve-manager'])}`,
@@ -56,33 +57,50 @@ export function nodeReadArgv(): string[] {
   return ['sh', '-c', SCRIPT];
 }
 
-/** Split the read's stdout into its parts; a part that never printed is absent. */
-export function parseNodeRead(stdout: string): Map<NodeReadSection, ReadSection> {
+/** The marks of one stream: a part's opening mark (`tag` undefined) or its closing one with the exit code. */
+function marksOf(text: string): Array<{ name: string; tag: string | undefined; start: number; end: number }> {
+  const re = new RegExp(`\\n${MARK}([a-z]+)(?::(\\d+))?\\n`, 'g');
+  const marks: Array<{ name: string; tag: string | undefined; start: number; end: number }> = [];
+  for (let m = re.exec(text); m; m = re.exec(text)) marks.push({ name: m[1] ?? '', tag: m[2], start: m.index, end: m.index + m[0].length });
+  return marks;
+}
+
+/**
+ * Split the read's output into its parts: a part's stdout lies between its opening mark and the
+ * closing one that carries its exit code, its stderr after its mark on stderr. A part that did not
+ * finish (no closing mark) is absent.
+ */
+export function parseNodeRead(run: { stdout: string; stderr: string }): Map<NodeReadSection, ReadSection> {
   const out = new Map<NodeReadSection, ReadSection>();
-  const re = new RegExp(`\\n${MARK}([a-z]+):(\\d+|stderr)\\n`, 'g');
-  const marks: Array<{ name: string; tag: string; start: number; end: number }> = [];
-  for (let m = re.exec(stdout); m; m = re.exec(stdout)) marks.push({ name: m[1] ?? '', tag: m[2] ?? '', start: m.index, end: m.index + m[0].length });
-  marks.forEach((mark, i) => {
-    if (!(NODE_READ_SECTIONS as readonly string[]).includes(mark.name)) return;
-    const name = mark.name as NodeReadSection;
-    const body = stdout.slice(mark.end, marks[i + 1]?.start ?? stdout.length);
-    if (mark.tag !== 'stderr') out.set(name, { exitCode: Number(mark.tag), stdout: body, stderr: '' });
-    else {
-      const s = out.get(name);
-      if (s) s.stderr = body;
-    }
+  const known = (name: string): name is NodeReadSection => (NODE_READ_SECTIONS as readonly string[]).includes(name);
+  const marks = marksOf(run.stdout);
+  marks.forEach((open, i) => {
+    if (open.tag !== undefined || !known(open.name)) return;
+    // the last mark before the next part opens closes this one
+    const next = marks.findIndex((m, j) => j > i && m.tag === undefined);
+    const close = marks[(next < 0 ? marks.length : next) - 1];
+    if (!close || close === open || close.name !== open.name || close.tag === undefined) return;
+    out.set(open.name, { exitCode: Number(close.tag), stdout: run.stdout.slice(open.end, close.start), stderr: '' });
+  });
+  const errMarks = marksOf(run.stderr);
+  errMarks.forEach((mark, i) => {
+    const part = mark.tag === undefined && known(mark.name) ? out.get(mark.name) : undefined;
+    if (part) part.stderr = run.stderr.slice(mark.end, errMarks[i + 1]?.start ?? run.stderr.length);
   });
   return out;
 }
 
-/** Build the read's stdout from parts: the inverse of parseNodeRead, for tests and stand-ins. */
-export function renderNodeRead(parts: Partial<Record<NodeReadSection, Partial<ReadSection>>>): string {
-  let out = '';
+/** Build the read's output from parts: the inverse of parseNodeRead, for tests and stand-ins. */
+export function renderNodeRead(parts: Partial<Record<NodeReadSection, Partial<ReadSection>>>): { stdout: string; stderr: string } {
+  let stdout = '';
+  let stderr = '';
   for (const name of NODE_READ_SECTIONS) {
     const s = parts[name];
-    if (s) out += `\n${MARK}${name}:${s.exitCode ?? 0}\n${s.stdout ?? ''}\n${MARK}${name}:stderr\n${s.stderr ?? ''}`;
+    if (!s) continue;
+    stdout += `\n${MARK}${name}\n${s.stdout ?? ''}\n${MARK}${name}:${s.exitCode ?? 0}\n`;
+    stderr += `\n${MARK}${name}\n${s.stderr ?? ''}`;
   }
-  return out;
+  return { stdout, stderr };
 }
 
 const STANDALONE = `Error: Corosync config '${PVE_CONF}' does not exist - is this node part of a cluster?\n`;

@@ -25,7 +25,7 @@ export type NodeView =
 export async function readNode(t: Transport, node: string): Promise<NodeView> {
   try {
     const run = await t.exec(node, nodeReadArgv(), { title: 'read the cluster state' });
-    const parts = parseNodeRead(run.stdout);
+    const parts = parseNodeRead(run);
     if (parts.size === 0) return { node, kind: 'error', message: `the cluster state read failed (exit ${run.exitCode}): ${excerptOf(run.stderr.trim() || run.stdout.trim())}`, pveVersion: null };
     const pveVersion = pveVersionOf(parts);
     const outcome = classifyPvecmStatus(pvecmStatusOf(parts));

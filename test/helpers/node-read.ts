@@ -36,10 +36,10 @@ export async function playNodeRead(answer: (argv: readonly string[]) => Promise<
   }
   parts.members = await answer(NODE_READ_COMMANDS.members);
   parts.version = await answer(NODE_READ_COMMANDS.version);
-  return { exitCode: 0, stdout: renderNodeRead(parts), stderr: '', durationMs: 1 };
+  return { exitCode: 0, ...renderNodeRead(parts), durationMs: 1 };
 }
 
 /** A FakeTransport script answering one node's read with these parts. */
 export function nodeReadScript(node: string, parts: Partial<Record<NodeReadSection, Partial<ReadSection>>>): Script {
-  return { node, argv: nodeReadArgv(), result: { stdout: renderNodeRead(parts) } };
+  return { node, argv: nodeReadArgv(), result: renderNodeRead(parts) };
 }

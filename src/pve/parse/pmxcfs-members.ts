@@ -4,7 +4,7 @@
  * (PVE::Cluster::get_members asks pmxcfs for it over IPC, CFS_IPC_GET_CLUSTER_INFO), read as a file.
  */
 import { ParseError } from './errors.js';
-import { parseJsonText } from './json.js';
+import { parseJsonText } from './json-text.js';
 import { clusterStatusFromJson, type ClusterStatus } from './pvesh-cluster-status.js';
 
 const TOOL = '/etc/pve/.members';

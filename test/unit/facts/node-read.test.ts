@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -49,6 +49,16 @@ describe('the other parts', () => {
     expect(pveVersionOf(parseNodeRead(renderNodeRead({ version: { stdout: 'garbage' } })))).toBeNull();
   });
 
+  it('reads each part between its marks on both streams; a part that did not finish is absent', () => {
+    const M = '@@pvx-node:';
+    const stdout = `\n${M}members\n{"nodename":"pve1"}\n\n${M}members:0\n\n${M}version\ninstalled 9.1.7\n\n${M}version:0\n\n${M}quorum\npartial`;
+    const stderr = `\n${M}members\n\n${M}version\nwarn\n\n${M}quorum\nkilled\n`;
+    const parts = parseNodeRead({ stdout, stderr });
+    expect([...parts.keys()]).toEqual(['members', 'version']);
+    expect(parts.get('members')).toEqual({ exitCode: 0, stdout: '{"nodename":"pve1"}\n', stderr: '' });
+    expect(parts.get('version')).toEqual({ exitCode: 0, stdout: 'installed 9.1.7\n', stderr: 'warn\n' });
+  });
+
   it('a stream without a final newline keeps its neighbours apart', () => {
     const parts = parseNodeRead(renderNodeRead({ conf: { stdout: 'a' }, quorum: { stdout: 'b', stderr: 'c' } }));
     expect(parts.get('conf')).toEqual({ exitCode: 0, stdout: 'a', stderr: '' });
@@ -71,8 +81,8 @@ describe('the node-read script', () => {
       chmodSync(path.join(dir, tool), 0o755);
     }
     const [sh, ...args] = nodeReadArgv();
-    const out = execFileSync(sh ?? 'sh', args, { encoding: 'utf8', env: { PATH: `${dir}:/usr/bin:/bin` } });
-    const parts = parseNodeRead(out);
+    const run = spawnSync(sh ?? 'sh', args, { encoding: 'utf8', env: { PATH: `${dir}:/usr/bin:/bin` } });
+    const parts = parseNodeRead(run);
     expect([...parts.keys()]).toEqual(['members', 'version']);
     expect(parts.get('members')?.exitCode).not.toBe(0);
     expect(parts.get('version')).toEqual({ exitCode: 3, stdout: '-W|-f|${db:Status-Status} ${Version}\\n|pve-manager|\n', stderr: 'err\n' });
