@@ -681,7 +681,8 @@ describe('pvx cluster restore, run against the nodes', () => {
     fc.verify();
   });
 
-  it('--node pve3 while pve1 and pve2 run: they take version 4 first, pve3 joins them, the cluster-wide copy follows', async () => {
+  /** A teardown stopped when pve2 dropped after pve3 was separated (exit 4); pve2 back; the running members reloaded corosync. */
+  async function teardownStoppedAtPve2() {
     const { fc, inv } = setup();
     fc.onCommand = (node, argv) => {
       if (node === 'pve2' && argv.join(' ') === 'systemctl stop pve-cluster') fc.node('pve2').reachable = false;
@@ -694,6 +695,11 @@ describe('pvx cluster restore, run against the nodes', () => {
     const dir = path.join(t.state, 'backups', set);
     // the running members reload corosync's configuration before pve3 starts
     fc.expectUsed('pve1', /^corosync-cfgtool -R$/).expectUsed('pve2', /^corosync-cfgtool -R$/);
+    return { fc, inv, set, dir };
+  }
+
+  it('--node pve3 while pve1 and pve2 run: they take version 4 first, pve3 joins them, the cluster-wide copy follows', async () => {
+    const { fc, inv, set, dir } = await teardownStoppedAtPve2();
     const from = fc.calls.length;
     const r = await pvx(['-i', inv, '--yes', 'cluster', 'restore', dir, '--node', 'pve3'], fc);
     expect(r.stderr).not.toContain('error');
@@ -712,18 +718,7 @@ describe('pvx cluster restore, run against the nodes', () => {
   });
 
   it('--node pve3: a cluster-wide write refused while pmxcfs has not yet heard of quorum (Permission denied) is tried again', async () => {
-    const { fc, inv } = setup();
-    fc.onCommand = (node, argv) => {
-      if (node === 'pve2' && argv.join(' ') === 'systemctl stop pve-cluster') fc.node('pve2').reachable = false;
-    };
-    const t = await pvx(['-i', inv, '--yes', 'cluster', 'teardown'], fc);
-    expect(t.code).toBe(4);
-    fc.onCommand = undefined;
-    fc.node('pve2').reachable = true;
-    const set = readdirSync(path.join(t.state, 'backups'))[0]!;
-    const dir = path.join(t.state, 'backups', set);
-    // the running members reload corosync's configuration before pve3 starts
-    fc.expectUsed('pve1', /^corosync-cfgtool -R$/).expectUsed('pve2', /^corosync-cfgtool -R$/);
+    const { fc, inv, set, dir } = await teardownStoppedAtPve2();
     const from = fc.calls.length;
     fc.pmxcfsQuorumLagWrites = 2;
     const r = await pvx(['-i', inv, '--yes', 'cluster', 'restore', dir, '--node', 'pve3'], fc);
