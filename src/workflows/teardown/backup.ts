@@ -62,6 +62,11 @@ const CREATE_SCRIPT = [
 // only reads: dry-run may run it
 const CHECK_SCRIPT = readOnlyScript('set -eu; cd "$1"; sha256sum -c --quiet "$2.sha256" >&2; sha256sum "$2"; tar -tzf "$2"');
 
+/** A file PVE is half-way through writing (`<file>.tmp.<pid>`, renamed once written): never part of a backup. */
+export function isHalfWritten(file: string): boolean {
+  return /\.tmp\.[0-9][^/]*$/.test(file);
+}
+
 /** Create the archive and its .sha256 in `dir` on the node. */
 export function createBackupArgv(dir: string, node: string): string[] {
   return ['sh', '-c', CREATE_SCRIPT, 'sh', dir, node];

@@ -15,7 +15,7 @@ import { delnodeFailure } from '../cluster/remove-node.js';
 import { guestFileLabel, guestFilesArgv, missingGuests, parseGuestFiles, type GuestFile } from '../../facts/guest-files.js';
 import { describeMembership, waitForMembership, type ReadWiring } from '../../facts/node.js';
 import type { Plan, Step } from '../plan.js';
-import { entryOf, type NodeBackup } from './backup.js';
+import { entryOf, isHalfWritten, type NodeBackup } from './backup.js';
 import type { TeardownInput } from './decide.js';
 import { lastLine } from '../../pve/parse/text.js';
 
@@ -163,7 +163,8 @@ export function removeStaleFoldersStep(node: string, folders: readonly string[],
       const kept: Array<{ folder: string; why: string }> = [];
       const remove: string[] = [];
       for (const dir of dirs) {
-        const lacking = files.filter((f) => f.startsWith(`${dir}/`) && !inBackup.has(entryOf(f)));
+        // a half-written file is one a separated node froze mid-write: the backup leaves those out by design
+        const lacking = files.filter((f) => f.startsWith(`${dir}/`) && !isHalfWritten(f) && !inBackup.has(entryOf(f)));
         if (lacking.length > 0) kept.push({ folder: dir, why: `not in the backup of ${node}: ${lacking.join(', ')}` });
         else remove.push(dir);
       }

@@ -11,6 +11,7 @@ import {
   checkBackupArgv,
   createBackupArgv,
   fetchBackupArgv,
+  isHalfWritten,
   localArchiveProblem,
   parseCheckOutput,
   parseCreateReport,
@@ -156,5 +157,10 @@ describe('the backup script under the real /bin/sh, cp and tar', () => {
     const listed = execFileSync('tar', ['-tzf', path.join(dir, 'pve1.tar.gz')], { encoding: 'utf8' });
     expect(listed).not.toContain('.tmp.');
     expect(listed).toContain('lrm_status');
+    // the stale-folder removal judges files by the same rule the script's find applies
+    const all = execFileSync('find', [path.join(root, 'etc'), '-type', 'f'], { encoding: 'utf8' }).split('\n').filter(Boolean);
+    const inArchive = new Set(listed.split('\n').filter(Boolean).map((e) => `/${e}`));
+    for (const f of all) expect(isHalfWritten(f), f).toBe(!inArchive.has(f));
+    expect(['/etc/pve/nodes/pve1/lrm_status.tmp', '/etc/pve/nodes/pve1/a.tmp.x1', '/etc/pve/x.tmp.1/y'].map(isHalfWritten)).toEqual([false, false, false]);
   });
 });
