@@ -268,6 +268,9 @@ export async function startCfsDaemon(o: CfsDaemonOptions): Promise<CfsDaemon> {
     startTime,
     clinfoVersion: () => status.memberlistVersion,
   });
+  // pve-cluster.service's ExecStartPost=pvecm updatecerts --silent: once, at start, and only with
+  // quorum (without it, --silent returns at once). A node that gets quorum later has its files made
+  // by whatever runs updatecerts then (pvecm add does); doing it here later would race that writer.
   const ensureBase = async (): Promise<void> => {
     if (!cfs.quorate()) return;
     for (const op of await baseEntryOps(cfs.memdb, o.node)) {
@@ -285,7 +288,6 @@ export async function startCfsDaemon(o: CfsDaemonOptions): Promise<CfsDaemon> {
     subtype: 'pmxcfs',
     onError: (e) => o.log(`[fuse] crit: ${e instanceof Error ? e.message : String(e)}`),
   });
-  let baseDone = cfs.quorate();
   rrdRound();
   return {
     cfs,
@@ -295,10 +297,6 @@ export async function startCfsDaemon(o: CfsDaemonOptions): Promise<CfsDaemon> {
       if (mode !== 'cluster') return;
       await pollView();
       statusRound();
-      if (!baseDone && cfs.quorate()) {
-        await ensureBase();
-        baseDone = true;
-      }
     },
     corosyncConfText() {
       return cfs.memdb.lookup('corosync.conf')?.data?.toString('utf8');
