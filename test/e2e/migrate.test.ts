@@ -133,7 +133,12 @@ async function formCluster(): Promise<void> {
   if (r.code === 0) return;
   formedBy = `the sim's pvecm (pvx cluster create exited ${r.code})`;
   log(`pvx cluster create failed (${r.code}), forming the cluster with pvecm: ${r.stderr}`);
-  await formClusterWithPvecm(LAB, info, NODES);
+  try {
+    await formClusterWithPvecm(LAB, info, NODES);
+  } catch (e) {
+    // a create that changed a node leaves nothing for pvecm to do: say why pvx failed
+    throw new Error(`pvx cluster create exited ${r.code}: ${r.stderr}\nthen pvecm: ${e instanceof Error ? e.message : String(e)}`);
+  }
 }
 
 describe.skipIf(!isRoot)('pvx migrate on the lab (e2em)', () => {

@@ -71,8 +71,8 @@ describe.skipIf(!isRoot)('a whole cluster torn down and restored (e2ef)', () => 
     const sets = readdirSync(path.join(env['PVX_STATE_DIR']!, 'backups'));
     expect(sets).toHaveLength(1);
     backup = path.join(env['PVX_STATE_DIR']!, 'backups', sets[0]!);
-    expect(await configs('pve1')).toEqual([BEFORE[0]]);
-    expect(await configs('pve2')).toEqual([BEFORE[1]]);
+    expect(await configs('pve1'), r.stderr).toEqual([BEFORE[0]]);
+    expect(await configs('pve2'), r.stderr).toEqual([BEFORE[1]]);
     const made = await labExec(LAB, 'pve3', ['qm', 'create', '300', '--name', 'later', '--memory', '256']);
     expect(made.exitCode, made.stderr).toBe(0);
     expect(await configs('pve3')).toEqual([NEW_ON_PVE3]);
