@@ -148,7 +148,8 @@ export async function clusterRestore(deps: Deps, opts: RestoreOptions): Promise<
     return true;
   });
   const treatmentFlag = opts.keepChanges ? ['--keep-changes'] : opts.discardChanges ? ['--discard-changes'] : [];
-  const recovery = pvxCommandLine(inv, ['cluster', 'restore', dir, '--node', wanted.join(','), ...treatmentFlag]);
+  // a run the user confirmed with --yes continues the same way: the printed command must run where this one did
+  const recovery = pvxCommandLine(inv, ['cluster', 'restore', dir, '--node', wanted.join(','), ...treatmentFlag, ...(globals.yes ? ['--yes'] : [])]);
   if (restoring.length === 0) {
     return {
       command: COMMAND,

@@ -100,6 +100,8 @@ function sharedStorageNote(s: readonly SharedStorage[]): string | undefined {
 /** Run `cluster teardown`. */
 export async function clusterTeardown(deps: Deps, opts: TeardownOptions): Promise<Outcome<TeardownResult | TeardownPlanResult>> {
   const { globals } = deps;
+  // a run confirmed with --yes continues the same way: the printed command must run where this one did
+  const yes = globals.yes ? ['--yes'] : [];
   const confirmation = confirmOrCancel(deps, { noTtyMessage: 'tearing down a cluster needs a confirmation, and there is no terminal to ask at' });
   const backupDirProblem = opts.backupDir !== undefined ? localPathProblem(opts.backupDir) : undefined;
   if (backupDirProblem) throw new UsageError(`--backup-dir: ${backupDirProblem}`, { hint: 'give a directory, e.g. --backup-dir ~/pvx-backups' });
@@ -212,7 +214,7 @@ export async function clusterTeardown(deps: Deps, opts: TeardownOptions): Promis
         const b = await runPlanWithProgress(deps, t, backupPlan, { signal: interrupt.signal, lock: lockScope });
         if (!b.run.ok) {
           store.remove();
-          const recovery = pvxCommandLine(inv, ['cluster', 'teardown', ...(opts.backupDir !== undefined ? ['--backup-dir', opts.backupDir] : [])]);
+          const recovery = pvxCommandLine(inv, ['cluster', 'teardown', ...(opts.backupDir !== undefined ? ['--backup-dir', opts.backupDir] : []), ...yes]);
           const { error } = failureError(deps, b.run, `backing up cluster '${input.cluster}'`, before, before, recovery);
           return failed(error, b.steps, nodeResults(), `the backups failed; nothing was changed (${error.message.split('\n')[0] ?? ''})`);
         }
@@ -249,7 +251,7 @@ export async function clusterTeardown(deps: Deps, opts: TeardownOptions): Promis
             .map(([n]) => n);
           const changed = done.run.changed || touched.length > 0;
           const restore = pvxCommandLine(inv, ['cluster', 'restore', store.dir, ...(touched.length > 0 ? ['--node', touched.join(',')] : [])]);
-          const cont = pvxCommandLine(inv, ['cluster', 'teardown']);
+          const cont = pvxCommandLine(inv, ['cluster', 'teardown', ...yes]);
           const journal = journalFile(deps);
           const where = f ? ` at teardown step ${f.index + 1} on ${f.step.node} (${f.step.title})` : '';
           const cause = f ? f.message : 'cancelled with Ctrl-C';
