@@ -1,7 +1,7 @@
 /** Running a command as a process of a lab node (its net, mount, UTS and PID namespaces, a session's environment). */
 import { stat } from 'node:fs/promises';
 import { StepError, UsageError } from '../errors.js';
-import { runProcess, type ProcessResult } from '../transport/process.js';
+import { runProcess, type ProcessResult } from './process.js';
 import { netnsName, nodeIndex, validateLabName } from './names.js';
 import { parseEnvironmentFile } from './node-files.js';
 import { inNode, readNodeFile } from './node-fs.js';

@@ -1,5 +1,5 @@
 /** The node-local nftables table of the block-udp fault. */
-import { runProcess } from '../transport/process.js';
+import { runProcess } from './process.js';
 import type { RunningNode } from './exec.js';
 import { blockUdpRuleset } from './node-files.js';
 

@@ -1,7 +1,7 @@
 /** Can this machine run a lab? (root, Linux, the binaries) — and installing what is missing. */
 import { access, constants, readdir, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { runProcess } from '../transport/process.js';
+import { runProcess } from './process.js';
 
 /** One missing prerequisite and the Debian package that provides it. */
 export interface MissingThing {

@@ -1,6 +1,6 @@
 /** Mount table reading (/proc/PID/mountinfo) and unmounting of the lab's host-side mounts. */
 import { readFile } from 'node:fs/promises';
-import { runProcess } from '../transport/process.js';
+import { runProcess } from './process.js';
 
 /** One line of mountinfo. */
 export interface MountEntry {

@@ -1,6 +1,6 @@
 /** The lab network on the host: one bridge, one netns and veth pair per node (iproute2). */
 import { readdir } from 'node:fs/promises';
-import { runProcess, type ProcessResult } from '../transport/process.js';
+import { runProcess, type ProcessResult } from './process.js';
 import { bridgeName, hostAddress, netnsName, vethName, type LabSubnet } from './names.js';
 
 /** A link of `ip -j link show`. */

@@ -4,7 +4,7 @@
  */
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { runProcess } from '../transport/process.js';
+import { runProcess } from './process.js';
 import { labPaths } from './layout.js';
 import { readMounts, mountPointsWhere, unmountAll } from './mounts.js';
 import { netnsPath } from './net.js';

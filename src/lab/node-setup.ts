@@ -3,7 +3,7 @@ import { statSync } from 'node:fs';
 import { chown, mkdir, rm, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { runProcess } from '../transport/process.js';
+import { runProcess } from './process.js';
 import { shJoin } from '../transport/quote.js';
 import { NODE_BIN_DIR, NODE_IDENTITY_FILE, type LabPaths, type NodeIdentity } from './layout.js';
 import { isUnder } from './mounts.js';

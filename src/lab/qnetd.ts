@@ -5,7 +5,7 @@
  */
 import { rm, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { runProcess, type ProcessResult } from '../transport/process.js';
+import { runProcess, type ProcessResult } from './process.js';
 import type { LabPaths } from './layout.js';
 import type { LabSubnet } from './names.js';
 import { deleteLink, deleteNetns, ensureHostLink, listNetns, type LinkInfo } from './net.js';

@@ -5,13 +5,13 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, stat, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type * as ProcessModule from '../transport/process.js';
+import type * as ProcessModule from './process.js';
 import { NODE_BIN_DIR } from './layout.js';
 import { isAlive, processComm, sleep, waitGone } from './procfs.js';
 import { CHRONY_CONF, COROSYNC_CONF, DAEMON_ENV, HA_UNITS, unit, type UnitSpec } from './units.js';
 
 // loaded only when a process must start: status queries stay free of execa's start-up cost
-const proc = (): Promise<typeof ProcessModule> => import('../transport/process.js');
+const proc = (): Promise<typeof ProcessModule> => import('./process.js');
 
 /** systemd's ActiveState, as far as the lab models it. */
 export type ActiveState = 'active' | 'inactive' | 'failed';

@@ -3,7 +3,7 @@ import { readdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { readPvxEnv, runtimeDir } from '../config/paths.js';
-import { runProcess } from '../transport/process.js';
+import { runProcess } from './process.js';
 
 /** Directories where pvx keeps `cm-%C` control sockets (current settings and the fallbacks). */
 export function controlDirs(env: NodeJS.ProcessEnv = process.env): string[] {

@@ -2,7 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { access, lstat, mkdir, readdir, readFile, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { runProcess } from '../transport/process.js';
+import { runProcess } from './process.js';
 import { inNode, readNodeFile } from './node-fs.js';
 
 const HOST_KEY_TYPES = ['ed25519', 'ecdsa', 'rsa'] as const;

@@ -5,8 +5,18 @@
  */
 import { spawn } from 'node:child_process';
 import type { LineFeed } from './line-feed.js';
-import type { ProcessResult } from './process.js';
 import type { ExecOptions } from './types.js';
+
+/** Result of a finished process; a non-zero exit is data, not an exception. */
+export interface ProcessResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+  durationMs: number;
+  /** set when the process was killed by a signal or timed out */
+  signal?: string;
+  timedOut?: boolean;
+}
 
 /** Options of startStream. */
 export interface StreamOptions {

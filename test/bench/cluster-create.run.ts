@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { it } from 'vitest';
 import { labDown, labPaths, labUp, type LabInfo } from '../../src/lab/index.js';
-import { runProcess } from '../../src/transport/process.js';
+import { runProcess } from '../../src/lab/process.js';
 import { pvx } from '../helpers/cli.js';
 import { tmpDir } from '../helpers/tmp.js';
 

@@ -339,12 +339,12 @@ describe('pvx cluster teardown', () => {
     expect(r.code).toBe(4);
     expect(clusterMutations(fc).slice(-2)).toEqual(SEPARATE('pve1').slice(3, 5));
     expect(r.stderr).toContain('  pve1: standalone (not in a cluster) [separation started]');
-    const cont = /to finish the teardown instead, once the cause is fixed: (pvx -i \S+ cluster teardown)\n/.exec(r.stderr)?.[1];
+    const cont = /to finish the teardown instead, once the cause is fixed: (pvx -i \S+ cluster teardown --yes)\n/.exec(r.stderr)?.[1];
     expect(cont, r.stderr).toBeDefined();
 
     fc.onCommand = undefined;
     const from = clusterMutations(fc).length;
-    const again = await pvx(cont!.split(' ').slice(1).concat('--yes'), fc, { state: r.state });
+    const again = await pvx(cont!.split(' ').slice(1), fc, { state: r.state });
     expect(again.code, again.stderr).toBe(0);
     expect(again.stdout).toContain("Cluster 'prod' is torn down: pve1 is standalone.");
     // pve1 is backed up again, then separated from the start
@@ -362,12 +362,12 @@ describe('pvx cluster teardown', () => {
     expect(r.code).toBe(4);
     expect(clusterMutations(fc).slice(-1)).toEqual(['pve1: systemctl stop pve-cluster']);
     expect(fc.state('pve1').pmxcfs).toBe('stopped');
-    const cont = /to finish the teardown instead, once the cause is fixed: (pvx -i \S+ cluster teardown)\n/.exec(r.stderr)?.[1];
+    const cont = /to finish the teardown instead, once the cause is fixed: (pvx -i \S+ cluster teardown --yes)\n/.exec(r.stderr)?.[1];
     expect(cont, r.stderr).toBeDefined();
 
     fc.onCommand = undefined;
     const from = clusterMutations(fc).length;
-    const again = await pvx(cont!.split(' ').slice(1).concat('--yes'), fc, { state: r.state });
+    const again = await pvx(cont!.split(' ').slice(1), fc, { state: r.state });
     expect(again.code, again.stderr).toBe(0);
     expect(again.stderr).toContain('✔ [pve1] start pmxcfs in local mode on pve1 (its /etc/pve writable without the cluster), and list the guest configurations its database holds');
     expect(again.stderr).toContain('✔ [pve1] check that pve1 is standalone and kept the guest configurations its database holds (standalone; guests kept: VM 100, CT 103)');
@@ -768,7 +768,7 @@ describe('pvx cluster restore, run against the nodes', () => {
     const r = await pvx(['-i', inv, '--yes', 'cluster', 'restore', dir], fc);
     expect(r.code).toBe(4);
     expect(r.stderr).toContain('cannot reach pve3');
-    const recovery = /continue with: (pvx -i \S+ cluster restore \S+ --node pve1,pve2,pve3)\n/.exec(r.stderr)?.[1];
+    const recovery = /continue with: (pvx -i \S+ cluster restore \S+ --node pve1,pve2,pve3 --yes)\n/.exec(r.stderr)?.[1];
     expect(recovery).toBeDefined();
     expect(fc.node('pve1').cluster).toBe('prod');
     expect(fc.node('pve3').cluster).toBeUndefined();
@@ -776,7 +776,7 @@ describe('pvx cluster restore, run against the nodes', () => {
     fc.onCommand = undefined;
     fc.node('pve3').reachable = true;
     const from = fc.calls.length;
-    const again = await pvx(recovery!.split(' ').slice(1).concat('--yes'), fc);
+    const again = await pvx(recovery!.split(' ').slice(1), fc);
     expect(again.stderr).not.toContain('error');
     expect(again.code).toBe(0);
     // pve1 and pve2 are members again already: only pve3 is restored
@@ -882,14 +882,14 @@ describe('pvx cluster restore, run against the nodes', () => {
     fc.failures.push({ node: 'pve2', argv: `tar -xzf /var/lib/pvx/backups/${set}/pve2.tar.gz`, result: { exitCode: 2, stderr: 'tar: etc/corosync: Cannot open: No space left on device\n' } });
     const r = await pvx(['-i', inv, '--yes', 'cluster', 'restore', dir], fc);
     expect(r.code).toBe(4);
-    const recovery = /continue with: (pvx -i \S+ cluster restore \S+ --node \S+)\n/.exec(r.stderr)?.[1];
+    const recovery = /continue with: (pvx -i \S+ cluster restore \S+ --node \S+ --yes)\n/.exec(r.stderr)?.[1];
     expect(recovery, r.stderr).toBeDefined();
     // the local pmxcfs started for the restore is still running on pve2: systemctl does not know it
     expect(fc.state('pve2').pmxcfs).toBe('local');
 
     fc.failures.length = 0;
     const from = fc.calls.length;
-    const again = await pvx(recovery!.split(' ').slice(1).concat('--yes'), fc);
+    const again = await pvx(recovery!.split(' ').slice(1), fc);
     expect(again.stderr).not.toContain('error');
     expect(again.code).toBe(0);
     const pve2 = changes(fc, from).filter((c) => c.startsWith('pve2: '));

@@ -2,7 +2,8 @@
  * Ctrl-C during `pvx cluster teardown` and `pvx cluster restore`, pressed as a terminal does (SIGINT
  * to the whole foreground process group, ssh children included), at chosen steps: pvx lets the step
  * under way finish, stops (exit 4, or 130 before the first change) and prints the command that
- * recovers; that command, run as printed (confirmed with --yes, as the interrupted run was), leaves
+ * recovers; that command, run exactly as printed (a run confirmed with --yes prints its continuation
+ * with --yes; putting separated nodes back is a new decision, confirmed here with --yes), leaves
  * either a whole cluster (quorate, every node a member, every guest configuration everywhere) or,
  * for "finish the teardown", every node standalone with its own guests. One lab (e2ek,
  * 10.77.25.0/24, 3 nodes, real sshd and corosync); the cluster is formed once with the nodes' own
@@ -40,9 +41,9 @@ function words(line: string): string[] {
   return r.stdout.split('\0').slice(0, -1);
 }
 
-/** Run a printed `pvx …` line as printed, with --yes (there is no terminal to type the cluster name at). */
-function runPrinted(line: string): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync('sh', ['-c', `${line} --yes`], { encoding: 'utf8', env: { ...process.env, ...env, NO_COLOR: '1', PATH: `${bin}:${process.env['PATH']}` }, timeout: 300_000 });
+/** Run a printed `pvx …` line as printed, plus `extra` (e.g. --yes for a command that asks anew: there is no terminal to type the cluster name at). */
+function runPrinted(line: string, extra = ''): { code: number; stdout: string; stderr: string } {
+  const r = spawnSync('sh', ['-c', `${line}${extra}`], { encoding: 'utf8', env: { ...process.env, ...env, NO_COLOR: '1', PATH: `${bin}:${process.env['PATH']}` }, timeout: 300_000 });
   return { code: r.status ?? -1, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
 }
 
@@ -50,7 +51,7 @@ function runPrinted(line: string): { code: number; stdout: string; stderr: strin
 function printedCtrlC(line: string, when: (stderr: string) => boolean): Promise<CtrlCResult> {
   const w = words(line);
   expect(w[0]).toBe('pvx');
-  return pvxCtrlC([...w.slice(1), '--yes'], env, when).done;
+  return pvxCtrlC(w.slice(1), env, when).done;
 }
 
 /** The line a step's progress prints once it has finished (done or skipped). */
@@ -155,7 +156,8 @@ describe.skipIf(!isRoot)('Ctrl-C during cluster teardown and restore, and the pr
       const restore = /to put the separated node\(s\) back: (pvx .+)$/m.exec(r.stderr)?.[1];
       expect(restore, r.stderr).toMatch(/^pvx -i \S+ cluster restore \S+ --node [a-z0-9,]+$/);
       const stopped = r.stderr.match(/^✔ \[[^\]]+\] .*$/gm)?.pop() ?? '';
-      const again = runPrinted(restore ?? 'false');
+      // putting nodes back is another decision than the teardown the user confirmed: pvx prints it without --yes
+      const again = runPrinted(restore ?? 'false', ' --yes');
       expect(again.code, `${restore}\n${again.stdout}${again.stderr}`).toBe(0);
       await expectWhole();
       recovered.push(`Ctrl-C after "[${p.node}] ${p.title}": stopped after "${stopped.slice(2)}" (exit 4); "${restore?.replace(/^pvx -i \S+ /, 'pvx ')}" made the cluster whole`);
@@ -166,7 +168,7 @@ describe.skipIf(!isRoot)('Ctrl-C during cluster teardown and restore, and the pr
     expect(last.pressed, last.stderr).toBe(true);
     expect(last.code, last.stderr).toBe(4);
     const cont = /to finish the teardown instead, once the cause is fixed: (pvx .+)$/m.exec(last.stderr)?.[1];
-    expect(cont, last.stderr).toMatch(/^pvx -i \S+ cluster teardown$/);
+    expect(cont, last.stderr).toMatch(/^pvx -i \S+ cluster teardown --yes$/);
     const finish = runPrinted(cont ?? 'false');
     expect(finish.code, finish.stdout + finish.stderr).toBe(0);
     await expectAllStandalone();
@@ -178,7 +180,7 @@ describe.skipIf(!isRoot)('Ctrl-C during cluster teardown and restore, and the pr
     // the backup the interrupted run took while the cluster was whole brings every node back
     const set = /^ {2}backups: (\S+) \(on each node/m.exec(last.stderr)?.[1];
     expect(set, last.stderr).toBeDefined();
-    const fromScratch = `pvx -i ${info.inventory} cluster restore ${set}`;
+    const fromScratch = `pvx -i ${info.inventory} cluster restore ${set} --yes`;
     const rec: string[] = [];
     // a restore stopped while the first node's services are down, then once it runs again and the next one is under way
     const restoreStops = ['upload the verified backup', 'start corosync on'];
@@ -188,7 +190,7 @@ describe.skipIf(!isRoot)('Ctrl-C during cluster teardown and restore, and the pr
       expect(r.pressed, r.stderr).toBe(true);
       expect(r.code, r.stderr).toBe(4);
       const next = /continue with: (pvx .+)$/m.exec(r.stderr)?.[1];
-      expect(next, r.stderr).toMatch(/^pvx -i \S+ cluster restore \S+ --node pve1,pve2,pve3$/);
+      expect(next, r.stderr).toMatch(/^pvx -i \S+ cluster restore \S+ --node pve1,pve2,pve3 --yes$/);
       rec.push(`Ctrl-C after the first "${stop}": exit 4, "continue with: ${next?.replace(/^pvx -i \S+ /, 'pvx ')}"`);
       line = next ?? 'false';
     }

@@ -9,7 +9,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkLabHost, labDown, labExec, labFault, labPaths, labRemnants, labStatus, labUp, type LabInfo } from '../../src/lab/index.js';
-import { runProcess, type ProcessResult } from '../../src/transport/process.js';
+import { runProcess, type ProcessResult } from '../../src/lab/process.js';
 
 const NAME = 'e2ea';
 const SUBNET = '10.77.11.0/24';

@@ -12,7 +12,7 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { labDown, labFault, labUp, type LabInfo } from '../../src/lab/index.js';
 import { parseJoinInfo, parsePvecmStatus } from '../../src/pve/parse/index.js';
-import { runProcess, type ProcessResult } from '../../src/transport/process.js';
+import { runProcess, type ProcessResult } from '../../src/lab/process.js';
 
 const LAB = 'h1a';
 const SUBNET = '10.88.1.0/24';

@@ -17,7 +17,7 @@ import {
   parsePvecmStatus,
   parseQmList,
 } from '../../src/pve/parse/index.js';
-import { runProcess, type ProcessResult } from '../../src/transport/process.js';
+import { runProcess, type ProcessResult } from '../../src/lab/process.js';
 
 const LAB = 'e2eb';
 const SUBNET = '10.77.12.0/24';

@@ -10,7 +10,7 @@ import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { labDown, labExec, labUp, type LabInfo } from '../../src/lab/index.js';
-import { runProcess } from '../../src/transport/process.js';
+import { runProcess } from '../../src/lab/process.js';
 import { ROOT, pvx, type CliResult } from '../helpers/cli.js';
 import { formClusterWithPvecm } from '../helpers/lab-cluster.js';
 import { tmpDir } from '../helpers/tmp.js';

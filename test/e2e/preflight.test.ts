@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { labDown, labExec, labFault, labPaths, labUp, type LabInfo } from '../../src/lab/index.js';
-import { runProcess } from '../../src/transport/process.js';
+import { runProcess } from '../../src/lab/process.js';
 
 const NAME = 'e2ep';
 const SUBNET = '10.77.13.0/24';

@@ -16,6 +16,7 @@ import { nothingRead } from '../shared/nothing-read.js';
 import { scopeOfViews } from '../shared/cluster-lock.js';
 import { failedChangeOutcome, readStates, runPlanWithProgress, type ClusterChangeResult, type PlanResult } from '../shared/plan-run.js';
 import { preflightGate } from '../shared/preflight-gate.js';
+import { previewOrRun } from '../shared/dry-run.js';
 
 /** Options of `cluster join`. */
 export interface JoinOptions {
@@ -87,29 +88,31 @@ export async function clusterJoin(deps: Deps, opts: JoinOptions): Promise<Outcom
   if (decision.kind === 'refused') throw refusal(decision, opts.node);
   if (decision.members.length === 2 && !gate.twoNodeWarned) warnings.push(twoNodeWarning(decision.cluster, decision.members));
 
-  if (deps.globals.dryRun) {
-    return { command: COMMAND, result: { title: decision.plan.title, plan: describePlan(decision.plan) }, exitCode: 0, warnings };
-  }
-  // the node, the member and every other online member of its cluster are locked before the first change
-  const { run, steps } = await runPlanWithProgress(deps, t, decision.plan, { lock: scopeOfViews(before.values(), inv.nodes.map((n) => n.name)) });
-  if (run.ok) {
-    return {
-      command: COMMAND,
-      result: {
-        action: 'join',
-        cluster: decision.cluster,
-        outcome: 'joined',
-        summary: `Joined ${opts.node} to cluster '${decision.cluster}': ${opts.via} and ${opts.node} see the same ${decision.members.length} member(s), quorate, /etc/pve writable`,
-        members: decision.members,
-        steps,
-      },
-      exitCode: 0,
-      warnings,
-    };
-  }
-  return failedChangeOutcome(deps, t, {
-    command: COMMAND, action: 'join', cluster: decision.cluster, what: `joining ${opts.node} to '${decision.cluster}'`,
-    run, steps, before, nodes: [opts.via, opts.node], recovery, warnings,
+  return previewOrRun(deps, {
+    preview: () => ({ command: COMMAND, result: { title: decision.plan.title, plan: describePlan(decision.plan) }, exitCode: 0, warnings }),
+    run: async () => {
+      // the node, the member and every other online member of its cluster are locked before the first change
+      const { run, steps } = await runPlanWithProgress(deps, t, decision.plan, { lock: scopeOfViews(before.values(), inv.nodes.map((n) => n.name)) });
+      if (run.ok) {
+        return {
+          command: COMMAND,
+          result: {
+            action: 'join',
+            cluster: decision.cluster,
+            outcome: 'joined',
+            summary: `Joined ${opts.node} to cluster '${decision.cluster}': ${opts.via} and ${opts.node} see the same ${decision.members.length} member(s), quorate, /etc/pve writable`,
+            members: decision.members,
+            steps,
+          },
+          exitCode: 0,
+          warnings,
+        };
+      }
+      return failedChangeOutcome(deps, t, {
+        command: COMMAND, action: 'join', cluster: decision.cluster, what: `joining ${opts.node} to '${decision.cluster}'`,
+        run, steps, before, nodes: [opts.via, opts.node], recovery, warnings,
+      });
+    },
   });
 }
 

@@ -39,6 +39,7 @@ import { nothingRead } from '../shared/nothing-read.js';
 import { scopeOfViews } from '../shared/cluster-lock.js';
 import { failureError, nodeState, readStates, runPlanWithProgress, type NodeState, type StepReport } from '../shared/plan-run.js';
 import { listenForInterrupt } from '../shared/interrupt.js';
+import { previewOrRun } from '../shared/dry-run.js';
 
 const COMMAND = 'cluster restore';
 
@@ -147,7 +148,8 @@ export async function clusterRestore(deps: Deps, opts: RestoreOptions): Promise<
     return true;
   });
   const treatmentFlag = opts.keepChanges ? ['--keep-changes'] : opts.discardChanges ? ['--discard-changes'] : [];
-  const recovery = pvxCommandLine(inv, ['cluster', 'restore', dir, '--node', wanted.join(','), ...treatmentFlag]);
+  // a run the user confirmed with --yes continues the same way: the printed command must run where this one did
+  const recovery = pvxCommandLine(inv, ['cluster', 'restore', dir, '--node', wanted.join(','), ...treatmentFlag, ...(globals.yes ? ['--yes'] : [])]);
   if (restoring.length === 0) {
     return {
       command: COMMAND,
@@ -282,57 +284,59 @@ export async function clusterRestore(deps: Deps, opts: RestoreOptions): Promise<
   if (!expectQuorum) {
     warnings.push(`${[...present].join(', ')} hold ${presentVotes} of ${total} votes: the cluster will not be quorate until more of ${conf.nodes.filter((n) => !present.has(n)).join(', ')} are back`);
   }
-  if (globals.dryRun) {
-    return { command: COMMAND, result: { title: plan.title, cluster, backup: dir, plan: describePlan(plan) }, exitCode: 0, warnings };
-  }
-  await confirmation.ask({
-    preface:
-      `\nRestore ${restoring.join(', ')} into cluster '${cluster}' from ${dir}: ${updateMembers ? `${members.map((m) => m.node).join(', ')} take corosync.conf version ${conf.configVersion} first; ` : ''}` +
-      `their cluster services restart.${skipped.length ? ` Skipped: ${skipped.map((s) => `${s.node} (${s.why})`).join(', ')}.` : ''}\n`,
-    message: `Type the cluster name (${cluster}) to restore:`,
-    typed: cluster,
-    mismatch: `the name did not match '${cluster}': nothing was changed`,
-    untouched: 'nothing was restored',
-  });
+  return previewOrRun(deps, {
+    preview: () => ({ command: COMMAND, result: { title: plan.title, cluster, backup: dir, plan: describePlan(plan) }, exitCode: 0, warnings }),
+    run: async () => {
+      await confirmation.ask({
+        preface:
+          `\nRestore ${restoring.join(', ')} into cluster '${cluster}' from ${dir}: ${updateMembers ? `${members.map((m) => m.node).join(', ')} take corosync.conf version ${conf.configVersion} first; ` : ''}` +
+          `their cluster services restart.${skipped.length ? ` Skipped: ${skipped.map((s) => `${s.node} (${s.why})`).join(', ')}.` : ''}\n`,
+        message: `Type the cluster name (${cluster}) to restore:`,
+        typed: cluster,
+        mismatch: `the name did not match '${cluster}': nothing was changed`,
+        untouched: 'nothing was restored',
+      });
 
-  const interrupt = listenForInterrupt(deps);
-  let done;
-  try {
-    done = await runPlanWithProgress(deps, t, plan, { signal: interrupt.signal, lock: scopeOfViews(before.values(), names) });
-  } finally {
-    interrupt.dispose();
-  }
-  const after = await readStates(t, names);
-  const treatment = guestChanges.length === 0 ? {} : { guestChanges, changesTreatment: opts.keepChanges ? ('keep' as const) : ('discard' as const) };
-  const base = {
-    cluster,
-    backup: dir,
-    skipped,
-    conf: { configVersion: conf.configVersion, nodes: conf.nodes, source: conf.source },
-    databases: nodes.map((n) => ({ node: n.node, database: n.database })),
-    ...treatment,
-    steps: done.steps,
-  };
-  if (!done.run.ok) {
-    const { error } = failureError(deps, done.run, `restoring ${restoring.join(', ')}`, before, after, recovery);
-    return {
-      command: COMMAND,
-      result: { ...base, outcome: 'failed', summary: error.message.split('\n')[0] ?? '', restored: [], nodes: [...after.values()].map(nodeState), journal: String(error.details?.['journal'] ?? ''), recovery },
-      exitCode: error.exitCode,
-      warnings,
-      error,
-    };
-  }
-  const view = membershipOf(after.get(restoring[0] as string)) ?? membershipOf(authority ? after.get(authority.node) : undefined);
-  const summary = `restored ${restoring.join(', ')} into cluster '${cluster}' (corosync.conf version ${conf.configVersion})`;
-  const result: RestoreResult = { ...base, outcome: 'restored', summary, restored: restoring, ...(view ? { membership: view } : {}) };
-  if (view && !view.quorate) {
-    const error = new NotQuorateError(`${summary}, but the cluster is not quorate: ${view.online.length} of ${view.configured.length} node(s) online`, {
-      hint: `restore or start the other nodes (${view.configured.filter((n) => !view.online.includes(n)).join(', ')})`,
-    });
-    return { command: COMMAND, result, exitCode: error.exitCode, warnings, error };
-  }
-  return { command: COMMAND, result, exitCode: 0, warnings };
+      const interrupt = listenForInterrupt(deps);
+      let done;
+      try {
+        done = await runPlanWithProgress(deps, t, plan, { signal: interrupt.signal, lock: scopeOfViews(before.values(), names) });
+      } finally {
+        interrupt.dispose();
+      }
+      const after = await readStates(t, names);
+      const treatment = guestChanges.length === 0 ? {} : { guestChanges, changesTreatment: opts.keepChanges ? ('keep' as const) : ('discard' as const) };
+      const base = {
+        cluster,
+        backup: dir,
+        skipped,
+        conf: { configVersion: conf.configVersion, nodes: conf.nodes, source: conf.source },
+        databases: nodes.map((n) => ({ node: n.node, database: n.database })),
+        ...treatment,
+        steps: done.steps,
+      };
+      if (!done.run.ok) {
+        const { error } = failureError(deps, done.run, `restoring ${restoring.join(', ')}`, before, after, recovery);
+        return {
+          command: COMMAND,
+          result: { ...base, outcome: 'failed', summary: error.message.split('\n')[0] ?? '', restored: [], nodes: [...after.values()].map(nodeState), journal: String(error.details?.['journal'] ?? ''), recovery },
+          exitCode: error.exitCode,
+          warnings,
+          error,
+        };
+      }
+      const view = membershipOf(after.get(restoring[0] as string)) ?? membershipOf(authority ? after.get(authority.node) : undefined);
+      const summary = `restored ${restoring.join(', ')} into cluster '${cluster}' (corosync.conf version ${conf.configVersion})`;
+      const result: RestoreResult = { ...base, outcome: 'restored', summary, restored: restoring, ...(view ? { membership: view } : {}) };
+      if (view && !view.quorate) {
+        const error = new NotQuorateError(`${summary}, but the cluster is not quorate: ${view.online.length} of ${view.configured.length} node(s) online`, {
+          hint: `restore or start the other nodes (${view.configured.filter((n) => !view.online.includes(n)).join(', ')})`,
+        });
+        return { command: COMMAND, result, exitCode: error.exitCode, warnings, error };
+      }
+      return { command: COMMAND, result, exitCode: 0, warnings };
+    },
+  });
 }
 
 /**

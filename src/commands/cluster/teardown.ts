@@ -27,6 +27,7 @@ import { listenForInterrupt, waitAtHold } from '../shared/interrupt.js';
 import { confirmOrCancel } from '../shared/confirm.js';
 import { runPlanWithProgress } from '../shared/plan-run.js';
 import { scopeOfViews, takeClusterLock, type HeldClusterLock } from '../shared/cluster-lock.js';
+import { previewOrRun } from '../shared/dry-run.js';
 
 const COMMAND = 'cluster teardown';
 
@@ -99,6 +100,8 @@ function sharedStorageNote(s: readonly SharedStorage[]): string | undefined {
 /** Run `cluster teardown`. */
 export async function clusterTeardown(deps: Deps, opts: TeardownOptions): Promise<Outcome<TeardownResult | TeardownPlanResult>> {
   const { globals } = deps;
+  // a run confirmed with --yes continues the same way: the printed command must run where this one did
+  const yes = globals.yes ? ['--yes'] : [];
   const confirmation = confirmOrCancel(deps, { noTtyMessage: 'tearing down a cluster needs a confirmation, and there is no terminal to ask at' });
   const backupDirProblem = opts.backupDir !== undefined ? localPathProblem(opts.backupDir) : undefined;
   if (backupDirProblem) throw new UsageError(`--backup-dir: ${backupDirProblem}`, { hint: 'give a directory, e.g. --backup-dir ~/pvx-backups' });
@@ -151,165 +154,166 @@ export async function clusterTeardown(deps: Deps, opts: TeardownOptions): Promis
     { read: readMembership, timing },
   );
 
-  if (globals.dryRun) {
-    return {
+  return previewOrRun(deps, {
+    preview: () => ({
       command: COMMAND,
       result: { title: `tear down cluster '${input.cluster}'`, cluster: input.cluster, backupDir: store.dir, plan: [...describePlan(backupPlan), ...describePlan(td.plan)] },
       exitCode: 0,
       warnings: [...warnings, ...(storageNote ? [storageNote] : [])],
-    };
-  }
-
-  const authority = facts.readings.find((r) => r.node === input.last)?.membership;
-  const overview: TeardownOverview = {
-    cluster: input.cluster,
-    quorate: authority?.kind === 'member' ? authority.quorate : undefined,
-    nodes: input.nodes,
-    facts,
-    last: input.last,
-    others: input.others.map((o) => o.node),
-    removeOnly: input.removeOnly,
-    expectedBefore: td.expectedBefore,
-    ...(input.qdevice ? { qdevice: input.qdevice } : {}),
-    localDir: store.dir,
-    nodeDir: nodeBackupDir(set),
-  };
-  if (!globals.json && !globals.quiet) {
-    const { renderTeardownOverview } = await import('./render-teardown.js');
-    deps.io.err(renderTeardownOverview(overview, deps.theme));
-  }
-  await confirmation.ask({
-    message: `Type the cluster name (${input.cluster}) to tear it down:`,
-    typed: input.cluster,
-    mismatch: `the name did not match '${input.cluster}': nothing was changed`,
-    untouched: `cluster '${input.cluster}' was not touched`,
-  });
-
-  const before = new Map(facts.readings.map((r) => [r.node, r.membership]));
-  const nodeResults = (after?: ReadonlyMap<string, Membership>): TeardownNodeResult[] =>
-    input.nodes.map((n) => {
-      const rec = td.records.get(n.name);
-      const a = after?.get(n.name);
-      return {
-        name: n.name,
-        role: n.role,
-        before: n.detail,
-        ...(a ? { after: describeMembership(a) } : {}),
-        guestsBefore: labels(facts.guestFiles.get(n.name)),
-        ...(rec?.guestsAfter ? { guestsAfter: labels(rec.guestsAfter) } : {}),
-        ...(rec?.foldersRemoved ? { foldersRemoved: rec.foldersRemoved } : {}),
-        ...(rec?.foldersKept && rec.foldersKept.length > 0 ? { foldersKept: rec.foldersKept } : {}),
+    }),
+    run: async () => {
+      const authority = facts.readings.find((r) => r.node === input.last)?.membership;
+      const overview: TeardownOverview = {
+        cluster: input.cluster,
+        quorate: authority?.kind === 'member' ? authority.quorate : undefined,
+        nodes: input.nodes,
+        facts,
+        last: input.last,
+        others: input.others.map((o) => o.node),
+        removeOnly: input.removeOnly,
+        expectedBefore: td.expectedBefore,
+        ...(input.qdevice ? { qdevice: input.qdevice } : {}),
+        localDir: store.dir,
+        nodeDir: nodeBackupDir(set),
       };
-    });
-  const downNodes = input.nodes.filter((n) => n.role === 'down').map((n) => ({ node: n.name, advice: downNodeAdvice(inv, n.name) }));
-  const interrupt = listenForInterrupt(deps);
-  // one lock for both phases, on every node that answered: the cluster is taken apart in between
-  const lockScope = scopeOfViews(before.values(), names);
-  let lock: HeldClusterLock | undefined;
-  try {
-    lock = await takeClusterLock(deps, t, lockScope);
-    // phase 1: backups; a failure is undone on the nodes and the workstation copy is dropped
-    const b = await runPlanWithProgress(deps, t, backupPlan, { signal: interrupt.signal, lock: lockScope });
-    if (!b.run.ok) {
-      store.remove();
-      const recovery = pvxCommandLine(inv, ['cluster', 'teardown', ...(opts.backupDir !== undefined ? ['--backup-dir', opts.backupDir] : [])]);
-      const { error } = failureError(deps, b.run, `backing up cluster '${input.cluster}'`, before, before, recovery);
-      return failed(error, b.steps, nodeResults(), `the backups failed; nothing was changed (${error.message.split('\n')[0] ?? ''})`);
-    }
-    const records = backups.map((x) => x.record);
-    const manifest = store.writeManifest(input.cluster, set, new Date(deps.now()).toISOString(), records);
-    for (const r of records) {
-      const lacking = CLUSTER_ESSENTIALS.filter((f) => !r.files.includes(entryOf(f)));
-      if (lacking.length > 0) warnings.push(`${r.node} had no ${lacking.join(', ')} to back up`);
-    }
-    const backupInfo: TeardownBackups = {
-      dir: store.dir,
-      nodeDir: nodeBackupDir(set),
-      nodes: manifest.nodes.map((n) => ({ node: n.node, file: path.join(store.dir, n.file), nodeFile: n.nodePath, sha256: n.sha256, files: n.files, missing: n.missing })),
-    };
-    deps.progress.note(`backups verified on ${records.length} node(s) and copied to ${store.dir}`);
-    const notHeld = records.flatMap((r: NodeBackup) => r.missing.map((m) => `${r.node}: ${m}`));
-    if (notHeld.length > 0) warnings.push(`not on the node, so not in its backup: ${notHeld.join('; ')}`);
-
-    // phase 2: the teardown
-    const done = await runPlanWithProgress(deps, t, td.plan, {
-      signal: interrupt.signal,
-      lock: lockScope,
-      betweenSteps: async (next) => {
-        if (hold && td.firstStepOf.get(hold.node) === next) await waitAtHold(hold, interrupt.signal, (s) => deps.progress.note(s));
-      },
-    });
-    const after = await readStates(t, names);
-    if (!done.run.ok) {
-      const f = done.run.failed;
-      // a node was touched once one of its steps ran; one that could not be reached at its first step was not
-      const reached = f ? f.index : done.run.done.length;
-      const touched = [...td.firstStepOf.entries()]
-        .filter(([, i]) => (f ? i < reached || (i === reached && !f.unreachable) : i < reached))
-        .map(([n]) => n);
-      const changed = done.run.changed || touched.length > 0;
-      const restore = pvxCommandLine(inv, ['cluster', 'restore', store.dir, ...(touched.length > 0 ? ['--node', touched.join(',')] : [])]);
-      const cont = pvxCommandLine(inv, ['cluster', 'teardown']);
-      const journal = journalFile(deps);
-      const where = f ? ` at teardown step ${f.index + 1} on ${f.step.node} (${f.step.title})` : '';
-      const cause = f ? f.message : 'cancelled with Ctrl-C';
-      const states = names.map((n) => `  ${n}: ${describeMembership(after.get(n) ?? { node: n, kind: 'error', message: 'not read' })}${touched.includes(n) ? ' [separation started]' : ''}`);
-      const details = {
-        failedStep: f ? { index: f.index + 1, node: f.step.node, title: f.step.title, message: f.message } : null,
-        nodes: names.map((n) => ({ name: n, state: after.get(n)?.kind ?? 'error', detail: describeMembership(after.get(n) ?? { node: n, kind: 'error', message: 'not read' }), separationStarted: touched.includes(n) })),
-        backups: backupInfo,
-        journal,
-        restore,
-        continue: cont,
-      };
-      let error: PvxError;
-      if (!changed) {
-        const kept = `the verified backups stay in ${store.dir}`;
-        if (done.run.cancelled) error = new CancelledError(`teardown of '${input.cluster}' cancelled before any change; ${kept}`, { details });
-        else if (f?.unreachable) error = new UnreachableError(f.step.node, `teardown of '${input.cluster}' stopped before any change${where}: ${cause}; ${kept}`, { details, hint: `once ${f.step.node} answers, run again: ${cont}` });
-        else error = new StepError(`teardown of '${input.cluster}' stopped before any change${where}: ${cause}; ${kept}`, { details, hint: `fix the cause and run again: ${cont}` });
-      } else {
-        error = new ChangedThenFailedError(
-          [
-            `teardown of '${input.cluster}' stopped after changes${where}: ${cause}`,
-            ...states,
-            `  backups: ${store.dir} (on each node: ${nodeBackupDir(set)}/)`,
-            `  journal: ${journal}`,
-          ].join('\n'),
-          { details, hint: `to put the separated node(s) back: ${restore}\n      to finish the teardown instead, once the cause is fixed: ${cont}` },
-        );
+      if (!globals.json && !globals.quiet) {
+        const { renderTeardownOverview } = await import('./render-teardown.js');
+        deps.io.err(renderTeardownOverview(overview, deps.theme));
       }
-      return failed(error, [...b.steps, ...done.steps], nodeResults(after), error.message.split('\n')[0] ?? '', { backups: backupInfo, journal, restore, continue: cont });
-    }
-    const notes: string[] = [];
-    const standalone = names.filter((n) => td.records.has(n));
-    if (input.qdevice) {
-      notes.push(`the QDevice${input.qdevice.host ? ` (QNetd host ${input.qdevice.host})` : ''} was removed before any node left (pvecm qdevice remove on ${input.last})`);
-    }
-    notes.push(...folderNotes(td.records, backupInfo));
-    if (storageNote) warnings.push(storageNote);
-    for (const dn of downNodes) warnings.push(dn.advice);
-    const summary = `cluster '${input.cluster}' is torn down: ${standalone.join(', ')} ${standalone.length === 1 ? 'is' : 'are'} standalone${input.removeOnly.length ? `; ${input.removeOnly.join(', ')} removed from the membership` : ''}`;
-    return {
-      command: COMMAND,
-      result: { cluster: input.cluster, outcome: 'torn-down', summary, nodes: nodeResults(after), backups: backupInfo, steps: [...b.steps, ...done.steps], downNodes, notes, restore: pvxCommandLine(inv, ['cluster', 'restore', store.dir]) },
-      exitCode: 0,
-      warnings,
-    };
-  } finally {
-    await lock?.release();
-    interrupt.dispose();
-  }
+      await confirmation.ask({
+        message: `Type the cluster name (${input.cluster}) to tear it down:`,
+        typed: input.cluster,
+        mismatch: `the name did not match '${input.cluster}': nothing was changed`,
+        untouched: `cluster '${input.cluster}' was not touched`,
+      });
 
-  function failed(error: PvxError, steps: StepReport[], nodes: TeardownNodeResult[], summary: string, extra: Partial<TeardownResult> = {}): Outcome<TeardownResult> {
-    const qdeviceGone = input.qdevice !== undefined && steps.some((s) => s.command.join(' ') === 'pvecm qdevice remove' && s.status === 'ok');
-    if (qdeviceGone) warnings.push(`the QDevice was removed from '${input.cluster}' before the failure; to set it up again once the cluster is whole: pvecm qdevice setup ${input.qdevice?.host ?? '<QNetd address>'}`);
-    return {
-      command: COMMAND,
-      result: { cluster: input.cluster, outcome: 'failed', summary, nodes, steps, downNodes, notes: [], ...extra },
-      exitCode: error.exitCode,
-      warnings,
-      error,
-    };
-  }
+      const before = new Map(facts.readings.map((r) => [r.node, r.membership]));
+      const nodeResults = (after?: ReadonlyMap<string, Membership>): TeardownNodeResult[] =>
+        input.nodes.map((n) => {
+          const rec = td.records.get(n.name);
+          const a = after?.get(n.name);
+          return {
+            name: n.name,
+            role: n.role,
+            before: n.detail,
+            ...(a ? { after: describeMembership(a) } : {}),
+            guestsBefore: labels(facts.guestFiles.get(n.name)),
+            ...(rec?.guestsAfter ? { guestsAfter: labels(rec.guestsAfter) } : {}),
+            ...(rec?.foldersRemoved ? { foldersRemoved: rec.foldersRemoved } : {}),
+            ...(rec?.foldersKept && rec.foldersKept.length > 0 ? { foldersKept: rec.foldersKept } : {}),
+          };
+        });
+      const downNodes = input.nodes.filter((n) => n.role === 'down').map((n) => ({ node: n.name, advice: downNodeAdvice(inv, n.name) }));
+      const interrupt = listenForInterrupt(deps);
+      // one lock for both phases, on every node that answered: the cluster is taken apart in between
+      const lockScope = scopeOfViews(before.values(), names);
+      let lock: HeldClusterLock | undefined;
+      try {
+        lock = await takeClusterLock(deps, t, lockScope);
+        // phase 1: backups; a failure is undone on the nodes and the workstation copy is dropped
+        const b = await runPlanWithProgress(deps, t, backupPlan, { signal: interrupt.signal, lock: lockScope });
+        if (!b.run.ok) {
+          store.remove();
+          const recovery = pvxCommandLine(inv, ['cluster', 'teardown', ...(opts.backupDir !== undefined ? ['--backup-dir', opts.backupDir] : []), ...yes]);
+          const { error } = failureError(deps, b.run, `backing up cluster '${input.cluster}'`, before, before, recovery);
+          return failed(error, b.steps, nodeResults(), `the backups failed; nothing was changed (${error.message.split('\n')[0] ?? ''})`);
+        }
+        const records = backups.map((x) => x.record);
+        const manifest = store.writeManifest(input.cluster, set, new Date(deps.now()).toISOString(), records);
+        for (const r of records) {
+          const lacking = CLUSTER_ESSENTIALS.filter((f) => !r.files.includes(entryOf(f)));
+          if (lacking.length > 0) warnings.push(`${r.node} had no ${lacking.join(', ')} to back up`);
+        }
+        const backupInfo: TeardownBackups = {
+          dir: store.dir,
+          nodeDir: nodeBackupDir(set),
+          nodes: manifest.nodes.map((n) => ({ node: n.node, file: path.join(store.dir, n.file), nodeFile: n.nodePath, sha256: n.sha256, files: n.files, missing: n.missing })),
+        };
+        deps.progress.note(`backups verified on ${records.length} node(s) and copied to ${store.dir}`);
+        const notHeld = records.flatMap((r: NodeBackup) => r.missing.map((m) => `${r.node}: ${m}`));
+        if (notHeld.length > 0) warnings.push(`not on the node, so not in its backup: ${notHeld.join('; ')}`);
+
+        // phase 2: the teardown
+        const done = await runPlanWithProgress(deps, t, td.plan, {
+          signal: interrupt.signal,
+          lock: lockScope,
+          betweenSteps: async (next) => {
+            if (hold && td.firstStepOf.get(hold.node) === next) await waitAtHold(hold, interrupt.signal, (s) => deps.progress.note(s));
+          },
+        });
+        const after = await readStates(t, names);
+        if (!done.run.ok) {
+          const f = done.run.failed;
+          // a node was touched once one of its steps ran; one that could not be reached at its first step was not
+          const reached = f ? f.index : done.run.done.length;
+          const touched = [...td.firstStepOf.entries()]
+            .filter(([, i]) => (f ? i < reached || (i === reached && !f.unreachable) : i < reached))
+            .map(([n]) => n);
+          const changed = done.run.changed || touched.length > 0;
+          const restore = pvxCommandLine(inv, ['cluster', 'restore', store.dir, ...(touched.length > 0 ? ['--node', touched.join(',')] : [])]);
+          const cont = pvxCommandLine(inv, ['cluster', 'teardown', ...yes]);
+          const journal = journalFile(deps);
+          const where = f ? ` at teardown step ${f.index + 1} on ${f.step.node} (${f.step.title})` : '';
+          const cause = f ? f.message : 'cancelled with Ctrl-C';
+          const states = names.map((n) => `  ${n}: ${describeMembership(after.get(n) ?? { node: n, kind: 'error', message: 'not read' })}${touched.includes(n) ? ' [separation started]' : ''}`);
+          const details = {
+            failedStep: f ? { index: f.index + 1, node: f.step.node, title: f.step.title, message: f.message } : null,
+            nodes: names.map((n) => ({ name: n, state: after.get(n)?.kind ?? 'error', detail: describeMembership(after.get(n) ?? { node: n, kind: 'error', message: 'not read' }), separationStarted: touched.includes(n) })),
+            backups: backupInfo,
+            journal,
+            restore,
+            continue: cont,
+          };
+          let error: PvxError;
+          if (!changed) {
+            const kept = `the verified backups stay in ${store.dir}`;
+            if (done.run.cancelled) error = new CancelledError(`teardown of '${input.cluster}' cancelled before any change; ${kept}`, { details });
+            else if (f?.unreachable) error = new UnreachableError(f.step.node, `teardown of '${input.cluster}' stopped before any change${where}: ${cause}; ${kept}`, { details, hint: `once ${f.step.node} answers, run again: ${cont}` });
+            else error = new StepError(`teardown of '${input.cluster}' stopped before any change${where}: ${cause}; ${kept}`, { details, hint: `fix the cause and run again: ${cont}` });
+          } else {
+            error = new ChangedThenFailedError(
+              [
+                `teardown of '${input.cluster}' stopped after changes${where}: ${cause}`,
+                ...states,
+                `  backups: ${store.dir} (on each node: ${nodeBackupDir(set)}/)`,
+                `  journal: ${journal}`,
+              ].join('\n'),
+              { details, hint: `to put the separated node(s) back: ${restore}\n      to finish the teardown instead, once the cause is fixed: ${cont}` },
+            );
+          }
+          return failed(error, [...b.steps, ...done.steps], nodeResults(after), error.message.split('\n')[0] ?? '', { backups: backupInfo, journal, restore, continue: cont });
+        }
+        const notes: string[] = [];
+        const standalone = names.filter((n) => td.records.has(n));
+        if (input.qdevice) {
+          notes.push(`the QDevice${input.qdevice.host ? ` (QNetd host ${input.qdevice.host})` : ''} was removed before any node left (pvecm qdevice remove on ${input.last})`);
+        }
+        notes.push(...folderNotes(td.records, backupInfo));
+        if (storageNote) warnings.push(storageNote);
+        for (const dn of downNodes) warnings.push(dn.advice);
+        const summary = `cluster '${input.cluster}' is torn down: ${standalone.join(', ')} ${standalone.length === 1 ? 'is' : 'are'} standalone${input.removeOnly.length ? `; ${input.removeOnly.join(', ')} removed from the membership` : ''}`;
+        return {
+          command: COMMAND,
+          result: { cluster: input.cluster, outcome: 'torn-down', summary, nodes: nodeResults(after), backups: backupInfo, steps: [...b.steps, ...done.steps], downNodes, notes, restore: pvxCommandLine(inv, ['cluster', 'restore', store.dir]) },
+          exitCode: 0,
+          warnings,
+        };
+      } finally {
+        await lock?.release();
+        interrupt.dispose();
+      }
+
+      function failed(error: PvxError, steps: StepReport[], nodes: TeardownNodeResult[], summary: string, extra: Partial<TeardownResult> = {}): Outcome<TeardownResult> {
+        const qdeviceGone = input.qdevice !== undefined && steps.some((s) => s.command.join(' ') === 'pvecm qdevice remove' && s.status === 'ok');
+        if (qdeviceGone) warnings.push(`the QDevice was removed from '${input.cluster}' before the failure; to set it up again once the cluster is whole: pvecm qdevice setup ${input.qdevice?.host ?? '<QNetd address>'}`);
+        return {
+          command: COMMAND,
+          result: { cluster: input.cluster, outcome: 'failed', summary, nodes, steps, downNodes, notes: [], ...extra },
+          exitCode: error.exitCode,
+          warnings,
+          error,
+        };
+      }
+    },
+  });
 }

@@ -25,6 +25,7 @@ import { takeClusterLock, type HeldClusterLock } from '../shared/cluster-lock.js
 import { listenForInterrupt } from '../shared/interrupt.js';
 import { poolProgress } from '../migrate/progress.js';
 import { targetProblem } from '../migrate/run.js';
+import { previewOrRun } from '../shared/dry-run.js';
 
 export type { NodeMoveInput } from '../../workflows/node/options.js';
 
@@ -304,40 +305,43 @@ export async function nodeDrain(deps: Deps, input: NodeMoveInput): Promise<Outco
   if (f.haUnread !== undefined) warnings.push(`could not read the HA status (${f.haUnread}): only guests whose resources show an HA state are treated as HA-managed`);
   for (const x of f.targets) if (x.problem !== undefined) warnings.push(`${x.node} takes no guests: ${x.problem}`);
 
-  if (deps.globals.dryRun) {
-    const plan = moveSteps(placed);
-    const title = `drain ${o.node}: move ${plan.length} of ${placed.length} guest(s)${o.parallel > 1 ? `, ${o.parallel} at a time` : ''}`;
-    const placement = placementOf(placed);
-    const v = verdict(
-      placement.map((p) => ({ ...p, status: p.target === null ? 'skipped' : 'migrated', durationMs: 0 })),
-      o,
-      true,
-    );
-    return { command: 'node drain', result: { node: o.node, title, plan, placement }, exitCode: v.exitCode, warnings, ...(v.error ? { error: v.error } : {}) };
-  }
-
-  const interrupt = listenForInterrupt(deps);
-  let lock: HeldClusterLock | undefined;
-  let guests: DrainGuestResult[];
-  try {
-    const used = [...new Set(placed.flatMap((p) => (p.kind === 'move' ? [p.target] : [])))];
-    if (used.length > 0) {
-      const nodes = [o.node, ...used];
-      lock = await takeClusterLock(deps, f.t, { nodes, companions: f.res.nodes.filter((n) => n.online && f.inventory.has(n.node) && !nodes.includes(n.node)).map((n) => n.node) });
-    }
-    guests = await runPlacement(deps, f, o, placed, interrupt.signal);
-  } finally {
-    await lock?.release();
-    interrupt.dispose();
-  }
-  for (const [node, why] of f.reader.passedOver) warnings.push(`${node} could not be read (${why}); the cluster resources were read from another member`);
-  const notStarted = guests.filter((g) => g.reason === 'not started: cancelled with Ctrl-C').length;
-  if (interrupt.signal.aborted && notStarted > 0) {
-    const error = new CancelledError(`cancelled with Ctrl-C: ${notStarted} guest(s) not started; the guests already moving were finished`, {
-      hint: `continue with: ${drainCommand(o)}`,
-    });
-    return { command: 'node drain', result: { node: o.node, guests }, exitCode: error.exitCode, warnings, error };
-  }
-  const v = verdict(guests, o, false);
-  return { command: 'node drain', result: { node: o.node, guests }, exitCode: v.exitCode, warnings, ...(v.error ? { error: v.error } : {}) };
+  return previewOrRun(deps, {
+    preview: () => {
+      const plan = moveSteps(placed);
+      const title = `drain ${o.node}: move ${plan.length} of ${placed.length} guest(s)${o.parallel > 1 ? `, ${o.parallel} at a time` : ''}`;
+      const placement = placementOf(placed);
+      const v = verdict(
+        placement.map((p) => ({ ...p, status: p.target === null ? 'skipped' : 'migrated', durationMs: 0 })),
+        o,
+        true,
+      );
+      return { command: 'node drain', result: { node: o.node, title, plan, placement }, exitCode: v.exitCode, warnings, ...(v.error ? { error: v.error } : {}) };
+    },
+    run: async () => {
+      const interrupt = listenForInterrupt(deps);
+      let lock: HeldClusterLock | undefined;
+      let guests: DrainGuestResult[];
+      try {
+        const used = [...new Set(placed.flatMap((p) => (p.kind === 'move' ? [p.target] : [])))];
+        if (used.length > 0) {
+          const nodes = [o.node, ...used];
+          lock = await takeClusterLock(deps, f.t, { nodes, companions: f.res.nodes.filter((n) => n.online && f.inventory.has(n.node) && !nodes.includes(n.node)).map((n) => n.node) });
+        }
+        guests = await runPlacement(deps, f, o, placed, interrupt.signal);
+      } finally {
+        await lock?.release();
+        interrupt.dispose();
+      }
+      for (const [node, why] of f.reader.passedOver) warnings.push(`${node} could not be read (${why}); the cluster resources were read from another member`);
+      const notStarted = guests.filter((g) => g.reason === 'not started: cancelled with Ctrl-C').length;
+      if (interrupt.signal.aborted && notStarted > 0) {
+        const error = new CancelledError(`cancelled with Ctrl-C: ${notStarted} guest(s) not started; the guests already moving were finished`, {
+          hint: `continue with: ${drainCommand(o)}`,
+        });
+        return { command: 'node drain', result: { node: o.node, guests }, exitCode: error.exitCode, warnings, error };
+      }
+      const v = verdict(guests, o, false);
+      return { command: 'node drain', result: { node: o.node, guests }, exitCode: v.exitCode, warnings, ...(v.error ? { error: v.error } : {}) };
+    },
+  });
 }

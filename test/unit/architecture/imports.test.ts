@@ -17,7 +17,6 @@ const LAB_FACE = [
   'config/paths.ts',
   'errors.ts',
   'pve/parse/corosync-conf.ts',
-  'transport/process.ts',
   'transport/quote.ts',
 ];
 

@@ -1,7 +1,7 @@
 /**
  * Run a program and collect its output with node:child_process alone. The simulated tools start
  * a Node process per call, and loading execa (≈140 modules) cost more CPU than the tool's own
- * work; results match transport/process.ts's runProcess for the options the tools use.
+ * work; results match lab/process.ts's runProcess for the options the tools use.
  */
 import { spawn } from 'node:child_process';
 

@@ -1,4 +1,4 @@
-/** The one seam through which pvx starts local processes (execa). */
+/** The one seam through which the lab starts local processes (execa); the product's own runner is transport/stream-process.ts. */
 import { spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { execa } from 'execa';
