@@ -17,6 +17,7 @@ export default defineConfig({
           name: 'e2e',
           include: ['test/e2e/**/*.test.ts'],
           fileParallelism: false,
+          setupFiles: ['test/helpers/lab-control-dirs.ts'],
           // The lab's per-node pmxcfs can stay read-only for a while after a membership change under
           // heavy load (a known lab defect, not pvx's): a failed end-to-end test runs once more. A
           // test that fails twice fails the run.
@@ -30,6 +31,7 @@ export default defineConfig({
           name: 'bench',
           include: ['test/bench/**/*.run.ts'],
           fileParallelism: false,
+          setupFiles: ['test/helpers/lab-control-dirs.ts'],
           testTimeout: 600_000,
         },
       },

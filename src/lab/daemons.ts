@@ -1,6 +1,6 @@
 /** Bringing a node's services to the wanted state through its own systemctl stand-in. */
-import { parseCorosyncConf } from '../pve/parse/corosync-conf.js';
 import { NODE_BIN_DIR } from './layout.js';
+import { parseConf } from './sim/core/corosync-conf.js';
 import { execInNode, type RunningNode } from './exec.js';
 import { readNodeFile, unitPid } from './node-fs.js';
 import { COROSYNC_CONF, HA_UNITS, unit, UNITS, type UnitId } from './units.js';
@@ -17,7 +17,9 @@ export async function unitStates(initPid: number): Promise<Record<UnitId, boolea
 /** True when a corosync.conf has a `device { … }` inside its quorum section. */
 export function hasQuorumDevice(conf: string): boolean {
   try {
-    return parseCorosyncConf(conf).quorum?.['device'] !== undefined;
+    // the simulator's own parse_conf: the lab shares no parser with the product it tests
+    const quorum = parseConf(conf)?.main['quorum'];
+    return typeof quorum === 'object' && !Array.isArray(quorum) && quorum['device'] !== undefined;
   } catch {
     return false;
   }

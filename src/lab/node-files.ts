@@ -1,5 +1,5 @@
 /** Contents of the files `lab up` writes into a node's /etc (pure; written by node-setup). */
-import { shQuote } from '../transport/quote.js';
+import { labWord } from './sh-words.js';
 import { NODE_DPKG_DIR, NODE_IDENTITY_FILE } from './layout.js';
 import { LAB_DOMAIN, type LabSubnet } from './names.js';
 import { NODE_PATH } from './units.js';
@@ -122,12 +122,12 @@ export function chronyConf(opts: { server: boolean; serverAddress: string; subne
  * version); only then does the simulator have to bring it up to date first.
  */
 export function toolWrapper(nodeBinary: string, mainJs: string, tool: string): string {
-  const sim = `exec ${shQuote(nodeBinary)} ${shQuote(mainJs)} ${shQuote(tool)} "$@"\n`;
+  const sim = `exec ${labWord(nodeBinary)} ${labWord(mainJs)} ${labWord(tool)} "$@"\n`;
   if (tool !== 'dpkg-query') return `#!/bin/sh\n${sim}`;
-  const d = shQuote(NODE_DPKG_DIR);
+  const d = labWord(NODE_DPKG_DIR);
   return (
     '#!/bin/sh\n' +
-    `if [ ${d}/status -nt /var/lib/dpkg/status ] && [ ${d}/status -nt ${shQuote(NODE_IDENTITY_FILE)} ]; then\n` +
+    `if [ ${d}/status -nt /var/lib/dpkg/status ] && [ ${d}/status -nt ${labWord(NODE_IDENTITY_FILE)} ]; then\n` +
     `  exec /usr/bin/dpkg-query --admindir=${d} "$@"\n` +
     'fi\n' +
     sim

@@ -4,7 +4,7 @@ import { chown, mkdir, rm, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runProcess } from './process.js';
-import { shJoin } from '../transport/quote.js';
+import { labLine } from './sh-words.js';
 import { NODE_BIN_DIR, NODE_IDENTITY_FILE, type LabPaths, type NodeIdentity } from './layout.js';
 import { isUnder } from './mounts.js';
 import { chronyConf, environmentFile, hostsFile, sshdConfig, toolWrapper, type NodeRef } from './node-files.js';
@@ -57,7 +57,7 @@ export async function rebindApp(p: BootPlan): Promise<boolean> {
     ['umount', '-l', p.paths.app],
     ['mount', '--bind', p.appDir, p.paths.app],
   ];
-  const script = cmds.map((c, i) => (i === 0 ? `${shJoin(c)} || true` : shJoin(c))).join('\n');
+  const script = cmds.map((c, i) => (i === 0 ? `${labLine(c)} || true` : labLine(c))).join('\n');
   const r = await runProcess('nsenter', [...nsenterOptions(p.files), '--', 'sh', '-e', '-c', script], { cleanEnv: true, env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' } });
   return r.exitCode === 0;
 }
@@ -86,7 +86,7 @@ export async function bootNode(p: BootPlan): Promise<number> {
     hostname: p.node.name,
     inheritedNsMounts: await inheritedNsMounts(init),
   });
-  const script = cmds.map((c) => (c[0] === 'umount' ? `${shJoin(c)} || true` : shJoin(c))).join('\n');
+  const script = cmds.map((c) => (c[0] === 'umount' ? `${labLine(c)} || true` : labLine(c))).join('\n');
   const r = await runProcess('nsenter', [...nsenterOptions(p.files), '--', 'sh', '-e', '-c', script], {
     cleanEnv: true,
     env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C' },

@@ -18,7 +18,7 @@ import { ensureHostKeys, readHostKeys } from './ssh-material.js';
 import type { NodeState, QnetdState } from './state.js';
 
 export type { QnetdState } from './state.js';
-import { shQuote } from '../transport/quote.js';
+import { labWord } from './sh-words.js';
 
 /** Host name of the QNetd host (its directory under nodes/ and its ns files carry it too). */
 export const QNETD_NAME = 'qnetd';
@@ -58,7 +58,7 @@ function files(lab: string, q: Pick<QnetdState, 'name' | 'netns'>): NodeNsFiles 
 /** Run `argv` inside the QNetd host with a daemon's clean environment. */
 async function inQnetd(f: NodeNsFiles, argv: readonly string[], stderrFile?: string): Promise<ProcessResult> {
   const env = ['PATH=/usr/sbin:/usr/bin:/sbin:/bin', 'LANG=C.UTF-8'];
-  const script = stderrFile ? ['sh', '-c', `exec "$@" 2>>${shQuote(stderrFile)}`, 'sh', ...argv] : [...argv];
+  const script = stderrFile ? ['sh', '-c', `exec "$@" 2>>${labWord(stderrFile)}`, 'sh', ...argv] : [...argv];
   return runProcess('nsenter', [...nsenterOptions(f), '--', 'env', '-i', '-C', '/', ...env, ...script], {
     cleanEnv: true,
     env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' },

@@ -1,16 +1,15 @@
 /** Closing ssh ControlMaster connections to lab nodes (after a clock change, and at `down`). */
 import { readdir } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
-import { readPvxEnv, runtimeDir } from '../config/paths.js';
 import { runProcess } from './process.js';
 
-/** Directories where pvx keeps `cm-%C` control sockets (current settings and the fallbacks). */
-export function controlDirs(env: NodeJS.ProcessEnv = process.env): string[] {
-  const uid = typeof process.getuid === 'function' ? process.getuid() : 0;
-  const dirs = [runtimeDir(readPvxEnv(env).runtimeDir, env), path.join(os.tmpdir(), `pvx-${uid}`), path.join('/tmp', `pvx-${uid}`)];
-  if (env['XDG_RUNTIME_DIR']) dirs.push(path.join(env['XDG_RUNTIME_DIR'], 'pvx'));
-  return [...new Set(dirs)];
+// where the tool that uses the lab keeps its `cm-%C` control sockets: it tells the lab (setSshControlDirs),
+// the lab does not know its settings
+let controlDirs: readonly string[] = [];
+
+/** Name the directories whose ssh control sockets the lab closes when a node's environment changes and at `down`. */
+export function setSshControlDirs(dirs: readonly string[]): void {
+  controlDirs = [...new Set(dirs)];
 }
 
 async function hasSockets(dir: string): Promise<boolean> {
@@ -28,7 +27,7 @@ async function hasSockets(dir: string): Promise<boolean> {
  */
 export async function closeMasters(addresses: readonly string[]): Promise<number> {
   const dirs: string[] = [];
-  for (const d of controlDirs()) if (await hasSockets(d)) dirs.push(d);
+  for (const d of controlDirs) if (await hasSockets(d)) dirs.push(d);
   const attempts: Array<Promise<boolean>> = [];
   for (const addr of addresses) {
     const base = ['-o', 'BatchMode=yes', '-l', 'root', '-p', '22', '-O', 'exit', addr];

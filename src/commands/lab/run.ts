@@ -18,8 +18,13 @@ export interface LabUpArgs {
   installDeps: boolean;
 }
 
-// the lab (namespaces, mounts, daemons) is loaded only when a lab command runs
-const lab = () => import('../../lab/index.js');
+// the lab (namespaces, mounts, daemons) is loaded only when a lab command runs; it closes pvx's ssh
+// masters to a node whose environment it changes, so it is told where they are
+const lab = async () => {
+  const [m, { controlDirs }] = await Promise.all([import('../../lab/index.js'), import('./control-dirs.js')]);
+  m.setSshControlDirs(controlDirs());
+  return m;
+};
 
 function logger(deps: Deps): (line: string) => void {
   return (line) => deps.progress.note(deps.theme.c.dim(line));

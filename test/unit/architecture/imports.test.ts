@@ -14,10 +14,7 @@ const SRC = path.resolve(import.meta.dirname, '../../../src');
 
 /** The product modules the lab may import: this list may only shrink. */
 const LAB_FACE = [
-  'config/paths.ts',
   'errors.ts',
-  'pve/parse/corosync-conf.ts',
-  'transport/quote.ts',
 ];
 
 /** The lab modules the product may load (lazily, from commands/lab): `pvx lab` itself and what completion needs. */

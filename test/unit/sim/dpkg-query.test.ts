@@ -71,9 +71,9 @@ describe("a lab node's package database", () => {
 
   it("the node's wrapper goes straight to the real dpkg-query only while the database is current", () => {
     const w = toolWrapper('/usr/bin/node', '/app/main.js', 'dpkg-query');
-    expect(w).toContain("if [ /etc/pvx-lab/dpkg/status -nt /var/lib/dpkg/status ] && [ /etc/pvx-lab/dpkg/status -nt /etc/pvx-lab/node.json ]; then\n  exec /usr/bin/dpkg-query --admindir=/etc/pvx-lab/dpkg \"$@\"\nfi\n");
-    expect(w.endsWith('exec /usr/bin/node /app/main.js dpkg-query "$@"\n')).toBe(true);
+    expect(w).toContain("if [ '/etc/pvx-lab/dpkg'/status -nt /var/lib/dpkg/status ] && [ '/etc/pvx-lab/dpkg'/status -nt '/etc/pvx-lab/node.json' ]; then\n  exec /usr/bin/dpkg-query --admindir='/etc/pvx-lab/dpkg' \"$@\"\nfi\n");
+    expect(w.endsWith(`exec '/usr/bin/node' '/app/main.js' 'dpkg-query' "$@"\n`)).toBe(true);
     expect(execFileSync('sh', ['-n', '-c', w])).toHaveLength(0);
-    expect(toolWrapper('/usr/bin/node', '/app/main.js', 'qm')).toBe('#!/bin/sh\nexec /usr/bin/node /app/main.js qm "$@"\n');
+    expect(toolWrapper('/usr/bin/node', '/app/main.js', 'qm')).toBe(`#!/bin/sh\nexec '/usr/bin/node' '/app/main.js' 'qm' "$@"\n`);
   });
 });
