@@ -1,6 +1,5 @@
 /** Mount table reading (/proc/PID/mountinfo) and unmounting of the lab's host-side mounts. */
 import { readFile } from 'node:fs/promises';
-import { runProcess } from './process.js';
 
 /** One line of mountinfo. */
 export interface MountEntry {
@@ -49,6 +48,9 @@ export async function mountPointsWhere(pred: (m: MountEntry) => boolean): Promis
 
 /** Unmount each mount point (in order); lazily if busy. Returns the ones that could not be unmounted. */
 export async function unmountAll(points: readonly string[]): Promise<string[]> {
+  // lazily: the simulated tools read mounts through this module, and each of their calls is a fresh
+  // Node process that must not load execa (~140 modules) for a function it never calls
+  const { runProcess } = await import('./process.js');
   const failed: string[] = [];
   for (const p of points) {
     const r = await runProcess('umount', [p]);

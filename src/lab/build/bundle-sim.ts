@@ -27,7 +27,7 @@ async function bundle(): Promise<void> {
     input: entry,
     platform: 'node',
     // the lab's process runner (execa, ~140 modules) stays a lazy import of dist/: only service start/stop needs it
-    external: [/\/transport\/process\.js$/],
+    external: (id: string) => /(^|\/)process\.js$/.test(id) && !id.includes('node_modules'),
     logLevel: 'warn',
     output: { file: out, format: 'cjs', codeSplitting: false },
   });
