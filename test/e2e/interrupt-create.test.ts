@@ -3,14 +3,17 @@
  * process group, ssh children included), while a chosen step runs: pvx lets that step finish, stops
  * before the next (exit 4, or 130 before the first change), prints the command that finishes the
  * job; that command, run as printed, leaves a whole cluster. Each point starts from standalone nodes
- * (`pvx cluster teardown --yes` after the previous one). A lab of its own (e2ei, 10.77.24.0/24,
+ * (`pvx cluster teardown --yes` after the previous one). Last, a node goes down (its link cut, the
+ * ssh connection with it) right after pvecm create, and boots again: its join fails with exit 4 and
+ * the printed command finishes the cluster. A lab of its own (e2ei, 10.77.24.0/24,
  * 3 nodes, real sshd and corosync). Runs the built bin/pvx.js; needs root.
  */
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { labDown, labExec, labUp, type LabInfo } from '../../src/lab/index.js';
+import { labDown, labExec, labFault, labUp, type LabInfo } from '../../src/lab/index.js';
 import { pvx, pvxAsync, pvxCtrlC, pvxOnPath } from '../helpers/cli.js';
+import { expectWholeCluster } from '../helpers/lab-cluster.js';
 import { tmpDir } from '../helpers/tmp.js';
 
 const LAB = 'e2ei';
@@ -29,14 +32,7 @@ const createArgs = (): string[] => ['-i', info.inventory, 'cluster', 'create', C
 const finished = (stderr: string): number => (stderr.match(/^✔ \[/gm) ?? []).length;
 
 /** Every node a quorate member of the 3-node cluster, as `pvx cluster status` reads it. */
-function expectWhole(): void {
-  const s = pvx(['-i', info.inventory, '--json', 'cluster', 'status'], env);
-  expect(s.code, s.stdout + s.stderr).toBe(0);
-  const doc = JSON.parse(s.stdout);
-  expect(doc.result.cluster.name).toBe(CLUSTER);
-  expect(doc.result.quorum.quorate).toBe(true);
-  expect(doc.result.nodes.map((n: { name: string; online: boolean }) => [n.name, n.online])).toEqual(NODES.map((n) => [n, true]));
-}
+const expectWhole = (): void => expectWholeCluster(info.inventory, env, CLUSTER, NODES);
 
 describe.skipIf(!isRoot)('Ctrl-C during cluster create, and the printed command that finishes it (e2ei)', () => {
   beforeAll(async () => {
@@ -108,7 +104,27 @@ describe.skipIf(!isRoot)('Ctrl-C during cluster create, and the printed command 
       const down = await pvxAsync(['-i', info.inventory, '--yes', 'cluster', 'teardown'], env);
       expect(down.code, down.stderr).toBe(0);
     }
+    // a node that goes down once the cluster exists on pve1 (its link cut, the ssh connection with it)
+    // and boots again: its join fails, and the printed command finishes the cluster
+    let downed: Promise<void> | undefined;
+    const cut = await pvxCtrlC(createArgs(), env, (err) => {
+      if (!downed && finished(err) >= 1) downed = labFault(LAB, 'pve2', 'down', undefined, (l) => void labLog.push(l));
+      return false;
+    }).done;
+    expect(downed, cut.stderr).toBeDefined();
+    await downed;
+    expect(cut.code, cut.stderr).toBe(4);
+    const failedAt = /^✖ (\[pve2\] .*)$/m.exec(cut.stderr)?.[1];
+    expect(failedAt, cut.stderr).toBeDefined();
+    const cont = /continue with: (.+)$/m.exec(cut.stderr)?.[1];
+    expect(cont, cut.stderr).toMatch(/^pvx -i .+ cluster create e2ei --nodes pve1,pve2,pve3 --password-file /);
+    await labFault(LAB, 'pve2', 'heal', undefined, (l) => void labLog.push(l));
+    const finish = spawnSync('sh', ['-c', cont ?? 'false'], { encoding: 'utf8', env: { ...process.env, ...env, NO_COLOR: '1', PATH: `${bin}:${process.env['PATH']}` }, timeout: 300_000 });
+    expect(finish.status, finish.stderr).toBe(0);
+    expectWhole();
+    recovered.push(`pve2 down once pve1 had the cluster: "${failedAt?.slice(0, 80)}" failed (exit 4); pve2 booted, the printed command made the cluster whole`);
+
     process.stderr.write(`${recovered.length} interruption points recovered:\n${recovered.join('\n')}\n`);
-    expect(recovered).toHaveLength(changes.length + 1);
+    expect(recovered).toHaveLength(changes.length + 2);
   });
 });

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { labDown, labExec, labRemnants, labUp, type LabInfo } from '../../src/lab/index.js';
 import { pvx, pvxCtrlC, pvxOnPath } from '../helpers/cli.js';
-import { formClusterWithPvecm } from '../helpers/lab-cluster.js';
+import { expectWholeCluster, formClusterWithPvecm } from '../helpers/lab-cluster.js';
 import { tmpDir } from '../helpers/tmp.js';
 
 const LAB = 'e2ej';
@@ -30,14 +30,7 @@ let bin: string;
 const joinArgs = (): string[] => ['-i', info.inventory, 'cluster', 'join', 'pve3', '--via', 'pve1', '--password-file', info.rootPasswordFile];
 
 /** Every node a quorate member of the 3-node cluster, as `pvx cluster status` reads it. */
-function expectWhole(): void {
-  const s = pvx(['-i', info.inventory, '--json', 'cluster', 'status'], env);
-  expect(s.code, s.stdout + s.stderr).toBe(0);
-  const doc = JSON.parse(s.stdout);
-  expect(doc.result.cluster.name).toBe(CLUSTER);
-  expect(doc.result.quorum.quorate).toBe(true);
-  expect(doc.result.nodes.map((n: { name: string; online: boolean }) => [n.name, n.online])).toEqual(NODES.map((n) => [n, true]));
-}
+const expectWhole = (): void => expectWholeCluster(info.inventory, env, CLUSTER, NODES);
 
 describe.skipIf(!isRoot)('Ctrl-C during cluster join, and the printed command that finishes it (e2ej)', () => {
   beforeAll(async () => {

@@ -1,6 +1,8 @@
-/** Forms a lab cluster with the nodes' own (simulated) pvecm, without pvx: a baseline independent of the code under test. */
+/** Forms a lab cluster with the nodes' own (simulated) pvecm, without pvx (a baseline independent of the code under test), and checks one is whole. */
 import { readFileSync } from 'node:fs';
+import { expect } from 'vitest';
 import { labExec, type LabInfo } from '../../src/lab/index.js';
+import { pvx } from './cli.js';
 
 async function sh(lab: string, node: string, argv: string[], input?: string): Promise<string> {
   const r = await labExec(lab, node, argv, { timeoutMs: 60_000, ...(input !== undefined ? { input } : {}) });
@@ -29,4 +31,14 @@ export async function formClusterWithPvecm(lab: string, info: LabInfo, nodes: re
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${nodes.length} quorate members`);
     await new Promise((r) => setTimeout(r, 250));
   }
+}
+
+/** Assert, through `pvx cluster status`, that every node is an online member of `cluster`, quorate. */
+export function expectWholeCluster(inventory: string, env: Record<string, string>, cluster: string, nodes: readonly string[]): void {
+  const s = pvx(['-i', inventory, '--json', 'cluster', 'status'], env);
+  expect(s.code, s.stdout + s.stderr).toBe(0);
+  const doc = JSON.parse(s.stdout);
+  expect(doc.result.cluster.name).toBe(cluster);
+  expect(doc.result.quorum.quorate).toBe(true);
+  expect(doc.result.nodes.map((n: { name: string; online: boolean }) => [n.name, n.online])).toEqual(nodes.map((n) => [n, true]));
 }
