@@ -5,7 +5,9 @@
  * recovers; that command, run exactly as printed (a run confirmed with --yes prints its continuation
  * with --yes; putting separated nodes back is a new decision, confirmed here with --yes), leaves
  * either a whole cluster (quorate, every node a member, every guest configuration everywhere) or,
- * for "finish the teardown", every node standalone with its own guests. One lab (e2ek,
+ * for "finish the teardown", every node standalone with its own guests. A node that goes down in
+ * the middle of its separation (its link cut, the ssh connection with it) and boots again is
+ * recovered the same way. One lab (e2ek,
  * 10.77.25.0/24, 3 nodes, real sshd and corosync); the cluster is formed once with the nodes' own
  * pvecm, and each restore that recovers a teardown point makes it whole for the next point.
  * Runs the built bin/pvx.js; needs root.
@@ -13,7 +15,7 @@
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { labDown, labExec, labRemnants, labUp, type LabInfo } from '../../src/lab/index.js';
+import { labDown, labExec, labFault, labRemnants, labUp, type LabInfo } from '../../src/lab/index.js';
 import { pvx, pvxCtrlC, pvxOnPath, type CtrlCResult } from '../helpers/cli.js';
 import { formClusterWithPvecm } from '../helpers/lab-cluster.js';
 import { tmpDir } from '../helpers/tmp.js';
@@ -145,8 +147,12 @@ describe.skipIf(!isRoot)('Ctrl-C during cluster teardown and restore, and the pr
       { node: 'pve3', title: 'stop pve-cluster on pve3' },
       // a local pmxcfs running, no /etc/pve/corosync.conf
       { node: 'pve3', title: 'start pmxcfs in local mode on pve3' },
+      // pve3 standalone, the other nodes' folders removed from its database (copies in its backup)
+      { node: 'pve3', title: "remove the other nodes' folders" },
       // pve3 out of the membership, pve2's pmxcfs stopped
       { node: 'pve1', title: 'remove pve3 from cluster' },
+      // pve2 separated, pve1 alone with expected votes lowered to 1, pve2 still in its nodelist
+      { node: 'pve1', title: 'let pve1 keep quorum without pve2' },
     ];
     for (const p of restorePoints) {
       const r = await pvxCtrlC(teardownArgs(), env, finishedStep(p.node, p.title)).done;
@@ -163,6 +169,27 @@ describe.skipIf(!isRoot)('Ctrl-C during cluster teardown and restore, and the pr
       recovered.push(`Ctrl-C after "[${p.node}] ${p.title}": stopped after "${stopped.slice(2)}" (exit 4); "${restore?.replace(/^pvx -i \S+ /, 'pvx ')}" made the cluster whole`);
     }
 
+    // a node that goes down in the middle of its separation (its link cut: the ssh connection dies
+    // with it) and boots again: the step under way fails, and the printed restore puts it back
+    let downed: Promise<void> | undefined;
+    const cut = await pvxCtrlC(teardownArgs(), env, (err) => {
+      if (!downed && finishedStep('pve3', 'stop pve-cluster on pve3')(err)) downed = labFault(LAB, 'pve3', 'down', undefined, log);
+      return false;
+    }).done;
+    expect(downed, cut.stderr).toBeDefined();
+    await downed;
+    expect(cut.code, cut.stderr).toBe(4);
+    const failedAt = /^✖ (\[pve3\] .*)$/m.exec(cut.stderr)?.[1];
+    expect(failedAt, cut.stderr).toBeDefined();
+    const putBack = /to put the separated node\(s\) back: (pvx .+)$/m.exec(cut.stderr)?.[1];
+    expect(putBack, cut.stderr).toMatch(/^pvx -i \S+ cluster restore \S+ --node pve3$/);
+    // the node comes back as after a reboot: its services start from what its disk holds
+    await labFault(LAB, 'pve3', 'heal', undefined, log);
+    const back = runPrinted(putBack ?? 'false', ' --yes');
+    expect(back.code, `${putBack}\n${back.stdout}${back.stderr}`).toBe(0);
+    await expectWhole();
+    recovered.push(`pve3 down after "[pve3] stop pve-cluster on pve3": "${failedAt?.slice(0, 80)}" failed (exit 4); pve3 booted, "${putBack?.replace(/^pvx -i \S+ /, 'pvx ')}" made the cluster whole`);
+
     // in the last node's separation, its pmxcfs stopped (pmxcfs then calls it standalone, and its /etc/pve is empty): the printed teardown finishes the job
     const last = await pvxCtrlC(teardownArgs(), env, finishedStep('pve1', 'stop pve-cluster on pve1')).done;
     expect(last.pressed, last.stderr).toBe(true);
@@ -174,8 +201,8 @@ describe.skipIf(!isRoot)('Ctrl-C during cluster teardown and restore, and the pr
     await expectAllStandalone();
     recovered.push(`Ctrl-C after "[pve1] stop pve-cluster on pve1": exit 4; "pvx cluster teardown" left every node standalone with its guests`);
 
-    process.stderr.write(`teardown: ${recovered.length} of ${restorePoints.length + 2} interruption points recovered:\n${recovered.map((l) => `  ${l}`).join('\n')}\n`);
-    expect(recovered).toHaveLength(restorePoints.length + 2);
+    process.stderr.write(`teardown: ${recovered.length} of ${restorePoints.length + 3} interruption points recovered:\n${recovered.map((l) => `  ${l}`).join('\n')}\n`);
+    expect(recovered).toHaveLength(restorePoints.length + 3);
 
     // the backup the interrupted run took while the cluster was whole brings every node back
     const set = /^ {2}backups: (\S+) \(on each node/m.exec(last.stderr)?.[1];
