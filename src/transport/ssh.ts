@@ -206,10 +206,14 @@ export class SshTransport implements Transport {
       throw e;
     }
     if (talked !== undefined) throw talked;
+    let stderr = err ?? r.stderr;
+    // ssh exits 255 when the connection breaks under a running command (a node gone, its link cut):
+    // say so, since nothing else will; a command that itself exits 255 says something first, as a rule
+    if (r.exitCode === 255 && !r.timedOut && stderr.trim() === '') stderr = `the ssh connection to ${t.host} broke while the command ran (exit 255), or the command exited 255 without a word\n`;
     return {
       exitCode: r.timedOut ? 124 : r.exitCode,
       stdout: out,
-      stderr: err ?? r.stderr,
+      stderr,
       durationMs: r.durationMs,
     };
   }

@@ -94,3 +94,32 @@ describe('SshTransport and a Ctrl-C that hits ssh before it left pvx\'s process 
     expect(readFileSync(path.join(dir, 'count'), 'utf8').trim()).toBe('2');
   });
 });
+
+describe('SshTransport and a connection that breaks under a running command', () => {
+  // an `ssh` on PATH that runs the remote side with sh, then exits as a broken connection makes it: 255, no word
+  function brokenSsh(dir: string, after: string): void {
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(path.join(dir, 'ssh'), `#!/bin/sh\nfor last; do :; done\nsh -c "$last"\n${after}\n`, { mode: 0o755 });
+  }
+  const transport = (dir: string) =>
+    new SshTransport(new Map([['pve3', { name: 'pve3', host: '10.99.0.3', connectTimeout: 5 }]]), { runtimeDir: path.join(dir, 'rt'), controlPersist: 60, maxNewConnections: 8 });
+
+  it('says the connection may have broken when exit 255 comes without a word, and keeps a command\'s own words', async () => {
+    const before = process.env['PATH'];
+    try {
+      const silent = tmpDir('pvx-broken-ssh-');
+      brokenSsh(silent, 'exit 255');
+      process.env['PATH'] = `${silent}:${before}`;
+      expect(await transport(silent).exec('pve3', ['true'])).toMatchObject({
+        exitCode: 255,
+        stderr: 'the ssh connection to 10.99.0.3 broke while the command ran (exit 255), or the command exited 255 without a word\n',
+      });
+      const spoke = tmpDir('pvx-broken-ssh-');
+      brokenSsh(spoke, 'echo "it failed its own way" >&2; exit 255');
+      process.env['PATH'] = `${spoke}:${before}`;
+      expect(await transport(spoke).exec('pve3', ['true'])).toMatchObject({ exitCode: 255, stderr: 'it failed its own way\n' });
+    } finally {
+      process.env['PATH'] = before;
+    }
+  });
+});
