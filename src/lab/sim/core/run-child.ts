@@ -4,16 +4,11 @@
  * work; results match lab/process.ts's runProcess for the options the tools use.
  */
 import { spawn } from 'node:child_process';
+// the type only: it vanishes from the build, so a tool never loads the runner (and execa) itself
+import type { ProcessResult } from '../../process.js';
 
-/** A finished child: a non-zero exit, a signal or a timeout is data, not an exception. */
-export interface ChildResult {
-  exitCode: number;
-  stdout: string;
-  stderr: string;
-  durationMs: number;
-  signal?: string;
-  timedOut?: boolean;
-}
+/** A finished child: a non-zero exit, a signal or a timeout is data, not an exception (the lab runner's result). */
+export type ChildResult = ProcessResult;
 
 /** What a simulated tool may ask of a child process. */
 export interface ChildOptions {
