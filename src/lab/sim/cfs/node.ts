@@ -105,8 +105,13 @@ const STATE_ATTEMPTS = 3;
 
 /** how often a quorate member retries a sync round while some online member's daemon is not in its group */
 const INCOMPLETE_RETRY_MS = 2000;
-/** how long in all a write waits for running daemons that missed the last sync round (a round itself may take longer) */
-const UNSYNCED_WAIT_MS = 5000;
+/**
+ * how long in all a write waits for running daemons that missed the last sync round. Real pmxcfs
+ * queues it until the sync is done, however long; a write let through earlier lands on a database
+ * the next round may replace (a joining node's own files lost: ENOENT in pvecm add), so the bound
+ * is only there for a member that never answers
+ */
+const UNSYNCED_WAIT_MS = 30_000;
 /** the pause between the sync rounds of that wait */
 const UNSYNCED_GAP_MS = 250;
 const VIEW_CATCH_UP_TRIES = 6;
