@@ -250,7 +250,13 @@ describe.skipIf(!isRoot)('pvx migrate on the lab (e2em)', () => {
     expect(json(r).result.guests).toEqual([{ vmid: 400, type: 'qemu', from: 'pve1', to: 'pve2', status: 'migrated', durationMs: expect.any(Number) }]);
     expect(journal().filter((e) => e.mutates && e.argv[0] === 'ha-manager').map((e) => `${e.node}: ${e.argv.join(' ')}`)).toEqual(['pve1: ha-manager migrate vm:400 pve2']);
     expect((await placement()).get(400)).toEqual({ node: 'pve2', status: 'running' });
-    expect(await sh('pve2', ['ha-manager', 'status'])).toMatch(/^service vm:400 \(pve2, started\)$/m);
+    // pve2 shows the CRM's state as the CRM master last wrote it: wait for that round, and say what it showed
+    let shown = '';
+    await until('pve2 to show vm:400 started on pve2', async () => {
+      shown = await sh('pve2', ['ha-manager', 'status']);
+      return /^service vm:400 \(pve2, started\)$/m.test(shown) ? true : undefined;
+    }, 30_000).catch(() => undefined);
+    expect(shown).toMatch(/^service vm:400 \(pve2, started\)$/m);
   });
 
   it('with the HA daemons stopped the request times out as failed, and stays queued for the CRM', async () => {
