@@ -6,7 +6,7 @@
  * with --yes; putting separated nodes back is a new decision, confirmed here with --yes), leaves
  * either a whole cluster (quorate, every node a member, every guest configuration everywhere) or,
  * for "finish the teardown", every node standalone with its own guests. A node that goes down in
- * the middle of its separation (its link cut, the ssh connection with it) and boots again is
+ * the middle of its separation or of its restore (its link cut, the ssh connection with it) and boots again is
  * recovered the same way. One lab (e2ek,
  * 10.77.25.0/24, 3 nodes, real sshd and corosync); the cluster is formed once with the nodes' own
  * pvecm, and each restore that recovers a teardown point makes it whole for the next point.
@@ -221,9 +221,26 @@ describe.skipIf(!isRoot)('Ctrl-C during cluster teardown and restore, and the pr
       rec.push(`Ctrl-C after the first "${stop}": exit 4, "continue with: ${next?.replace(/^pvx -i \S+ /, 'pvx ')}"`);
       line = next ?? 'false';
     }
+    // then pve3 goes down in the middle of its own restore (its link cut, ssh with it) and boots again
+    let restoreDowned: Promise<void> | undefined;
+    const w = words(line);
+    const restoreCut = await pvxCtrlC(w.slice(1), env, (err) => {
+      if (!restoreDowned && finishedStep('pve3', 'stop pve-cluster on pve3')(err)) restoreDowned = labFault(LAB, 'pve3', 'down', undefined, log);
+      return false;
+    }).done;
+    expect(restoreDowned, restoreCut.stderr).toBeDefined();
+    await restoreDowned;
+    expect(restoreCut.code, restoreCut.stderr).toBe(4);
+    const restoreFailedAt = /^✖ (\[pve3\] .*)$/m.exec(restoreCut.stderr)?.[1];
+    expect(restoreFailedAt, restoreCut.stderr).toBeDefined();
+    const after = /continue with: (pvx .+)$/m.exec(restoreCut.stderr)?.[1];
+    expect(after, restoreCut.stderr).toMatch(/^pvx -i \S+ cluster restore \S+ --node [a-z0-9,]*pve3[a-z0-9,]* --yes$/);
+    await labFault(LAB, 'pve3', 'heal', undefined, log);
+    rec.push(`pve3 down after "[pve3] stop pve-cluster on pve3": "${restoreFailedAt?.slice(0, 80)}" failed (exit 4), pve3 booted; "continue with: ${after?.replace(/^pvx -i \S+ /, 'pvx ')}"`);
+    line = after ?? 'false';
     const done = runPrinted(line);
     expect(done.code, done.stdout + done.stderr).toBe(0);
     await expectWhole();
-    process.stderr.write(`restore: ${rec.length} of ${restoreStops.length} interruption points recovered (each printed command run in turn, the last one to the end: the cluster is whole):\n${rec.map((l) => `  ${l}`).join('\n')}\n`);
+    process.stderr.write(`restore: ${rec.length} of ${restoreStops.length + 1} interruption points recovered (each printed command run in turn, the last one to the end: the cluster is whole):\n${rec.map((l) => `  ${l}`).join('\n')}\n`);
   });
 });
