@@ -51,7 +51,7 @@ describe.skipIf(!isRoot)('Ctrl-C during cluster join, and the printed command th
 
     // before the first change: preflight has passed, no step has started (once the join information is read, pvecm add starts at once)
     const early = await pvxCtrlC(joinArgs(), env, (err) => /^✔ preflight: /m.test(err)).done;
-    expect(early.pressed).toBe(true);
+    expect(early.pressed, `Ctrl-C was never pressed: no "✔ preflight" line came (exit ${early.code}, signal ${early.signal}):\n${early.stderr}`).toBe(true);
     if (early.signal === null) {
       expect(early.code, early.stderr).toBe(130);
       expect(early.stderr).toContain("joining pve3 to 'e2ej' cancelled before any change");
