@@ -5,6 +5,7 @@ import { readPvxEnv, type PvxEnv } from './config/env-vars.js';
 import type { GlobalOptions, TransportFactory } from './context.js';
 import { EXIT, PvxError, UsageError, exitCodeOf } from './errors.js';
 import type { Dispatch } from './program.js';
+import { packageFileUrl } from './config/package-files.js';
 import { systemIO, type IO } from './ui/io.js';
 import type { Prompter } from './ui/prompter.js';
 import { envelopeOf, errorEnvelope, writeHumanError, writeJson, writeWarnings } from './ui/report.js';
@@ -28,7 +29,7 @@ export interface RunOptions {
 
 function version(): string {
   try {
-    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version?: string };
+    const pkg = JSON.parse(readFileSync(packageFileUrl('package.json'), 'utf8')) as { version?: string };
     return pkg.version ?? '0.0.0';
   } catch {
     return '0.0.0';

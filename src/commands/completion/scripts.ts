@@ -4,6 +4,7 @@
  * the answer (complete.ts), so a new command or option completes without a new script.
  */
 import { readFile } from 'node:fs/promises';
+import { packageFileUrl } from '../../config/package-files.js';
 
 /** The shells pvx writes completion for. */
 export const SHELLS = ['bash', 'zsh', 'fish'] as const;
@@ -21,6 +22,5 @@ export function isShell(name: string): name is Shell {
 
 /** The completion script for `shell`, as shipped. */
 export async function completionScript(shell: Shell): Promise<string> {
-  // src/commands/completion/ and dist/commands/completion/ are both three levels below the package
-  return readFile(new URL(`../../../completions/${FILES[shell]}`, import.meta.url), 'utf8');
+  return readFile(packageFileUrl(`completions/${FILES[shell]}`), 'utf8');
 }

@@ -1,13 +1,13 @@
 /** `pvx schema [command…]`: the JSON Schema of a command's `--json` output, as shipped in the package's schemas/. */
 import { readFile } from 'node:fs/promises';
 import { UsageError } from '../../errors.js';
+import { packageFileUrl } from '../../config/package-files.js';
 import type { PrintContext } from '../shared/dispatch.js';
 import { RESULT_COMMANDS, isResultCommand, schemaFileName, type ResultCommand } from '../../schema/names.js';
 
 /** The shipped schema text; made on the spot (zod) where the package was not built with its schemas/. */
 async function schemaText(name: ResultCommand | undefined): Promise<string> {
-  // src/commands/ and dist/commands/ are both two levels below the package
-  const file = new URL(`../../../schemas/${schemaFileName(name ?? 'envelope')}`, import.meta.url);
+  const file = packageFileUrl(`schemas/${schemaFileName(name ?? 'envelope')}`);
   try {
     return await readFile(file, 'utf8');
   } catch (e) {
