@@ -27,15 +27,21 @@ if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) {
 }
 
 async function runCli() {
-  let entry;
-  try {
-    entry = await import('../dist/cli.js');
-  } catch (e) {
-    if (e && e.code === 'ERR_MODULE_NOT_FOUND' && String(e.message).includes('dist/cli.js')) {
-      process.stderr.write('pvx is not built yet: run `npm run build` in its directory.\n');
-      process.exit(1);
-    }
-    throw e;
+  // the one-file build (dist/bundle/) starts faster; a build without a bundler has dist/cli.js only
+  const entry = (await load('../dist/bundle/cli.js')) ?? (await load('../dist/cli.js'));
+  if (!entry) {
+    process.stderr.write('pvx is not built yet: run `npm run build` in its directory.\n');
+    process.exit(1);
   }
   process.exitCode = await entry.run(args);
+}
+
+/** The module at `rel`, or undefined when that file itself does not exist. */
+async function load(rel) {
+  try {
+    return await import(rel);
+  } catch (e) {
+    if (e && e.code === 'ERR_MODULE_NOT_FOUND' && String(e.message).includes(rel.slice(3))) return undefined;
+    throw e;
+  }
 }

@@ -30,8 +30,8 @@ const LAB_DOORS = [
 /** The layer of a product module: a module may import its own layer and those below it. */
 function layerOf(rel: string): number {
   const top = rel.split('/')[0] as string;
-  // the entry, and the build step that renders the root help through the program ahead of time
-  if (rel === 'cli.ts' || rel === 'root-help.ts' || rel === 'write-root-help.ts') return 0;
+  // the entry, the build step that renders the root help through the program ahead of time, and the bundler
+  if (rel === 'cli.ts' || rel === 'root-help.ts' || rel === 'write-root-help.ts' || top === 'build') return 0;
   if (rel === 'program.ts') return 1;
   if (top === 'commands' || top === 'schema' || rel === 'context.ts') return 2;
   if (top === 'workflows' || top === 'checks') return 3;
