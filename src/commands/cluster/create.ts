@@ -20,7 +20,7 @@ import { scopeOfViews } from '../shared/cluster-lock.js';
 import { failedChangeOutcome, nodeState, readStates, type ClusterChangeResult, type PlanResult } from '../shared/plan-run.js';
 import { previewOrRunPlan } from '../shared/dry-run.js';
 import { preflightGate } from '../shared/preflight-gate.js';
-import { readJoinInfo } from '../../facts/join-info.js';
+import { readJoinInfoSettled } from '../../facts/join-info.js';
 import { twoNodeWarning } from './two-node-warning.js';
 
 /** Options of `cluster create`. */
@@ -75,7 +75,8 @@ export async function clusterCreate(deps: Deps, opts: CreateOptions): Promise<Ou
   }
 
   // joining an existing cluster: its join information names the member's address and fingerprint
-  const joinInfo = first.kind === 'extend' ? await readJoinInfo(t, first.via.node) : undefined;
+  const joinRead = first.kind === 'extend' ? await readJoinInfoSettled(t, first.via.node, timing) : undefined;
+  const joinInfo = joinRead && 'info' in joinRead ? joinRead.info : undefined;
   const gate = await preflightGate(deps, t, { purpose: 'create', nodes: invNodes, clusterName: opts.name });
   warnings.push(...gate.warnings);
 

@@ -6,7 +6,7 @@ import { planClusterJoin, type JoinDecision } from '../../workflows/cluster/join
 import type { JoinAuth } from '../../workflows/cluster/join-steps.js';
 import { DEFAULT_TIMING, type Timing } from '../../facts/node.js';
 import { describePlan } from '../../workflows/plan.js';
-import { readJoinInfo } from '../../facts/join-info.js';
+import { readJoinInfoSettled } from '../../facts/join-info.js';
 import { twoNodeWarning } from './two-node-warning.js';
 import { linkAddress, linksOf, pickLinks } from './links.js';
 import { readMembership } from '../../facts/node.js';
@@ -64,10 +64,11 @@ export async function clusterJoin(deps: Deps, opts: JoinOptions): Promise<Outcom
   if (unread) throw unread;
   const via = before.get(opts.via)!;
   const node = before.get(opts.node)!;
-  const joinInfo = via.kind === 'member' ? await readJoinInfo(t, opts.via) : undefined;
+  const joinRead = via.kind === 'member' ? await readJoinInfoSettled(t, opts.via, timing) : undefined;
+  const joinInfo = joinRead && 'info' in joinRead ? joinRead.info : undefined;
   reading.succeed(`read ${opts.via} and ${opts.node}`);
   const wiring = { read: readMembership, timing };
-  const facts = { node, via, ...(joinInfo ? { joinInfo } : {}) };
+  const facts = { node, via, ...(joinInfo ? { joinInfo } : {}), ...(joinRead && 'problem' in joinRead ? { joinInfoProblem: joinRead.problem } : {}) };
   const placeholder: JoinAuth = src.kind === 'ssh' ? { kind: 'ssh' } : { kind: 'password', password: () => '' };
 
   // decide with the addresses known so far: nothing to do, or a refusal, needs no preflight
