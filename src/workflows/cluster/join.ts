@@ -20,6 +20,8 @@ export interface JoinFacts {
   via: Membership;
   /** read from `via`; absent when it is not a member */
   joinInfo?: JoinInfo;
+  /** why the join information could not be read, when it could not */
+  joinInfoProblem?: string;
 }
 
 /** What to do. */
@@ -35,15 +37,24 @@ export function planClusterJoin(req: JoinCommandRequest, facts: JoinFacts, w: Re
   if (req.node === req.via) return { kind: 'refused', problems: [`--via must name a member other than ${req.node}`], usage: true };
   if (via.kind !== 'member') return { kind: 'refused', problems: [`${req.via} is not a cluster member: it is ${describeMembership(via)}`] };
   if (node.kind === 'member') {
-    if (node.cluster === via.cluster) return { kind: 'unchanged', cluster: via.cluster, members: via.configured };
-    return { kind: 'refused', problems: [`${req.node} is already in another cluster, '${node.cluster}'`] };
+    if (node.cluster !== via.cluster) return { kind: 'refused', problems: [`${req.node} is already in another cluster, '${node.cluster}'`] };
+    if (node.quorate && via.configured.includes(req.node)) return { kind: 'unchanged', cluster: via.cluster, members: via.configured };
+    // a join that was cut off after pvecm add (a node down, a lost connection): nothing to run again,
+    // but it is not done until the node is a quorate member as its cluster lists it
+    const want = { cluster: via.cluster, members: [...new Set([...via.configured, req.node])].sort(), partition: via.partitionSize };
+    return {
+      kind: 'plan',
+      plan: { title: `finish joining ${req.node} to cluster '${via.cluster}': wait until it is a quorate member`, steps: verifySteps([req.via, req.node], want, w.read, w.timing) },
+      cluster: via.cluster,
+      members: want.members,
+    };
   }
   if (node.kind !== 'standalone') return { kind: 'refused', problems: [`${req.node} ${describeMembership(node)}`] };
   if (!via.quorate) {
     return { kind: 'refused', notQuorate: true, problems: [`cluster '${via.cluster}' is not quorate as seen from ${req.via} (${via.totalVotes} of ${via.expectedVotes} votes); a node can only join a quorate cluster`] };
   }
   const info = facts.joinInfo;
-  if (!info) return { kind: 'refused', problems: [`the join information of cluster '${via.cluster}' could not be read on ${req.via}`] };
+  if (!info) return { kind: 'refused', problems: [`the join information of cluster '${via.cluster}' could not be read on ${req.via}${facts.joinInfoProblem ? `: ${facts.joinInfoProblem}` : ''}`] };
   const problem = joinInfoProblem(info, { cluster: via.cluster, node: req.node, via: req.via, links: req.links });
   if (problem) return { kind: 'refused', problems: [problem], usage: /needs an address|has no corosync link/.test(problem) };
   const viaInfo = info.nodes.find((n) => n.name === req.via);

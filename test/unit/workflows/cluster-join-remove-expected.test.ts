@@ -91,11 +91,54 @@ describe('planClusterJoin', () => {
   });
   it('is unchanged for a member, refuses another cluster, a non-quorate cluster and a missing link address', () => {
     const via = member('pve2', 'lab', ['pve1', 'pve2']);
-    expect(planClusterJoin({ node: 'pve3', via: 'pve2', links: { 0: '10.0.0.3' }, auth }, { node: member('pve3', 'lab', ['pve1', 'pve2', 'pve3']), via, joinInfo: info }, wiring())).toMatchObject({ kind: 'unchanged' });
+    const via3 = member('pve2', 'lab', ['pve1', 'pve2', 'pve3']);
+    expect(planClusterJoin({ node: 'pve3', via: 'pve2', links: { 0: '10.0.0.3' }, auth }, { node: member('pve3', 'lab', ['pve1', 'pve2', 'pve3']), via: via3, joinInfo: info }, wiring())).toMatchObject({ kind: 'unchanged' });
     expect(planClusterJoin({ node: 'pve3', via: 'pve2', links: { 0: '10.0.0.3' }, auth }, { node: member('pve3', 'x', ['pve3']), via, joinInfo: info }, wiring())).toMatchObject({ kind: 'refused', problems: ["pve3 is already in another cluster, 'x'"] });
     expect(planClusterJoin({ node: 'pve3', via: 'pve2', links: { 0: '10.0.0.3' }, auth }, { node: standalone('pve3'), via: member('pve2', 'lab', ['pve1', 'pve2'], { quorate: false, online: ['pve2'] }), joinInfo: info }, wiring())).toMatchObject({ kind: 'refused', notQuorate: true });
     const info2 = parseJoinInfo(joinInfoJson('lab', two, [0, 1]));
     expect(planClusterJoin({ node: 'pve3', via: 'pve2', links: { 0: '10.0.0.3' }, auth }, { node: standalone('pve3'), via, joinInfo: info2 }, wiring())).toMatchObject({ kind: 'refused', usage: true });
+  });
+});
+
+describe('planClusterJoin of a node whose join was cut off after pvecm add', () => {
+  const req = { node: 'pve3', via: 'pve2', links: { 0: '10.0.0.3' }, auth: { kind: 'ssh' as const } };
+  const all = ['pve1', 'pve2', 'pve3'];
+  it('runs no pvecm add again, and is done only once the node is a quorate member its cluster lists', async () => {
+    const notYet = member('pve3', 'lab', all, { quorate: false, online: ['pve3'] });
+    for (const [node, via] of [
+      [notYet, member('pve2', 'lab', all, { online: ['pve1', 'pve2'] })],
+      // the member does not list it yet: a view not to call finished either
+      [member('pve3', 'lab', all), member('pve2', 'lab', ['pve1', 'pve2'])],
+    ] as const) {
+      const d = planClusterJoin(req, { node, via }, wiring());
+      if (d.kind !== 'plan') throw new Error(JSON.stringify(d));
+      expect(d.plan.title).toBe("finish joining pve3 to cluster 'lab': wait until it is a quorate member");
+      expect(describePlan(d.plan).map((s) => `${s.node} ${s.command.join(' ')}`)).toEqual(['pve2 pvecm status', 'pve2 touch /etc/pve/nodes/pve2/.pvx-write-check', 'pve2 rm -f /etc/pve/nodes/pve2/.pvx-write-check', 'pve3 pvecm status', 'pve3 touch /etc/pve/nodes/pve3/.pvx-write-check', 'pve3 rm -f /etc/pve/nodes/pve3/.pvx-write-check']);
+    }
+    const timing = fakeTiming();
+    const whole = member('pve3', 'lab', all);
+    const read = scriptedReader({ pve2: [member('pve2', 'lab', all)], pve3: [notYet, notYet, whole] });
+    const d = planClusterJoin(req, { node: notYet, via: member('pve2', 'lab', all, { online: ['pve1', 'pve2'] }) }, { read, timing });
+    if (d.kind !== 'plan') throw new Error(JSON.stringify(d));
+    const t = new FakeTransport([
+      { node: 'pve2', argv: ['touch', '/etc/pve/nodes/pve2/.pvx-write-check'] },
+      { node: 'pve2', argv: ['rm', '-f', '/etc/pve/nodes/pve2/.pvx-write-check'] },
+      { node: 'pve3', argv: ['touch', '/etc/pve/nodes/pve3/.pvx-write-check'] },
+      { node: 'pve3', argv: ['rm', '-f', '/etc/pve/nodes/pve3/.pvx-write-check'] },
+    ]);
+    const r = await executePlan(d.plan, t);
+    t.verify();
+    expect(r.ok).toBe(true);
+    expect(read.reads.filter((n) => n === 'pve3')).toHaveLength(3);
+    // never quorate: the run fails, it does not report a join
+    const stuck = planClusterJoin(req, { node: notYet, via: member('pve2', 'lab', all) }, { read: scriptedReader({ pve2: [member('pve2', 'lab', all)], pve3: [notYet] }), timing: fakeTiming() });
+    if (stuck.kind !== 'plan') throw new Error(JSON.stringify(stuck));
+    const failed = await executePlan(stuck.plan, new FakeTransport([
+      { node: 'pve2', argv: ['touch', '/etc/pve/nodes/pve2/.pvx-write-check'] },
+      { node: 'pve2', argv: ['rm', '-f', '/etc/pve/nodes/pve2/.pvx-write-check'] },
+    ]));
+    expect(failed.ok).toBe(false);
+    expect(failed.failed?.message).toBe('pve3 is not quorate (1 of 3 votes)');
   });
 });
 
