@@ -8,11 +8,10 @@
  * the printed command finishes the cluster. A lab of its own (e2ei, 10.77.24.0/24,
  * 3 nodes, real sshd and corosync). Runs the built bin/pvx.js; needs root.
  */
-import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { labDown, labExec, labFault, labUp, type LabInfo } from '../../src/lab/index.js';
-import { pvx, pvxAsync, pvxCtrlC, pvxOnPath } from '../helpers/cli.js';
+import { pvx, pvxAsync, pvxCtrlC, pvxOnPath, runPrinted } from '../helpers/cli.js';
 import { expectWholeCluster } from '../helpers/lab-cluster.js';
 import { tmpDir } from '../helpers/tmp.js';
 
@@ -92,8 +91,8 @@ describe.skipIf(!isRoot)('Ctrl-C during cluster create, and the printed command 
         expect(r.code, r.stderr).toBe(4);
         const recovery = /continue with: (.+)$/m.exec(r.stderr)?.[1];
         expect(recovery, r.stderr).toMatch(/^pvx -i .+ cluster create e2ei --nodes pve1,pve2,pve3 --password-file /);
-        const again = spawnSync('sh', ['-c', recovery ?? 'false'], { encoding: 'utf8', env: { ...process.env, ...env, NO_COLOR: '1', PATH: `${bin}:${process.env['PATH']}` }, timeout: 300_000 });
-        expect(again.status, again.stderr).toBe(0);
+        const again = runPrinted(recovery, env, bin);
+        expect(again.code, again.stderr).toBe(0);
         recovered.push(`Ctrl-C in "${titles[index]}": stopped after "${titles[stoppedAfter - 1]}" (exit 4), finished by the printed command`);
       } else {
         // the last step was under way: nothing was left to stop
@@ -119,8 +118,8 @@ describe.skipIf(!isRoot)('Ctrl-C during cluster create, and the printed command 
     const cont = /continue with: (.+)$/m.exec(cut.stderr)?.[1];
     expect(cont, cut.stderr).toMatch(/^pvx -i .+ cluster create e2ei --nodes pve1,pve2,pve3 --password-file /);
     await labFault(LAB, 'pve2', 'heal', undefined, (l) => void labLog.push(l));
-    const finish = spawnSync('sh', ['-c', cont ?? 'false'], { encoding: 'utf8', env: { ...process.env, ...env, NO_COLOR: '1', PATH: `${bin}:${process.env['PATH']}` }, timeout: 300_000 });
-    expect(finish.status, finish.stderr).toBe(0);
+    const finish = runPrinted(cont, env, bin);
+    expect(finish.code, finish.stderr).toBe(0);
     expectWhole();
     recovered.push(`pve2 down once pve1 had the cluster: "${failedAt?.slice(0, 80)}" failed (exit 4); pve2 booted, the printed command made the cluster whole`);
 

@@ -8,11 +8,10 @@
  * join. A lab of its own (e2ej, 10.77.26.0/24, 4 nodes); pve1 and pve2 form the cluster with their
  * own pvecm, pve3 and pve4 are the nodes pvx joins. Runs the built bin/pvx.js; needs root.
  */
-import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { labDown, labExec, labFault, labRemnants, labUp, type LabInfo } from '../../src/lab/index.js';
-import { pvx, pvxCtrlC, pvxOnPath } from '../helpers/cli.js';
+import { pvx, pvxCtrlC, pvxOnPath, runPrinted as runPrintedLine, type CliResult } from '../helpers/cli.js';
 import { expectWholeCluster, formClusterWithPvecm } from '../helpers/lab-cluster.js';
 import { tmpDir } from '../helpers/tmp.js';
 
@@ -45,9 +44,7 @@ async function untilAddWrites(node: string): Promise<void> {
 }
 
 /** Run a printed command line as printed, with this run's pvx first on PATH. */
-function runPrinted(line: string | undefined): ReturnType<typeof spawnSync> {
-  return spawnSync('sh', ['-c', line ?? 'false'], { encoding: 'utf8', env: { ...process.env, ...env, NO_COLOR: '1', PATH: `${bin}:${process.env['PATH']}` }, timeout: 300_000 });
-}
+const runPrinted = (line: string | undefined): CliResult => runPrintedLine(line, env, bin);
 
 describe.skipIf(!isRoot)('Ctrl-C during cluster join, and the printed command that finishes it (e2ej)', () => {
   beforeAll(async () => {
@@ -97,7 +94,7 @@ describe.skipIf(!isRoot)('Ctrl-C during cluster join, and the printed command th
       const recovery = /continue with: (.+)$/m.exec(r.stderr)?.[1];
       expect(recovery, r.stderr).toMatch(/^pvx -i \S+ cluster join pve3 --via pve1 --password-file \S+$/);
       const again = runPrinted(recovery);
-      expect(again.status, `${again.stdout}${again.stderr}`).toBe(0);
+      expect(again.code, `${again.stdout}${again.stderr}`).toBe(0);
       recovered.push(`Ctrl-C while pvecm add ran: the add finished, exit 4; "${recovery?.replace(/^pvx -i \S+ /, 'pvx ').replace(/--password-file \S+/, '--password-file …')}" made the cluster whole`);
     }
     expectWhole(['pve1', 'pve2', 'pve3']);
@@ -116,7 +113,7 @@ describe.skipIf(!isRoot)('Ctrl-C during cluster join, and the printed command th
     expect(cont, down.stderr).toMatch(/^pvx -i \S+ cluster join pve4 --via pve1 --password-file \S+$/);
     await labFault(LAB, 'pve4', 'heal', undefined, log);
     const finish = runPrinted(cont);
-    expect(finish.status, `${finish.stdout}${finish.stderr}`).toBe(0);
+    expect(finish.code, `${finish.stdout}${finish.stderr}`).toBe(0);
     recovered.push(`pve4 down while pvecm add ran: "${failedAt?.slice(0, 90)}" (exit 4); pve4 booted, the printed command made the cluster whole`);
     expectWhole(NODES);
     process.stderr.write(`join: ${recovered.length} of 3 interruption points recovered:\n${recovered.map((l) => `  ${l}`).join('\n')}\n`);

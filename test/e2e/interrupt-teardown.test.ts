@@ -16,7 +16,7 @@ import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { labDown, labExec, labFault, labRemnants, labUp, type LabInfo } from '../../src/lab/index.js';
-import { pvx, pvxCtrlC, pvxOnPath, type CtrlCResult } from '../helpers/cli.js';
+import { pvx, pvxCtrlC, pvxOnPath, runPrinted as runPrintedLine, type CliResult, type CtrlCResult } from '../helpers/cli.js';
 import { formClusterWithPvecm } from '../helpers/lab-cluster.js';
 import { tmpDir } from '../helpers/tmp.js';
 
@@ -44,9 +44,8 @@ function words(line: string): string[] {
 }
 
 /** Run a printed `pvx …` line as printed, plus `extra` (e.g. --yes for a command that asks anew: there is no terminal to type the cluster name at). */
-function runPrinted(line: string, extra = ''): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync('sh', ['-c', `${line}${extra}`], { encoding: 'utf8', env: { ...process.env, ...env, NO_COLOR: '1', PATH: `${bin}:${process.env['PATH']}` }, timeout: 300_000 });
-  return { code: r.status ?? -1, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
+function runPrinted(line: string, extra = ''): CliResult {
+  return runPrintedLine(`${line}${extra}`, env, bin);
 }
 
 /** A printed `pvx …` line run with Ctrl-C pressed once `when` holds of its stderr. */

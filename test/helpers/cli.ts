@@ -107,6 +107,12 @@ export function pvxCtrlC(args: string[], env: Record<string, string>, when: (std
   return { press, done };
 }
 
+/** Run a command line pvx printed (`continue with: pvx …`) as a user pastes it into sh, with `bin` (pvxOnPath) first on PATH. */
+export function runPrinted(line: string | undefined, env: Record<string, string>, bin: string): CliResult {
+  const r = spawnSync('sh', ['-c', line ?? 'false'], { encoding: 'utf8', env: { ...process.env, ...env, NO_COLOR: '1', PATH: `${bin}:${process.env['PATH']}` }, timeout: 300_000 });
+  return { code: r.status ?? -1, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
+}
+
 /** A folder holding a `pvx` that runs the built CLI, to put first on PATH so a printed command line runs as printed. */
 export function pvxOnPath(dir: string): string {
   const bin = path.join(dir, 'pvx-bin');
