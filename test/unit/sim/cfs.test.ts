@@ -252,6 +252,23 @@ describe('sync between daemons', () => {
     expect(b.members()).toEqual([1, 2]);
   });
 
+  it('leaves out a database older than its own: the message of a round that writes overtook would lose them', async () => {
+    const net = new Net();
+    const [a, b] = [net.add(1), net.add(2)];
+    await net.view([1, 2], true);
+    await put(a, 'pve-ssl.pem', 'cert of 1');
+    // the tree a round read on the leader, before the joining node's own write
+    const stale = a.memdb.rows().map((r) => ({ ...r, data: r.data?.toString('base64') }));
+    await put(b, 'pve2.key', 'key of 2');
+    expect(await b.handle({ t: 'replace', from: 1, rows: stale } as PeerMessage)).toEqual({ ok: true });
+    expect(files(b)).toEqual(['pve-ssl.pem=cert of 1', 'pve2.key=key of 2']);
+    expect(net.log.some((l) => /^2: .*left out a database older than this one \(version = 2 < 4\)/.test(l))).toBe(true);
+    // an equal or newer one is taken, as a round's leader's always is
+    const current = a.memdb.rows().map((r) => ({ ...r, data: r.data?.toString('base64') }));
+    await b.handle({ t: 'replace', from: 1, rows: current } as PeerMessage);
+    expect(b.memdb.root.version).toBe(4);
+  });
+
   it('does not wait for a member whose daemon is not running (its corosync runs alone)', async () => {
     const net = new Net();
     const b = net.add(2);

@@ -260,6 +260,14 @@ export class CfsNode {
 
   private async takeTree(rows: TreeEntry[]): Promise<void> {
     const next = MemDb.fromRows(rows);
+    // The leader of a round has the highest version, so a tree older than ours is a round's message
+    // that writes overtook: the sequencer applied them here after the tree was read. Taken, it would
+    // lose them (a joining node's own files: ENOENT in pvecm add). Real pmxcfs queues writes while a
+    // sync runs, so no write can overtake one.
+    if (next.root.version < this.memdb.root.version) {
+      this.log(`[dcdb] notice: left out a database older than this one (version = ${next.root.version} < ${this.memdb.root.version})`);
+      return;
+    }
     this.memdb = next;
     await this.o.db.replaceAll(rows);
     this.log(`[dcdb] notice: took the leader's database (version = ${next.root.version})`);
