@@ -2,7 +2,8 @@
  * Bundles the CLI (dist/cli.js and every module it imports, the packages included) into
  * dist/bundle/: one file for what every command loads, one per lazily imported part. Node 20
  * resolves, reads and links each ES module on its own, and yaml alone is 72 CommonJS files: the
- * bundle halves what a command spends before its first ssh. bin/pvx.js runs dist/bundle/cli.js
+ * bundle cuts about a fifth of what a command spends before its first ssh (measured: 141 against
+ * 177 ms above a bare Node start). bin/pvx.js runs dist/bundle/cli.js
  * when it exists, else dist/cli.js. Runs after tsc (npm run build).
  */
 import { existsSync, rmSync } from 'node:fs';
