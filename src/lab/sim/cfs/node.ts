@@ -36,7 +36,8 @@ export type PeerMessage =
   | { t: 'dump' }
   | { t: 'replace'; from: number; rows: WireRow[] }
   | { t: 'submit'; from: number; op: StampedOp }
-  | { t: 'apply'; from: number; op: StampedOp };
+  /** `version`: the sequencer's database version once it applied the op */
+  | { t: 'apply'; from: number; op: StampedOp; version?: number };
 
 /** A tree row on the wire (data in base64). */
 export type WireRow = Omit<TreeEntry, 'data'> & { data?: string };
@@ -285,6 +286,7 @@ export class CfsNode {
   private sequenceOp(s: StampedOp): Promise<void> {
     const run = async (): Promise<void> => {
       await this.applyLocal(s);
+      const version = this.memdb.root.version;
       const send = this.o.send;
       if (!send) return;
       const self = this.view.localId;
@@ -294,7 +296,7 @@ export class CfsNode {
           .filter((id) => id !== self)
           .map(async (id) => {
             try {
-              const a = (await send(id, { t: 'apply', from: self, op: s }, PEER_TIMEOUT_MS * 4)) as { errno?: number };
+              const a = (await send(id, { t: 'apply', from: self, op: s, version }, PEER_TIMEOUT_MS * 4)) as { errno?: number };
               if (a?.errno) throw new Error(`errno ${a.errno}`);
             } catch (e) {
               diverged = true;
@@ -386,6 +388,12 @@ export class CfsNode {
         }
       case 'apply':
         if (!(await this.sharesView(msg.from, false))) return { errno: E.EACCES };
+        // dfsm delivers a message that comes during a sync only once the sync is done: applied to the
+        // database this node is about to replace (a joining node's fresh one), the write would be lost
+        if (!this.group.includes(msg.from)) await this.resync();
+        else if (this.syncing) await this.settled();
+        // the database the sync brought may hold the write already
+        if (msg.version !== undefined && this.memdb.root.version >= msg.version) return { ok: true };
         try {
           await this.applyLocal(msg.op);
           return { ok: true };
