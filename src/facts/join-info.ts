@@ -7,16 +7,16 @@ import type { Transport } from '../transport/types.js';
 import type { Timing } from './node.js';
 
 /** The join information, or why it could not be read. */
-export type JoinInfoRead = { info: JoinInfo } | { problem: string };
+export type JoinInfoRead = { info: JoinInfo } | { problem: string; /** pvesh failed (it may succeed later); false for output pvx cannot parse */ failed: boolean };
 
 /** Read the join information from a member once (so the plan shows the real fingerprint). */
 export async function readJoinInfo(t: Transport, member: string): Promise<JoinInfoRead> {
-  const r = await t.exec(member, pveshGet('/cluster/config/join'));
-  if (r.exitCode !== 0) return { problem: lastLine(r.stderr) ?? lastLine(r.stdout) ?? `exit code ${r.exitCode}` };
+  const r = await t.exec(member, pveshGet('/cluster/config/join'), { title: 'read the join information' });
+  if (r.exitCode !== 0) return { problem: lastLine(r.stderr) ?? lastLine(r.stdout) ?? `exit code ${r.exitCode}`, failed: true };
   try {
     return { info: parseJoinInfo(r.stdout) };
   } catch (e) {
-    if (e instanceof ParseError) return { problem: e.message };
+    if (e instanceof ParseError) return { problem: e.message, failed: false };
     throw e;
   }
 }
@@ -31,7 +31,7 @@ export async function readJoinInfoSettled(t: Transport, member: string, timing: 
   const deadline = timing.now() + timing.settleTimeoutMs;
   for (;;) {
     const read = await readJoinInfo(t, member);
-    if ('info' in read || timing.now() + timing.pollMs > deadline) return read;
+    if ('info' in read || !read.failed || timing.now() + timing.pollMs > deadline) return read;
     await timing.sleep(timing.pollMs);
   }
 }

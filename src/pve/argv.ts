@@ -30,6 +30,11 @@ export const pvecm = {
   ],
   /** `pvecm delnode <name>` on a remaining quorate member */
   delnode: (node: string): string[] => ['pvecm', 'delnode', node],
+  /**
+   * `pvecm updatecerts`: makes this node's missing files in /etc/pve (its certificate among them) and
+   * merges the SSH keys; it changes nothing that exists without `--force`. It waits for quorum.
+   */
+  updatecerts: (): string[] => ['pvecm', 'updatecerts'],
   /** `pvecm expected <votes>` (corosync-quorumtool -e) */
   expected: (votes: number): string[] => ['pvecm', 'expected', String(votes)],
   /**

@@ -63,6 +63,8 @@ describe('pvx cluster join', () => {
     const r = await pvx(['-i', inv, 'cluster', 'join', 'pve3', '--via', 'pve1', '--password-file', pw], fc);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain("pve3 is already a member of cluster 'lab': nothing to do");
+    // a member is not joined again: its cluster's join information is not read
+    expect(fc.calls.filter((c) => c.argv.includes('/cluster/config/join'))).toEqual([]);
     const r2 = await pvx(['-i', inv, '--json', 'cluster', 'join', 'pve4', '--via', 'pve1', '--link1', '10.1.0.4', '--password-file', pw], fc);
     expect(r2.code).toBe(2);
     expect(JSON.parse(r2.stdout).error.message).toContain("has no corosync link 1");

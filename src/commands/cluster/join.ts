@@ -64,7 +64,9 @@ export async function clusterJoin(deps: Deps, opts: JoinOptions): Promise<Outcom
   if (unread) throw unread;
   const via = before.get(opts.via)!;
   const node = before.get(opts.node)!;
-  const joinRead = via.kind === 'member' ? await readJoinInfoSettled(t, opts.via, timing) : undefined;
+  // a node already in the member's cluster is finished, not joined: its plan needs no join information
+  const joining = via.kind === 'member' && !(node.kind === 'member' && node.cluster === via.cluster);
+  const joinRead = joining ? await readJoinInfoSettled(t, opts.via, timing) : undefined;
   const joinInfo = joinRead && 'info' in joinRead ? joinRead.info : undefined;
   reading.succeed(`read ${opts.via} and ${opts.node}`);
   const wiring = { read: readMembership, timing };

@@ -1,9 +1,8 @@
 /** The steps that add one node to a cluster: read the join information, `pvecm add`, wait for quorum. */
 import { pvecm, pveshGet, type LinkAddresses } from '../../pve/argv.js';
 import { classifyPvecmAdd, type PvecmAddOutcome } from '../../pve/parse/pvecm-add-output.js';
-import { isValidFingerprint, normalizeFingerprint, parseJoinInfo, type JoinInfo } from '../../pve/parse/pvesh-join-info.js';
-import { ParseError } from '../../pve/parse/errors.js';
-import { lastLine } from '../../pve/parse/text.js';
+import { isValidFingerprint, normalizeFingerprint, type JoinInfo } from '../../pve/parse/pvesh-join-info.js';
+import { readJoinInfoSettled } from '../../facts/join-info.js';
 import type { ExecResult } from '../../transport/types.js';
 import { quorumProblem, waitForMembership, type MembershipReader, type Timing } from '../../facts/node.js';
 import type { Step } from '../plan.js';
@@ -102,15 +101,10 @@ export function joinSteps(req: JoinRequest, read: MembershipReader, timing: Timi
     argv: infoArgv,
     mutates: false,
     run: async (t) => {
-      const r = await t.exec(req.via, infoArgv, { title: 'read the join information' });
-      if (r.exitCode !== 0) return { ok: false, message: `could not read the join information on ${req.via}: ${lastLine(r.stderr) ?? lastLine(r.stdout) ?? `exit code ${r.exitCode}`}` };
-      let info: JoinInfo;
-      try {
-        info = parseJoinInfo(r.stdout);
-      } catch (e) {
-        if (e instanceof ParseError) return { ok: false, message: e.message };
-        throw e;
-      }
+      // right after another join the newest member's certificate may not have reached req.via yet
+      const got = await readJoinInfoSettled(t, req.via, timing);
+      if ('problem' in got) return { ok: false, message: `could not read the join information on ${req.via}: ${got.problem}` };
+      const info = got.info;
       const problem = joinInfoProblem(info, req);
       if (problem) return { ok: false, message: problem };
       const via = info.nodes.find((n) => n.name === req.via);

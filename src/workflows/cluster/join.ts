@@ -1,10 +1,11 @@
 /** The plan of `pvx cluster join`: one node joins the cluster of a member. */
-import type { LinkAddresses } from '../../pve/argv.js';
+import { pvecm, pveshGet, type LinkAddresses } from '../../pve/argv.js';
+import { readJoinInfoSettled } from '../../facts/join-info.js';
 import { normalizeFingerprint, type JoinInfo } from '../../pve/parse/pvesh-join-info.js';
 import { joinInfoProblem, joinSteps, type JoinAuth } from './join-steps.js';
-import { verifySteps } from './verify.js';
+import { verifySteps, type ExpectedCluster } from './verify.js';
 import { describeMembership, type Membership, type ReadWiring } from '../../facts/node.js';
-import type { Plan } from '../plan.js';
+import type { Plan, Step } from '../plan.js';
 
 /** What `cluster join` was asked for. */
 export interface JoinCommandRequest {
@@ -31,6 +32,33 @@ export type JoinDecision =
   | { kind: 'refused'; problems: string[]; usage?: boolean; notQuorate?: boolean }
   | { kind: 'plan'; plan: Plan; cluster: string; members: string[] };
 
+/**
+ * The end of a join that was cut off after `pvecm add`: wait for the node as a quorate member, then
+ * do what `pvecm add` does last and what was maybe never done: `pvecm updatecerts` writes the node's
+ * certificate to /etc/pve (pveproxy runs it at start too, but gives up after 80 s without quorum).
+ * Without that certificate every member's `pvesh get /cluster/config/join` dies, so no further node
+ * could join; reading it proves the cluster can take the next one.
+ */
+function finishSteps(req: JoinCommandRequest, want: ExpectedCluster, w: ReadWiring): Step[] {
+  const info = pveshGet('/cluster/config/join');
+  return [
+    ...verifySteps([req.via, req.node], want, w.read, w.timing),
+    { node: req.node, title: `make the missing files of ${req.node} in /etc/pve, its certificate among them`, argv: pvecm.updatecerts(), mutates: true, timeoutMs: 120_000 },
+    {
+      node: req.via,
+      title: `check that ${req.via} can give the join information (every member's certificate is in /etc/pve)`,
+      argv: info,
+      mutates: false,
+      run: async (t) => {
+        const got = await readJoinInfoSettled(t, req.via, w.timing);
+        if ('problem' in got) return { ok: false, message: `the join information of cluster '${want.cluster}' cannot be read on ${req.via}: ${got.problem}` };
+        const listed = got.info.nodes.some((n) => n.name === req.node);
+        return listed ? { ok: true, message: `${got.info.nodes.length} node(s), ${req.node} among them` } : { ok: false, message: `the join information on ${req.via} does not list ${req.node}` };
+      },
+    },
+  ];
+}
+
 /** Decide and plan one join. */
 export function planClusterJoin(req: JoinCommandRequest, facts: JoinFacts, w: ReadWiring): JoinDecision {
   const { via, node } = facts;
@@ -44,7 +72,7 @@ export function planClusterJoin(req: JoinCommandRequest, facts: JoinFacts, w: Re
     const want = { cluster: via.cluster, members: [...new Set([...via.configured, req.node])].sort(), partition: via.partitionSize };
     return {
       kind: 'plan',
-      plan: { title: `finish joining ${req.node} to cluster '${via.cluster}': wait until it is a quorate member`, steps: verifySteps([req.via, req.node], want, w.read, w.timing) },
+      plan: { title: `finish joining ${req.node} to cluster '${via.cluster}': wait until it is a quorate member`, steps: finishSteps(req, want, w) },
       cluster: via.cluster,
       members: want.members,
     };

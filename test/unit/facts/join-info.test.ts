@@ -29,8 +29,16 @@ describe('readJoinInfoSettled', () => {
     const timing = fakeTiming();
     const t = new FakeTransport([{ node: 'pve1', argv, result: missingCert, repeat: true }]);
     const r = await readJoinInfoSettled(t, 'pve1', timing);
-    expect(r).toEqual({ problem: "unable to read '/etc/pve/nodes/pve2/pve-ssl.pem' - No such file or directory" });
+    expect(r).toEqual({ problem: "unable to read '/etc/pve/nodes/pve2/pve-ssl.pem' - No such file or directory", failed: true });
     expect(timing.now()).toBeLessThanOrEqual(timing.settleTimeoutMs);
     expect(t.calls.length).toBeGreaterThan(1);
+  });
+  it('does not read again output it cannot parse: that will not change', async () => {
+    const timing = fakeTiming();
+    const t = new FakeTransport([{ node: 'pve1', argv, result: { stdout: 'not json' }, repeat: true }]);
+    const r = await readJoinInfoSettled(t, 'pve1', timing);
+    expect(r).toMatchObject({ failed: false });
+    expect(t.calls).toHaveLength(1);
+    expect(timing.slept).toBe(0);
   });
 });

@@ -89,6 +89,19 @@ describe('planClusterJoin', () => {
     t.verify();
     expect(r.failed?.message).toBe('login to pve2 failed, wrong root password? (401 authentication failure)');
   });
+  it('reads the join information again at run time while the newest member`s certificate has not reached the member', async () => {
+    const d = planClusterJoin({ node: 'pve3', via: 'pve2', links: { 0: '10.0.0.3' }, auth }, { node: standalone('pve3'), via: member('pve2', 'lab', ['pve1', 'pve2']), joinInfo: parseJoinInfo(joinInfoJson('lab', two)) }, wiring());
+    if (d.kind !== 'plan') throw new Error(JSON.stringify(d));
+    const info = ['pvesh', 'get', '/cluster/config/join', '--output-format', 'json'];
+    const t = new FakeTransport([
+      { node: 'pve2', argv: info, result: { exitCode: 2, stderr: "unable to read '/etc/pve/nodes/pve1/pve-ssl.pem' - No such file or directory\n" } },
+      { node: 'pve2', argv: info, result: { stdout: joinInfoJson('lab', two) } },
+      { node: 'pve3', argv: ['pvecm', 'add', '10.0.0.2', '--fingerprint', fp('CD'), '--link0', '10.0.0.3'], result: { exitCode: 0, stderr: '401 authentication failure\n' } },
+    ]);
+    const r = await executePlan(d.plan, t);
+    t.verify();
+    expect(r.failed?.message).toBe('login to pve2 failed, wrong root password? (401 authentication failure)');
+  });
   it('is unchanged for a member, refuses another cluster, a non-quorate cluster and a missing link address', () => {
     const via = member('pve2', 'lab', ['pve1', 'pve2']);
     const via3 = member('pve2', 'lab', ['pve1', 'pve2', 'pve3']);
@@ -113,18 +126,29 @@ describe('planClusterJoin of a node whose join was cut off after pvecm add', () 
       const d = planClusterJoin(req, { node, via }, wiring());
       if (d.kind !== 'plan') throw new Error(JSON.stringify(d));
       expect(d.plan.title).toBe("finish joining pve3 to cluster 'lab': wait until it is a quorate member");
-      expect(describePlan(d.plan).map((s) => `${s.node} ${s.command.join(' ')}`)).toEqual(['pve2 pvecm status', 'pve2 touch /etc/pve/nodes/pve2/.pvx-write-check', 'pve2 rm -f /etc/pve/nodes/pve2/.pvx-write-check', 'pve3 pvecm status', 'pve3 touch /etc/pve/nodes/pve3/.pvx-write-check', 'pve3 rm -f /etc/pve/nodes/pve3/.pvx-write-check']);
+      expect(describePlan(d.plan).map((s) => `${s.node} ${s.command.join(' ')}`)).toEqual([
+        'pve2 pvecm status', 'pve2 touch /etc/pve/nodes/pve2/.pvx-write-check', 'pve2 rm -f /etc/pve/nodes/pve2/.pvx-write-check',
+        'pve3 pvecm status', 'pve3 touch /etc/pve/nodes/pve3/.pvx-write-check', 'pve3 rm -f /etc/pve/nodes/pve3/.pvx-write-check',
+        // pvecm add may have been cut off before it wrote the node's certificate: without it no member gives the join information
+        'pve3 pvecm updatecerts', 'pve2 pvesh get /cluster/config/join --output-format json',
+      ]);
     }
     const timing = fakeTiming();
     const whole = member('pve3', 'lab', all);
     const read = scriptedReader({ pve2: [member('pve2', 'lab', all)], pve3: [notYet, notYet, whole] });
     const d = planClusterJoin(req, { node: notYet, via: member('pve2', 'lab', all, { online: ['pve1', 'pve2'] }) }, { read, timing });
     if (d.kind !== 'plan') throw new Error(JSON.stringify(d));
+    const info = ['pvesh', 'get', '/cluster/config/join', '--output-format', 'json'];
+    const threeInfo = joinInfoJson('lab', [...two, { name: 'pve3', address: '10.0.0.3', fp: fp('ef') }]);
     const t = new FakeTransport([
       { node: 'pve2', argv: ['touch', '/etc/pve/nodes/pve2/.pvx-write-check'] },
       { node: 'pve2', argv: ['rm', '-f', '/etc/pve/nodes/pve2/.pvx-write-check'] },
       { node: 'pve3', argv: ['touch', '/etc/pve/nodes/pve3/.pvx-write-check'] },
       { node: 'pve3', argv: ['rm', '-f', '/etc/pve/nodes/pve3/.pvx-write-check'] },
+      { node: 'pve3', argv: ['pvecm', 'updatecerts'], result: { stdout: '(re)generate node files\nmerge authorized SSH keys\n' } },
+      // pve3's certificate reaches pve2 a sync later
+      { node: 'pve2', argv: info, result: { exitCode: 2, stderr: "unable to read '/etc/pve/nodes/pve3/pve-ssl.pem' - No such file or directory\n" } },
+      { node: 'pve2', argv: info, result: { stdout: threeInfo } },
     ]);
     const r = await executePlan(d.plan, t);
     t.verify();
@@ -133,6 +157,18 @@ describe('planClusterJoin of a node whose join was cut off after pvecm add', () 
     // never quorate: the run fails, it does not report a join
     const stuck = planClusterJoin(req, { node: notYet, via: member('pve2', 'lab', all) }, { read: scriptedReader({ pve2: [member('pve2', 'lab', all)], pve3: [notYet] }), timing: fakeTiming() });
     if (stuck.kind !== 'plan') throw new Error(JSON.stringify(stuck));
+    // the certificate never arrives: the join is not called finished
+    const noCert = planClusterJoin(req, { node: notYet, via: member('pve2', 'lab', all) }, { read: scriptedReader({ pve2: [member('pve2', 'lab', all)], pve3: [whole] }), timing: fakeTiming() });
+    if (noCert.kind !== 'plan') throw new Error(JSON.stringify(noCert));
+    const certLost = await executePlan(noCert.plan, new FakeTransport([
+      { node: 'pve2', argv: ['touch', '/etc/pve/nodes/pve2/.pvx-write-check'] },
+      { node: 'pve2', argv: ['rm', '-f', '/etc/pve/nodes/pve2/.pvx-write-check'] },
+      { node: 'pve3', argv: ['touch', '/etc/pve/nodes/pve3/.pvx-write-check'] },
+      { node: 'pve3', argv: ['rm', '-f', '/etc/pve/nodes/pve3/.pvx-write-check'] },
+      { node: 'pve3', argv: ['pvecm', 'updatecerts'] },
+      { node: 'pve2', argv: info, result: { exitCode: 2, stderr: "unable to read '/etc/pve/nodes/pve3/pve-ssl.pem' - No such file or directory\n" }, repeat: true },
+    ]));
+    expect(certLost.failed?.message).toBe("the join information of cluster 'lab' cannot be read on pve2: unable to read '/etc/pve/nodes/pve3/pve-ssl.pem' - No such file or directory");
     const failed = await executePlan(stuck.plan, new FakeTransport([
       { node: 'pve2', argv: ['touch', '/etc/pve/nodes/pve2/.pvx-write-check'] },
       { node: 'pve2', argv: ['rm', '-f', '/etc/pve/nodes/pve2/.pvx-write-check'] },

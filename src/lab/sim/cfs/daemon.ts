@@ -268,9 +268,10 @@ export async function startCfsDaemon(o: CfsDaemonOptions): Promise<CfsDaemon> {
     startTime,
     clinfoVersion: () => status.memberlistVersion,
   });
-  // pve-cluster.service's ExecStartPost=pvecm updatecerts --silent: once, at start, and only with
-  // quorum (without it, --silent returns at once). A node that gets quorum later has its files made
-  // by whatever runs updatecerts then (pvecm add does); doing it here later would race that writer.
+  // pveproxy.service's ExecStartPre=-pvecm updatecerts --silent makes a node's missing files when the
+  // node starts; the real one waits up to 80 s for quorum. The lab does it once, at start, only with
+  // quorum: a node that gets quorum later has its files made by whatever runs updatecerts then
+  // (pvecm add, or the user), the harder case of the two. Doing it here later would race that writer.
   const ensureBase = async (): Promise<void> => {
     if (!cfs.quorate()) return;
     for (const op of await baseEntryOps(cfs.memdb, o.node)) {
