@@ -200,4 +200,11 @@ describe('imports of src/', () => {
       'commands/lab/run.ts',
     ]);
   });
+
+  it('leave execa to the lab: the product runs its processes on node:child_process (transport/stream-process.ts)', () => {
+    const bare = /(?:from\s+|import\s*\(\s*|import\s+)['"]execa['"]/;
+    const users = files.filter((f) => bare.test(fs.readFileSync(f, 'utf8'))).map((f) => path.relative(SRC, f));
+    expect(users.length).toBeGreaterThan(0);
+    expect(users.filter((f) => !f.startsWith('lab/'))).toEqual([]);
+  });
 });
