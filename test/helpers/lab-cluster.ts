@@ -23,7 +23,12 @@ export async function formClusterWithPvecm(lab: string, info: LabInfo, nodes: re
   const join = JSON.parse(await sh(lab, first, ['pvesh', 'get', '/cluster/config/join', '--output-format', 'json'])) as { nodelist: Array<{ name: string; pve_fp: string; pve_addr: string }> };
   const me = join.nodelist.find((n) => n.name === first);
   if (!me) throw new Error(`${first} is not in its own join information`);
-  for (const n of rest) await sh(lab, n, ['pvecm', 'add', me.pve_addr, '--fingerprint', me.pve_fp], password);
+  for (const n of rest) {
+    // pvecm add exits 0 whatever its join task did: only its last line says the join finished
+    const r = await labExec(lab, n, ['pvecm', 'add', me.pve_addr, '--fingerprint', me.pve_fp], { timeoutMs: 60_000, input: password });
+    const out = `${r.stdout}${r.stderr}`;
+    if (r.exitCode !== 0 || !new RegExp(`successfully added node '${n}' to cluster`).test(out)) throw new Error(`${n}: pvecm add did not finish the join (exit ${r.exitCode}):\n${out}`);
+  }
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const s = await labExec(lab, first, ['pvecm', 'status']);

@@ -187,9 +187,10 @@ class Net {
       await Promise.all([...this.nodes.values()].map((n) => n.settled()));
     }
   }
-  add(id: number, mode: 'local' | 'cluster' = 'cluster', memdb = new MemDb(), refreshView?: () => Promise<void>): CfsNode {
+  add(id: number, mode: 'local' | 'cluster' = 'cluster', memdb = new MemDb(), refreshView?: () => Promise<void>, writeViewWaitMs?: number): CfsNode {
     const node = new CfsNode({
       ...(refreshView ? { refreshView } : {}),
+      ...(writeViewWaitMs !== undefined ? { writeViewWaitMs } : {}),
       memdb,
       mode,
       pid: 100 + id,
@@ -337,19 +338,39 @@ describe('sync between daemons', () => {
     for (const n of [a, b]) expect(files(n)).toEqual(['before.cfg=x', 'joined.cfg=y']);
   });
 
-  it('refuses a write of a member the sequencer does not see, even after reading corosync again', async () => {
+  it('refuses a write of a member the sequencer does not see, even after reading corosync again for the write wait', async () => {
     const net = new Net();
     let polls = 0;
     const a = net.add(1, 'cluster', new MemDb(), async () => {
       polls++;
-    });
+    }, 2000);
     const b = net.add(2);
     await net.view([1, 2], true);
     await a.setView({ localId: 1, online: [1], quorate: true });
     await net.settle();
+    const t0 = Date.now();
     await expect(put(b, 'late.cfg', 'z')).rejects.toMatchObject({ errno: 13 });
-    expect(polls).toBe(6);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(2000);
+    // one read of corosync, then one every 500 ms for the 2 s of the write wait
+    expect(polls).toBeGreaterThanOrEqual(4);
     expect(files(a)).toEqual([]);
+  }, 15_000);
+
+  it('takes a write of a member its own view has only after a few reads of corosync (the writer saw the new configuration first)', async () => {
+    const net = new Net();
+    let polls = 0;
+    const a = net.add(1, 'cluster', new MemDb(), async () => {
+      // corosync tells this daemon of member 2 only on its eighth read, 3.5 s on
+      if (++polls === 8) await a.setView({ localId: 1, online: [1, 2], quorate: true });
+    }, 6000);
+    const b = net.add(2);
+    await net.view([1, 2], true);
+    await a.setView({ localId: 1, online: [1], quorate: true });
+    await net.settle();
+    await put(b, 'late.cfg', 'z');
+    expect(polls).toBe(8);
+    expect(files(a)).toEqual(['late.cfg=z']);
+    expect(files(b)).toEqual(['late.cfg=z']);
   }, 15_000);
 
   it('takes a member whose daemon did not answer into the group on a later poll, not only on a membership change', async () => {

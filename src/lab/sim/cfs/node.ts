@@ -98,6 +98,8 @@ export interface CfsNodeOptions {
   onChange?: () => void;
   /** read corosync's view now (the daemon otherwise polls it) */
   refreshView?: () => Promise<void>;
+  /** how long a member's write waits for this daemon's view to have the member (WRITE_VIEW_CATCH_UP_MS) */
+  writeViewWaitMs?: number;
 }
 
 const PEER_TIMEOUT_MS = 3000;
@@ -115,7 +117,9 @@ const INCOMPLETE_RETRY_MS = 2000;
 const UNSYNCED_WAIT_MS = 30_000;
 /** the pause between the sync rounds of that wait */
 const UNSYNCED_GAP_MS = 250;
-const VIEW_CATCH_UP_TRIES = 6;
+/** how long a member's message waits for this daemon's view to have the member (a write longer: see handle) */
+const VIEW_CATCH_UP_MS = 3000;
+const WRITE_VIEW_CATCH_UP_MS = 15_000;
 const VIEW_CATCH_UP_GAP_MS = 500;
 
 /** The database side of one pmxcfs daemon. */
@@ -350,9 +354,10 @@ export class CfsNode {
    * a message can arrive before its own poll saw the new configuration: it reads corosync again for
    * a moment before refusing.
    */
-  private async sharesView(from: number, needQuorum: boolean): Promise<boolean> {
+  private async sharesView(from: number, needQuorum: boolean, waitMs = VIEW_CATCH_UP_MS): Promise<boolean> {
     const ok = (): boolean => this.view.online.includes(from) && (!needQuorum || this.view.quorate);
-    for (let i = 0; !ok() && this.o.refreshView && i < VIEW_CATCH_UP_TRIES; i++) {
+    const until = Date.now() + waitMs;
+    for (let i = 0; !ok() && this.o.refreshView && (i === 0 || Date.now() < until); i++) {
       if (i > 0) await new Promise((r) => setTimeout(r, VIEW_CATCH_UP_GAP_MS));
       await this.o.refreshView();
     }
@@ -376,7 +381,10 @@ export class CfsNode {
         await this.takeTree(fromWire(msg.rows));
         return { ok: true };
       case 'submit':
-        if (!(await this.sharesView(msg.from, true))) return { errno: E.EACCES };
+        // corosync delivers a write to every member of the configuration the writer sent it in, so the
+        // writer's quorate view is ours too as soon as our slower poll sees it: a write is not refused
+        // for that lag (refused, a joining node's certificate was never written: its pvecm add exits 0)
+        if (!(await this.sharesView(msg.from, true, this.o.writeViewWaitMs ?? WRITE_VIEW_CATCH_UP_MS))) return { errno: E.EACCES };
         // the writer must get its own write back: a member not yet in the group joins it first
         if (!this.group.includes(msg.from)) await this.resync();
         if (!this.group.includes(msg.from)) return { errno: E.EACCES };
@@ -387,7 +395,7 @@ export class CfsNode {
           return { errno: e instanceof MemdbError ? e.errno : E.EIO };
         }
       case 'apply':
-        if (!(await this.sharesView(msg.from, false))) return { errno: E.EACCES };
+        if (!(await this.sharesView(msg.from, false, this.o.writeViewWaitMs ?? WRITE_VIEW_CATCH_UP_MS))) return { errno: E.EACCES };
         // dfsm delivers a message that comes during a sync only once the sync is done: applied to the
         // database this node is about to replace (a joining node's fresh one), the write would be lost
         if (!this.group.includes(msg.from)) await this.resync();

@@ -3,7 +3,7 @@
  * calls a real join makes to the peer run over ssh here: reading the peer's certificate, then
  * `pvesh create /cluster/config/nodes/<node>` on the peer, which is what the API handler does.
  */
-import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { linkArgs } from '../api/cluster-config.js';
@@ -184,17 +184,21 @@ export async function finishJoin(env: SimEnv, task: Task, corosyncConf: string, 
   task.print('stopping pve-cluster service\n');
   const stop = await systemctl(env.paths.binDir, ['stop', 'pve-cluster']);
   if (stop.exitCode !== 0) throw new Die(`can't stop pve-cluster service: command 'systemctl stop pve-cluster' failed: exit code ${stop.exitCode}\n`);
+  // the joining node starts from an empty database, whether the backup worked or not
+  // (cfs_unlink_db_unsafe, or cfs_rename_db_unsafe after a failed backup): the cluster's leader fills it
+  let backedUp = false;
   try {
     mkdirSync(env.paths.configDbBackupDir, { recursive: true, mode: 0o700 });
     const file = path.join(env.paths.configDbBackupDir, `config-${Math.floor(Date.now() / 1000)}.sql.gz`);
     task.print(`backup old database to '${shown(env.paths, file)}'\n`);
     writeFileSync(file, gzipSync(await dumpDatabase(env)));
-    // the joining node starts from an empty database: the cluster's leader overwrites it
-    if (env.paths.root) rmSync(env.paths.localDb, { recursive: true, force: true });
-    for (const f of ['', '-wal', '-shm']) rmSync(`${env.paths.configDb}${f}`, { force: true });
+    backedUp = true;
   } catch (e) {
     task.print(`failed to create backup of pre-join config database - ${e instanceof Error ? e.message : String(e)}\n`);
   }
+  if (env.paths.root) rmSync(env.paths.localDb, { recursive: true, force: true });
+  if (!backedUp && existsSync(env.paths.configDb)) renameSync(env.paths.configDb, `${env.paths.configDb}.${Math.floor(Date.now() / 1000)}.bak`);
+  for (const f of ['', '-wal', '-shm']) rmSync(`${env.paths.configDb}${f}`, { force: true });
   const start = await systemctl(env.paths.binDir, ['start', 'corosync', 'pve-cluster'], 120_000);
   task.print(start.stdout + start.stderr);
   if (start.exitCode !== 0) throw new Die(`starting pve-cluster failed: command 'systemctl start corosync pve-cluster' failed: exit code ${start.exitCode}\n`);
