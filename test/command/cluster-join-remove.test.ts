@@ -72,6 +72,29 @@ describe('pvx cluster join', () => {
     fc.verify();
   });
 
+  it('finishes a join cut off after pvecm add without the preflight of a new join: the node, still coming up, is waited for', async () => {
+    const fc = new FakeCluster(NAMES).form('lab', NAMES);
+    const pw = path.join(tmpDir('pvx-pw-'), 'pw');
+    writeFileSync(pw, `${fc.password}\n`);
+    const inv = writeInventory(NAMES);
+    // pve4 booted with the cluster's configuration, its corosync not yet through to the others
+    fc.udpBlocked.add('pve4');
+    setTimeout(() => fc.udpBlocked.delete('pve4'), 300);
+    const r = await pvx(['-i', inv, 'cluster', 'join', 'pve4', '--via', 'pve1', '--password-file', pw], fc);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).not.toContain('preflight');
+    expect(fc.mutations()).toEqual([
+      'pve1: touch /etc/pve/nodes/pve1/.pvx-write-check',
+      'pve1: rm -f /etc/pve/nodes/pve1/.pvx-write-check',
+      'pve4: touch /etc/pve/nodes/pve4/.pvx-write-check',
+      'pve4: rm -f /etc/pve/nodes/pve4/.pvx-write-check',
+      'pve4: pvecm updatecerts',
+    ]);
+    expect(fc.calls.some((c) => c.node === 'pve1' && c.argv.includes('/cluster/config/join'))).toBe(true);
+    expect(r.stdout).toContain("Joined pve4 to cluster 'lab'");
+    fc.verify();
+  });
+
   it('bad input exits 2 with no command: --via itself, bad address, missing --via', async () => {
     const { fc, inv, pw } = setup();
     for (const args of [['pve4', '--via', 'pve4'], ['pve4', '--via', 'pve1', '--link0', 'nope'], ['pve4'], ['pve_4', '--via', 'pve1']]) {

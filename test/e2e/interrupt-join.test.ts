@@ -113,6 +113,13 @@ describe.skipIf(!isRoot)('Ctrl-C during cluster join, and the printed command th
     expect(cont, down.stderr).toMatch(/^pvx -i \S+ cluster join pve4 --via pve1 --password-file \S+$/);
     await labFault(LAB, 'pve4', 'heal', undefined, log);
     const finish = runPrinted(cont);
+    if (finish.code !== 0) {
+      // what the nodes hold when the printed command did not finish the join
+      for (const [node, argv] of [['pve1', ['cat', '/etc/pve/corosync.conf']], ['pve1', ['tail', '-40', '/var/log/pve-cluster.log']], ['pve4', ['sh', '-c', 'ls /etc/corosync /etc/pve; tail -30 /var/log/pve-cluster.log']]] as const) {
+        const r = await labExec(LAB, node, argv);
+        process.stderr.write(`--- ${node}: ${argv.join(' ')}\n${r.stdout}${r.stderr}`);
+      }
+    }
     expect(finish.code, `${finish.stdout}${finish.stderr}`).toBe(0);
     // the add that was under way finished on pve4: the printed command never runs a second one
     expect(finish.stderr, finish.stderr).not.toMatch(/join cluster 'e2ej' through pve1/);

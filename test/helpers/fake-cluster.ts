@@ -218,6 +218,8 @@ export class FakeCluster implements Transport {
     if (argv.length === 3 && argv[0] === 'pvecm' && argv[1] === 'delnode' && this.knownNode(argv[2])) return this.delnode(n, argv[2] ?? '');
     if (argv.length === 3 && argv[0] === 'pvecm' && argv[1] === 'expected' && /^[1-9]\d*$/.test(argv[2] ?? '')) return this.expected(n, Number(argv[2]));
     if (a === 'pvecm qdevice remove') return this.qdeviceRemove(n);
+    // a member's missing files in /etc/pve (quorate only, as pmxcfs writes nothing without quorum)
+    if (a === 'pvecm updatecerts' && this.clusterOf(n)) return this.quorum(this.clusterOf(n)!, n.name).quorate ? ok('(re)generate node files\nmerge authorized SSH keys\n') : ok('', 'got timeout when trying to ensure cluster certificates and base file hierarchy is set up - no quorum (yet) or hung pmxcfs?\n', 255);
     if (a === 'cat /etc/pve/corosync.conf') return this.pveConf(n);
     if (argv.length === 2 && argv[0] === 'touch' && this.isWriteCheck(n, argv[1])) return this.write(n, argv[1] ?? '', true);
     if (argv.length === 3 && argv[0] === 'rm' && argv[1] === '-f' && this.isWriteCheck(n, argv[2])) return this.write(n, argv[2] ?? '', false);

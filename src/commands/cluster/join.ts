@@ -77,6 +77,9 @@ export async function clusterJoin(deps: Deps, opts: JoinOptions): Promise<Outcom
   const provisional = planClusterJoin({ node: opts.node, via: opts.via, links: pickLinks(linksOf(nodeInv, explicit), joinInfo?.links ?? [0]), auth: placeholder }, facts, wiring);
   if (provisional.kind === 'unchanged') return unchanged(provisional.cluster, opts.node, provisional.members);
   if (provisional.kind === 'refused' && !provisional.problems.some((p) => /--link0\b/.test(p))) throw refusal(provisional, opts.node);
+  // a join cut off after pvecm add: the plan left waits for the node to come up as a member; the
+  // preflight of a new join would judge it while it still boots (its corosync links not yet up)
+  if (provisional.kind === 'plan' && node.kind === 'member') return runDecision(provisional, []);
   const cluster = via.kind === 'member' ? via.cluster : '';
   const extra = Object.keys(explicit).map(Number).filter((l) => !(joinInfo?.links ?? [0]).includes(l));
   if (extra.length > 0) throw new UsageError(`cluster '${cluster}' has no corosync link ${extra.join(', ')}; it uses ${(joinInfo?.links ?? [0]).map((l) => `--link${l}`).join(', ')}`);
@@ -90,33 +93,36 @@ export async function clusterJoin(deps: Deps, opts: JoinOptions): Promise<Outcom
   if (decision.kind === 'unchanged') return unchanged(decision.cluster, opts.node, decision.members);
   if (decision.kind === 'refused') throw refusal(decision, opts.node);
   if (decision.members.length === 2 && !gate.twoNodeWarned) warnings.push(twoNodeWarning(decision.cluster, decision.members));
+  return runDecision(decision, warnings);
 
-  return previewOrRun(deps, {
-    preview: () => ({ command: COMMAND, result: { title: decision.plan.title, plan: describePlan(decision.plan) }, exitCode: 0, warnings }),
-    run: async () => {
-      // the node, the member and every other online member of its cluster are locked before the first change
-      const { run, steps } = await runPlanWithProgress(deps, t, decision.plan, { lock: scopeOfViews(before.values(), inv.nodes.map((n) => n.name)) });
-      if (run.ok) {
-        return {
-          command: COMMAND,
-          result: {
-            action: 'join',
-            cluster: decision.cluster,
-            outcome: 'joined',
-            summary: `Joined ${opts.node} to cluster '${decision.cluster}': ${opts.via} and ${opts.node} see the same ${decision.members.length} member(s), quorate, /etc/pve writable`,
-            members: decision.members,
-            steps,
-          },
-          exitCode: 0,
-          warnings,
-        };
-      }
-      return failedChangeOutcome(deps, t, {
-        command: COMMAND, action: 'join', cluster: decision.cluster, what: `joining ${opts.node} to '${decision.cluster}'`,
-        run, steps, before, nodes: [opts.via, opts.node], recovery, warnings,
-      });
-    },
-  });
+  function runDecision(d: Extract<JoinDecision, { kind: 'plan' }>, warnings: string[]): Promise<Outcome<ClusterChangeResult | PlanResult>> {
+    return previewOrRun(deps, {
+      preview: () => ({ command: COMMAND, result: { title: d.plan.title, plan: describePlan(d.plan) }, exitCode: 0, warnings }),
+      run: async () => {
+        // the node, the member and every other online member of its cluster are locked before the first change
+        const { run, steps } = await runPlanWithProgress(deps, t, d.plan, { lock: scopeOfViews(before.values(), inv.nodes.map((n) => n.name)) });
+        if (run.ok) {
+          return {
+            command: COMMAND,
+            result: {
+              action: 'join',
+              cluster: d.cluster,
+              outcome: 'joined',
+              summary: `Joined ${opts.node} to cluster '${d.cluster}': ${opts.via} and ${opts.node} see the same ${d.members.length} member(s), quorate, /etc/pve writable`,
+              members: d.members,
+              steps,
+            },
+            exitCode: 0,
+            warnings,
+          };
+        }
+        return failedChangeOutcome(deps, t, {
+          command: COMMAND, action: 'join', cluster: d.cluster, what: `joining ${opts.node} to '${d.cluster}'`,
+          run, steps, before, nodes: [opts.via, opts.node], recovery, warnings,
+        });
+      },
+    });
+  }
 }
 
 function unchanged(cluster: string, node: string, members: string[]): Outcome<ClusterChangeResult> {
