@@ -254,6 +254,14 @@ describe("a pmxcfs daemon's view from one poll of corosync-quorumtool -l and -s"
     expect(viewFromPoll({ list: { exitCode: 1, stdout: '' } })).toBeUndefined();
     expect(viewFromPoll({ list: { exitCode: 0, stdout: '         2          1 pve2\n' } })).toBeUndefined();
   });
+  it('a membership that changed between the list and the quorum read is no view yet: one configuration`s members with another`s quorum', () => {
+    const alone = { exitCode: 0, stdout: '\nMembership information\n----------------------\n    Nodeid      Votes Name\n         2          1 pve2 (local)\n' };
+    const both = { exitCode: 0, stdout: LIST.stdout.replace('pve1 (local)', 'pve1').replace('pve2\n', 'pve2 (local)\n') };
+    // a joining pve2: alone when listed, quorate (with pve1) when asked, both when listed again
+    expect(viewFromPoll({ list: alone, status: { exitCode: 0 }, listAfter: both })).toBe('unchanged');
+    expect(viewFromPoll({ list: both, status: { exitCode: 0 }, listAfter: both })).toEqual({ localId: 2, online: [1, 2], quorate: true });
+    expect(viewFromPoll({ list: both, status: { exitCode: 0 }, listAfter: { exitCode: 124, stdout: '', timedOut: true } })).toBe('unchanged');
+  });
   it('a slow or failing tool changes nothing: pmxcfs hears quorum from corosync, not from a tool', () => {
     expect(viewFromPoll({ list: { exitCode: 124, stdout: '', timedOut: true } })).toBe('unchanged');
     expect(viewFromPoll({ list: LIST, status: { exitCode: 124, timedOut: true } })).toBe('unchanged');

@@ -92,6 +92,8 @@ export interface CorosyncPoll {
   list: { exitCode: number; stdout: string; timedOut?: boolean };
   /** absent when the list already settled it */
   status?: { exitCode: number; timedOut?: boolean };
+  /** the list read again after the status: the view holds only when it is the same list */
+  listAfter?: { exitCode: number; stdout: string; timedOut?: boolean };
 }
 
 /**
@@ -106,6 +108,14 @@ export function viewFromPoll(p: CorosyncPoll): CorosyncView | 'unchanged' | unde
   const m = parseMembershipList(p.list.stdout);
   if (m.localId === undefined) return undefined;
   if (!p.status || p.status.timedOut || (p.status.exitCode !== 0 && p.status.exitCode !== 2)) return 'unchanged';
+  // the list and the quorum are two reads: a membership that changed between them pairs one
+  // configuration's members with another's quorum (a joining node quorate with itself alone, whose
+  // writes then reach no other member). Real pmxcfs gets both in one corosync callback.
+  if (p.listAfter) {
+    if (p.listAfter.timedOut || p.listAfter.exitCode !== 0) return 'unchanged';
+    const after = parseMembershipList(p.listAfter.stdout);
+    if (after.localId !== m.localId || [...after.online].join(',') !== [...m.online].join(',')) return 'unchanged';
+  }
   return { localId: m.localId, online: [...m.online], quorate: p.status.exitCode === 0 };
 }
 
@@ -115,7 +125,8 @@ async function corosyncView(): Promise<CorosyncView | 'unchanged' | undefined> {
   if (first !== 'unchanged') return first;
   if (list.timedOut) return 'unchanged';
   const status = await run(BIN.quorumtool, ['-s'], { timeoutMs: 5_000 });
-  return viewFromPoll({ list, status });
+  const listAfter = await run(BIN.quorumtool, ['-l'], { timeoutMs: 10_000 });
+  return viewFromPoll({ list, status, listAfter });
 }
 
 /** Open the database, start the sync and mount /etc/pve. */
