@@ -219,7 +219,7 @@ export class FakeCluster implements Transport {
     if (argv.length === 3 && argv[0] === 'pvecm' && argv[1] === 'expected' && /^[1-9]\d*$/.test(argv[2] ?? '')) return this.expected(n, Number(argv[2]));
     if (a === 'pvecm qdevice remove') return this.qdeviceRemove(n);
     // a member's missing files in /etc/pve (quorate only, as pmxcfs writes nothing without quorum)
-    if (a === 'pvecm updatecerts' && this.clusterOf(n)) return this.quorum(this.clusterOf(n)!, n.name).quorate ? ok('(re)generate node files\nmerge authorized SSH keys\n') : ok('', 'got timeout when trying to ensure cluster certificates and base file hierarchy is set up - no quorum (yet) or hung pmxcfs?\n', 255);
+    if (a === 'pvecm updatecerts' && this.clusterOf(n)) return this.updatecerts(n, this.clusterOf(n)!);
     if (a === 'cat /etc/pve/corosync.conf') return this.pveConf(n);
     if (argv.length === 2 && argv[0] === 'touch' && this.isWriteCheck(n, argv[1])) return this.write(n, argv[1] ?? '', true);
     if (argv.length === 3 && argv[0] === 'rm' && argv[1] === '-f' && this.isWriteCheck(n, argv[2])) return this.write(n, argv[2] ?? '', false);
@@ -356,6 +356,9 @@ export class FakeCluster implements Transport {
   private joinInfo(n: FakeNode): ExecResult {
     const c = this.clusterOf(n);
     if (!c) return ok('', 'node is not in a cluster, no join info available!\n', 255);
+    // the API reads every member's certificate, which pvecm add makes last (a cut-off add leaves none)
+    const bare = c.members.find((m) => !c.files.has(`/etc/pve/nodes/${m.name}`));
+    if (bare) return ok('', `unable to read '/etc/pve/nodes/${bare.name}/pve-ssl.pem' - No such file or directory\n`, 2);
     const doc = {
       config_digest: '111418c98000acfda99059d29cd89123583020a0',
       // pve_addr: the address the member's name resolves to on it (pmxcfs publishes it); ring0_addr: its corosync address
@@ -470,9 +473,17 @@ export class FakeCluster implements Transport {
     return ok(corosyncConf(c.name, c.members, c.qdevice ? { qdevice: c.qdevice } : {}).replace(/config_version: \d+/, `config_version: ${c.configVersion}`));
   }
 
+  /** `pvecm updatecerts`: the node's directory and certificate in /etc/pve, with quorum only. */
+  private updatecerts(n: FakeNode, c: FakeClusterState): ExecResult {
+    if (!this.quorum(c, n.name).quorate) return ok('', 'got timeout when trying to ensure cluster certificates and base file hierarchy is set up - no quorum (yet) or hung pmxcfs?\n', 255);
+    c.files.add(`/etc/pve/nodes/${n.name}`);
+    return ok('(re)generate node files\nmerge authorized SSH keys\n');
+  }
+
   private write(n: FakeNode, file: string, create: boolean): ExecResult {
     const c = this.clusterOf(n);
     if (!c || !this.quorum(c, n.name).quorate) return ok('', `${create ? 'touch' : 'rm'}: cannot ${create ? 'touch' : 'remove'} '${file}': Permission denied\n`, 1);
+    if (create && !c.files.has(`/etc/pve/nodes/${n.name}`)) return ok('', `touch: cannot touch '${file}': No such file or directory\n`, 1);
     if (create) c.files.add(file);
     else c.files.delete(file);
     return ok();

@@ -6,7 +6,7 @@ import { planClusterJoin, type JoinDecision } from '../../workflows/cluster/join
 import type { JoinAuth } from '../../workflows/cluster/join-steps.js';
 import { DEFAULT_TIMING, type Timing } from '../../facts/node.js';
 import { describePlan } from '../../workflows/plan.js';
-import { readJoinInfoSettled } from '../../facts/join-info.js';
+import { readJoinInfo, readJoinInfoSettled } from '../../facts/join-info.js';
 import { twoNodeWarning } from './two-node-warning.js';
 import { linkAddress, linksOf, pickLinks } from './links.js';
 import { readMembership } from '../../facts/node.js';
@@ -64,9 +64,10 @@ export async function clusterJoin(deps: Deps, opts: JoinOptions): Promise<Outcom
   if (unread) throw unread;
   const via = before.get(opts.via)!;
   const node = before.get(opts.node)!;
-  // a node already in the member's cluster is finished, not joined: its plan needs no join information
-  const joining = via.kind === 'member' && !(node.kind === 'member' && node.cluster === via.cluster);
-  const joinRead = joining ? await readJoinInfoSettled(t, opts.via, timing) : undefined;
+  // a node already in the member's cluster is finished, not joined: one read of the join information
+  // tells whether its join ended (it lists the node) or was cut off before its files were made
+  const inCluster = via.kind === 'member' && node.kind === 'member' && node.cluster === via.cluster;
+  const joinRead = via.kind !== 'member' ? undefined : inCluster ? await readJoinInfo(t, opts.via) : await readJoinInfoSettled(t, opts.via, timing);
   const joinInfo = joinRead && 'info' in joinRead ? joinRead.info : undefined;
   reading.succeed(`read ${opts.via} and ${opts.node}`);
   const wiring = { read: readMembership, timing };
@@ -79,7 +80,7 @@ export async function clusterJoin(deps: Deps, opts: JoinOptions): Promise<Outcom
   if (provisional.kind === 'refused' && !provisional.problems.some((p) => /--link0\b/.test(p))) throw refusal(provisional, opts.node);
   // a join cut off after pvecm add: the plan left waits for the node to come up as a member; the
   // preflight of a new join would judge it while it still boots (its corosync links not yet up)
-  if (provisional.kind === 'plan' && node.kind === 'member') return runDecision(provisional, []);
+  if (provisional.kind === 'plan' && provisional.finishing) return runDecision(provisional, []);
   const cluster = via.kind === 'member' ? via.cluster : '';
   const extra = Object.keys(explicit).map(Number).filter((l) => !(joinInfo?.links ?? [0]).includes(l));
   if (extra.length > 0) throw new UsageError(`cluster '${cluster}' has no corosync link ${extra.join(', ')}; it uses ${(joinInfo?.links ?? [0]).map((l) => `--link${l}`).join(', ')}`);

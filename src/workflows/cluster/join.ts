@@ -3,7 +3,7 @@ import { pvecm, pveshGet, type LinkAddresses } from '../../pve/argv.js';
 import { readJoinInfoSettled } from '../../facts/join-info.js';
 import { normalizeFingerprint, type JoinInfo } from '../../pve/parse/pvesh-join-info.js';
 import { joinInfoProblem, joinSteps, type JoinAuth } from './join-steps.js';
-import { verifySteps, type ExpectedCluster } from './verify.js';
+import { membershipStep, verifySteps, writeProbeSteps, type ExpectedCluster } from './verify.js';
 import { describeMembership, type Membership, type ReadWiring } from '../../facts/node.js';
 import type { Plan, Step } from '../plan.js';
 
@@ -19,7 +19,7 @@ export interface JoinCommandRequest {
 export interface JoinFacts {
   node: Membership;
   via: Membership;
-  /** read from `via`; absent when it is not a member */
+  /** read from `via`; absent when it is not a member or could not be read */
   joinInfo?: JoinInfo;
   /** why the join information could not be read, when it could not */
   joinInfoProblem?: string;
@@ -30,20 +30,25 @@ export type JoinDecision =
   | { kind: 'unchanged'; cluster: string; members: string[] }
   /** `usage` marks problems with the request (a missing link address), not with the nodes */
   | { kind: 'refused'; problems: string[]; usage?: boolean; notQuorate?: boolean }
-  | { kind: 'plan'; plan: Plan; cluster: string; members: string[] };
+  /** `finishing`: the end of a join cut off after `pvecm add`, which runs no `pvecm add` */
+  | { kind: 'plan'; plan: Plan; cluster: string; members: string[]; finishing?: boolean };
 
 /**
  * The end of a join that was cut off after `pvecm add`: wait for the node as a quorate member, then
- * do what `pvecm add` does last and what was maybe never done: `pvecm updatecerts` writes the node's
- * certificate to /etc/pve (pveproxy runs it at start too, but gives up after 80 s without quorum).
- * Without that certificate every member's `pvesh get /cluster/config/join` dies, so no further node
- * could join; reading it proves the cluster can take the next one.
+ * do what `pvecm add` does last and what was maybe never done: `pvecm updatecerts` makes the node's
+ * directory in /etc/pve/nodes and its certificate there (pveproxy runs it at start too, but gives up
+ * after 80 s without quorum). Only then can a file be written in that directory, and only with that
+ * certificate does any member's `pvesh get /cluster/config/join` work, so no further node could join
+ * without it; reading it proves the cluster can take the next one.
  */
 function finishSteps(req: JoinCommandRequest, want: ExpectedCluster, w: ReadWiring): Step[] {
   const info = pveshGet('/cluster/config/join');
   return [
-    ...verifySteps([req.via, req.node], want, w.read, w.timing),
+    membershipStep(req.via, want, w.read, w.timing),
+    membershipStep(req.node, want, w.read, w.timing),
     { node: req.node, title: `make the missing files of ${req.node} in /etc/pve, its certificate among them`, argv: pvecm.updatecerts(), mutates: true, timeoutMs: 120_000 },
+    ...writeProbeSteps(req.via),
+    ...writeProbeSteps(req.node),
     {
       node: req.via,
       title: `check that ${req.via} can give the join information (every member's certificate is in /etc/pve)`,
@@ -66,15 +71,19 @@ export function planClusterJoin(req: JoinCommandRequest, facts: JoinFacts, w: Re
   if (via.kind !== 'member') return { kind: 'refused', problems: [`${req.via} is not a cluster member: it is ${describeMembership(via)}`] };
   if (node.kind === 'member') {
     if (node.cluster !== via.cluster) return { kind: 'refused', problems: [`${req.node} is already in another cluster, '${node.cluster}'`] };
-    if (node.quorate && via.configured.includes(req.node)) return { kind: 'unchanged', cluster: via.cluster, members: via.configured };
+    // done only when the member gives join information that lists the node: pvecm add cut off before
+    // its last step leaves a quorate member without its files in /etc/pve, and a cluster no node can join
+    const listed = facts.joinInfo?.nodes.some((n) => n.name === req.node) ?? false;
+    if (node.quorate && via.configured.includes(req.node) && listed) return { kind: 'unchanged', cluster: via.cluster, members: via.configured };
     // a join that was cut off after pvecm add (a node down, a lost connection): nothing to run again,
-    // but it is not done until the node is a quorate member as its cluster lists it
+    // but it is not done until the node is a quorate member as its cluster lists it, its files made
     const want = { cluster: via.cluster, members: [...new Set([...via.configured, req.node])].sort(), partition: via.partitionSize };
     return {
       kind: 'plan',
       plan: { title: `finish joining ${req.node} to cluster '${via.cluster}': wait until it is a quorate member`, steps: finishSteps(req, want, w) },
       cluster: via.cluster,
       members: want.members,
+      finishing: true,
     };
   }
   if (node.kind !== 'standalone') return { kind: 'refused', problems: [`${req.node} ${describeMembership(node)}`] };

@@ -28,23 +28,30 @@ export function writeProbePath(node: string): string {
   return `${pveNodeDir(node)}/.pvx-write-check`;
 }
 
+/** A check that `node` sees exactly the expected members and is quorate with them. */
+export function membershipStep(node: string, want: ExpectedCluster, read: MembershipReader, timing: Timing): Step {
+  return {
+    node,
+    title: `check that ${node} sees ${want.members.length} member(s) of '${want.cluster}' and is quorate`,
+    argv: pvecm.status(),
+    mutates: false,
+    run: async (t) => {
+      const problem = await waitForMembership(t, node, read, (m) => clusterProblem(m, want), timing.settleTimeoutMs, timing);
+      return problem ? { ok: false, message: problem } : { ok: true, message: `members ${[...want.members].sort().join(', ')}` };
+    },
+  };
+}
+
+/** A write and removal of a file in the node's /etc/pve/nodes/<node>/ (which `pvecm add` makes last, with `pvecm updatecerts`). */
+export function writeProbeSteps(node: string): Step[] {
+  const file = writeProbePath(node);
+  return [
+    { node, title: `check that /etc/pve is writable on ${node} (create a file)`, argv: files.touch(file), mutates: true },
+    { node, title: `check that /etc/pve is writable on ${node} (remove the file)`, argv: files.remove(file), mutates: true },
+  ];
+}
+
 /** Per node: a membership check, then a write and removal of a file in its /etc/pve/nodes/<node>/. */
 export function verifySteps(nodes: readonly string[], want: ExpectedCluster, read: MembershipReader, timing: Timing): Step[] {
-  return nodes.flatMap((node): Step[] => {
-    const file = writeProbePath(node);
-    return [
-      {
-        node,
-        title: `check that ${node} sees ${want.members.length} member(s) of '${want.cluster}' and is quorate`,
-        argv: pvecm.status(),
-        mutates: false,
-        run: async (t) => {
-          const problem = await waitForMembership(t, node, read, (m) => clusterProblem(m, want), timing.settleTimeoutMs, timing);
-          return problem ? { ok: false, message: problem } : { ok: true, message: `members ${[...want.members].sort().join(', ')}` };
-        },
-      },
-      { node, title: `check that /etc/pve is writable on ${node} (create a file)`, argv: files.touch(file), mutates: true },
-      { node, title: `check that /etc/pve is writable on ${node} (remove the file)`, argv: files.remove(file), mutates: true },
-    ];
-  });
+  return nodes.flatMap((node): Step[] => [membershipStep(node, want, read, timing), ...writeProbeSteps(node)]);
 }
