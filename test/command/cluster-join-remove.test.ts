@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { run } from '../../src/cli.js';
 import type { Prompter } from '../../src/ui/prompter.js';
 import { FakeCluster } from '../helpers/fake-cluster.js';
+import { UnreachableError } from '../../src/errors.js';
 import { writeInventory } from '../helpers/run-cli.js';
 import { testIO } from '../helpers/test-io.js';
 import { tmpDir } from '../helpers/tmp.js';
@@ -63,8 +64,8 @@ describe('pvx cluster join', () => {
     const r = await pvx(['-i', inv, 'cluster', 'join', 'pve3', '--via', 'pve1', '--password-file', pw], fc);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain("pve3 is already a member of cluster 'lab': nothing to do");
-    // a member is not joined again: its cluster's join information is not read
-    expect(fc.calls.filter((c) => c.argv.includes('/cluster/config/join'))).toEqual([]);
+    // a member is not joined again: its cluster's join information is read once, to see that it lists the node
+    expect(fc.calls.filter((c) => c.argv.includes('/cluster/config/join')).map((c) => c.node)).toEqual(['pve1']);
     const r2 = await pvx(['-i', inv, '--json', 'cluster', 'join', 'pve4', '--via', 'pve1', '--link1', '10.1.0.4', '--password-file', pw], fc);
     expect(r2.code).toBe(2);
     expect(JSON.parse(r2.stdout).error.message).toContain("has no corosync link 1");
@@ -84,14 +85,67 @@ describe('pvx cluster join', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).not.toContain('preflight');
     expect(fc.mutations()).toEqual([
+      'pve4: pvecm updatecerts',
       'pve1: touch /etc/pve/nodes/pve1/.pvx-write-check',
       'pve1: rm -f /etc/pve/nodes/pve1/.pvx-write-check',
       'pve4: touch /etc/pve/nodes/pve4/.pvx-write-check',
       'pve4: rm -f /etc/pve/nodes/pve4/.pvx-write-check',
-      'pve4: pvecm updatecerts',
     ]);
     expect(fc.calls.some((c) => c.node === 'pve1' && c.argv.includes('/cluster/config/join'))).toBe(true);
     expect(r.stdout).toContain("Joined pve4 to cluster 'lab'");
+    fc.verify();
+  });
+
+  it('a quorate member whose pvecm add was cut off before its files were made is finished, not called done: pvecm updatecerts, then the checks', async () => {
+    const fc = new FakeCluster(NAMES).form('lab', NAMES);
+    const pw = path.join(tmpDir('pvx-pw-'), 'pw');
+    writeFileSync(pw, `${fc.password}\n`);
+    const inv = writeInventory(NAMES);
+    // pve4 is in corosync.conf and quorate; pvecm add died before it made /etc/pve/nodes/pve4
+    fc.clusters.get('lab')!.files.delete('/etc/pve/nodes/pve4');
+    const r = await pvx(['-i', inv, 'cluster', 'join', 'pve4', '--via', 'pve1', '--password-file', pw], fc);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).not.toContain('nothing to do');
+    expect(fc.mutations()).toEqual([
+      'pve4: pvecm updatecerts',
+      'pve1: touch /etc/pve/nodes/pve1/.pvx-write-check',
+      'pve1: rm -f /etc/pve/nodes/pve1/.pvx-write-check',
+      'pve4: touch /etc/pve/nodes/pve4/.pvx-write-check',
+      'pve4: rm -f /etc/pve/nodes/pve4/.pvx-write-check',
+    ]);
+    expect(r.stdout).toContain("Joined pve4 to cluster 'lab'");
+    // now it is done: the join information lists pve4, and a second run changes nothing
+    const again = await pvx(['-i', inv, 'cluster', 'join', 'pve4', '--via', 'pve1', '--password-file', pw], fc);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toContain("pve4 is already a member of cluster 'lab': nothing to do");
+    expect(fc.mutations()).toHaveLength(5);
+    fc.verify();
+  });
+
+  it('finishing a cut-off join stopped at pvecm updatecerts exits 4 with a printed command that finishes it', async () => {
+    const fc = new FakeCluster(NAMES).form('lab', NAMES);
+    const pw = path.join(tmpDir('pvx-pw-'), 'pw');
+    writeFileSync(pw, `${fc.password}\n`);
+    const inv = writeInventory(NAMES);
+    fc.clusters.get('lab')!.files.delete('/etc/pve/nodes/pve4');
+    // the connection to pve4 drops while pvecm updatecerts runs: whether it ran is unknown
+    const exec = fc.exec.bind(fc);
+    let cut = true;
+    fc.exec = async (node, argv, opts) => {
+      if (cut && node === 'pve4' && argv.join(' ') === 'pvecm updatecerts') {
+        cut = false;
+        throw new UnreachableError('pve4', 'connection to pve4 lost: Broken pipe');
+      }
+      return exec(node, argv, opts);
+    };
+    const r = await pvx(['-i', inv, 'cluster', 'join', 'pve4', '--via', 'pve1', '--password-file', pw], fc);
+    expect(r.code, r.stderr).toBe(4);
+    const printed = /continue with: pvx (.*)$/m.exec(r.stderr)?.[1];
+    expect(printed, r.stderr).toBe(`-i ${inv} cluster join pve4 --via pve1 --password-file ${pw}`);
+    const finish = await pvx(printed!.split(' '), fc);
+    expect(finish.code, finish.stderr).toBe(0);
+    expect(finish.stdout).toContain("Joined pve4 to cluster 'lab'");
+    expect(fc.clusters.get('lab')!.files.has('/etc/pve/nodes/pve4')).toBe(true);
     fc.verify();
   });
 
