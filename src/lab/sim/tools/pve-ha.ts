@@ -281,54 +281,56 @@ async function crmRound(d: CrmDaemon, nodes: string[], now: number): Promise<voi
     env.paths,
     'ha_manager_lock',
     async () => {
-      await lockHaDomain(env.paths, () => undefined, async () => {
-        const prev = crmStatusOf(env);
-        const services = crmServices(env);
-        // a cluster that never had HA resources has no manager status
-        if (prev.master_node === undefined && Object.keys(services).length === 0) return;
-        const commands = takeCrmCommands(env.paths);
-        const results: Record<string, Record<string, LrmResult>> = {};
-        const alive: Record<string, { online: boolean }> = {};
-        const lockFree: Record<string, boolean> = {};
-        for (const n of nodes) {
-          const l = readLrmStatus(env.paths, n);
-          results[n] = l.results ?? {};
-          alive[n] = { online: l.timestamp !== undefined && now - l.timestamp <= LRM_ALIVE_S };
-          // an active LRM renews its agent lock with each status it writes; pmxcfs frees a lock not
-          // renewed for twice the watchdog timeout (120 s against 60 s), so the node was reset by then
-          const holds = l.state === 'active' || l.state === 'lost_agent_lock';
-          lockFree[n] = !holds || l.timestamp === undefined || now - l.timestamp >= lockLifetime;
-        }
-        const out = crmStep({
-          prev,
-          master: env.nodename,
-          now,
-          services,
-          commands,
-          nodes: alive,
-          results,
-          placement: placements(env),
-          unknownSince: d.unknownSince,
-          fenceDelay: FENCE_DELAY_S,
-          agentLockFree: lockFree,
-          newUid: () => randomBytes(11).toString('base64url').slice(0, 14),
-        });
-        d.unknownSince = out.unknownSince;
-        if (Object.keys(out.setState).length) {
+      const prev = crmStatusOf(env);
+      const services = crmServices(env);
+      // a cluster that never had HA resources has no manager status
+      if (prev.master_node === undefined && Object.keys(services).length === 0) return;
+      // read_and_clear_crm_commands: the only part of a round under the domain-ha lock, besides a
+      // change of the resources' configuration (update_resources_config); ha-manager waits 10 s for it
+      const commands = await lockHaDomain(env.paths, () => undefined, async () => takeCrmCommands(env.paths));
+      const results: Record<string, Record<string, LrmResult>> = {};
+      const alive: Record<string, { online: boolean }> = {};
+      const lockFree: Record<string, boolean> = {};
+      for (const n of nodes) {
+        const l = readLrmStatus(env.paths, n);
+        results[n] = l.results ?? {};
+        alive[n] = { online: l.timestamp !== undefined && now - l.timestamp <= LRM_ALIVE_S };
+        // an active LRM renews its agent lock with each status it writes; pmxcfs frees a lock not
+        // renewed for twice the watchdog timeout (120 s against 60 s), so the node was reset by then
+        const holds = l.state === 'active' || l.state === 'lost_agent_lock';
+        lockFree[n] = !holds || l.timestamp === undefined || now - l.timestamp >= lockLifetime;
+      }
+      const out = crmStep({
+        prev,
+        master: env.nodename,
+        now,
+        services,
+        commands,
+        nodes: alive,
+        results,
+        placement: placements(env),
+        unknownSince: d.unknownSince,
+        fenceDelay: FENCE_DELAY_S,
+        agentLockFree: lockFree,
+        newUid: () => randomBytes(11).toString('base64url').slice(0, 14),
+      });
+      d.unknownSince = out.unknownSince;
+      if (Object.keys(out.setState).length) {
+        await lockHaDomain(env.paths, () => undefined, async () => {
           const res = readResources(env.paths);
           for (const r of res) if (out.setState[r.sid]) r.props['state'] = out.setState[r.sid] as string;
           writeResources(env.paths, res);
+        });
+      }
+      for (const s of out.steal) {
+        try {
+          stealGuest(env, s.sid, s.from, s.to);
+        } catch (e) {
+          d.log(`recovery of ${s.sid} failed: ${errorText(e).trim()}`);
         }
-        for (const s of out.steal) {
-          try {
-            stealGuest(env, s.sid, s.from, s.to);
-          } catch (e) {
-            d.log(`recovery of ${s.sid} failed: ${errorText(e).trim()}`);
-          }
-        }
-        writeManagerStatus(env.paths, out.status);
-        for (const l of out.log) d.log(l);
-      });
+      }
+      writeManagerStatus(env.paths, out.status);
+      for (const l of out.log) d.log(l);
     },
     () => undefined,
     2,
