@@ -33,7 +33,7 @@ const finished = (stderr: string): number => (stderr.match(/^✔ \[/gm) ?? []).l
 /** Every node a quorate member of the 3-node cluster, as `pvx cluster status` reads it. */
 const expectWhole = (): void => expectWholeCluster(info.inventory, env, CLUSTER, NODES);
 
-describe.skipIf(!isRoot)('Ctrl-C during cluster create, and the printed command that finishes it (e2ei)', () => {
+describe.skipIf(!isRoot)('Ctrl-C during cluster create, and the printed command that finishes it (e2ei)', { retry: 0 }, () => {
   beforeAll(async () => {
     await labDown(LAB, (l) => void labLog.push(l));
     info = await labUp({ name: LAB, nodes: NODES.length, subnet: SUBNET }, (l) => void labLog.push(l));

@@ -105,7 +105,7 @@ async function expectAllStandalone(): Promise<void> {
 
 const teardownArgs = (): string[] => ['-i', info.inventory, '--yes', 'cluster', 'teardown'];
 
-describe.skipIf(!isRoot)('Ctrl-C during cluster teardown and restore, and the printed command that recovers (e2ek)', () => {
+describe.skipIf(!isRoot)('Ctrl-C during cluster teardown and restore, and the printed command that recovers (e2ek)', { retry: 0 }, () => {
   beforeAll(async () => {
     await labDown(LAB, log);
     info = await labUp({ name: LAB, nodes: NODES.length, subnet: SUBNET }, log);

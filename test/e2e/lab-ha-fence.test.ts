@@ -110,7 +110,12 @@ describe.skipIf(!isRoot)(`HA daemons and watchdog fencing on the lab (${LAB})`, 
   });
 
   it('starts an HA guest on pve2 with its LRM active and the watchdog armed', async () => {
-    await sh('pve2', ['ha-manager', 'add', 'vm:100']);
+    const add = await labExec(LAB, 'pve2', ['ha-manager', 'add', 'vm:100'], { timeoutMs: 60_000 });
+    if (add.exitCode !== 0) {
+      // who held a lock, as each node sees /etc/pve/priv/lock, and what the HA daemons did meanwhile
+      const seen = await Promise.all(NODES.map(async (n) => `${n}:\n${(await labExec(LAB, n, ['sh', '-c', 'ls -la --full-time /etc/pve/priv/lock; date; tail -n 30 /var/log/pve-ha-manager.log'])).stdout}`));
+      throw new Error(`pve2: ha-manager add vm:100 failed (${add.exitCode}): ${add.stderr}\n${seen.join('\n')}`);
+    }
     await until('vm:100 started on pve2', async () => {
       const s = await haStatus('pve1');
       const svc = s.find((e) => e.id === 'service:vm:100');
