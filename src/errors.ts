@@ -68,9 +68,12 @@ export class ConfigError extends PvxError {
 /** A node could not be reached (network, auth, host key): exit 6. */
 export class UnreachableError extends PvxError {
   readonly node: string;
-  constructor(node: string, message: string, opts: PvxErrorOptions & { code?: string } = {}) {
+  /** true when the command surely never started (no login); false when the connection may have broken under it */
+  readonly beforeCommand: boolean;
+  constructor(node: string, message: string, opts: PvxErrorOptions & { code?: string; beforeCommand?: boolean } = {}) {
     super(opts.code ?? 'UNREACHABLE', EXIT.UNREACHABLE, message, opts);
     this.node = node;
+    this.beforeCommand = opts.beforeCommand ?? false;
   }
 }
 

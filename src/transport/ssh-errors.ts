@@ -10,7 +10,7 @@ export interface SshEndpoint {
   knownHostsFile?: string;
 }
 
-/** Classify ssh's own stderr (not the remote command's) into an UnreachableError. */
+/** Classify ssh's own stderr (not the remote command's) into an UnreachableError; the remote shell never ran, so neither did the command. */
 export function sshFailure(ep: SshEndpoint, stderr: string): UnreachableError {
   const text = stderr.trim();
   const port = ep.port ?? 22;
@@ -23,6 +23,7 @@ export function sshFailure(ep: SshEndpoint, stderr: string): UnreachableError {
         `This may be a reinstalled node or an attack. Compare on the node's console: ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub ` +
         `with: ${keyscanCommand(ep)}; only if they match, remove the old key: ssh-keygen -R ${ep.host}${knownHostsFlag(ep, '-f')}`,
       details: { stderr: last },
+      beforeCommand: true,
     });
   }
   if (/Host key verification failed|No \S+ host key is known|host key for .* is not known/i.test(text)) {
@@ -33,6 +34,7 @@ export function sshFailure(ep: SshEndpoint, stderr: string): UnreachableError {
         `ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub and compare with: ${keyscanCommand(ep)}; ` +
         `if they match, trust it: ${shJoin(['ssh-keyscan', '-p', String(port), ep.host])} >> ${ep.knownHostsFile ?? '~/.ssh/known_hosts'}`,
       details: { stderr: last },
+      beforeCommand: true,
     });
   }
   if (/Permission denied|Too many authentication failures|no mutual signature/i.test(text)) {
@@ -40,17 +42,20 @@ export function sshFailure(ep: SshEndpoint, stderr: string): UnreachableError {
       code: 'SSH_AUTH_FAILED',
       hint: `pvx logs in with keys only (BatchMode). Install your key: ssh-copy-id -p ${port} root@${ep.host}, or set ssh.identityFile in the inventory`,
       details: { stderr: last },
+      beforeCommand: true,
     });
   }
   if (/Could not resolve hostname/i.test(text)) {
     return new UnreachableError(ep.name, `cannot resolve ${ep.host} (node ${ep.name})`, {
       hint: 'check the host in the inventory, DNS or /etc/hosts',
       details: { stderr: last },
+      beforeCommand: true,
     });
   }
   return new UnreachableError(ep.name, `cannot reach ${ep.name} over SSH (${where}): ${last || 'connection failed'}`, {
     hint: 'check that the node is up, that sshd runs on it and that nothing blocks the port',
     details: { stderr: last },
+    beforeCommand: true,
   });
 }
 

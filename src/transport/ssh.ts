@@ -209,12 +209,22 @@ export class SshTransport implements Transport {
     let stderr = err ?? r.stderr;
     // ssh exits 255 when the connection breaks under a running command (a node gone, its link cut):
     // say so, since nothing else will; a command that itself exits 255 says something first, as a rule
-    if (r.exitCode === 255 && !r.timedOut && stderr.trim() === '') stderr = `the ssh connection to ${t.host} broke while the command ran (exit 255), or the command exited 255 without a word\n`;
+    const silent = r.exitCode === 255 && !r.timedOut && stderr.trim() === '';
+    if (silent) stderr = `the ssh connection to ${t.host} broke while the command ran (exit 255), or the command exited 255 without a word\n`;
+    const lost = silent || (r.exitCode === 255 && !r.timedOut && brokenConnection(stderr));
     return {
       exitCode: r.timedOut ? 124 : r.exitCode,
       stdout: out,
       stderr,
       durationMs: r.durationMs,
+      // a command stopped at its own time limit may also have done part of its work
+      ...(lost || r.timedOut ? { cutOff: true } : {}),
     };
   }
+}
+
+/** ssh's own words, last on its stderr, for a session that broke under a running command. */
+function brokenConnection(stderr: string): boolean {
+  const last = stderr.trim().split('\n').pop() ?? '';
+  return /^(Connection to \S+ closed by remote host\.|client_loop: send disconnect: .*|Timeout, server \S+ not responding\.|.*: Broken pipe)$/.test(last.trim());
 }

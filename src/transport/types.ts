@@ -37,6 +37,8 @@ export interface ExecResult {
   durationMs: number;
   /** true when dry-run recorded the command instead of running it */
   skipped?: boolean;
+  /** true when the command was cut off (its connection broke, or its time limit): whether it ran to its end is unknown */
+  cutOff?: boolean;
 }
 
 /** Runs argv on a named node. Throws UnreachableError when the node cannot be reached. */

@@ -18,10 +18,18 @@ export interface PlanRun {
   ok: boolean;
   /** steps that finished, in order */
   done: Step[];
-  failed?: { step: Step; index: number; message: string; unreachable: boolean };
-  /** true when a mutating step finished and was not undone: the cluster changed */
+  /** `cutOff`: the step's command was cut off (a broken connection, its time limit) and may have run */
+  failed?: { step: Step; index: number; message: string; unreachable: boolean; cutOff: boolean };
+  /** true when a mutating step finished and was not undone, or may have run (`uncertain`): the cluster changed */
   changed: boolean;
+  /** the failed step, a change, was cut off while it ran: it may have run to its end on the node */
+  uncertain: boolean;
   cancelled: boolean;
+}
+
+/** How a failed run's message says what changed: "after changes", or that a change may have run. */
+export function changedWords(run: PlanRun): string {
+  return run.uncertain && !run.done.some((s) => s.mutates) ? 'where a change may have run (its command was cut off)' : 'after changes';
 }
 
 /** Options of executePlan. */
@@ -33,7 +41,7 @@ export interface ExecuteOptions {
   sleep?: Sleep;
 }
 
-async function runStep(t: Transport, step: Step, opts: ExecuteOptions): Promise<{ ok: boolean; skipped?: boolean; message?: string }> {
+async function runStep(t: Transport, step: Step, opts: ExecuteOptions): Promise<{ ok: boolean; skipped?: boolean; message?: string; cutOff?: boolean }> {
   if (step.run) return step.run(t);
   const argv = step.argvAtRun ? step.argvAtRun() : step.argv;
   const once = () =>
@@ -54,7 +62,7 @@ async function runStep(t: Transport, step: Step, opts: ExecuteOptions): Promise<
     : await once();
   if (r.skipped) return { ok: true, skipped: true };
   const judged = step.judge ? step.judge(r) : r.exitCode === 0 ? undefined : lastLine(r.stderr) ?? lastLine(r.stdout) ?? `exit code ${r.exitCode}`;
-  if (judged) return { ok: false, message: judged };
+  if (judged) return { ok: false, message: judged, ...(r.cutOff ? { cutOff: true } : {}) };
   if (step.verify) {
     const v = await step.verify(t);
     if (v) return { ok: false, message: v };
@@ -69,13 +77,13 @@ export async function executePlan(plan: Plan, t: Transport, opts: ExecuteOptions
   for (const [index, step] of plan.steps.entries()) {
     if (opts.signal?.aborted) return finish(done, undefined, true);
     await emit({ type: 'started', step, index });
-    let res: { ok: boolean; skipped?: boolean; message?: string };
+    let res: { ok: boolean; skipped?: boolean; message?: string; cutOff?: boolean };
     let unreachable = false;
     try {
       res = await runStep(t, step, opts);
     } catch (e) {
       unreachable = e instanceof UnreachableError;
-      res = { ok: false, message: e instanceof Error ? e.message : String(e) };
+      res = { ok: false, message: e instanceof Error ? e.message : String(e), ...(unreachable && !(e as UnreachableError).beforeCommand ? { cutOff: true } : {}) };
     }
     if (res.ok) {
       done.push(step);
@@ -85,7 +93,7 @@ export async function executePlan(plan: Plan, t: Transport, opts: ExecuteOptions
     const message = res.message ?? 'failed';
     await emit({ type: 'failed', step, index, message });
     const undone = await undo(done, t, emit, opts);
-    return finish(undone, { step, index, message, unreachable }, false);
+    return finish(undone, { step, index, message, unreachable, cutOff: res.cutOff === true }, false);
   }
   return finish(done, undefined, false);
 }
@@ -122,7 +130,8 @@ async function undo(done: Step[], t: Transport, emit: (e: PlanEvent) => Promise<
 }
 
 function finish(remaining: Step[], failed: PlanRun['failed'], cancelled: boolean): PlanRun {
-  const run: PlanRun = { ok: !failed && !cancelled, done: remaining, changed: remaining.some((s) => s.mutates), cancelled };
+  const uncertain = failed?.cutOff === true && failed.step.mutates;
+  const run: PlanRun = { ok: !failed && !cancelled, done: remaining, changed: uncertain || remaining.some((s) => s.mutates), uncertain, cancelled };
   if (failed) run.failed = failed;
   return run;
 }

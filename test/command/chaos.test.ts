@@ -56,7 +56,7 @@ class ChaosTransport implements Transport {
 
   async exec(node: string, argv: readonly string[], opts: ExecOptions = {}): Promise<ExecResult> {
     this.seen.push({ node, argv, mutates: Boolean(opts.mutates), failed: true });
-    if (this.mode === 'unreachable') throw new UnreachableError(node, `cannot reach ${node} over SSH: Connection refused`);
+    if (this.mode === 'unreachable') throw new UnreachableError(node, `cannot reach ${node} over SSH: Connection refused`, { beforeCommand: true });
     const text = this.mode === 'garbage' ? GARBAGE : '';
     if (opts.converse) {
       const lines = text.split('\n').filter(Boolean);

@@ -197,7 +197,7 @@ export class FakeCluster implements Transport {
     if (isLockCommand(argv)) return this.lockCommand(node, argv, opts);
     this.calls.push({ node, argv, opts });
     const n = this.node(node);
-    if (!n.reachable) throw new UnreachableError(node, `cannot reach ${node} over SSH: Connection timed out`, { hint: 'check the node' });
+    if (!n.reachable) throw new UnreachableError(node, `cannot reach ${node} over SSH: Connection timed out`, { hint: 'check the node', beforeCommand: true });
     const a = argv.join(' ');
     if (same(argv, factsArgv())) return ok(this.facts(n));
     if (same(argv, clockArgv())) {
@@ -254,7 +254,7 @@ export class FakeCluster implements Transport {
   /** A cluster lock command: it must be sent as a change (dry-run never runs it), to a reachable node. */
   protected lockCommand(node: string, argv: readonly string[], opts: ExecOptions): ExecResult {
     if (opts.mutates !== true) throw new Error(`lock command on ${node} not flagged as a change`);
-    if (!this.node(node).reachable) throw new UnreachableError(node, `cannot reach ${node} over SSH: Connection timed out`, { hint: 'check the node' });
+    if (!this.node(node).reachable) throw new UnreachableError(node, `cannot reach ${node} over SSH: Connection timed out`, { hint: 'check the node', beforeCommand: true });
     try {
       return this.locks.answer(node, argv);
     } catch (e) {

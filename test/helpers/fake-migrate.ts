@@ -153,7 +153,7 @@ export class FakeMigrateCluster implements Transport {
   async exec(node: string, argv: readonly string[], opts: ExecOptions = {}): Promise<ExecResult> {
     if (isLockCommand(argv)) {
       if (opts.mutates !== true) throw new Error(`lock command on ${node} not flagged as a change`);
-      if (this.unreachable.has(node) || this.offline.has(node)) throw new UnreachableError(node, `cannot reach ${node} over SSH: Connection timed out`, { hint: 'check the node' });
+      if (this.unreachable.has(node) || this.offline.has(node)) throw new UnreachableError(node, `cannot reach ${node} over SSH: Connection timed out`, { hint: 'check the node', beforeCommand: true });
       try {
         return this.locks.answer(node, argv);
       } catch (e) {
@@ -162,7 +162,7 @@ export class FakeMigrateCluster implements Transport {
     }
     this.calls.push({ node, argv, opts, at: Date.now() });
     if (this.unreachable.has(node) || this.offline.has(node)) {
-      throw new UnreachableError(node, `cannot reach ${node} over SSH: Connection timed out`, { hint: 'check the node' });
+      throw new UnreachableError(node, `cannot reach ${node} over SSH: Connection timed out`, { hint: 'check the node', beforeCommand: true });
     }
     const a = argv.join(' ');
     if (a === 'pvesh get /cluster/resources --output-format json') return ok(JSON.stringify(this.resources(true)) + '\n');

@@ -174,7 +174,7 @@ export class TeardownFake extends FakeCluster {
     const kind = this.match(n, argv, opts);
     if (!kind) return super.exec(node, argv, opts);
     this.calls.push({ node, argv, opts });
-    if (!n.reachable) throw new UnreachableError(node, `cannot reach ${node} over SSH: Connection timed out`, { hint: 'check the node' });
+    if (!n.reachable) throw new UnreachableError(node, `cannot reach ${node} over SSH: Connection timed out`, { hint: 'check the node', beforeCommand: true });
     const a = argv.join(' ');
     const fail = this.failures.find((f) => f.node === node && a.startsWith(f.argv));
     if (fail) return { ...ok(), exitCode: 1, ...fail.result };

@@ -42,7 +42,7 @@ export class FakeTransport implements Transport {
     if (idx < 0) throw new Error(`unexpected command on ${node}: ${JSON.stringify(argv)}`);
     this.used.add(idx);
     const s = this.scripts[idx]!;
-    if (s.unreachable) throw new UnreachableError(node, `cannot reach ${node} over SSH: Connection refused`, { hint: 'check the node' });
+    if (s.unreachable) throw new UnreachableError(node, `cannot reach ${node} over SSH: Connection refused`, { hint: 'check the node', beforeCommand: true });
     return { exitCode: 0, stdout: '', stderr: '', durationMs: 1, ...s.result };
   }
 

@@ -13,7 +13,7 @@ import type { Transport } from '../../transport/types.js';
 import type { Outcome } from '../../ui/report.js';
 import { DEFAULT_TIMING, type Membership, type Timing } from '../../facts/node.js';
 import { type Plan, type PlannedStep } from '../../workflows/plan.js';
-import type { PlanRun } from '../../workflows/execute.js';
+import { changedWords, type PlanRun } from '../../workflows/execute.js';
 import {
   membershipChecks,
   nodeCountCheck,
@@ -129,7 +129,7 @@ function runError(deps: Deps, run: PlanRun, what: string, changed: boolean, reco
   const message = f ? f.message : 'cancelled';
   const where = f ? ` at step ${f.index + 1} on ${f.step.node} (${f.step.title})` : '';
   const details = { failedStep: f ? { index: f.index + 1, node: f.step.node, title: f.step.title, message } : null, journal: journalFile(deps), recovery };
-  if (changed) return new ChangedThenFailedError(`${what} failed after changes${where}: ${message}\n  journal: ${journalFile(deps)}`, { hint: recovery, details });
+  if (changed) return new ChangedThenFailedError(`${what} failed ${changedWords(run)}${where}: ${message}\n  journal: ${journalFile(deps)}`, { hint: recovery, details });
   return new StepError(`${what} failed${where}, nothing changed in the cluster configuration: ${message}`, { hint: recovery, details });
 }
 

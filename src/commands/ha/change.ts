@@ -11,7 +11,7 @@ import { parseHaManagerStatus, type HaService } from '../../pve/parse/ha-manager
 import type { GuestResource } from '../../pve/parse/pvesh-resources.js';
 import type { Transport } from '../../transport/types.js';
 import type { Outcome } from '../../ui/report.js';
-import type { PlanRun } from '../../workflows/execute.js';
+import { changedWords, type PlanRun } from '../../workflows/execute.js';
 import { parseHaOptions, preferenceText, type HaInput, type HaOptions, type NodePreference } from '../../workflows/ha/options.js';
 import type { HaState } from '../../pve/names.js';
 import { planAdd, planRemove, planSet, type AddVerdict, type ConfigReading } from '../../workflows/ha/plan.js';
@@ -141,7 +141,7 @@ function runFailure(deps: Deps, run: PlanRun, what: string, recovery: string): P
   const where = f ? ` at step ${f.index + 1} on ${f.step.node} (${f.step.title})` : '';
   const details = { failedStep: f ? { index: f.index + 1, node: f.step.node, title: f.step.title, message } : null, journal: journalFile(deps) };
   if (run.changed) {
-    return new ChangedThenFailedError(`${what} failed after changes${where}: ${message}\n  journal: ${journalFile(deps)}`, { hint: recovery, details });
+    return new ChangedThenFailedError(`${what} failed ${changedWords(run)}${where}: ${message}\n  journal: ${journalFile(deps)}`, { hint: recovery, details });
   }
   return new StepError(`${what} failed${where}, nothing changed: ${message}`, { hint: 'fix the cause above and run the same command again', details });
 }

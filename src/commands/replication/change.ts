@@ -17,7 +17,7 @@ import type { GuestResource } from '../../pve/parse/pvesh-resources.js';
 import { lastLine, meaningfulLines } from '../../pve/parse/text.js';
 import type { ExecResult, Transport } from '../../transport/types.js';
 import type { Outcome } from '../../ui/report.js';
-import type { PlanRun } from '../../workflows/execute.js';
+import { changedWords, type PlanRun } from '../../workflows/execute.js';
 import { type Plan, type PlannedStep, type Step } from '../../workflows/plan.js';
 import { parseAddOptions, parseJobRef, type JobRef, type ReplicationAddInput } from '../../workflows/replication/options.js';
 import { checkDisks, existingJobProblem, nextJobId, targetProblem } from '../../workflows/replication/prerequisites.js';
@@ -123,7 +123,7 @@ function runFailure(deps: Deps, run: PlanRun, what: string, recovery: string): P
   const message = f ? f.message : 'cancelled';
   const where = f ? ` at step ${f.index + 1} on ${f.step.node} (${f.step.title})` : '';
   const details = { failedStep: f ? { index: f.index + 1, node: f.step.node, title: f.step.title, message } : null, journal: journalFile(deps) };
-  if (run.changed) return new ChangedThenFailedError(`${what} failed after changes${where}: ${message}\n  journal: ${journalFile(deps)}`, { hint: recovery, details });
+  if (run.changed) return new ChangedThenFailedError(`${what} failed ${changedWords(run)}${where}: ${message}\n  journal: ${journalFile(deps)}`, { hint: recovery, details });
   return new StepError(`${what} failed${where}, nothing changed: ${message}`, { hint: 'fix the cause above and run the same command again', details });
 }
 

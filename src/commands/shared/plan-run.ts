@@ -4,7 +4,7 @@ import { stateDir } from '../../config/paths.js';
 import { CancelledError, ChangedThenFailedError, StepError, UnreachableError, type PvxError } from '../../errors.js';
 import { journalPath } from '../../transport/journal.js';
 import type { Transport } from '../../transport/types.js';
-import { executePlan, type PlanRun } from '../../workflows/execute.js';
+import { changedWords, executePlan, type PlanRun } from '../../workflows/execute.js';
 import { describeMembership, type Membership } from '../../facts/node.js';
 import { describePlan, type Plan, type PlannedStep } from '../../workflows/plan.js';
 import { workProgress } from '../../workflows/progress.js';
@@ -175,9 +175,7 @@ export function failureError(
 ): { error: PvxError; changed: boolean } {
   const failed = run.failed;
   const message = failed ? failed.message : 'cancelled';
-  // a connection lost while a change ran: the command may have run to its end on the node
-  const uncertain = failed?.unreachable === true && failed.step.mutates;
-  const changed = run.changed || uncertain || [...after.entries()].some(([n, m]) => !sameState(before.get(n), m));
+  const changed = run.changed || [...after.entries()].some(([n, m]) => !sameState(before.get(n), m));
   const where = failed ? ` at step ${failed.index + 1} on ${failed.step.node} (${failed.step.title})` : '';
   const states = [...after.values()].map((m) => `${m.node}: ${describeMembership(m)}`);
   const journal = journalFile(deps);
@@ -185,7 +183,7 @@ export function failureError(
   if (changed) {
     return {
       changed,
-      error: new ChangedThenFailedError(`${what} failed ${uncertain && !run.changed ? 'where a change may have run (the connection was lost while it ran)' : 'after changes'}${where}: ${message}\n${states.map((s) => `  ${s}`).join('\n')}\n  journal: ${journal}`, {
+      error: new ChangedThenFailedError(`${what} failed ${changedWords(run)}${where}: ${message}\n${states.map((s) => `  ${s}`).join('\n')}\n  journal: ${journal}`, {
         hint: `fix the cause above, then continue with: ${recovery}`,
         details,
       }),

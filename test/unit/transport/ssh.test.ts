@@ -54,6 +54,8 @@ describe('sshFailure', () => {
     const e = sshFailure(ep, 'ssh: connect to host 10.0.0.1 port 22: Connection refused\n');
     expect(e.code).toBe('UNREACHABLE');
     expect(e.message).toContain('Connection refused');
+    // ssh failed before the remote shell ran: the command never started
+    expect(e.beforeCommand).toBe(true);
   });
 });
 
@@ -113,11 +115,19 @@ describe('SshTransport and a connection that breaks under a running command', ()
       expect(await transport(silent).exec('pve3', ['true'])).toMatchObject({
         exitCode: 255,
         stderr: 'the ssh connection to 10.99.0.3 broke while the command ran (exit 255), or the command exited 255 without a word\n',
+        cutOff: true,
       });
+      // ssh's own last words for a session that broke: the command may have run
+      const closed = tmpDir('pvx-broken-ssh-');
+      brokenSsh(closed, 'echo "Connection to 10.99.0.3 closed by remote host." >&2; exit 255');
+      process.env['PATH'] = `${closed}:${before}`;
+      expect(await transport(closed).exec('pve3', ['true'])).toMatchObject({ exitCode: 255, cutOff: true });
       const spoke = tmpDir('pvx-broken-ssh-');
       brokenSsh(spoke, 'echo "it failed its own way" >&2; exit 255');
       process.env['PATH'] = `${spoke}:${before}`;
-      expect(await transport(spoke).exec('pve3', ['true'])).toMatchObject({ exitCode: 255, stderr: 'it failed its own way\n' });
+      const own = await transport(spoke).exec('pve3', ['true']);
+      expect(own).toMatchObject({ exitCode: 255, stderr: 'it failed its own way\n' });
+      expect(own.cutOff).toBeUndefined();
     } finally {
       process.env['PATH'] = before;
     }

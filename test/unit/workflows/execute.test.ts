@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { executePlan, type PlanEvent } from '../../../src/workflows/execute.js';
+import { changedWords, executePlan, type PlanEvent } from '../../../src/workflows/execute.js';
+import { UnreachableError } from '../../../src/errors.js';
 import { describePlan, type Plan } from '../../../src/workflows/plan.js';
 import { DryRunTransport } from '../../../src/transport/dry-run.js';
 import { FakeTransport } from '../../helpers/fake-transport.js';
@@ -100,6 +101,26 @@ describe('executePlan', () => {
     expect(run.ok).toBe(false);
     expect(run.changed).toBe(true);
     expect(run.failed?.unreachable).toBe(true);
+  });
+
+  it('a change whose command was cut off may have run: the run counts as changed, a refused login does not', async () => {
+    const one: Plan = { title: 'one', steps: [{ node: 'a', title: 'create', argv: ['pvecm', 'create', 'c1'], mutates: true }] };
+    const throwing = (e: Error) => ({ exec: async () => Promise.reject(e) });
+    const broke = await executePlan(one, throwing(new UnreachableError('a', 'connection to a lost: Broken pipe')));
+    expect(broke).toMatchObject({ ok: false, changed: true, uncertain: true, failed: { unreachable: true, cutOff: true } });
+    expect(changedWords(broke)).toBe('where a change may have run (its command was cut off)');
+    const refused = await executePlan(one, throwing(new UnreachableError('a', 'cannot reach a over SSH: Connection refused', { beforeCommand: true })));
+    expect(refused).toMatchObject({ ok: false, changed: false, uncertain: false, failed: { unreachable: true, cutOff: false } });
+    // the transport's word for a session that broke after the command started, or hit its time limit
+    const cut = await executePlan(one, new FakeTransport([{ node: 'a', argv: ['pvecm', 'create', 'c1'], result: { exitCode: 255, stderr: 'Connection to 10.0.0.1 closed by remote host.\n', cutOff: true } }]));
+    expect(cut).toMatchObject({ ok: false, changed: true, uncertain: true });
+    // a read cut off changes nothing
+    const read: Plan = { title: 'read', steps: [{ node: 'a', title: 'read', argv: ['pvecm', 'status'], mutates: false }] };
+    expect(await executePlan(read, throwing(new UnreachableError('a', 'connection to a lost: Broken pipe')))).toMatchObject({ ok: false, changed: false, uncertain: false });
+    // a command that failed on its own, whole, changed nothing
+    const failed = await executePlan(one, new FakeTransport([{ node: 'a', argv: ['pvecm', 'create', 'c1'], result: { exitCode: 255, stderr: 'cluster config already exists\n' } }]));
+    expect(failed).toMatchObject({ ok: false, changed: false, uncertain: false });
+    expect(changedWords({ ...broke, done: one.steps })).toBe('after changes');
   });
 
   it('stops between steps when cancelled', async () => {
