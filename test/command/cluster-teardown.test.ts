@@ -7,6 +7,7 @@ import { run } from '../../src/cli.js';
 import type { Prompter } from '../../src/ui/prompter.js';
 import { guestContentsArgv } from '../../src/workflows/cluster/restore-guests.js';
 import { TeardownFake } from '../helpers/fake-teardown.js';
+import { UnreachableError } from '../../src/errors.js';
 import { writeInventory } from '../helpers/run-cli.js';
 import { testIO } from '../helpers/test-io.js';
 import { tmpDir } from '../helpers/tmp.js';
@@ -290,6 +291,24 @@ describe('pvx cluster teardown', () => {
     expect(r.code).toBe(6);
     expect(r.stderr).toMatch(/teardown of 'prod' stopped before any change at teardown step 1 on pve3 .*the verified backups stay in \S+backups\/prod-/);
     expect(clusterMutations(fc)).toEqual(['pve3: systemctl stop pve-cluster']);
+    fc.verify();
+  });
+
+  it('a connection cut under the first step may have stopped pve-cluster: exit 4, and the restore command names the node', async () => {
+    const { fc, inv } = setup();
+    const exec = fc.exec.bind(fc);
+    fc.exec = async (node, argv, opts) => {
+      if (node === 'pve3' && argv.join(' ') === 'systemctl stop pve-cluster') {
+        await exec(node, argv, opts);
+        fc.node('pve3').reachable = false;
+        throw new UnreachableError('pve3', 'connection to pve3 lost: Broken pipe');
+      }
+      return exec(node, argv, opts);
+    };
+    const r = await pvx(['-i', inv, '--yes', 'cluster', 'teardown'], fc);
+    expect(r.code, r.stderr).toBe(4);
+    expect(r.stderr).toMatch(/teardown of 'prod' stopped after changes at teardown step 1 on pve3/);
+    expect(r.stderr).toMatch(/to put the separated node\(s\) back: pvx -i \S+ cluster restore \S+ --node pve3\n/);
     fc.verify();
   });
 

@@ -244,10 +244,11 @@ export async function clusterTeardown(deps: Deps, opts: TeardownOptions): Promis
         const after = await readStates(t, names);
         if (!done.run.ok) {
           const f = done.run.failed;
-          // a node was touched once one of its steps ran; one that could not be reached at its first step was not
+          // a node was touched once one of its steps ran, or may have run (cut off under it); one that
+          // could not be reached at its first step was not
           const reached = f ? f.index : done.run.done.length;
           const touched = [...td.firstStepOf.entries()]
-            .filter(([, i]) => (f ? i < reached || (i === reached && !f.unreachable) : i < reached))
+            .filter(([, i]) => (f ? i < reached || (i === reached && (f.cutOff || !f.unreachable)) : i < reached))
             .map(([n]) => n);
           const changed = done.run.changed || touched.length > 0;
           const restore = pvxCommandLine(inv, ['cluster', 'restore', store.dir, ...(touched.length > 0 ? ['--node', touched.join(',')] : [])]);
