@@ -12,20 +12,31 @@ import { formClusterWithPvecm } from '../helpers/lab-cluster.js';
 const NODES = ['pve1', 'pve2', 'pve3'];
 const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
 
-async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
 function haLab(lab: string, subnet: string, pve: string): void {
   const log: string[] = [];
   let info: LabInfo;
   const fencing = pve.startsWith('9');
+
+  /** What each node's HA daemons did, for a failure's message. */
+  async function haDiagnosis(): Promise<string> {
+    const per = await Promise.all(
+      NODES.map(async (n) => {
+        const r = await labExec(lab, n, ['sh', '-c', 'pve-ha-crm status; pve-ha-lrm status; ha-manager status; ls -la --full-time /etc/pve/priv/lock; date; tail -n 40 /var/log/pve-ha-manager.log'], { timeoutMs: 30_000 }).catch((e: unknown) => ({ stdout: String(e), stderr: '' }));
+        return `--- ${n}:\n${r.stdout}${r.stderr}`;
+      }),
+    );
+    return per.join('\n');
+  }
+
+  async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const v = await fn();
+      if (v !== undefined) return v;
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\n${await haDiagnosis()}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
 
   async function sh(node: string, argv: string[], input?: string): Promise<string> {
     const r = await labExec(lab, node, argv, { timeoutMs: 60_000, ...(input !== undefined ? { input } : {}) });
