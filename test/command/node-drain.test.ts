@@ -7,6 +7,7 @@ import { nodeReadScript } from '../helpers/node-read.js';
 import { nodeReadArgv } from '../../src/facts/node-read.js';
 import { runInProcess, writeInventory } from '../helpers/run-cli.js';
 import { tmpDir } from '../helpers/tmp.js';
+import { UnreachableError } from '../../src/errors.js';
 
 const NODES = ['pve1', 'pve2', 'pve3'];
 const GiB = 1024 ** 3;
@@ -201,6 +202,36 @@ describe('pvx node maintenance (in-process, fake cluster)', () => {
     expect(c.mutations().slice(2)).toEqual(['pve1: ha-manager crm-command node-maintenance disable pve1', 'pve2: qm migrate 101 pve1 --online 1']);
     expect([...c.guests.values()].map((g) => `${g.vmid}@${g.node}`)).toEqual(['100@pve1', '101@pve1']);
     expect(existsSync(file)).toBe(false);
+    c.verify();
+  });
+
+  it('a maintenance request cut off under its command may have been queued: exit 4 with the command that continues, which then finishes', async () => {
+    const inv = writeInventory(NODES);
+    const state = tmpDir('pvx-state-');
+    const env = { PVX_STATE_DIR: state };
+    const c = new FakeMigrateCluster([{ vmid: 100, type: 'qemu', node: 'pve1', running: true, memMiB: 1024, hastate: 'started' }]);
+    c.haLrms = true;
+    c.maintenanceTarget = 'pve3';
+    const exec = c.exec.bind(c);
+    let cut = true;
+    c.exec = async (node, argv, opts) => {
+      if (cut && argv.join(' ') === 'ha-manager crm-command node-maintenance enable pve1') {
+        cut = false;
+        // the request reached the node, then the connection broke
+        await exec(node, argv, opts);
+        throw new UnreachableError('pve1', 'connection to pve1 lost: Broken pipe');
+      }
+      return exec(node, argv, opts);
+    };
+    const on = await runInProcess(['-i', inv, 'node', 'maintenance', 'enable', 'pve1'], c, { env });
+    expect(on.code, on.stderr).toBe(4);
+    expect(on.stderr).toContain('the request to put pve1 into maintenance mode was cut off, so it may have been queued: connection to pve1 lost: Broken pipe');
+    expect(on.stderr).not.toContain('nothing was changed');
+    const again = /continue with: (pvx .*?) \(the request/.exec(on.stderr)?.[1];
+    expect(again, on.stderr).toBe('pvx node maintenance enable pve1');
+    const next = await runInProcess(['-i', inv, ...again!.split(' ').slice(1)], c, { env });
+    expect(next.code, next.stderr).toBe(0);
+    expect([...c.guests.values()].map((g) => `${g.vmid}@${g.node}`)).toEqual(['100@pve3']);
     c.verify();
   });
 

@@ -13,7 +13,7 @@ import { parsePveversion } from '../../pve/parse/pveversion.js';
 import { parseHaStatusCurrent, type HaStatusCurrent } from '../../pve/parse/pvesh-ha-status.js';
 import type { GuestResource } from '../../pve/parse/pvesh-resources.js';
 import { lastLine } from '../../pve/parse/text.js';
-import type { Transport } from '../../transport/types.js';
+import type { ExecResult, Transport } from '../../transport/types.js';
 import type { Outcome } from '../../ui/report.js';
 import { readGuestConfig } from '../../facts/guest-config.js';
 import { readHaServices } from '../../facts/ha.js';
@@ -209,7 +209,11 @@ export async function maintenanceEnable(deps: Deps, input: NodeMoveInput): Promi
         if (version.ok) {
           const sids = haGuests.map((g) => haSid(g.type, g.vmid));
           const step = await deps.progress.start(`requesting maintenance mode for ${o.node}`);
-          const r = await f.t.exec(o.node, haManager.nodeMaintenance('enable', o.node), { mutates: true, timeoutMs: READ_TIMEOUT_MS, title: `request maintenance mode for ${o.node}` });
+          const r = await maintenanceRequest(f.t, o.node, 'enable');
+          if (r.cutOff) {
+            step.fail('the maintenance request was cut off');
+            throw cutOffRequest(o.node, 'enable', r, `check ha-manager status; continue with: ${again} (the request is sent again and pvx waits), or leave maintenance with: pvx node maintenance disable ${o.node}`);
+          }
           if (r.exitCode !== 0) {
             step.fail('ha-manager refused the maintenance request');
             throw new StepError(`ha-manager crm-command node-maintenance enable ${o.node} failed: ${lastLine(r.stderr) ?? `exit code ${r.exitCode}`}`, { hint: `nothing was changed; fix that, then run ${again} again` });
@@ -369,7 +373,11 @@ export async function maintenanceDisable(deps: Deps, input: MaintenanceDisableIn
         lock = await takeClusterLock(deps, f.t, { nodes, companions: f.res.nodes.filter((n) => n.online && f.inventory.has(n.node) && !nodes.includes(n.node)).map((n) => n.node) });
         if (version.ok) {
           const step = await deps.progress.start(`ending maintenance mode of ${o.node}`);
-          const r = await f.t.exec(o.node, haManager.nodeMaintenance('disable', o.node), { mutates: true, timeoutMs: READ_TIMEOUT_MS, title: `end maintenance mode of ${o.node}` });
+          const r = await maintenanceRequest(f.t, o.node, 'disable');
+          if (r.cutOff) {
+            step.fail('the request was cut off');
+            throw cutOffRequest(o.node, 'disable', r, `check ha-manager status; continue with: ${again} (the request is sent again and pvx waits)`);
+          }
           if (r.exitCode !== 0) {
             step.fail('ha-manager refused the request');
             throw new StepError(`ha-manager crm-command node-maintenance disable ${o.node} failed: ${lastLine(r.stderr) ?? `exit code ${r.exitCode}`}`, { hint: `nothing was changed; fix that, then run ${again} again` });
@@ -425,4 +433,23 @@ export async function maintenanceDisable(deps: Deps, input: MaintenanceDisableIn
       return { command: 'node maintenance disable', result, exitCode: 0, warnings };
     },
   });
+}
+
+/**
+ * `ha-manager crm-command node-maintenance enable|disable`, marked cut off (it may have been queued)
+ * when its connection broke under it; a login that failed sent nothing and throws as it is.
+ */
+async function maintenanceRequest(t: Transport, node: string, action: 'enable' | 'disable'): Promise<ExecResult> {
+  const title = action === 'enable' ? `request maintenance mode for ${node}` : `end maintenance mode of ${node}`;
+  try {
+    return await t.exec(node, haManager.nodeMaintenance(action, node), { mutates: true, timeoutMs: READ_TIMEOUT_MS, title });
+  } catch (e) {
+    if (e instanceof UnreachableError && !e.beforeCommand) return { exitCode: 255, stdout: '', stderr: `${e.message}\n`, durationMs: 0, cutOff: true };
+    throw e;
+  }
+}
+
+/** A maintenance request cut off under its command: it may have reached the CRM, so not "nothing changed" (exit 4). */
+function cutOffRequest(node: string, action: 'enable' | 'disable', r: ExecResult, hint: string): ChangedThenFailedError {
+  return new ChangedThenFailedError(`the request to ${action === 'enable' ? 'put' : 'take'} ${node} ${action === 'enable' ? 'into' : 'out of'} maintenance mode was cut off, so it may have been queued: ${lastLine(r.stderr) ?? `exit code ${r.exitCode}`}`, { code: 'MAINTENANCE_INCOMPLETE', hint });
 }
