@@ -195,12 +195,16 @@ describe.skipIf(!isRoot)('simulated PVE tools on a real lab', () => {
       return x.code === 2 ? x : undefined;
     });
     expect(s3.parsed?.quorum).toMatchObject({ quorate: false, nodes: 1, activityBlocked: true });
+    // a new file each try: pmxcfs learns of the lost quorum a moment after pvecm status shows it, and a
+    // file created in that moment would answer the next touch with "setting times of"
+    let tries = 0;
     const ro = await until('pve3 /etc/pve read-only', async () => {
-      const r = await sh('pve3', 'touch /etc/pve/probe 2>&1; echo "rc=$?"');
+      tries++;
+      const r = await sh('pve3', `touch /etc/pve/probe-${tries} 2>&1; echo "rc=$?"`);
       return r.stdout.includes('rc=1') ? r : undefined;
     });
     // pmxcfs refuses writes without quorum with EACCES (dcdb.c dcdb_send_fuse_message), not EROFS
-    expect(ro.stdout).toContain("touch: cannot touch '/etc/pve/probe': Permission denied");
+    expect(ro.stdout).toContain(`touch: cannot touch '/etc/pve/probe-${tries}': Permission denied`);
     expect((await sh('pve3', 'qm create 310 --memory 128')).stderr).toBe('cluster not ready - no quorum?\n');
     // the other side forms its own membership of two, quorate (each side's corosync notices on its own token timeout)
     const pick = (x: Awaited<ReturnType<typeof status>>) => ({ code: x.code, nodes: x.parsed?.quorum.nodes, quorate: x.parsed?.quorum.quorate });
@@ -217,6 +221,7 @@ describe.skipIf(!isRoot)('simulated PVE tools on a real lab', () => {
       const w = await sh('pve3', 'touch /etc/pve/probe && rm /etc/pve/probe && echo ok');
       return w.stdout === 'ok\n' ? true : undefined;
     });
+    await sh('pve3', 'rm -f /etc/pve/probe-*');
   });
 
   it('live-migrates a VM on shared storage and moves its config and running state', async () => {
