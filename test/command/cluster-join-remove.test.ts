@@ -31,6 +31,14 @@ function setup() {
   return { fc, inv: writeInventory(NAMES), pw };
 }
 
+/** All four nodes in cluster 'lab': pve4's pvecm add has run, whatever it left undone. */
+function setupJoined() {
+  const fc = new FakeCluster(NAMES).form('lab', NAMES);
+  const pw = path.join(tmpDir('pvx-pw-'), 'pw');
+  writeFileSync(pw, `${fc.password}\n`);
+  return { fc, inv: writeInventory(NAMES), pw };
+}
+
 describe('pvx cluster join', () => {
   it('joins a fourth node through a member and verifies from both', async () => {
     const { fc, inv, pw } = setup();
@@ -74,10 +82,7 @@ describe('pvx cluster join', () => {
   });
 
   it('finishes a join cut off after pvecm add without the preflight of a new join: the node, still coming up, is waited for', async () => {
-    const fc = new FakeCluster(NAMES).form('lab', NAMES);
-    const pw = path.join(tmpDir('pvx-pw-'), 'pw');
-    writeFileSync(pw, `${fc.password}\n`);
-    const inv = writeInventory(NAMES);
+    const { fc, inv, pw } = setupJoined();
     // pve4 booted with the cluster's configuration, its corosync not yet through to the others
     fc.udpBlocked.add('pve4');
     setTimeout(() => fc.udpBlocked.delete('pve4'), 300);
@@ -97,10 +102,7 @@ describe('pvx cluster join', () => {
   });
 
   it('a quorate member whose pvecm add was cut off before its files were made is finished, not called done: pvecm updatecerts, then the checks', async () => {
-    const fc = new FakeCluster(NAMES).form('lab', NAMES);
-    const pw = path.join(tmpDir('pvx-pw-'), 'pw');
-    writeFileSync(pw, `${fc.password}\n`);
-    const inv = writeInventory(NAMES);
+    const { fc, inv, pw } = setupJoined();
     // pve4 is in corosync.conf and quorate; pvecm add died before it made /etc/pve/nodes/pve4
     fc.clusters.get('lab')!.files.delete('/etc/pve/nodes/pve4');
     const r = await pvx(['-i', inv, 'cluster', 'join', 'pve4', '--via', 'pve1', '--password-file', pw], fc);
@@ -123,10 +125,7 @@ describe('pvx cluster join', () => {
   });
 
   it('finishing a cut-off join stopped at pvecm updatecerts exits 4 with a printed command that finishes it', async () => {
-    const fc = new FakeCluster(NAMES).form('lab', NAMES);
-    const pw = path.join(tmpDir('pvx-pw-'), 'pw');
-    writeFileSync(pw, `${fc.password}\n`);
-    const inv = writeInventory(NAMES);
+    const { fc, inv, pw } = setupJoined();
     fc.clusters.get('lab')!.files.delete('/etc/pve/nodes/pve4');
     // the connection to pve4 drops while pvecm updatecerts runs: whether it ran is unknown
     const exec = fc.exec.bind(fc);
