@@ -1,6 +1,6 @@
 /** The entry: parses argv, runs the command, renders the result; the only place exit codes are set. */
 import { readFileSync } from 'node:fs';
-import { CommanderError, InvalidArgumentError, type Command } from 'commander';
+import type { Command } from 'commander';
 import { readPvxEnv, type PvxEnv } from './config/env-vars.js';
 import type { GlobalOptions, TransportFactory } from './context.js';
 import { EXIT, PvxError, UsageError, exitCodeOf } from './errors.js';
@@ -79,6 +79,7 @@ export async function run(argv: readonly string[], ro: RunOptions = {}): Promise
       prompter: ro.prompter ?? inquirerPrompter(io),
       ...(ro.transportFactory ? { transportFactory: ro.transportFactory } : {}),
       argv,
+      early,
     });
     sideWarnings = deps.warnings;
     const returned = await action(deps);
@@ -98,6 +99,9 @@ export async function run(argv: readonly string[], ro: RunOptions = {}): Promise
     io.out(`${version()}\n`);
     return EXIT.OK;
   }
+  // a read the command will make first starts now, so the nodes answer while the command loads
+  const { startEarlyReads } = await import('./commands/shared/early-reads.js');
+  const early = await startEarlyReads(argv, { pvx, env, cwd: ro.cwd ?? process.cwd(), transportFactory: ro.transportFactory });
   const { buildProgram, forEachCommand } = await import('./program.js');
   const program = buildProgram(version(), dispatch, { env, cwd: ro.cwd ?? process.cwd(), out: (text) => io.out(text) });
   commandName = commandPath(program, argv);
@@ -115,7 +119,7 @@ export async function run(argv: readonly string[], ro: RunOptions = {}): Promise
   try {
     await program.parseAsync([...argv], { from: 'user' });
   } catch (err) {
-    const e = toPvxError(err);
+    const e = toPvxError(err, await import('commander'));
     if (e === 'exit0') return EXIT.OK;
     if (wantsJson) writeJson(io, errorEnvelope(commandName, e, [...sideWarnings]));
     else {
@@ -148,7 +152,8 @@ function commandPath(program: Command, argv: readonly string[]): string {
   return words.join(' ') || 'pvx';
 }
 
-function toPvxError(err: unknown): unknown {
+// commander is loaded by then (program.js); cli.ts does not import it up front, so a node's read starts sooner
+function toPvxError(err: unknown, { CommanderError, InvalidArgumentError }: typeof import('commander')): unknown {
   if (err instanceof CommanderError) {
     if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version') return 'exit0';
     if (err.code === 'commander.help') return new UsageError('a command is required', { hint: 'run pvx --help' });

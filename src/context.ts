@@ -82,6 +82,31 @@ export interface DepsOptions {
   transportFactory?: TransportFactory;
   /** the arguments pvx was started with (without node and script), for the cluster lock's owner */
   argv?: readonly string[];
+  /** reads started from argv before the command loaded (commands/shared/early-reads.ts) */
+  early?: EarlyStart | undefined;
+}
+
+/** An inventory read and a transport made before the command loaded, with the reads started on it. */
+export interface EarlyStart {
+  /** the inventory file it was read from */
+  file: string;
+  inventory: Inventory;
+  /** the connect timeout the transport was made with: --connect-timeout, else PVX_CONNECT_TIMEOUT (undefined: neither) */
+  connectTimeout: number | undefined;
+  transport: Transport;
+}
+
+/** The SSH transport factory of a run: a --connect-timeout flag wins over the inventory's and the default. */
+export function sshTransportFactory(connectTimeout: number | undefined, pvx: PvxEnv, env: NodeJS.ProcessEnv): TransportFactory {
+  return (nodes, i) => {
+    const timeout = connectTimeout ?? i.ssh.connectTimeout ?? SSH_DEFAULTS.connectTimeout;
+    const targets = new Map<string, SshTarget>(nodes.map((n) => [n.name, { ...n, connectTimeout: timeout }]));
+    return new SshTransport(targets, {
+      runtimeDir: runtimeDir(pvx.runtimeDir, env),
+      controlPersist: SSH_DEFAULTS.controlPersist,
+      maxNewConnections: SSH_DEFAULTS.maxNewConnections,
+    });
+  };
 }
 
 /** Default SSH settings of a run. */
@@ -93,6 +118,8 @@ export function makeDeps(o: DepsOptions): Deps {
   const dry: DryRunTransport[] = [];
   const runId = randomBytes(4).toString('hex');
   let base: Transport | undefined;
+  // the early start serves this run only when it read the inventory this run names, with the same SSH settings
+  let early: EarlyStart | undefined;
   const inventory = (): Inventory => {
     if (inv) return inv;
     const file = findInventory(o.globals.inventory, o.pvx.inventory, o.env, o.cwd);
@@ -101,19 +128,15 @@ export function makeDeps(o: DepsOptions): Deps {
         hint: 'pass -i <file> or set PVX_INVENTORY, or create ./pvx.yaml (format in the README); for the local lab: pvx lab up, then -i "$(pvx lab inventory)"',
       });
     }
-    inv = loadInventory(file, o.env);
+    if (o.early && o.early.file === file && o.early.connectTimeout === o.globals.connectTimeout) {
+      early = o.early;
+      inv = early.inventory;
+    } else {
+      inv = loadInventory(file, o.env);
+    }
     return inv;
   };
-  const sshFactory: TransportFactory = (nodes, i) => {
-    const timeout = o.globals.connectTimeout ?? i.ssh.connectTimeout ?? SSH_DEFAULTS.connectTimeout;
-    const targets = new Map<string, SshTarget>(nodes.map((n) => [n.name, { ...n, connectTimeout: timeout }]));
-    return new SshTransport(targets, {
-      runtimeDir: runtimeDir(o.pvx.runtimeDir, o.env),
-      controlPersist: SSH_DEFAULTS.controlPersist,
-      maxNewConnections: SSH_DEFAULTS.maxNewConnections,
-    });
-  };
-  const factory = o.transportFactory ?? sshFactory;
+  const factory = o.transportFactory ?? sshTransportFactory(o.globals.connectTimeout, o.pvx, o.env);
   const observers: ExecObserver[] = [journalObserver(journalPath(stateDir(o.pvx.stateDir, o.env)), runId, o.globals.dryRun)];
   if (o.globals.verbose) {
     observers.push((ev) => {
@@ -135,7 +158,8 @@ export function makeDeps(o: DepsOptions): Deps {
     transport() {
       // one underlying transport per run: a node found unreachable, or a connection opened, in one
       // phase of a workflow stays so in the next (no second connect timeout per phase)
-      base ??= factory(inventory().nodes, inventory());
+      const i = inventory();
+      base ??= early?.transport ?? factory(i.nodes, i);
       let t: Transport = base;
       if (o.globals.dryRun) {
         const d = new DryRunTransport(t);

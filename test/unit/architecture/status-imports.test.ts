@@ -50,7 +50,16 @@ describe('cluster status start-up', () => {
   });
 
   it('loads no zod on the way to reading the nodes', () => {
-    const reached = packagesReached(['cli.ts', 'program.ts', 'context.ts', 'commands/cluster/status.ts', 'commands/cluster/render-status.ts']);
+    const reached = packagesReached([
+      'cli.ts', 'program.ts', 'context.ts', 'commands/cluster/status.ts', 'commands/cluster/render-status.ts',
+      // the early start: the inventory, the transport and the read, before the command loads
+      'commands/shared/early-reads.ts', 'config/inventory.ts', 'transport/prefetch.ts', 'facts/node-read.ts',
+    ]);
     expect(reached.has('zod') ? `zod, imported by ${reached.get('zod')}` : 'no zod').toBe('no zod');
+  });
+
+  it('loads no commander before the early read starts (cli.ts imports it only with the command tree)', () => {
+    const reached = packagesReached(['cli.ts', 'commands/shared/early-reads.ts', 'config/inventory.ts', 'transport/prefetch.ts', 'facts/node-read.ts', 'context.ts']);
+    expect(reached.has('commander') ? `commander, imported by ${reached.get('commander')}` : 'no commander').toBe('no commander');
   });
 });
