@@ -12,7 +12,7 @@ import { envelopeOf, errorEnvelope, writeHumanError, writeJson, writeWarnings } 
 import type { Theme } from './ui/theme.js';
 
 // --version and --help must stay close to Node's own start-up: everything a command needs
-// (transport, execa, zod, yaml, chalk) is imported only once a command runs.
+// (transport, zod, yaml, chalk) is imported only once a command runs.
 async function loadTheme(color: boolean): Promise<Theme> {
   const { makeTheme } = await import('./ui/theme.js');
   return makeTheme(color);

@@ -48,8 +48,6 @@ export async function mountPointsWhere(pred: (m: MountEntry) => boolean): Promis
 
 /** Unmount each mount point (in order); lazily if busy. Returns the ones that could not be unmounted. */
 export async function unmountAll(points: readonly string[]): Promise<string[]> {
-  // lazily: the simulated tools read mounts through this module, and each of their calls is a fresh
-  // Node process that must not load execa (~140 modules) for a function it never calls
   const { runProcess } = await import('./process.js');
   const failed: string[] = [];
   for (const p of points) {

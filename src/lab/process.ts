@@ -1,7 +1,6 @@
-/** The one seam through which the lab starts local processes (execa); the product's own runner is transport/stream-process.ts. */
+/** The one seam through which the lab starts local processes, on node:child_process; the product's own runner is transport/stream-process.ts (the lab shares no code with the product it tests). */
 import { spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
-import { execa } from 'execa';
 
 /** Result of a finished process; a non-zero exit is data, not an exception. */
 export interface ProcessResult {
@@ -30,36 +29,75 @@ export interface ProcessOptions {
   inheritStdio?: boolean;
 }
 
-/** Run a program with an argv (no shell) and collect its output. */
-export async function runProcess(file: string, args: readonly string[], opts: ProcessOptions = {}): Promise<ProcessResult> {
+const FORCE_KILL_AFTER_MS = 5_000;
+
+/**
+ * Run a program with an argv (no shell) and collect its output. A non-zero exit, a signal, a time-out
+ * (SIGTERM, then SIGKILL 5 s later; exit code 124) or a failed start (exit code 127 with the reason)
+ * is data, not an exception.
+ */
+export function runProcess(file: string, args: readonly string[], opts: ProcessOptions = {}): Promise<ProcessResult> {
   const started = performance.now();
-  const r = await execa(file, [...args], {
-    reject: false,
-    stripFinalNewline: false,
-    ...(opts.input !== undefined ? { input: opts.input } : { stdin: 'ignore' as const }),
-    ...(opts.timeoutMs ? { timeout: opts.timeoutMs } : {}),
-    ...(opts.env ? { env: opts.env } : {}),
-    extendEnv: !opts.cleanEnv,
-    ...(opts.cwd ? { cwd: opts.cwd } : {}),
-    ...(opts.ignoreOutput ? { stdout: 'ignore' as const, stderr: 'ignore' as const } : {}),
-    ...(opts.stderrFile ? { stdout: 'ignore' as const, stderr: { file: opts.stderrFile, append: true } } : {}),
-    ...(opts.inheritStdio ? { stdin: 'inherit' as const, stdout: 'inherit' as const, stderr: 'inherit' as const } : {}),
+  const env = opts.cleanEnv ? { ...(opts.env ?? {}) } : opts.env ? { ...process.env, ...opts.env } : process.env;
+  // a daemon that forks keeps its stderr open: a file, not a pipe this call would wait on
+  const errFd = opts.stderrFile && !opts.inheritStdio ? openSync(opts.stderrFile, 'a') : undefined;
+  const stdin = opts.inheritStdio ? 'inherit' : opts.input !== undefined ? 'pipe' : 'ignore';
+  const output = opts.inheritStdio ? 'inherit' : opts.ignoreOutput || errFd !== undefined ? 'ignore' : 'pipe';
+  return new Promise((resolve) => {
+    let child: ReturnType<typeof spawn>;
+    try {
+      child = spawn(file, [...args], {
+        stdio: [stdin, output, errFd ?? output],
+        env,
+        ...(opts.cwd ? { cwd: opts.cwd } : {}),
+      });
+    } finally {
+      // the child holds its own copy of the descriptor
+      if (errFd !== undefined) closeSync(errFd);
+    }
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout?.on('data', (c: Buffer) => out.push(c));
+    child.stderr?.on('data', (c: Buffer) => err.push(c));
+    let timedOut = false;
+    let forceKill: NodeJS.Timeout | undefined;
+    const timer = opts.timeoutMs
+      ? setTimeout(() => {
+          timedOut = true;
+          child.kill('SIGTERM');
+          forceKill = setTimeout(() => child.kill('SIGKILL'), FORCE_KILL_AFTER_MS);
+          forceKill.unref();
+        }, opts.timeoutMs)
+      : undefined;
+    let spawnError: Error | undefined;
+    child.once('error', (e) => {
+      spawnError = e;
+    });
+    if (opts.input !== undefined && child.stdin) {
+      // a program that exits without reading its input must not fail the call (EPIPE)
+      child.stdin.on('error', () => undefined);
+      child.stdin.end(opts.input);
+    }
+    // after a failed start 'close' still comes, with a negative errno as the code
+    child.once('close', (code, signal) => {
+      if (timer) clearTimeout(timer);
+      if (forceKill) clearTimeout(forceKill);
+      const r: ProcessResult = {
+        exitCode: typeof code === 'number' && code >= 0 ? code : timedOut ? 124 : 128,
+        stdout: Buffer.concat(out).toString('utf8'),
+        stderr: Buffer.concat(err).toString('utf8'),
+        durationMs: Math.round(performance.now() - started),
+      };
+      if (signal) r.signal = signal;
+      if (timedOut) r.timedOut = true;
+      if (spawnError && child.pid === undefined) {
+        // the program could not start (ENOENT, EACCES): keep the reason readable
+        r.exitCode = 127;
+        r.stderr = r.stderr || `${file}: ${spawnError.message}`;
+      }
+      resolve(r);
+    });
   });
-  const durationMs = Math.round(performance.now() - started);
-  const out: ProcessResult = {
-    exitCode: typeof r.exitCode === 'number' ? r.exitCode : r.timedOut ? 124 : 128,
-    stdout: typeof r.stdout === 'string' ? r.stdout : '',
-    stderr: typeof r.stderr === 'string' ? r.stderr : '',
-    durationMs,
-  };
-  if (r.signal) out.signal = r.signal;
-  if (r.timedOut) out.timedOut = true;
-  if (r.failed && r.exitCode === undefined && !r.signal && !r.timedOut) {
-    // spawn failure (ENOENT, EACCES): keep the reason readable
-    out.exitCode = 127;
-    out.stderr = out.stderr || String(r.message);
-  }
-  return out;
 }
 
 /** Options of spawnDetached. */

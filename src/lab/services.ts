@@ -10,7 +10,7 @@ import { NODE_BIN_DIR } from './layout.js';
 import { isAlive, processComm, sleep, waitGone } from './procfs.js';
 import { CHRONY_CONF, COROSYNC_CONF, DAEMON_ENV, HA_UNITS, unit, type UnitSpec } from './units.js';
 
-// loaded only when a process must start: status queries stay free of execa's start-up cost
+// loaded only when a process must start
 const proc = (): Promise<typeof ProcessModule> => import('./process.js');
 
 /** systemd's ActiveState, as far as the lab models it. */

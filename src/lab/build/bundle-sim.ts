@@ -26,8 +26,6 @@ async function bundle(): Promise<void> {
   await rolldown.build({
     input: entry,
     platform: 'node',
-    // the lab's process runner (execa, ~140 modules) stays a lazy import of dist/: only service start/stop needs it
-    external: (id: string) => /(^|\/)process\.js$/.test(id) && !id.includes('node_modules'),
     logLevel: 'warn',
     output: { file: out, format: 'cjs', codeSplitting: false },
   });

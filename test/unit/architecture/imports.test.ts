@@ -201,10 +201,11 @@ describe('imports of src/', () => {
     ]);
   });
 
-  it('leave execa to the lab: the product runs its processes on node:child_process (transport/stream-process.ts)', () => {
+  it('import no execa: the product runs its processes on transport/stream-process.ts, the lab on lab/process.ts', () => {
     const bare = /(?:from\s+|import\s*\(\s*|import\s+)['"]execa['"]/;
-    const users = files.filter((f) => bare.test(fs.readFileSync(f, 'utf8'))).map((f) => path.relative(SRC, f));
-    expect(users.length).toBeGreaterThan(0);
-    expect(users.filter((f) => !f.startsWith('lab/'))).toEqual([]);
+    expect(bare.test("import { execa } from 'execa';")).toBe(true);
+    expect(files.filter((f) => bare.test(fs.readFileSync(f, 'utf8'))).map((f) => path.relative(SRC, f))).toEqual([]);
+    const pkg = JSON.parse(fs.readFileSync(path.join(SRC, '..', 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
+    expect(Object.keys(pkg.dependencies)).not.toContain('execa');
   });
 });

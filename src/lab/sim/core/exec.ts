@@ -17,7 +17,7 @@ export interface ProcessOptions {
   /** variables set on top of this process's environment */
   env?: NodeJS.ProcessEnv;
 }
-import { runChild } from './run-child.js';
+import { runProcess } from '../../process.js';
 
 /** Absolute paths, as PVE's tools run with PATH reset to the system directories. */
 export const BIN = {
@@ -30,9 +30,9 @@ export const BIN = {
   umount: '/usr/bin/umount',
 } as const;
 
-/** Run a program and collect its output (node:child_process: execa costs more to load than most tools run). */
+/** Run a program and collect its output (the lab's one runner, lab/process.ts). */
 export function run(file: string, args: readonly string[], opts: ProcessOptions = {}): Promise<ProcessResult> {
-  return runChild(file, args, opts);
+  return runProcess(file, args, opts);
 }
 
 /** One word for a POSIX shell: bare when it has no special characters, else single-quoted. */
