@@ -1,5 +1,6 @@
 /** One IO object: the streams, their TTY flags and the colour decision. */
 import type { Readable, Writable } from 'node:stream';
+import { isatty } from 'node:tty';
 
 /** Streams and terminal facts a command's output depends on. */
 export interface IO {
@@ -31,10 +32,14 @@ export function systemIO(noColorFlag: boolean, env: NodeJS.ProcessEnv = process.
   return {
     stdout: process.stdout,
     stderr: process.stderr,
-    stdin: process.stdin,
+    // made on first use: Node builds process.stdin when it is first read, a few ms for a pipe,
+    // which most commands never touch
+    get stdin(): Readable {
+      return process.stdin;
+    },
     stdoutIsTTY,
     stderrIsTTY: Boolean(process.stderr.isTTY),
-    stdinIsTTY: Boolean(process.stdin.isTTY),
+    stdinIsTTY: isatty(0),
     color: decideColor(noColorFlag, env, stdoutIsTTY),
     out: (t) => void process.stdout.write(t),
     err: (t) => void process.stderr.write(t),
