@@ -67,13 +67,17 @@ function sshArgs(lab) {
   const p = labPaths(lab);
   return ['-F', '/dev/null', '-i', p.clientKey, '-o', `UserKnownHostsFile=${p.knownHosts}`, '-o', 'BatchMode=yes', '-o', 'ControlMaster=no', '-o', 'ControlPath=none', '-l', 'root'];
 }
+// ssh joins its words with spaces for the remote shell: each is quoted here, by the bench's own rule
+const word = (w) => (/^[A-Za-z0-9_@%+=:,./-]+$/.test(w) ? w : `'${w.replace(/'/g, `'\\''`)}'`);
 /** One plain, unmultiplexed ssh command. */
-const ssh = (lab, node, argv, opts = {}) => timed('ssh', [...sshArgs(lab), node.address, '--', ...argv], opts);
-/** Every command on every node at once, by hand; wall ms of the whole. */
-async function parallel(lab, nodes, commands) {
+const ssh = (lab, node, argv, opts = {}) => timed('ssh', [...sshArgs(lab), node.address, '--', argv.map(word).join(' ')], opts);
+/** Every command on every node at once, by hand; wall ms of the whole. `check` judges each output. */
+async function parallel(lab, nodes, commands, check = () => true) {
   const t0 = process.hrtime.bigint();
-  await Promise.all(nodes.flatMap((n) => commands.map((c) => ssh(lab, n, c, { ok: [0, 2] }))));
-  return Number(process.hrtime.bigint() - t0) / 1e6;
+  const runs = await Promise.all(nodes.flatMap((n) => commands.map((c) => ssh(lab, n, c, { ok: [0, 2] }))));
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  for (const r of runs) if (!check(r.out)) throw new Error(`a command by hand did not give what it should:\n${r.out.slice(0, 400)}`);
+  return ms;
 }
 const sshTrue = (lab, nodes) => parallel(lab, nodes, [['true']]);
 // the nine reads (three per node) cluster status used to run, typed by hand in parallel
@@ -186,13 +190,16 @@ async function status(lab, info, label, issue, target) {
     unbundled: () =>
       timed(process.execPath, ['--input-type=module', '-e', `const { run } = await import(${JSON.stringify(path.join(ROOT, 'dist', 'cli.js'))}); process.exitCode = await run(process.argv.slice(1));`, '--', '-i', info.inventory, '--json', 'cluster', 'status'], { env: { PVX_RUNTIME_DIR: fresh('rt'), PVX_STATE_DIR: fresh('state') } }).then((r) => r.ms),
     // pvx's one read per node, typed by hand: what the nodes themselves spend
-    read: () => parallel(lab, nodes, [nodeReadArgv()]),
+    // every part of the read must have run (its closing mark with an exit code)
+    read: () => parallel(lab, nodes, [nodeReadArgv()], (out) => /@@pvx-node:version:0\n/.test(out) && /@@pvx-node:quorum:0\n/.test(out)),
     native: () => parallel(lab, nodes, NATIVE_STATUS),
     ssh: () => sshTrue(lab, nodes),
   });
   const s = ratio(m.pvx, m.ssh);
   row(`cluster status ${label} / parallel ssh true (${m.pvx.toFixed(0)} / ${m.ssh.toFixed(0)} ms)`, s, issue, target.text, target.met(s));
   row(`cluster status ${label} / its one node read by hand (${m.read.toFixed(0)} ms)`, ratio(m.pvx, m.read), '—', '—', '—');
+  // what the nodes themselves spend on the read's four sources, over a login: the floor under pvx
+  row(`  its node read by hand / parallel ssh true`, ratio(m.read, m.ssh), '—', '—', '—');
   row(`cluster status ${label}, bundled / unbundled CLI (${m.unbundled.toFixed(0)} ms)`, ratio(m.pvx, m.unbundled), '—', '—', '—');
   row(`cluster status ${label} / its former ${nodes.length * 3} native reads by hand (${m.native.toFixed(0)} ms)`, ratio(m.pvx, m.native), nodes.length === 3 ? '1.31' : '—', '—', '—');
   row(`peak RSS of pvx cluster status, ${label}`, `${(rssKib / 1024).toFixed(0)} MiB`, '—', '—', '—');
