@@ -70,21 +70,53 @@ async function runStep(t: Transport, step: Step, opts: ExecuteOptions): Promise<
   return { ok: true };
 }
 
+type StepResult = { ok: boolean; skipped?: boolean; message?: string; cutOff?: boolean; unreachable?: boolean };
+
+/** A step's outcome, its exception turned into a failure. */
+async function settle(t: Transport, step: Step, opts: ExecuteOptions): Promise<StepResult> {
+  try {
+    return await runStep(t, step, opts);
+  } catch (e) {
+    const unreachable = e instanceof UnreachableError;
+    return { ok: false, message: e instanceof Error ? e.message : String(e), unreachable, ...(unreachable && !(e as UnreachableError).beforeCommand ? { cutOff: true } : {}) };
+  }
+}
+
+/**
+ * Start the group that begins at `first` (consecutive steps with its `group`): one chain per node,
+ * each node's steps in plan order and none after its first failure (that one is reported, the
+ * rest never run). Returns each step's outcome by index.
+ */
+function startGroup(steps: readonly Step[], first: number, t: Transport, opts: ExecuteOptions): Map<number, Promise<StepResult | undefined>> {
+  const out = new Map<number, Promise<StepResult | undefined>>();
+  const chains = new Map<string, Promise<StepResult | undefined>>();
+  for (let i = first; i < steps.length && steps[i]!.group === steps[first]!.group; i++) {
+    const step = steps[i]!;
+    const before = chains.get(step.node) ?? Promise.resolve(undefined);
+    const mine = before.then((prev) => (prev && !prev.ok ? undefined : settle(t, step, opts)));
+    chains.set(step.node, mine.then((r) => (r === undefined ? { ok: false } : r)));
+    out.set(i, mine);
+  }
+  return out;
+}
+
 /** Run a plan step by step; never throws for a failing step, only reports it. */
 export async function executePlan(plan: Plan, t: Transport, opts: ExecuteOptions = {}): Promise<PlanRun> {
   const done: Step[] = [];
   const emit = async (e: PlanEvent) => void (await opts.onEvent?.(e));
+  let group = new Map<number, Promise<StepResult | undefined>>();
+  // nothing a started group runs is left running when the executor returns
+  const settled = () => Promise.all(group.values());
   for (const [index, step] of plan.steps.entries()) {
-    if (opts.signal?.aborted) return finish(done, undefined, true);
-    await emit({ type: 'started', step, index });
-    let res: { ok: boolean; skipped?: boolean; message?: string; cutOff?: boolean };
-    let unreachable = false;
-    try {
-      res = await runStep(t, step, opts);
-    } catch (e) {
-      unreachable = e instanceof UnreachableError;
-      res = { ok: false, message: e instanceof Error ? e.message : String(e), ...(unreachable && !(e as UnreachableError).beforeCommand ? { cutOff: true } : {}) };
+    if (opts.signal?.aborted) {
+      await settled();
+      return finish(done, undefined, true);
     }
+    if (step.group !== undefined && !group.has(index)) group = startGroup(plan.steps, index, t, opts);
+    await emit({ type: 'started', step, index });
+    // a step of a started group that never ran (its node failed earlier) cannot be reached: the run stopped there
+    const res: StepResult = (group.has(index) ? await group.get(index) : await settle(t, step, opts)) ?? { ok: false, message: 'not run' };
+    const unreachable = res.unreachable === true;
     if (res.ok) {
       done.push(step);
       await emit(res.skipped ? { type: 'skipped', step, index, ...(res.message ? { message: res.message } : {}) } : { type: 'succeeded', step, index, ...(res.message ? { message: res.message } : {}) });
@@ -92,6 +124,7 @@ export async function executePlan(plan: Plan, t: Transport, opts: ExecuteOptions
     }
     const message = res.message ?? 'failed';
     await emit({ type: 'failed', step, index, message });
+    await settled();
     const undone = await undo(done, t, emit, opts);
     return finish(undone, { step, index, message, unreachable, cutOff: res.cutOff === true }, false);
   }

@@ -23,6 +23,12 @@ export interface Step {
   verify?: (t: Transport) => Promise<string | undefined>;
   /** steps that reverse this one, run in reverse order when a later step fails */
   undo?: Step[];
+  /**
+   * Consecutive steps with the same group run at once, one chain per node (a node's steps in plan
+   * order, stopping at its first failure); they are reported in plan order as if run one by one.
+   * Only for checks whose order across nodes does not matter (the final verification).
+   */
+  group?: string;
 }
 
 /** What a custom step reports. */

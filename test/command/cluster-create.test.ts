@@ -54,7 +54,7 @@ describe('pvx cluster create with a dedicated corosync network', () => {
     expect(r.stderr).not.toContain('error');
     expect(r.code).toBe(0);
     const fpr = fc.fingerprint('pve1');
-    expect(fc.mutations()).toEqual([
+    expect(fc.mutationsChecksByNode()).toEqual([
       'pve1: pvecm create lab --link0 10.98.0.1',
       `pve2: pvecm add 10.99.0.1 --fingerprint ${fpr} --link0 10.98.0.2`,
       `pve3: pvecm add 10.99.0.1 --fingerprint ${fpr} --link0 10.98.0.3`,
@@ -72,7 +72,7 @@ describe('pvx cluster create (in-process, fake cluster)', () => {
     expect(r.stderr).not.toContain('error');
     expect(r.code).toBe(0);
     const fpr = fc.fingerprint('pve1');
-    expect(fc.mutations()).toEqual([
+    expect(fc.mutationsChecksByNode()).toEqual([
       'pve1: pvecm create lab --link0 10.99.0.1',
       `pve2: pvecm add 10.99.0.1 --fingerprint ${fpr} --link0 10.99.0.2`,
       `pve3: pvecm add 10.99.0.1 --fingerprint ${fpr} --link0 10.99.0.3`,
@@ -187,7 +187,7 @@ describe('pvx cluster create (in-process, fake cluster)', () => {
     fc.form('lab', ['pve1', 'pve2']);
     const r = await pvx(['-i', inv, 'cluster', 'create', 'lab', '--nodes', 'pve1,pve2,pve3', '--password-file', pw], fc);
     expect(r.code).toBe(0);
-    expect(fc.mutations()).toEqual([`pve3: pvecm add 10.99.0.1 --fingerprint ${fc.fingerprint('pve1')} --link0 10.99.0.3`, ...NAMES.flatMap(JOINED)]);
+    expect(fc.mutationsChecksByNode()).toEqual([`pve3: pvecm add 10.99.0.1 --fingerprint ${fc.fingerprint('pve1')} --link0 10.99.0.3`, ...NAMES.flatMap(JOINED)]);
     expect(r.stdout).toContain("Joined pve3 to cluster 'lab'");
     fc.verify();
   });

@@ -45,7 +45,7 @@ describe('pvx cluster join', () => {
     const r = await pvx(['-i', inv, 'cluster', 'join', 'pve4', '--via', 'pve1', '--password-file', pw], fc);
     expect(r.stderr).not.toContain('error');
     expect(r.code).toBe(0);
-    expect(fc.mutations()).toEqual([
+    expect(fc.mutationsChecksByNode()).toEqual([
       `pve4: pvecm add 10.99.0.1 --fingerprint ${fc.fingerprint('pve1')} --link0 10.99.0.4`,
       'pve1: touch /etc/pve/nodes/pve1/.pvx-write-check',
       'pve1: rm -f /etc/pve/nodes/pve1/.pvx-write-check',
@@ -89,7 +89,7 @@ describe('pvx cluster join', () => {
     const r = await pvx(['-i', inv, 'cluster', 'join', 'pve4', '--via', 'pve1', '--password-file', pw], fc);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).not.toContain('preflight');
-    expect(fc.mutations()).toEqual([
+    expect(fc.mutationsChecksByNode()).toEqual([
       'pve4: pvecm updatecerts',
       'pve1: touch /etc/pve/nodes/pve1/.pvx-write-check',
       'pve1: rm -f /etc/pve/nodes/pve1/.pvx-write-check',
@@ -108,7 +108,7 @@ describe('pvx cluster join', () => {
     const r = await pvx(['-i', inv, 'cluster', 'join', 'pve4', '--via', 'pve1', '--password-file', pw], fc);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).not.toContain('nothing to do');
-    expect(fc.mutations()).toEqual([
+    expect(fc.mutationsChecksByNode()).toEqual([
       'pve4: pvecm updatecerts',
       'pve1: touch /etc/pve/nodes/pve1/.pvx-write-check',
       'pve1: rm -f /etc/pve/nodes/pve1/.pvx-write-check',
@@ -189,7 +189,7 @@ describe('pvx cluster join on a cluster with a dedicated corosync network', () =
     const r = await pvx(['-i', inv, 'cluster', 'join', 'pve4', '--via', 'pve2', '--password-file', pw], fc);
     expect(r.stderr).not.toContain('error');
     expect(r.code).toBe(0);
-    expect(fc.mutations()).toEqual([
+    expect(fc.mutationsChecksByNode()).toEqual([
       `pve4: pvecm add 10.99.0.2 --fingerprint ${fc.fingerprint('pve2')} --link0 10.98.0.4`,
       'pve2: touch /etc/pve/nodes/pve2/.pvx-write-check',
       'pve2: rm -f /etc/pve/nodes/pve2/.pvx-write-check',

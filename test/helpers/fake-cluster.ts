@@ -113,6 +113,19 @@ export class FakeCluster implements Transport {
     return this.calls.filter((c) => c.opts.mutates).map((c) => `${c.node}: ${c.argv.join(' ')}`);
   }
 
+  /**
+   * mutations(), with the write checks of a final verification (which checks every node at once,
+   * each node's steps in order) listed node by node, by name: run order across nodes is not part of the contract.
+   */
+  mutationsChecksByNode(): string[] {
+    const all = this.mutations();
+    const first = all.findIndex((m) => m.includes('/.pvx-write-check'));
+    if (first < 0) return all;
+    const node = (m: string): string => m.slice(0, m.indexOf(':'));
+    // a stable sort: each node's touch stays before its removal
+    return [...all.slice(0, first), ...all.slice(first).sort((a, b) => node(a).localeCompare(node(b)))];
+  }
+
   private clusterOf(n: FakeNode): FakeClusterState | undefined {
     return n.cluster ? this.clusters.get(n.cluster) : undefined;
   }

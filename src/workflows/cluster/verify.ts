@@ -51,7 +51,10 @@ export function writeProbeSteps(node: string): Step[] {
   ];
 }
 
-/** Per node: a membership check, then a write and removal of a file in its /etc/pve/nodes/<node>/. */
+/**
+ * Per node: a membership check, then a write and removal of a file in its /etc/pve/nodes/<node>/.
+ * The nodes are checked at once (one group): each node's three steps stay in order.
+ */
 export function verifySteps(nodes: readonly string[], want: ExpectedCluster, read: MembershipReader, timing: Timing): Step[] {
-  return nodes.flatMap((node): Step[] => [membershipStep(node, want, read, timing), ...writeProbeSteps(node)]);
+  return nodes.flatMap((node): Step[] => [membershipStep(node, want, read, timing), ...writeProbeSteps(node)]).map((s) => ({ ...s, group: 'verify' }));
 }
