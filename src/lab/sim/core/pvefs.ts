@@ -83,11 +83,35 @@ export function listDir(abs: string): string[] {
 
 const LOCK_LIFETIME_MS = 120_000;
 
-/** PVE::Cluster cfs_lock: a directory under /etc/pve/priv/lock, 10 s to get it, expiring after 120 s. */
-export async function cfsLock<T>(paths: SimPaths, lockid: string, fn: () => Promise<T>, err: (t: string) => void, timeoutS = 10): Promise<T> {
+/**
+ * A lock a daemon may still hold from an earlier call: its release failed (/etc/pve was read-only
+ * for a moment), so the directory is its own. `since` is when it was taken (ms).
+ */
+export interface HeldLock {
+  since?: number | undefined;
+}
+
+/**
+ * PVE::Cluster cfs_lock: a directory under /etc/pve/priv/lock, 10 s to get it, expiring after 120 s.
+ * With `held`, a lock whose release failed stays this caller's: the next call renews it with a
+ * forward mtime (as PVE::HA::Env::PVE2::get_pve_lock renews the manager lock, `utime(0, now)`,
+ * within the lock's lifetime) instead of waiting for it to expire, and `releaseHeldLock` frees it.
+ */
+export async function cfsLock<T>(paths: SimPaths, lockid: string, fn: () => Promise<T>, err: (t: string) => void, timeoutS = 10, held?: HeldLock): Promise<T> {
   const lockdir = path.join(paths.etcPve, 'priv', 'lock');
   const file = path.join(lockdir, lockid);
   let got = false;
+  if (held?.since !== undefined && Date.now() - held.since < LOCK_LIFETIME_MS) {
+    try {
+      const now = new Date();
+      utimesSync(file, now, now);
+      got = true;
+      held.since = now.getTime();
+    } catch {
+      // gone or taken over: get it as anyone would
+    }
+  }
+  if (!got && held) held.since = undefined;
   try {
     try {
       mkdirSync(lockdir, { recursive: true });
@@ -101,21 +125,29 @@ export async function cfsLock<T>(paths: SimPaths, lockid: string, fn: () => Prom
     }
     const started = Date.now();
     let lastLog = 0;
-    for (;;) {
+    for (; !got; ) {
       try {
         mkdirSync(file);
         got = true;
+        if (held) held.since = Date.now();
         break;
       } catch (e) {
         if (errnoOf(e) !== 'EEXIST') throw new Die('got lock request timeout\n');
       }
+      let expired: boolean;
       try {
-        if (Date.now() - statSync(file).mtimeMs > LOCK_LIFETIME_MS) {
+        expired = Date.now() - statSync(file).mtimeMs > LOCK_LIFETIME_MS;
+      } catch {
+        // gone since: try again at once
+        continue;
+      }
+      if (expired) {
+        try {
           rmdirSync(file);
           continue;
+        } catch {
+          // not removable now (/etc/pve read-only): wait as for a live lock, never spin
         }
-      } catch {
-        continue;
       }
       const slept = Math.floor((Date.now() - started) / 1000);
       if (slept >= timeoutS) throw new Die('got lock request timeout\n');
@@ -139,8 +171,20 @@ export async function cfsLock<T>(paths: SimPaths, lockid: string, fn: () => Prom
   } finally {
     try {
       rmdirSync(file);
+      if (held) held.since = undefined;
     } catch {
-      // already expired
+      // already expired, or /etc/pve read-only for now: a holder (`held`) keeps it and renews it
     }
   }
+}
+
+/** Free a lock `held` still holds (a daemon that stops, as the CRM releases its manager lock). */
+export function releaseHeldLock(paths: SimPaths, lockid: string, held: HeldLock): void {
+  if (held.since === undefined) return;
+  try {
+    rmdirSync(path.join(paths.etcPve, 'priv', 'lock', lockid));
+  } catch {
+    // expired and gone, or still read-only: pmxcfs frees it after its lifetime
+  }
+  held.since = undefined;
 }

@@ -34,7 +34,7 @@ import {
 } from '../core/ha.js';
 import { placementsFromGroups, placementsFromRules } from '../core/ha-placement.js';
 import { keepResults, lrmActions, lrmRound, lrmStatus, type LrmAction, type LrmAgentState } from '../core/lrm.js';
-import { cfsLock, readText } from '../core/pvefs.js';
+import { cfsLock, readText, releaseHeldLock, type HeldLock } from '../core/pvefs.js';
 import { sleep } from '../core/time.js';
 import { faultsFileIn, readWatchdogTimeout } from '../../watchdog.js';
 import { runAgentAction } from './ha-agent.js';
@@ -260,6 +260,8 @@ interface CrmDaemon extends CfsWatch {
   env: SimEnv;
   state: 'wait_for_quorum' | 'slave' | 'master';
   unknownSince: Record<string, number>;
+  /** the manager lock, when a round's release of it failed (it stays this CRM's) */
+  managerLock: HeldLock;
 }
 
 function crmChange(d: CrmDaemon, to: CrmDaemon['state']): void {
@@ -334,6 +336,7 @@ async function crmRound(d: CrmDaemon, nodes: string[], now: number): Promise<voi
     },
     () => undefined,
     2,
+    d.managerLock,
   );
 }
 
@@ -380,7 +383,7 @@ async function serveLrm(env: SimEnv): Promise<number> {
 }
 
 async function serveCrm(env: SimEnv): Promise<number> {
-  const d: CrmDaemon = { env, state: 'wait_for_quorum', unknownSince: {}, warnedAt: 0, log: logger(env, 'pve-ha-crm') };
+  const d: CrmDaemon = { env, state: 'wait_for_quorum', unknownSince: {}, managerLock: {}, warnedAt: 0, log: logger(env, 'pve-ha-crm') };
   d.log('starting server');
   d.log('status change startup => wait_for_quorum');
   await pollUntilStopped(POLL_MS, async () => {
@@ -390,6 +393,8 @@ async function serveCrm(env: SimEnv): Promise<number> {
       d.log(`got unexpected error - ${errorText(e).trim()}`);
     }
   });
+  // as the real CRM releases its manager lock when it stops
+  releaseHeldLock(env.paths, 'ha_manager_lock', d.managerLock);
   d.log('server stopped');
   removeOwnPidFile(env.paths.haPid);
   return 0;
