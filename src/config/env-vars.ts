@@ -50,6 +50,11 @@ export interface EnvVar<K extends keyof PvxEnv = keyof PvxEnv> {
   parse(raw: string | undefined): PvxEnv[K];
 }
 
+/** A positive whole number as pvx accepts one in a flag or a variable (no sign, no leading zero). */
+export function isPositiveWhole(text: string): boolean {
+  return /^[1-9][0-9]*$/.test(text);
+}
+
 // an empty value counts as unset, as `VAR= pvx …` means
 const text = (raw: string | undefined): string | undefined => raw || undefined;
 
@@ -70,7 +75,7 @@ export const PVX_ENV_VARS: { readonly [K in keyof PvxEnv]: EnvVar<K> } = {
     description: 'SSH connect timeout in seconds (a positive whole number, else exit 2), when --connect-timeout is not given',
     parse: (raw) => {
       if (!raw) return undefined;
-      if (!/^[1-9][0-9]*$/.test(raw)) throw new UsageError(`PVX_CONNECT_TIMEOUT must be a positive whole number, got '${raw}'`);
+      if (!isPositiveWhole(raw)) throw new UsageError(`PVX_CONNECT_TIMEOUT must be a positive whole number, got '${raw}'`);
       return Number(raw);
     },
   },

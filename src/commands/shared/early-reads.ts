@@ -8,7 +8,7 @@
  * uses what was started only when commander's own parse names the same inventory file and
  * connect timeout (makeDeps), so a disagreement costs a wasted read, never a wrong one.
  */
-import type { PvxEnv } from '../../config/env-vars.js';
+import { isPositiveWhole, type PvxEnv } from '../../config/env-vars.js';
 import type { EarlyStart, TransportFactory } from '../../context.js';
 import { PvxError } from '../../errors.js';
 
@@ -54,7 +54,7 @@ export function earlyStatusArgs(argv: readonly string[]): EarlyArgs | undefined 
   }
   if (words.length !== 2 || words[0] !== 'cluster' || words[1] !== 'status') return undefined;
   const timeout = values.get('--connect-timeout');
-  if (timeout !== undefined && !/^[1-9][0-9]*$/.test(timeout)) return undefined;
+  if (timeout !== undefined && !isPositiveWhole(timeout)) return undefined;
   return { inventory: values.get('--inventory'), connectTimeout: timeout === undefined ? undefined : Number(timeout), node: values.get('--node') };
 }
 

@@ -1,4 +1,5 @@
 /** The options of `pvx migrate`, validated before anything runs (every problem reported at once). */
+import { isPositiveWhole } from '../../config/env-vars.js';
 import { isStorageId, nodeNameProblem } from '../../pve/names.js';
 import type { MigrateRequest } from './checks.js';
 
@@ -32,13 +33,13 @@ const MAX_BWLIMIT_MIB = 1024 * 1024;
 export function parseParallelAndTimeout(input: { parallel?: string; timeout?: string }, problems: string[]): { parallel: number; timeoutSec: number } {
   let parallel = 1;
   if (input.parallel !== undefined) {
-    if (!/^[1-9][0-9]*$/.test(input.parallel) || Number(input.parallel) > MAX_PARALLEL) {
+    if (!isPositiveWhole(input.parallel) || Number(input.parallel) > MAX_PARALLEL) {
       problems.push(`--parallel must be a whole number from 1 to ${MAX_PARALLEL}, got '${input.parallel}'`);
     } else parallel = Number(input.parallel);
   }
   let timeoutSec = DEFAULT_TIMEOUT_SEC;
   if (input.timeout !== undefined) {
-    if (!/^[1-9][0-9]*$/.test(input.timeout) || Number(input.timeout) > MAX_TIMEOUT_SEC) {
+    if (!isPositiveWhole(input.timeout) || Number(input.timeout) > MAX_TIMEOUT_SEC) {
       problems.push(`--timeout must be a whole number of seconds from 1 to ${MAX_TIMEOUT_SEC}, got '${input.timeout}'`);
     } else timeoutSec = Number(input.timeout);
   }

@@ -1,23 +1,12 @@
 /** The external programs the simulated tools call: real corosync tools, ssh, the stand-in systemctl. */
 import path from 'node:path';
+import { runProcess, type ProcessOptions as LabProcessOptions, type ProcessResult as LabProcessResult } from '../../process.js';
 
-/** A finished program: a non-zero exit is data, not an exception. */
-export interface ProcessResult {
-  exitCode: number;
-  stdout: string;
-  stderr: string;
-  /** ended by its time-out (exit code 124) */
-  timedOut?: boolean;
-}
+/** A finished program: a non-zero exit is data, not an exception (the lab runner's result). */
+export type ProcessResult = LabProcessResult;
 
-/** What the simulated tools pass to a program. */
-export interface ProcessOptions {
-  input?: string;
-  timeoutMs?: number;
-  /** variables set on top of this process's environment */
-  env?: NodeJS.ProcessEnv;
-}
-import { runProcess } from '../../process.js';
+/** What the simulated tools pass to a program: input, a time-out, variables on top of this process's environment. */
+export type ProcessOptions = Pick<LabProcessOptions, 'input' | 'timeoutMs' | 'env'>;
 
 /** Absolute paths, as PVE's tools run with PATH reset to the system directories. */
 export const BIN = {
