@@ -89,12 +89,12 @@ async function settle(t: Transport, step: Step, opts: ExecuteOptions): Promise<S
  */
 function startGroup(steps: readonly Step[], first: number, t: Transport, opts: ExecuteOptions): Map<number, Promise<StepResult | undefined>> {
   const out = new Map<number, Promise<StepResult | undefined>>();
-  const chains = new Map<string, Promise<StepResult | undefined>>();
+  // per node: whether its next step may run (its steps so far all succeeded)
+  const goOn = new Map<string, Promise<boolean>>();
   for (let i = first; i < steps.length && steps[i]!.group === steps[first]!.group; i++) {
     const step = steps[i]!;
-    const before = chains.get(step.node) ?? Promise.resolve(undefined);
-    const mine = before.then((prev) => (prev && !prev.ok ? undefined : settle(t, step, opts)));
-    chains.set(step.node, mine.then((r) => (r === undefined ? { ok: false } : r)));
+    const mine = (goOn.get(step.node) ?? Promise.resolve(true)).then((go) => (go ? settle(t, step, opts) : undefined));
+    goOn.set(step.node, mine.then((r) => r?.ok === true));
     out.set(i, mine);
   }
   return out;
