@@ -3,7 +3,7 @@
  * of corosync's cmap, and /cluster/status built from them. Expected texts are written by hand from
  * pve-cluster src/PVE/Corosync.pm, src/pmxcfs/confdb.c, status.c and corosync tools/corosync-cmapctl.c.
  */
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseCmapClinfo, parseMembershipList, readClusterConf } from '../../../src/lab/sim/core/cluster.js';
@@ -15,6 +15,8 @@ import { SIM_TOOLS } from '../../../src/lab/sim/registry.js';
 import { tmpDir } from '../../helpers/tmp.js';
 import { recordingCtx } from './ctx.js';
 import { viewFromPoll } from '../../../src/lab/sim/cfs/daemon.js';
+
+const FIXTURES = path.join(import.meta.dirname, '..', '..', 'fixtures', 'pve');
 
 // a file as an administrator might have edited it: tabs, comments, a node without `name`, unsorted keys
 const EDITED = `# cluster of three
@@ -244,27 +246,35 @@ describe('membership from corosync-quorumtool -l', () => {
   });
 });
 
-describe("a pmxcfs daemon's view from one poll of corosync-quorumtool -l and -s", () => {
-  const LIST = { exitCode: 0, stdout: '\nMembership information\n----------------------\n    Nodeid      Votes Name\n         1          1 pve1 (local)\n         2          1 pve2\n' };
+describe("a pmxcfs daemon's view from one poll of corosync-quorumtool -s", () => {
+  // the real tool's text (the reference's sample), as `-s` prints it with decimal node ids
+  const SAMPLE = readFileSync(path.join(FIXTURES, 'corosync-quorumtool', 'pve9-3node-cluster-validation-siH.txt'), 'utf8');
+  const status = (exitCode: number, stdout: string, extra: { stderr?: string; timedOut?: boolean } = {}) => ({ status: { exitCode, stdout, ...extra } });
+  const head = (quorate: boolean) =>
+    `Quorum information\n------------------\nDate:             Wed Aug 19 17:22:53 2026\nQuorum provider:  corosync_votequorum\nNodes:            2\nNode ID:          1\nRing ID:          1.8\nQuorate:          ${quorate ? 'Yes' : 'No'}\n\nVotequorum information\n----------------------\nExpected votes:   3\nHighest expected: 3\nTotal votes:      2\nQuorum:           2 ${quorate ? ' ' : 'Activity blocked'}\nFlags:            ${quorate ? 'Quorate ' : ''}\n`;
+  const MEMBERS = '\nMembership information\n----------------------\n    Nodeid      Votes Name\n         1          1 pve1 (local)\n         2          1 pve2\n';
+  it('reads the real sample: its members, its local node, quorate', () => {
+    expect(viewFromPoll(status(0, SAMPLE))).toEqual({ localId: 1, online: [1, 2, 3], quorate: true });
+  });
   it('quorate with exit 0, not quorate with exit 2 (the members stay)', () => {
-    expect(viewFromPoll({ list: LIST, status: { exitCode: 0 } })).toEqual({ localId: 1, online: [1, 2], quorate: true });
-    expect(viewFromPoll({ list: LIST, status: { exitCode: 2 } })).toEqual({ localId: 1, online: [1, 2], quorate: false });
+    expect(viewFromPoll(status(0, head(true) + MEMBERS))).toEqual({ localId: 1, online: [1, 2], quorate: true });
+    expect(viewFromPoll(status(2, head(false) + MEMBERS))).toEqual({ localId: 1, online: [1, 2], quorate: false });
   });
-  it('no view when corosync does not answer the list, or names no local node', () => {
-    expect(viewFromPoll({ list: { exitCode: 1, stdout: '' } })).toBeUndefined();
-    expect(viewFromPoll({ list: { exitCode: 0, stdout: '         2          1 pve2\n' } })).toBeUndefined();
+  it('no view when corosync does not answer, or the members name no local node', () => {
+    expect(viewFromPoll(status(1, '', { stderr: 'Cannot initialize CMAP service\n' }))).toBeUndefined();
+    expect(viewFromPoll(status(1, '', { stderr: 'Cannot initialise VOTEQUORUM service\n' }))).toBeUndefined();
+    expect(viewFromPoll(status(0, head(true) + MEMBERS.replace(' (local)', '')))).toBeUndefined();
   });
-  it('a membership that changed between the list and the quorum read is no view yet: one configuration`s members with another`s quorum', () => {
-    const alone = { exitCode: 0, stdout: '\nMembership information\n----------------------\n    Nodeid      Votes Name\n         2          1 pve2 (local)\n' };
-    const both = { exitCode: 0, stdout: LIST.stdout.replace('pve1 (local)', 'pve1').replace('pve2\n', 'pve2 (local)\n') };
-    // a joining pve2: alone when listed, quorate (with pve1) when asked, both when listed again
-    expect(viewFromPoll({ list: alone, status: { exitCode: 0 }, listAfter: both })).toBe('unchanged');
-    expect(viewFromPoll({ list: both, status: { exitCode: 0 }, listAfter: both })).toEqual({ localId: 2, online: [1, 2], quorate: true });
-    expect(viewFromPoll({ list: both, status: { exitCode: 0 }, listAfter: { exitCode: 124, stdout: '', timedOut: true } })).toBe('unchanged');
+  it('a membership that changed between the two quorum reads is no view yet: one configuration`s members with another`s quorum', () => {
+    // quorate when first asked, then a member list that no longer holds a quorum (votequorum says so last)
+    expect(viewFromPoll(status(0, head(false) + MEMBERS))).toBe('unchanged');
+    // a joining node: not quorate when first asked, then listed with the cluster that counts it
+    expect(viewFromPoll(status(2, head(true) + MEMBERS))).toBe('unchanged');
   });
   it('a slow or failing tool changes nothing: pmxcfs hears quorum from corosync, not from a tool', () => {
-    expect(viewFromPoll({ list: { exitCode: 124, stdout: '', timedOut: true } })).toBe('unchanged');
-    expect(viewFromPoll({ list: LIST, status: { exitCode: 124, timedOut: true } })).toBe('unchanged');
-    expect(viewFromPoll({ list: LIST, status: { exitCode: 1 } })).toBe('unchanged');
+    expect(viewFromPoll(status(124, '', { timedOut: true }))).toBe('unchanged');
+    expect(viewFromPoll(status(1, head(true), { stderr: 'Unable to get node info: CS_ERR_TRY_AGAIN\n' }))).toBe('unchanged');
+    // the status printed, the member list not (the tool stopped part-way)
+    expect(viewFromPoll(status(0, head(true)))).toBe('unchanged');
   });
 });

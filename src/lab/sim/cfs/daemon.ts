@@ -87,46 +87,45 @@ function isStatusMessage(m: unknown): m is StatusMessage {
   return t === 'kv' || t === 'log' || t === 'clog';
 }
 
-/** What one poll of corosync's tools says (exit codes and stdout of `corosync-quorumtool -l` and `-s`). */
+/** What one poll of corosync says: exit code and stdout of `corosync-quorumtool -s`. */
 export interface CorosyncPoll {
-  list: { exitCode: number; stdout: string; timedOut?: boolean };
-  /** absent when the list already settled it */
-  status?: { exitCode: number; timedOut?: boolean };
-  /** the list read again after the status: the view holds only when it is the same list */
-  listAfter?: { exitCode: number; stdout: string; timedOut?: boolean };
+  status: { exitCode: number; stdout: string; stderr?: string; timedOut?: boolean };
 }
+
+// init_all's words when a service cannot be reached: corosync is not running (or not yet)
+const NO_COROSYNC = /^Cannot initiali[sz]e (CMAP|QUORUM|CFG|VOTEQUORUM) service$/m;
 
 /**
  * The view a poll gives: real pmxcfs hears membership and quorum from corosync's callbacks, so a
- * tool that was merely slow or failed mid-way (a time-out, quorumtool's own error exit 1 while the
- * list worked) tells nothing new: 'unchanged' keeps the view. No list (corosync not running) or no
- * local node is no view at all; `-s` exits 0 when quorate and 2 when not.
+ * tool that was merely slow or failed mid-way tells nothing new: 'unchanged' keeps the view.
+ * corosync not answering (the tool cannot connect) or no local node is no view at all; `-s` exits
+ * 0 when quorate and 2 when not.
+ *
+ * One `-s` reads three things one after the other (corosync-quorumtool.c show_status): the quorate
+ * flag (quorum_getquorate, its exit code), then the members (the quorum tracking callback), then
+ * votequorum's own flags (`Flags: ... Quorate`). The two quorum reads agreeing brackets the member
+ * list: a membership change between them (a joining node listed alone while the cluster already
+ * counts it, or a node cut off after quorum was read) shows as a disagreement, which is no view
+ * yet, since real pmxcfs gets members and quorum in one callback. A change takes corosync seconds
+ * (its token time-outs), so two within one run of the tool cannot cancel out.
  */
 export function viewFromPoll(p: CorosyncPoll): CorosyncView | 'unchanged' | undefined {
-  if (p.list.timedOut) return 'unchanged';
-  if (p.list.exitCode !== 0) return undefined;
-  const m = parseMembershipList(p.list.stdout);
+  const s = p.status;
+  if (s.timedOut) return 'unchanged';
+  if (s.exitCode !== 0 && s.exitCode !== 2) return NO_COROSYNC.test(s.stderr ?? '') ? undefined : 'unchanged';
+  const at = s.stdout.indexOf('\nMembership information\n');
+  if (at < 0) return 'unchanged';
+  const m = parseMembershipList(s.stdout.slice(at));
   if (m.localId === undefined) return undefined;
-  if (!p.status || p.status.timedOut || (p.status.exitCode !== 0 && p.status.exitCode !== 2)) return 'unchanged';
-  // the list and the quorum are two reads: a membership that changed between them pairs one
-  // configuration's members with another's quorum (a joining node quorate with itself alone, whose
-  // writes then reach no other member). Real pmxcfs gets both in one corosync callback.
-  if (p.listAfter) {
-    if (p.listAfter.timedOut || p.listAfter.exitCode !== 0) return 'unchanged';
-    const after = parseMembershipList(p.listAfter.stdout);
-    if (after.localId !== m.localId || [...after.online].join(',') !== [...m.online].join(',')) return 'unchanged';
-  }
-  return { localId: m.localId, online: [...m.online], quorate: p.status.exitCode === 0 };
+  const quorate = s.exitCode === 0;
+  const flags = /^Flags:[ \t]*(.*)$/m.exec(s.stdout.slice(0, at))?.[1];
+  if (flags !== undefined && /(^|\s)Quorate(\s|$)/.test(flags) !== quorate) return 'unchanged';
+  return { localId: m.localId, online: [...m.online], quorate };
 }
 
+/** Ask the node's corosync once: one tool start, one set of IPC connections (each costs corosync tens of ms). */
 async function corosyncView(): Promise<CorosyncView | 'unchanged' | undefined> {
-  const list = await run(BIN.quorumtool, ['-l'], { timeoutMs: 10_000 });
-  const first = viewFromPoll({ list });
-  if (first !== 'unchanged') return first;
-  if (list.timedOut) return 'unchanged';
-  const status = await run(BIN.quorumtool, ['-s'], { timeoutMs: 5_000 });
-  const listAfter = await run(BIN.quorumtool, ['-l'], { timeoutMs: 10_000 });
-  return viewFromPoll({ list, status, listAfter });
+  return viewFromPoll({ status: await run(BIN.quorumtool, ['-s'], { timeoutMs: 10_000 }) });
 }
 
 /** Open the database, start the sync and mount /etc/pve. */

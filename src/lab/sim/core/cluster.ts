@@ -124,7 +124,7 @@ export interface Membership {
   online: Set<number>;
 }
 
-/** Parse the rows of `corosync-quorumtool -l`. */
+/** Parse the membership rows of `corosync-quorumtool -l` (or the membership section of `-s`). */
 export function parseMembershipList(text: string): Membership {
   const m: Membership = { online: new Set() };
   for (const line of text.split('\n')) {
