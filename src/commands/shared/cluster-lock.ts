@@ -199,7 +199,7 @@ export async function withClusterLock<T>(deps: Deps, t: Transport, scope: LockSc
   }
 }
 
-/** Drop one count on each node; the last one out releases the node's lock (in reverse order). */
+/** Drop one count on each node; the last one out releases the node's lock (every such node at once). */
 async function releaseCounted(deps: Deps, run: RunLocks, nodes: readonly string[]): Promise<void> {
   const last: string[] = [];
   for (const n of nodes) {
@@ -218,15 +218,21 @@ async function releaseCounted(deps: Deps, run: RunLocks, nodes: readonly string[
   await run.refreshing;
   const t = run.t;
   if (!t) return;
-  for (const node of last.reverse()) {
-    try {
-      const a = await ask(t, node, lockReleaseArgv(run.owner.token), 'release the cluster lock');
-      if (a.kind === 'lost') deps.warnings.push(`the cluster lock on ${node} was no longer this run's at release: ${a.holder ? `it is held by ${describeHolder(a.holder, a.now)}` : 'it had been removed'}`);
-    } catch (e) {
-      const why = e instanceof Error ? e.message : String(e);
-      deps.warnings.push(`could not release the cluster lock on ${node} (${why}); once no pvx run uses it, remove it there: rm -r ${CLUSTER_LOCK_DIR} (it also expires ${ageText(LOCK_STALE_SECONDS)} after this run's last heartbeat)`);
-    }
-  }
+  // all at once: only taking goes node by node (in sorted order, so two runs meet at the same first
+  // node); a run that finds some released and some still held is refused all the same
+  const warnings = await Promise.all(
+    last.reverse().map(async (node): Promise<string | undefined> => {
+      try {
+        const a = await ask(t, node, lockReleaseArgv(run.owner.token), 'release the cluster lock');
+        if (a.kind === 'lost') return `the cluster lock on ${node} was no longer this run's at release: ${a.holder ? `it is held by ${describeHolder(a.holder, a.now)}` : 'it had been removed'}`;
+        return undefined;
+      } catch (e) {
+        const why = e instanceof Error ? e.message : String(e);
+        return `could not release the cluster lock on ${node} (${why}); once no pvx run uses it, remove it there: rm -r ${CLUSTER_LOCK_DIR} (it also expires ${ageText(LOCK_STALE_SECONDS)} after this run's last heartbeat)`;
+      }
+    }),
+  );
+  for (const w of warnings) if (w !== undefined) deps.warnings.push(w);
 }
 
 function startHeartbeat(deps: Deps, run: RunLocks): void {

@@ -9,6 +9,7 @@ import { makeDeps, type Deps } from '../../../src/context.js';
 import { UnreachableError } from '../../../src/errors.js';
 import { renewClusterLock, scopeOfViews, takeClusterLock, withClusterLock } from '../../../src/commands/shared/cluster-lock.js';
 import type { Membership } from '../../../src/facts/node.js';
+import type { Transport } from '../../../src/transport/types.js';
 import { makeProgress } from '../../../src/ui/progress.js';
 import { makeTheme } from '../../../src/ui/theme.js';
 import { FakeCluster } from '../../helpers/fake-cluster.js';
@@ -85,6 +86,29 @@ describe('takeClusterLock', () => {
     expect(deps.warnings).toEqual([expect.stringMatching(/^pve2 could not be reached to take the cluster lock there \(.*\); this run does not change it, but a run from elsewhere could meanwhile$/)]);
     await lock.release();
     expect(fc.locks.lockedNodes()).toEqual([]);
+  });
+
+  it('releases every node at once: each release is held until all have started (one after the other would never end)', async () => {
+    const fc = new FakeCluster(NAMES);
+    const waiting: Array<() => void> = [];
+    const gated: Transport = {
+      exec: async (node, argv, opts) => {
+        if (argv[4] === 'release') {
+          await new Promise<void>((resolve) => {
+            waiting.push(resolve);
+            if (waiting.length === NAMES.length) for (const go of waiting) go();
+          });
+        }
+        return fc.exec(node, argv, opts);
+      },
+    };
+    const deps = depsFor(fc);
+    const lock = await takeClusterLock(deps, gated, { nodes: NAMES });
+    expect(fc.locks.lockedNodes()).toEqual(NAMES);
+    const ended = await Promise.race([lock.release().then(() => 'released'), new Promise((r) => setTimeout(() => r('still waiting'), 2000))]);
+    expect(ended).toBe('released');
+    expect(fc.locks.lockedNodes()).toEqual([]);
+    expect(deps.warnings).toEqual([]);
   });
 
   it('takes nothing under --dry-run', async () => {
