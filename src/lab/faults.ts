@@ -9,12 +9,16 @@ import { labPaths } from './layout.js';
 import { parseSubnet, validateLabName, validatePveVersion } from './names.js';
 import { setNodeLink } from './net.js';
 import { parsePortSpec } from './node-files.js';
+import { waitTcpAnswers } from './reachable.js';
 import { writeNodeFiles } from './node-setup.js';
 import { SIM_TOOLS } from './sim/registry.js';
 import { closeMasters } from './ssh-masters.js';
 import { readLabState, readNodeFaults, writeNodeFaults, type LabState, type NodeFaults, type NodeState } from './state.js';
 
 export { LAB_FAULTS, type LabFault } from './fault-names.js';
+
+/** How long a healed node's sshd may take to answer. */
+const HEAL_REACHABLE_MS = 15_000;
 
 /** Largest skew accepted, in seconds (ten years). */
 const MAX_SKEW = 10 * 365 * 86400;
@@ -112,6 +116,10 @@ async function faultOne(t: FaultTarget, fault: LabFault, arg: string | undefined
       await applyFiles(t, {});
       await ensureDaemons(t.running, { pveCluster: 'pmxcfs' in SIM_TOOLS });
       await writeNodeFaults(lab, t.node.name, {});
+      // healed means back: a node that boots again is reachable, so heal returns once its sshd answers
+      if (!(await waitTcpAnswers(t.node.address, 22, HEAL_REACHABLE_MS))) {
+        throw new PreflightError(`${t.node.name}: healed, but its sshd at ${t.node.address}:22 did not answer within ${HEAL_REACHABLE_MS / 1000} s`, { hint: `pvx lab status --name ${lab}` });
+      }
       return `${t.node.name}: healed`;
   }
   await writeNodeFaults(lab, t.node.name, faults);
