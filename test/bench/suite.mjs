@@ -1,10 +1,11 @@
 // Every speed measure of pvx in one run, printed as one table beside the reference numbers and the
 // targets: start-up, preflight, cluster create, cluster status on 3 and on 8 nodes, peak memory.
-// Each pair of cases is interleaved (A, B, A, B, …) and repeated; cold runs get a fresh control-socket
-// folder, so every pvx run opens its own ssh connections; plain ssh runs never multiplex. Medians.
+// The cases of a measure are interleaved (A, B, C, then B, C, A, …) and repeated; cold runs get a
+// fresh control-socket folder, so every pvx run opens its own ssh connections; plain ssh runs never
+// multiplex. Medians.
 // Nothing here forms a cluster when pvx fails to: the failure is reported and the cases that need
 // the cluster are left out. Needs root, `npm run build`, and the lab lock:
-//   flock /tmp/pvx-e2e.lock npm run bench          (PVX_BENCH_RUNS, default 5; PVX_BENCH_SKIP=create8,migrate,…)
+//   flock /tmp/pvx-e2e.lock npm run bench          (PVX_BENCH_RUNS, default 5; PVX_BENCH_SKIP=create,migrate,status8)
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -53,10 +54,19 @@ function timed(file, args, { env = {}, input, ok = [0], rss = false } = {}) {
   });
 }
 
-/** Run the cases interleaved RUNS times; medians by name. */
+/**
+ * Run the cases interleaved RUNS times, each round starting one case later, so that no case always
+ * runs right after the same one (a heavy case leaves the nodes busy for the next); medians by name.
+ */
 async function interleaved(cases) {
-  const ms = Object.fromEntries(Object.keys(cases).map((k) => [k, []]));
-  for (let i = 0; i < RUNS; i++) for (const [k, run] of Object.entries(cases)) ms[k].push(await run());
+  const names = Object.keys(cases);
+  const ms = Object.fromEntries(names.map((k) => [k, []]));
+  for (let i = 0; i < RUNS; i++) {
+    for (let j = 0; j < names.length; j++) {
+      const k = names[(i + j) % names.length];
+      ms[k].push(await cases[k]());
+    }
+  }
   return Object.fromEntries(Object.entries(ms).map(([k, xs]) => [k, median(xs)]));
 }
 
