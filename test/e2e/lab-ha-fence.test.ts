@@ -4,7 +4,8 @@
  * processes and keep running when pve-cluster stops; a node whose LRM is active (an HA guest runs
  * there) and that loses quorum is reset by its watchdog (the lab's `down`), and the CRM on the
  * quorate side fences it and recovers the guest elsewhere; a node without active HA services
- * that loses quorum is not fenced. Needs root.
+ * that loses quorum is not fenced. The CRM master holds pmxcfs's ha_manager_lock: one that stops
+ * hands over at once, one cut off keeps the role from the others until its lock expires. Needs root.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { labDown, labExec, labFault, labStatus, labUp, type LabInfo } from '../../src/lab/index.js';
@@ -189,5 +190,49 @@ describe.skipIf(!isRoot)(`HA daemons and watchdog fencing on the lab (${LAB})`, 
     expect(after).not.toContain('watchdog active');
     expect((await managerStatus('pve1')).node_status?.['pve2']).toBe('unknown');
     await labFault(LAB, 'pve2', 'heal', undefined, (l) => void log.push(l));
+  });
+
+  it('hands the master role over at once when the master stops, and only after its lock expired when it vanishes', async () => {
+    await until('every node quorate', async () => ((await Promise.all(NODES.map(quorate))).every(Boolean) ? true : undefined), 90_000);
+    const masterNow = async (node: string): Promise<{ master?: string; at: number }> => {
+      const ms = await managerStatus(node);
+      return { ...(ms.master_node !== undefined ? { master: ms.master_node } : {}), at: ms.timestamp ?? 0 };
+    };
+    const first = (await masterNow('pve1')).master as string;
+    expect(NODES).toContain(first);
+    const other = NODES.find((n) => n !== first) as string;
+    // a master that stops gives its lock back: a slave takes it within a round or two
+    await sh(first, ['systemctl', 'stop', 'pve-ha-crm']);
+    expect(await haLog(first)).toMatch(/pve-ha-crm\[\d+\]: voluntary release CRM lock$/m);
+    const second = await until('a new master after the stop', async () => {
+      const m = await masterNow(other);
+      return m.master !== undefined && m.master !== first ? m.master : undefined;
+    }, 30_000);
+    expect(await haLog(second)).toMatch(/pve-ha-crm\[\d+\]: status change (slave|wait_for_quorum) => master$/m);
+    await sh(first, ['systemctl', 'start', 'pve-ha-crm']);
+    // the restarted CRM finds the lock taken and stays a slave
+    await until(`${first}'s CRM a slave again`, async () => {
+      const text = await haLog(first);
+      const run = text.slice([...text.matchAll(/pve-ha-crm\[\d+\]: starting server$/gm)].pop()?.index ?? 0);
+      return /pve-ha-crm\[\d+\]: status change wait_for_quorum => slave$/m.test(run) ? true : undefined;
+    });
+    // a master cut off from the others cannot renew its lock, and keeps it until it expires:
+    // nobody becomes master before its lifetime (twice the watchdog timeout) has passed
+    await labFault(LAB, second, 'block-udp', COROSYNC_PORTS, (l) => void log.push(l));
+    const watcher = NODES.find((n) => n !== second) as string;
+    // the last round of the cut master the others saw, then the first of its successor
+    let lastSeen = 0;
+    const third = await until('a new master after the cut', async () => {
+      const m = await masterNow(watcher);
+      if (m.master === second) lastSeen = Math.max(lastSeen, m.at);
+      return m.master !== undefined && m.master !== second ? m : undefined;
+    }, 120_000);
+    expect(lastSeen).toBeGreaterThan(0);
+    // its lock was renewed in that round at the latest, and expires twice the watchdog timeout later
+    // (a second less for a round whose status write the others missed)
+    expect(third.at - lastSeen).toBeGreaterThanOrEqual(2 * WATCHDOG_S - 1);
+    expect(await haLog(third.master as string)).toMatch(/pve-ha-crm\[\d+\]: successfully acquired lock 'ha_manager_lock'$/m);
+    await until(`${second}'s CRM gave the role up`, async () => ((await haLog(second)).includes('status change master => lost_manager_lock') ? true : undefined));
+    await labFault(LAB, second, 'heal', undefined, (l) => void log.push(l));
   });
 });

@@ -95,11 +95,25 @@ function haLab(lab: string, subnet: string, pve: string): void {
         const s = await status();
         return /^service vm:100 \(pve1, started\)$/m.test(s) ? s : undefined;
       });
+      // the CRM that got the manager lock first is master; the others stay slaves, trying for it
+      const master = /^master (pve\d) \(active, \w{3} \w{3} [ \d]\d \d\d:\d\d:\d\d \d{4}\)$/m.exec(text)?.[1] as string;
+      expect(NODES).toContain(master);
+      expect(await sh(master, ['sh', '-c', 'test -d /etc/pve/priv/lock/ha_manager_lock && echo held'])).toBe('held\n');
       // the master's log has the way there, however quickly the rounds went
-      const crmLog = await sh('pve1', ['cat', '/var/log/pve-ha-manager.log']);
+      const crmLog = await sh(master, ['cat', '/var/log/pve-ha-manager.log']);
+      expect(crmLog).toMatch(/pve-ha-crm\[\d+\]: successfully acquired lock 'ha_manager_lock'$/m);
+      expect(crmLog).toMatch(/pve-ha-crm\[\d+\]: status change (wait_for_quorum|slave) => master$/m);
       expect(crmLog).toMatch(/pve-ha-crm\[\d+\]: adding new service 'vm:100' on node 'pve1'$/m);
       expect(crmLog).toMatch(/pve-ha-crm\[\d+\]: service 'vm:100': state changed from 'request_start' to 'started' \(node = pve1\)$/m);
-      expect(text).toMatch(/^master pve1 \(active, \w{3} \w{3} [ \d]\d \d\d:\d\d:\d\d \d{4}\)$/m);
+      for (const n of NODES.filter((x) => x !== master)) {
+        // since this node's CRM was started again above; its tries for the lock take up to 5 s
+        const run = await until(`${n}'s CRM a slave`, async () => {
+          const own = await sh(n, ['cat', '/var/log/pve-ha-manager.log']);
+          const since = own.slice([...own.matchAll(/pve-ha-crm\[\d+\]: starting server$/gm)].pop()?.index ?? 0);
+          return /pve-ha-crm\[\d+\]: status change wait_for_quorum => slave$/m.test(since) ? since : undefined;
+        });
+        expect(run).not.toMatch(/pve-ha-crm\[\d+\]: status change \w+ => master$/m);
+      }
       if (fencing) expect(text).toMatch(/^fencing armed \(CRM watchdog active\)$/m);
       const lrm = fencing ? /^lrm pve1 \(active, watchdog active, .+\)$/m : /^lrm pve1 \(active, \w{3} .+\)$/m;
       expect(text).toMatch(lrm);
@@ -107,7 +121,7 @@ function haLab(lab: string, subnet: string, pve: string): void {
       expect(await qmStatus('pve1', 100)).toBe('status: running');
       const json = JSON.parse(await sh('pve2', ['pvesh', 'get', '/cluster/ha/status/current', '--output-format', 'json'])) as Array<Record<string, unknown>>;
       expect(json.find((e) => e['id'] === 'service:vm:100')).toMatchObject({ state: 'started', crm_state: 'started', node: 'pve1', request_state: 'started' });
-      expect(json.find((e) => e['id'] === 'master')).toMatchObject({ node: 'pve1', type: 'master' });
+      expect(json.find((e) => e['id'] === 'master')).toMatchObject({ node: master, type: 'master' });
     });
 
     it('keeps a stopped VM added with --state stopped stopped', async () => {

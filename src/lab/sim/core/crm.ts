@@ -246,7 +246,6 @@ export function crmStep(i: CrmInput): CrmOutput {
     ...(i.prev.node_request && Object.keys(i.prev.node_request).length ? { node_request: structuredClone(i.prev.node_request) } : {}),
   };
   st.node_status = nodeStatus(i, unknownSince, log);
-  if (i.prev.master_node !== i.master) log.push(`status change slave => master`);
 
   // resources removed from the configuration, ignored, or new (a new one advances from the next step on)
   const added = new Set<string>();

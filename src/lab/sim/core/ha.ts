@@ -108,6 +108,11 @@ export function writeManagerStatus(paths: SimPaths, st: ManagerStatus): void {
   writeAtomic(paths, haFile(paths, 'manager_status'), JSON.stringify(st));
 }
 
+/** PVE2.pm any_pending_crm_command: crm_commands holds something. */
+export function hasCrmCommands(paths: SimPaths): boolean {
+  return (readText(haFile(paths, 'crm_commands')) ?? '') !== '';
+}
+
 /** Take the queued crm commands (the caller holds the domain-ha lock). */
 export function takeCrmCommands(paths: SimPaths): string[] {
   const file = haFile(paths, 'crm_commands');

@@ -22,7 +22,7 @@ export function readText(abs: string): string | undefined {
 }
 
 /** strerror of the errors a write into pmxcfs can meet; a read-only pmxcfs answers EACCES. */
-function strerror(code: string | undefined): string {
+export function strerror(code: string | undefined): string {
   switch (code) {
     case 'EROFS':
     case 'EACCES':
@@ -83,35 +83,11 @@ export function listDir(abs: string): string[] {
 
 const LOCK_LIFETIME_MS = 120_000;
 
-/**
- * A lock a daemon may still hold from an earlier call: its release failed (/etc/pve was read-only
- * for a moment), so the directory is its own. `since` is when it was taken (ms).
- */
-export interface HeldLock {
-  since?: number | undefined;
-}
-
-/**
- * PVE::Cluster cfs_lock: a directory under /etc/pve/priv/lock, 10 s to get it, expiring after 120 s.
- * With `held`, a lock whose release failed stays this caller's: the next call renews it with a
- * forward mtime (as PVE::HA::Env::PVE2::get_pve_lock renews the manager lock, `utime(0, now)`,
- * within the lock's lifetime) instead of waiting for it to expire, and `releaseHeldLock` frees it.
- */
-export async function cfsLock<T>(paths: SimPaths, lockid: string, fn: () => Promise<T>, err: (t: string) => void, timeoutS = 10, held?: HeldLock): Promise<T> {
+/** PVE::Cluster cfs_lock: a directory under /etc/pve/priv/lock, 10 s to get it, expiring after 120 s. */
+export async function cfsLock<T>(paths: SimPaths, lockid: string, fn: () => Promise<T>, err: (t: string) => void, timeoutS = 10): Promise<T> {
   const lockdir = path.join(paths.etcPve, 'priv', 'lock');
   const file = path.join(lockdir, lockid);
   let got = false;
-  if (held?.since !== undefined && Date.now() - held.since < LOCK_LIFETIME_MS) {
-    try {
-      const now = new Date();
-      utimesSync(file, now, now);
-      got = true;
-      held.since = now.getTime();
-    } catch {
-      // gone or taken over: get it as anyone would
-    }
-  }
-  if (!got && held) held.since = undefined;
   try {
     try {
       mkdirSync(lockdir, { recursive: true });
@@ -129,7 +105,6 @@ export async function cfsLock<T>(paths: SimPaths, lockid: string, fn: () => Prom
       try {
         mkdirSync(file);
         got = true;
-        if (held) held.since = Date.now();
         break;
       } catch (e) {
         if (errnoOf(e) !== 'EEXIST') throw new Die('got lock request timeout\n');
@@ -171,20 +146,9 @@ export async function cfsLock<T>(paths: SimPaths, lockid: string, fn: () => Prom
   } finally {
     try {
       rmdirSync(file);
-      if (held) held.since = undefined;
     } catch {
-      // already expired, or /etc/pve read-only for now: a holder (`held`) keeps it and renews it
+      // already expired, or /etc/pve read-only for now: pmxcfs frees it after its lifetime
     }
   }
 }
 
-/** Free a lock `held` still holds (a daemon that stops, as the CRM releases its manager lock). */
-export function releaseHeldLock(paths: SimPaths, lockid: string, held: HeldLock): void {
-  if (held.since === undefined) return;
-  try {
-    rmdirSync(path.join(paths.etcPve, 'priv', 'lock', lockid));
-  } catch {
-    // expired and gone, or still read-only: pmxcfs frees it after its lifetime
-  }
-  held.since = undefined;
-}

@@ -3,9 +3,10 @@
  * with its own pid file. Each second the LRM, while /etc/pve is writable (quorate), writes the
  * node's lrm_status and runs the commands the CRM gave this node; with active services it holds
  * the node's agent lock and a watchdog, and a node that keeps it without quorum for the watchdog
- * timeout is fenced. The CRM on the lowest-named node whose LRM is alive is master: it takes the
- * crm commands and advances manager_status one step. Neither stops when pmxcfs does: they log the
- * failed cluster file system update each round, as PVE's daemons do.
+ * timeout is fenced. The CRM that holds the cluster-wide ha_manager_lock is master (crm-election.ts):
+ * each round it renews the lock, takes the crm commands and advances manager_status one step.
+ * Neither stops when pmxcfs does: they log the failed cluster file system update each round, as
+ * PVE's daemons do.
  */
 import { randomBytes } from 'node:crypto';
 import { appendFileSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
@@ -21,6 +22,7 @@ import { run as runProgram } from '../core/exec.js';
 import { confFile, setStopped, type GuestType } from '../core/guests.js';
 import {
   groupsMigrated,
+  hasCrmCommands,
   lockHaDomain,
   readGroups,
   readLrmStatus,
@@ -34,7 +36,9 @@ import {
 } from '../core/ha.js';
 import { placementsFromGroups, placementsFromRules } from '../core/ha-placement.js';
 import { keepResults, lrmActions, lrmRound, lrmStatus, type LrmAction, type LrmAgentState } from '../core/lrm.js';
-import { cfsLock, readText, releaseHeldLock, type HeldLock } from '../core/pvefs.js';
+import { readText } from '../core/pvefs.js';
+import { getPveLock, newPveLockHold, releasePveLock, type PveLockHold } from '../core/pve-lock.js';
+import { allowedToGetIdle, canGetActive, crmElectionRound, type CrmElection, type CrmHealth } from '../core/crm-election.js';
 import { sleep } from '../core/time.js';
 import { faultsFileIn, readWatchdogTimeout } from '../../watchdog.js';
 import { runAgentAction } from './ha-agent.js';
@@ -256,109 +260,120 @@ async function lrmTick(d: LrmDaemon): Promise<void> {
 }
 
 /** The CRM's state between rounds. */
-interface CrmDaemon extends CfsWatch {
+interface CrmDaemon extends CfsWatch, CrmElection {
   env: SimEnv;
-  state: 'wait_for_quorum' | 'slave' | 'master';
   unknownSince: Record<string, number>;
-  /** the manager lock, when a round's release of it failed (it stays this CRM's) */
-  managerLock: HeldLock;
+  /** the ha_manager_lock as get_pve_lock keeps it */
+  lock: PveLockHold;
 }
 
-function crmChange(d: CrmDaemon, to: CrmDaemon['state']): void {
-  if (d.state === to) return;
-  // a master without quorum loses its lock first, then waits for quorum again
-  if (d.state === 'master' && to === 'wait_for_quorum') {
-    d.log('status change master => lost_manager_lock');
-    d.log('status change lost_manager_lock => wait_for_quorum');
-  } else {
-    d.log(`status change ${d.state} => ${to}`);
+/** CRM.pm get_protected_ha_manager_lock: up to five tries, a second apart, for at most five seconds. */
+async function protectedManagerLock(d: CrmDaemon): Promise<boolean> {
+  const lifetime = 2 * readWatchdogTimeout(d.env.paths.labRoot);
+  const started = Date.now();
+  for (let count = 1; ; count++) {
+    const r = getPveLock(d.env.paths, 'ha_manager_lock', d.lock, lifetime);
+    if (r.log) d.log(r.log.text);
+    if (r.got) return true;
+    if (count >= 5 || Date.now() - started > 5000) return false;
+    await sleep(1000);
   }
-  d.state = to;
 }
 
+/** What can_get_active looks at this round; a configuration that cannot be read is said in the log. */
+function crmHealth(d: CrmDaemon, updated: boolean): CrmHealth {
+  const env = d.env;
+  let services: Record<string, unknown> | undefined;
+  try {
+    services = crmServices(env);
+  } catch (e) {
+    d.log(`could not read service config: ${errorText(e).trim()}`);
+  }
+  let status: CrmHealth['status'];
+  try {
+    status = readManagerStatus(env.paths);
+  } catch (e) {
+    d.log(`could not read manager status: ${errorText(e).trim()}`);
+  }
+  return { nodename: env.nodename, quorate: cfsQuorate(env.paths), updated, status, services, pendingCommands: hasCrmCommands(env.paths) };
+}
+
+/** The master's work of one round (PVE::HA::Manager::manage). */
 async function crmRound(d: CrmDaemon, nodes: string[], now: number): Promise<void> {
   const env = d.env;
   const lockLifetime = 2 * readWatchdogTimeout(env.paths.labRoot);
-  await cfsLock(
-    env.paths,
-    'ha_manager_lock',
-    async () => {
-      const prev = crmStatusOf(env);
-      const services = crmServices(env);
-      // a cluster that never had HA resources has no manager status
-      if (prev.master_node === undefined && Object.keys(services).length === 0) return;
-      // read_and_clear_crm_commands: the only part of a round under the domain-ha lock, besides a
-      // change of the resources' configuration (update_resources_config); ha-manager waits 10 s for it
-      const commands = await lockHaDomain(env.paths, () => undefined, async () => takeCrmCommands(env.paths));
-      const results: Record<string, Record<string, LrmResult>> = {};
-      const alive: Record<string, { online: boolean }> = {};
-      const lockFree: Record<string, boolean> = {};
-      for (const n of nodes) {
-        const l = readLrmStatus(env.paths, n);
-        results[n] = l.results ?? {};
-        alive[n] = { online: l.timestamp !== undefined && now - l.timestamp <= LRM_ALIVE_S };
-        // an active LRM renews its agent lock with each status it writes; pmxcfs frees a lock not
-        // renewed for twice the watchdog timeout (120 s against 60 s), so the node was reset by then
-        const holds = l.state === 'active' || l.state === 'lost_agent_lock';
-        lockFree[n] = !holds || l.timestamp === undefined || now - l.timestamp >= lockLifetime;
-      }
-      const out = crmStep({
-        prev,
-        master: env.nodename,
-        now,
-        services,
-        commands,
-        nodes: alive,
-        results,
-        placement: placements(env),
-        unknownSince: d.unknownSince,
-        fenceDelay: FENCE_DELAY_S,
-        agentLockFree: lockFree,
-        newUid: () => randomBytes(11).toString('base64url').slice(0, 14),
-      });
-      d.unknownSince = out.unknownSince;
-      if (Object.keys(out.setState).length) {
-        await lockHaDomain(env.paths, () => undefined, async () => {
-          const res = readResources(env.paths);
-          for (const r of res) if (out.setState[r.sid]) r.props['state'] = out.setState[r.sid] as string;
-          writeResources(env.paths, res);
-        });
-      }
-      for (const s of out.steal) {
-        try {
-          stealGuest(env, s.sid, s.from, s.to);
-        } catch (e) {
-          d.log(`recovery of ${s.sid} failed: ${errorText(e).trim()}`);
-        }
-      }
-      writeManagerStatus(env.paths, out.status);
-      for (const l of out.log) d.log(l);
-    },
-    () => undefined,
-    2,
-    d.managerLock,
-  );
+  const prev = crmStatusOf(env);
+  const services = crmServices(env);
+  // read_and_clear_crm_commands: the only part of a round under the domain-ha lock, besides a
+  // change of the resources' configuration (update_resources_config); ha-manager waits 10 s for it
+  const commands = await lockHaDomain(env.paths, () => undefined, async () => takeCrmCommands(env.paths));
+  const results: Record<string, Record<string, LrmResult>> = {};
+  const alive: Record<string, { online: boolean }> = {};
+  const lockFree: Record<string, boolean> = {};
+  for (const n of nodes) {
+    const l = readLrmStatus(env.paths, n);
+    results[n] = l.results ?? {};
+    alive[n] = { online: l.timestamp !== undefined && now - l.timestamp <= LRM_ALIVE_S };
+    // an active LRM renews its agent lock with each status it writes; pmxcfs frees a lock not
+    // renewed for twice the watchdog timeout (120 s against 60 s), so the node was reset by then
+    const holds = l.state === 'active' || l.state === 'lost_agent_lock';
+    lockFree[n] = !holds || l.timestamp === undefined || now - l.timestamp >= lockLifetime;
+  }
+  const out = crmStep({
+    prev,
+    master: env.nodename,
+    now,
+    services,
+    commands,
+    nodes: alive,
+    results,
+    placement: placements(env),
+    unknownSince: d.unknownSince,
+    fenceDelay: FENCE_DELAY_S,
+    agentLockFree: lockFree,
+    newUid: () => randomBytes(11).toString('base64url').slice(0, 14),
+  });
+  d.unknownSince = out.unknownSince;
+  if (Object.keys(out.setState).length) {
+    await lockHaDomain(env.paths, () => undefined, async () => {
+      const res = readResources(env.paths);
+      for (const r of res) if (out.setState[r.sid]) r.props['state'] = out.setState[r.sid] as string;
+      writeResources(env.paths, res);
+    });
+  }
+  for (const s of out.steal) {
+    try {
+      stealGuest(env, s.sid, s.from, s.to);
+    } catch (e) {
+      d.log(`recovery of ${s.sid} failed: ${errorText(e).trim()}`);
+    }
+  }
+  writeManagerStatus(env.paths, out.status);
+  for (const l of out.log) d.log(l);
 }
 
 async function crmTick(d: CrmDaemon): Promise<void> {
   const env = d.env;
-  if (!cfsUp(env, d) || !cfsQuorate(env.paths)) {
-    crmChange(d, 'wait_for_quorum');
-    return;
-  }
-  const now = Math.floor(Date.now() / 1000);
-  const nodes = clusterNodeNames(env.ctx, env.paths);
-  // the master is the lowest-named node whose LRM is alive, this one included only when its own LRM is
-  const alive = nodes.filter((n) => {
-    const ts = readLrmStatus(env.paths, n).timestamp;
-    return ts !== undefined && now - ts <= LRM_ALIVE_S;
+  const updated = cfsUp(env, d);
+  let health: CrmHealth | undefined;
+  const h = (): CrmHealth => (health ??= crmHealth(d, updated));
+  const was = d.state;
+  const master = await crmElectionRound(d, {
+    canGetActive: (allowNoService) => canGetActive(h(), allowNoService),
+    allowedToGetIdle: () => allowedToGetIdle(h()),
+    getLock: () => protectedManagerLock(d),
+    releaseLock: () => void releasePveLock(env.paths, 'ha_manager_lock', d.lock),
+    log: d.log,
   });
-  if (alive[0] !== env.nodename) {
-    crmChange(d, 'slave');
+  if (!master) return;
+  // a new master's manager starts afresh: a node it sees gone is timed from now (NodeStatus last_online)
+  if (was !== 'master') d.unknownSince = {};
+  if (!updated) {
+    // the lock could still be renewed (a pmxcfs restart): skip the round, the next one updates
+    d.log('temporary inconsistent cluster state (cfs restart?), skip round');
     return;
   }
-  crmChange(d, 'master');
-  await crmRound(d, nodes, now);
+  await crmRound(d, clusterNodeNames(env.ctx, env.paths), Math.floor(Date.now() / 1000));
 }
 
 async function serveLrm(env: SimEnv): Promise<number> {
@@ -383,7 +398,7 @@ async function serveLrm(env: SimEnv): Promise<number> {
 }
 
 async function serveCrm(env: SimEnv): Promise<number> {
-  const d: CrmDaemon = { env, state: 'wait_for_quorum', unknownSince: {}, managerLock: {}, warnedAt: 0, log: logger(env, 'pve-ha-crm') };
+  const d: CrmDaemon = { env, state: 'wait_for_quorum', activeIdleRounds: 0, unknownSince: {}, lock: newPveLockHold(), warnedAt: 0, log: logger(env, 'pve-ha-crm') };
   d.log('starting server');
   d.log('status change startup => wait_for_quorum');
   await pollUntilStopped(POLL_MS, async () => {
@@ -393,8 +408,11 @@ async function serveCrm(env: SimEnv): Promise<number> {
       d.log(`got unexpected error - ${errorText(e).trim()}`);
     }
   });
-  // as the real CRM releases its manager lock when it stops
-  releaseHeldLock(env.paths, 'ha_manager_lock', d.managerLock);
+  // a master going away releases its lock, so another CRM need not wait for it to expire
+  if (d.state === 'master') {
+    d.log('voluntary release CRM lock');
+    if (!releasePveLock(env.paths, 'ha_manager_lock', d.lock)) d.log('CRM lock release failed, let the lock timeout');
+  }
   d.log('server stopped');
   removeOwnPidFile(env.paths.haPid);
   return 0;
