@@ -125,6 +125,9 @@ describe.skipIf(!isRoot)(`HA daemons and watchdog fencing on the lab (${LAB})`, 
     });
     expect((await sh('pve2', ['qm', 'status', '100'])).trim()).toBe('status: running');
     expect(await haLog('pve2')).toMatch(/pve-ha-lrm\[\d+\]: watchdog active$/m);
+    // the active LRM holds its node's agent lock in pmxcfs, seen from every node
+    expect(await haLog('pve2')).toMatch(/pve-ha-lrm\[\d+\]: successfully acquired lock 'ha_agent_pve2_lock'$/m);
+    for (const n of NODES) expect(await sh(n, ['sh', '-c', 'test -d /etc/pve/priv/lock/ha_agent_pve2_lock && echo held'])).toBe('held\n');
   });
 
   it('fences pve2 when it loses quorum with an active LRM, and the quorate side recovers its guest', async () => {
@@ -155,6 +158,8 @@ describe.skipIf(!isRoot)(`HA daemons and watchdog fencing on the lab (${LAB})`, 
     expect(crm).toMatch(/pve-ha-crm\[\d+\]: service 'vm:100': state changed from 'started' to 'fence' \(node = pve2\)$/m);
     expect(crm).toMatch(/pve-ha-crm\[\d+\]: node 'pve2': state changed from 'unknown' => 'fence'$/m);
     expect(crm).toMatch(/pve-ha-crm\[\d+\]: fencing: acknowledged - got agent lock for node 'pve2'$/m);
+    // the master took pve2's agent lock itself, once pve2's LRM had stopped renewing it for its lifetime
+    expect(crm).toMatch(/pve-ha-crm\[\d+\]: successfully acquired lock 'ha_agent_pve2_lock'$/m);
     expect(crm).toMatch(new RegExp(`pve-ha-crm\\[\\d+\\]: recover service 'vm:100' from fenced node 'pve2' to node '${recovered}'$`, 'm'));
     // the fence was acknowledged only after pve2's watchdog had fired
     const lines = crm.split('\n');

@@ -18,7 +18,10 @@ function input(over: Partial<CrmInput> = {}): CrmInput {
     placement: {},
     unknownSince: {},
     fenceDelay: 10,
-    agentLockFree: {},
+    // no lock is ever free unless a test says so; a test that asks for a lock it did not expect fails
+    agentLock: (n) => {
+      throw new Error(`agent lock of ${n} asked for`);
+    },
     newUid: () => `uid${++n}`,
     ...over,
   };
@@ -125,16 +128,19 @@ describe('crmStep', () => {
     const gone = { ...NODES, pve3: { online: false } };
     const early = crmStep(input({ prev, services, nodes: gone, now: 1000 }));
     expect(early.status.node_status['pve3']).toBe('unknown');
+    const asked: string[] = [];
     expect(early.status.service_status['vm:100']?.state).toBe('started');
     // the node's LRM still holds its agent lock: the fence is not acknowledged, nothing moves
-    const held = run(input({ prev: early.status, services, nodes: gone, now: 1010, unknownSince: early.unknownSince, agentLockFree: { pve3: false } }), 3, false);
+    const held = run(input({ prev: early.status, services, nodes: gone, now: 1010, unknownSince: early.unknownSince, agentLock: (n) => (asked.push(n), false) }), 3, false);
+    // only the node being fenced is asked for, once a round from the round it is in fence
+    expect(asked).toEqual(['pve3', 'pve3']);
     expect(states(held, 'vm:100')).toEqual(['pve3 fence', 'pve3 fence', 'pve3 fence']);
     expect(held[1]?.status.node_status['pve3']).toBe('fence');
     expect(held.flatMap((o) => o.steal)).toEqual([]);
     expect(held[1]?.log).toContain("node 'pve3': state changed from 'unknown' => 'fence'");
     // once the lock is free: acknowledged, node back to unknown, service recovered to another node
     const last = held[2] as CrmOutput;
-    const outs = run(input({ prev: last.status, services, nodes: gone, now: 1013, unknownSince: last.unknownSince, agentLockFree: { pve3: true } }), 2, false);
+    const outs = run(input({ prev: last.status, services, nodes: gone, now: 1013, unknownSince: last.unknownSince, agentLock: (n) => n === 'pve3' }), 2, false);
     expect(states(outs, 'vm:100')).toEqual(['pve3 recovery', 'pve1 started']);
     expect(outs[0]?.log).toEqual(["fencing: acknowledged - got agent lock for node 'pve3'", "node 'pve3': state changed from 'fence' => 'unknown'", "service 'vm:100': state changed from 'fence' to 'recovery' (node = pve3)"]);
     expect(outs[0]?.status.node_status['pve3']).toBe('unknown');
@@ -148,7 +154,7 @@ describe('crmStep', () => {
     };
     const services = { 'vm:100': { state: 'stopped', type: 'vm' as const, node: 'pve3' }, 'vm:101': { state: 'started', type: 'vm' as const, node: 'pve2' } };
     const gone = { ...NODES, pve2: { online: false }, pve3: { online: false } };
-    const out = crmStep(input({ prev, services, nodes: gone, now: 1009, unknownSince: { pve2: 1000, pve3: 990 }, agentLockFree: { pve2: true, pve3: true } }));
+    const out = crmStep(input({ prev, services, nodes: gone, now: 1009, unknownSince: { pve2: 1000, pve3: 990 } }));
     expect(out.status.service_status['vm:100']?.state).toBe('stopped');
     expect(out.status.service_status['vm:101']?.state).toBe('started');
     expect(out.status.node_status).toEqual({ pve1: 'online', pve2: 'unknown', pve3: 'unknown' });
@@ -223,15 +229,29 @@ describe('lrm', () => {
 });
 
 describe('lrmRound (the LRM with its watchdog)', () => {
-  const base: LrmRoundInput = { state: 'wait_for_agent_lock', quorate: true, fenceRequested: false, hasActiveServices: false, busy: false, now: 100_000, watchdogTimeoutMs: 60_000 };
+  // the agent lock as pmxcfs gives it: never without quorum, and not while someone else holds it
+  const free = (): boolean => true;
+  const none = (): boolean => false;
+  const base: LrmRoundInput = {
+    state: 'wait_for_agent_lock',
+    quorate: true,
+    fenceRequested: false,
+    hasActiveServices: false,
+    busy: false,
+    now: 100_000,
+    watchdogTimeoutMs: 60_000,
+    getLock: free,
+    releaseLock: () => undefined,
+  };
+  const noQuorum = { quorate: false, getLock: none };
 
   it('stays idle without active services, quorate or not, and never arms or fires the watchdog', () => {
     expect(lrmRound(base)).toEqual({ state: 'wait_for_agent_lock', fire: false, log: [] });
-    expect(lrmRound({ ...base, quorate: false, now: 10_000_000 })).toEqual({ state: 'wait_for_agent_lock', fire: false, log: [] });
+    expect(lrmRound({ ...base, ...noQuorum, now: 10_000_000 })).toEqual({ state: 'wait_for_agent_lock', fire: false, log: [] });
   });
 
   it('does not take the agent lock without quorum, even with active services', () => {
-    expect(lrmRound({ ...base, quorate: false, hasActiveServices: true })).toEqual({ state: 'wait_for_agent_lock', fire: false, log: [] });
+    expect(lrmRound({ ...base, ...noQuorum, hasActiveServices: true })).toEqual({ state: 'wait_for_agent_lock', fire: false, log: [] });
   });
 
   it('takes the lock and opens the watchdog when services become active, and updates it each quorate round', () => {
@@ -240,10 +260,10 @@ describe('lrmRound (the LRM with its watchdog)', () => {
   });
 
   it('loses the lock without quorum, keeps the watchdog armed but not updated, and fires at the timeout', () => {
-    const lost = lrmRound({ ...base, state: 'active', quorate: false, hasActiveServices: true, fedAt: 50_000, now: 51_000 });
+    const lost = lrmRound({ ...base, ...noQuorum, state: 'active', hasActiveServices: true, fedAt: 50_000, now: 51_000 });
     expect(lost).toEqual({ state: 'lost_agent_lock', fedAt: 50_000, fire: false, log: ['status change active => lost_agent_lock'] });
-    expect(lrmRound({ ...base, state: 'lost_agent_lock', quorate: false, hasActiveServices: true, fedAt: 50_000, now: 109_999 }).fire).toBe(false);
-    expect(lrmRound({ ...base, state: 'lost_agent_lock', quorate: false, hasActiveServices: true, fedAt: 50_000, now: 110_000 })).toEqual({ state: 'lost_agent_lock', fedAt: 50_000, fire: true, log: [] });
+    expect(lrmRound({ ...base, ...noQuorum, state: 'lost_agent_lock', hasActiveServices: true, fedAt: 50_000, now: 109_999 }).fire).toBe(false);
+    expect(lrmRound({ ...base, ...noQuorum, state: 'lost_agent_lock', hasActiveServices: true, fedAt: 50_000, now: 110_000 })).toEqual({ state: 'lost_agent_lock', fedAt: 50_000, fire: true, log: [] });
   });
 
   it('gets the lock back when quorum returns before the timeout', () => {
@@ -260,8 +280,27 @@ describe('lrmRound (the LRM with its watchdog)', () => {
     expect(lrmRound({ ...base, state: 'lost_agent_lock', fenceRequested: true, hasActiveServices: true, fedAt: 99_000, now: 159_000 }).fire).toBe(true);
   });
 
-  it('closes the watchdog once no service is active and no command runs', () => {
-    expect(lrmRound({ ...base, state: 'active', busy: true, fedAt: 99_000 })).toEqual({ state: 'active', fedAt: 100_000, fire: false, log: [] });
-    expect(lrmRound({ ...base, state: 'active', fedAt: 99_000 })).toEqual({ state: 'wait_for_agent_lock', fire: false, log: ['watchdog closed (disabled)', 'status change active => wait_for_agent_lock'] });
+  it('closes the watchdog and releases the lock once no service is active and no command runs', () => {
+    let released = 0;
+    const release = (): void => void released++;
+    expect(lrmRound({ ...base, state: 'active', busy: true, fedAt: 99_000, releaseLock: release })).toEqual({ state: 'active', fedAt: 100_000, fire: false, log: [] });
+    expect(released).toBe(0);
+    expect(lrmRound({ ...base, state: 'active', fedAt: 99_000, releaseLock: release })).toEqual({ state: 'wait_for_agent_lock', fire: false, log: ['watchdog closed (disabled)', 'status change active => wait_for_agent_lock'] });
+    expect(released).toBe(1);
+  });
+
+  it('quorate, but the lock held by another (the master that fenced this node): stays without it, or loses it', () => {
+    expect(lrmRound({ ...base, getLock: none, hasActiveServices: true })).toEqual({ state: 'wait_for_agent_lock', fire: false, log: [] });
+    expect(lrmRound({ ...base, getLock: none, state: 'lost_agent_lock', hasActiveServices: true, fedAt: 50_000, now: 100_000 })).toEqual({ state: 'lost_agent_lock', fedAt: 50_000, fire: false, log: [] });
+    expect(lrmRound({ ...base, getLock: none, state: 'active', hasActiveServices: true, fedAt: 99_000 })).toEqual({ state: 'lost_agent_lock', fedAt: 99_000, fire: false, log: ['status change active => lost_agent_lock'] });
+  });
+
+  it('asks for the lock only where LRM.pm does: not while idle without services, not on a fence request', () => {
+    const never = (): boolean => {
+      throw new Error('agent lock asked for');
+    };
+    expect(lrmRound({ ...base, getLock: never }).state).toBe('wait_for_agent_lock');
+    expect(lrmRound({ ...base, ...noQuorum, getLock: never, hasActiveServices: true }).state).toBe('wait_for_agent_lock');
+    expect(lrmRound({ ...base, getLock: never, state: 'active', fenceRequested: true, hasActiveServices: true, fedAt: 99_000 }).state).toBe('lost_agent_lock');
   });
 });

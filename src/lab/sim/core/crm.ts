@@ -61,10 +61,11 @@ export interface CrmInput {
   /** seconds a node may be gone before its services are fenced */
   fenceDelay: number;
   /**
-   * per node: could the master take its HA agent lock now? An active LRM holds that lock and
-   * refreshes it with its watchdog; it expires only well after the watchdog fenced the node.
+   * NodeStatus fence_node: try to take the node's HA agent lock (get_ha_agent_lock). An active LRM
+   * holds that lock and renews it with its watchdog; it expires only well after the watchdog fenced
+   * the node. Called only for nodes being fenced.
    */
-  agentLockFree: Record<string, boolean>;
+  agentLock(node: string): boolean;
   newUid(): string;
 }
 
@@ -147,7 +148,7 @@ function fencePass(i: CrmInput, st: CrmStatus, log: string[]): void {
       log.push(`node '${n}': state changed from '${before}' => 'fence'`);
       st.node_status[n] = 'fence';
     }
-    if (!i.agentLockFree[n]) continue;
+    if (!i.agentLock(n)) continue;
     log.push(`fencing: acknowledged - got agent lock for node '${n}'`);
     log.push(`node '${n}': state changed from 'fence' => 'unknown'`);
     st.node_status[n] = 'unknown';
@@ -157,7 +158,7 @@ function fencePass(i: CrmInput, st: CrmStatus, log: string[]): void {
     if (st.node_status[n] !== 'fence' || nodes.includes(n)) continue;
     if (!Object.values(st.service_status).some((sd) => sd.node === n && sd.state === 'fence')) {
       log.push(`node '${n}' in fence state but no services to-fence! admin interference?!`);
-      if (i.agentLockFree[n]) {
+      if (i.agentLock(n)) {
         log.push(`fencing: acknowledged - got agent lock for node '${n}'`);
         log.push(`node '${n}': state changed from 'fence' => 'unknown'`);
         st.node_status[n] = 'unknown';

@@ -75,6 +75,10 @@ export interface LrmRoundInput {
   /** epoch ms */
   now: number;
   watchdogTimeoutMs: number;
+  /** one get_ha_agent_lock: get or renew this node's agent lock (fails without quorum, or while the master holds it after a fence) */
+  getLock: () => boolean;
+  /** release_ha_agent_lock, when the LRM goes idle */
+  releaseLock: () => void;
 }
 
 /** The outcome of one LRM round. */
@@ -90,7 +94,8 @@ export interface LrmRound {
 /**
  * One round of the LRM's state machine with its watchdog: the watchdog opens with the agent lock
  * when services become active, is updated each round the lock is renewed (which needs quorum), is
- * closed only when the node has no active services left, and fires once not updated for the timeout.
+ * closed only when the node has no active services left (the lock released with it), and fires
+ * once not updated for the timeout.
  */
 export function lrmRound(i: LrmRoundInput): LrmRound {
   const log: string[] = [];
@@ -105,23 +110,24 @@ export function lrmRound(i: LrmRoundInput): LrmRound {
     fedAt = i.now;
   };
   if (state === 'wait_for_agent_lock') {
-    if (!i.fenceRequested && i.hasActiveServices && i.quorate) {
+    if (!i.fenceRequested && i.hasActiveServices && i.quorate && i.getLock()) {
       lock();
       change('active');
     }
   } else if (state === 'lost_agent_lock') {
-    if (!i.fenceRequested && i.quorate) {
+    if (!i.fenceRequested && i.quorate && i.getLock()) {
       lock();
       change('active');
     }
   } else if (i.fenceRequested) {
     log.push('node needs to be fenced - releasing agent_lock');
     change('lost_agent_lock');
-  } else if (!i.quorate) {
+  } else if (!i.getLock()) {
     change('lost_agent_lock');
   } else {
     lock();
     if (!i.hasActiveServices && !i.busy) {
+      i.releaseLock();
       log.push('watchdog closed (disabled)');
       fedAt = undefined;
       change('wait_for_agent_lock');

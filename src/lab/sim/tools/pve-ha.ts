@@ -149,6 +149,20 @@ interface LrmDaemon extends CfsWatch {
   fedAt?: number;
   results: Record<string, LrmResult>;
   inFlight: Map<string, Promise<void>>;
+  /** this node's ha_agent_<node>_lock as get_pve_lock keeps it */
+  lock: PveLockHold;
+}
+
+/** twice the watchdog timeout: pmxcfs's 120 s lock lifetime against the real 60 s watchdog */
+function lockLifetimeS(env: SimEnv): number {
+  return 2 * readWatchdogTimeout(env.paths.labRoot);
+}
+
+/** One get_pve_lock of `lockid` with `hold`, its change of state said in the daemon's log. */
+function tryLock(env: SimEnv, lockid: string, hold: PveLockHold, log: (line: string) => void): boolean {
+  const r = getPveLock(env.paths, lockid, hold, lockLifetimeS(env));
+  if (r.log) log(r.log.text);
+  return r.got;
 }
 
 function reportedState(d: LrmDaemon, ms: CrmStatus): ReturnType<typeof lrmStatus> {
@@ -221,6 +235,7 @@ async function fenceThisNode(d: LrmDaemon): Promise<void> {
   d.state = 'wait_for_agent_lock';
   delete d.fedAt;
   d.results = {};
+  d.lock = newPveLockHold();
 }
 
 async function lrmTick(d: LrmDaemon): Promise<void> {
@@ -245,6 +260,9 @@ async function lrmTick(d: LrmDaemon): Promise<void> {
     ...(d.fedAt !== undefined ? { fedAt: d.fedAt } : {}),
     now: Date.now(),
     watchdogTimeoutMs: readWatchdogTimeout(env.paths.labRoot) * 1000,
+    // one try a round (LRM.pm tries up to five times): the lab's LRM round is what tells the CRM it is alive
+    getLock: () => tryLock(env, `ha_agent_${env.nodename}_lock`, d.lock, d.log),
+    releaseLock: () => void releasePveLock(env.paths, `ha_agent_${env.nodename}_lock`, d.lock),
   });
   for (const l of round.log) d.log(l);
   d.state = round.state;
@@ -265,16 +283,15 @@ interface CrmDaemon extends CfsWatch, CrmElection {
   unknownSince: Record<string, number>;
   /** the ha_manager_lock as get_pve_lock keeps it */
   lock: PveLockHold;
+  /** the agent locks of fenced nodes this CRM took */
+  agentLocks: Record<string, PveLockHold>;
 }
 
 /** CRM.pm get_protected_ha_manager_lock: up to five tries, a second apart, for at most five seconds. */
 async function protectedManagerLock(d: CrmDaemon): Promise<boolean> {
-  const lifetime = 2 * readWatchdogTimeout(d.env.paths.labRoot);
   const started = Date.now();
   for (let count = 1; ; count++) {
-    const r = getPveLock(d.env.paths, 'ha_manager_lock', d.lock, lifetime);
-    if (r.log) d.log(r.log.text);
-    if (r.got) return true;
+    if (tryLock(d.env, 'ha_manager_lock', d.lock, d.log)) return true;
     if (count >= 5 || Date.now() - started > 5000) return false;
     await sleep(1000);
   }
@@ -301,7 +318,6 @@ function crmHealth(d: CrmDaemon, updated: boolean): CrmHealth {
 /** The master's work of one round (PVE::HA::Manager::manage). */
 async function crmRound(d: CrmDaemon, nodes: string[], now: number): Promise<void> {
   const env = d.env;
-  const lockLifetime = 2 * readWatchdogTimeout(env.paths.labRoot);
   const prev = crmStatusOf(env);
   const services = crmServices(env);
   // read_and_clear_crm_commands: the only part of a round under the domain-ha lock, besides a
@@ -309,15 +325,10 @@ async function crmRound(d: CrmDaemon, nodes: string[], now: number): Promise<voi
   const commands = await lockHaDomain(env.paths, () => undefined, async () => takeCrmCommands(env.paths));
   const results: Record<string, Record<string, LrmResult>> = {};
   const alive: Record<string, { online: boolean }> = {};
-  const lockFree: Record<string, boolean> = {};
   for (const n of nodes) {
     const l = readLrmStatus(env.paths, n);
     results[n] = l.results ?? {};
     alive[n] = { online: l.timestamp !== undefined && now - l.timestamp <= LRM_ALIVE_S };
-    // an active LRM renews its agent lock with each status it writes; pmxcfs frees a lock not
-    // renewed for twice the watchdog timeout (120 s against 60 s), so the node was reset by then
-    const holds = l.state === 'active' || l.state === 'lost_agent_lock';
-    lockFree[n] = !holds || l.timestamp === undefined || now - l.timestamp >= lockLifetime;
   }
   const out = crmStep({
     prev,
@@ -330,7 +341,9 @@ async function crmRound(d: CrmDaemon, nodes: string[], now: number): Promise<voi
     placement: placements(env),
     unknownSince: d.unknownSince,
     fenceDelay: FENCE_DELAY_S,
-    agentLockFree: lockFree,
+    // the fenced node's agent lock: free once its LRM stopped renewing it for the lock's lifetime,
+    // and then this master's (the node's LRM gets it back only after it expired again)
+    agentLock: (n) => tryLock(env, `ha_agent_${n}_lock`, (d.agentLocks[n] ??= newPveLockHold()), d.log),
     newUid: () => randomBytes(11).toString('base64url').slice(0, 14),
   });
   d.unknownSince = out.unknownSince;
@@ -377,7 +390,7 @@ async function crmTick(d: CrmDaemon): Promise<void> {
 }
 
 async function serveLrm(env: SimEnv): Promise<number> {
-  const d: LrmDaemon = { env, state: 'wait_for_agent_lock', results: {}, inFlight: new Map(), warnedAt: 0, log: logger(env, 'pve-ha-lrm') };
+  const d: LrmDaemon = { env, state: 'wait_for_agent_lock', results: {}, inFlight: new Map(), lock: newPveLockHold(), warnedAt: 0, log: logger(env, 'pve-ha-lrm') };
   d.log('starting server');
   d.log('status change startup => wait_for_agent_lock');
   await pollUntilStopped(POLL_MS, async () => {
@@ -398,7 +411,7 @@ async function serveLrm(env: SimEnv): Promise<number> {
 }
 
 async function serveCrm(env: SimEnv): Promise<number> {
-  const d: CrmDaemon = { env, state: 'wait_for_quorum', activeIdleRounds: 0, unknownSince: {}, lock: newPveLockHold(), warnedAt: 0, log: logger(env, 'pve-ha-crm') };
+  const d: CrmDaemon = { env, state: 'wait_for_quorum', activeIdleRounds: 0, unknownSince: {}, lock: newPveLockHold(), agentLocks: {}, warnedAt: 0, log: logger(env, 'pve-ha-crm') };
   d.log('starting server');
   d.log('status change startup => wait_for_quorum');
   await pollUntilStopped(POLL_MS, async () => {
