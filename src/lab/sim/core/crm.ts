@@ -2,7 +2,7 @@
  * The CRM master's state machine (PVE::HA::Manager, reduced): one step takes the previous
  * manager_status, the resources, the queued crm commands, which nodes are alive and what the LRMs
  * reported, and returns the next manager_status plus the changes the master must make itself.
- * Pure: the daemon does the file and guest work.
+ * Pure but for the agent-lock attempt the daemon passes in: the daemon does the file and guest work.
  */
 import { selectServiceNode, type Placement } from './ha-placement.js';
 

@@ -1,6 +1,7 @@
 /**
  * The LRM of one node (PVE::HA::LRM, reduced): which commands to run for the services the CRM
- * placed on this node, and the lrm_status it writes. Pure: the daemon runs the commands.
+ * placed on this node, and the lrm_status it writes. Pure but for the agent-lock calls the daemon
+ * passes in: the daemon runs the commands.
  */
 import type { CrmStatus, LrmResult } from './crm.js';
 
