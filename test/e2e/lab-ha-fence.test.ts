@@ -37,6 +37,28 @@ async function sh(node: string, argv: string[]): Promise<string> {
 const haLog = (node: string): Promise<string> => sh(node, ['sh', '-c', 'cat /var/log/pve-ha-manager.log 2>/dev/null || true']);
 const quorate = async (node: string): Promise<boolean> => /^Quorate: +Yes$/m.test((await labExec(LAB, node, ['pvecm', 'status'])).stdout);
 
+/** What each node's corosync and the lab saw: the message of a quorum wait that timed out. */
+async function quorumReport(nodes: readonly string[]): Promise<string> {
+  const lab = await labStatus(LAB);
+  const seen = await Promise.all(
+    nodes.map(async (n) => {
+      const l = lab.nodes.find((x) => x.name === n);
+      const r = await labExec(LAB, n, ['sh', '-c', 'date +%T; systemctl is-active corosync pve-cluster; corosync-quorumtool -s; corosync-cfgtool -s; tail -n 60 /var/log/pve-ha-manager.log'], { timeoutMs: 30_000 });
+      return `--- ${n} (link ${l?.link}, faults [${l?.faults.join(', ')}]):\n${r.stdout}${r.stderr}`;
+    }),
+  );
+  return seen.join('\n');
+}
+
+/** Wait until every one of `nodes` is quorate; on a timeout the error says what each node saw. */
+async function untilQuorate(what: string, nodes: readonly string[], timeoutMs: number): Promise<void> {
+  try {
+    await until(what, async () => ((await Promise.all(nodes.map(quorate))).every(Boolean) ? true : undefined), timeoutMs);
+  } catch (e) {
+    throw new Error(`${e instanceof Error ? e.message : String(e)}\n${await quorumReport(NODES)}`);
+  }
+}
+
 interface HaEntry {
   id: string;
   type: string;
@@ -106,7 +128,7 @@ describe.skipIf(!isRoot)(`HA daemons and watchdog fencing on the lab (${LAB})`, 
     expect(status.stdout).toContain(failed);
     expect(status.stdout).not.toMatch(/pve-ha-crm\[/);
     await sh('pve3', ['systemctl', 'start', 'pve-cluster']);
-    await until('pve3 quorate again', async () => ((await quorate('pve3')) ? true : undefined));
+    await untilQuorate('pve3 quorate again', ['pve3'], 60_000);
     expect(await sh('pve3', ['systemctl', 'is-active', 'pve-ha-crm', 'pve-ha-lrm'])).toBe('active\nactive\n');
   });
 
@@ -170,7 +192,7 @@ describe.skipIf(!isRoot)(`HA daemons and watchdog fencing on the lab (${LAB})`, 
 
   it('does not fence a node without active HA services that loses quorum', async () => {
     await labFault(LAB, 'pve2', 'heal', undefined, (l) => void log.push(l));
-    await until('pve2 quorate again after heal', async () => ((await quorate('pve2')) ? true : undefined), 90_000);
+    await untilQuorate('pve2 quorate again after heal', ['pve2'], 90_000);
     await until("pve2's LRM idle and alive again", async () => {
       const lrm = (await haStatus('pve1')).find((e) => e.id === 'lrm:pve2') as (HaEntry & { status?: string }) | undefined;
       return /^pve2 \(idle, watchdog standby,/.test(lrm?.status ?? '') ? true : undefined;
@@ -198,7 +220,7 @@ describe.skipIf(!isRoot)(`HA daemons and watchdog fencing on the lab (${LAB})`, 
   });
 
   it('hands the master role over at once when the master stops, and only after its lock expired when it vanishes', async () => {
-    await until('every node quorate', async () => ((await Promise.all(NODES.map(quorate))).every(Boolean) ? true : undefined), 90_000);
+    await untilQuorate('every node quorate', NODES, 90_000);
     const masterNow = async (node: string): Promise<{ master?: string; at: number }> => {
       const ms = await managerStatus(node);
       return { ...(ms.master_node !== undefined ? { master: ms.master_node } : {}), at: ms.timestamp ?? 0 };

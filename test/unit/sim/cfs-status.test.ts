@@ -5,8 +5,12 @@
  * clog_pack, clusterlog_insert, clusterlog_merge; cfs-utils.c utf8_to_ascii), `.rrd`
  * (status.c cfs_rrd_dump, rrd_entry_is_old) and the rows pvestatd sends (pve-manager pvestatd.pm).
  */
+import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { simPaths } from '../../../src/lab/sim/core/paths.js';
+import { cfsMembersOnline } from '../../../src/lab/sim/core/cfs.js';
+import { tmpDir } from '../../helpers/tmp.js';
+import { simPaths, type SimPaths } from '../../../src/lab/sim/core/paths.js';
 import { MemDb, type CfsOp } from '../../../src/lab/sim/cfs/memdb.js';
 import { guestRrd, localRrdUpdates, nodeRrd, rrdString, storageRrd, type NodeRrdFigures } from '../../../src/lab/sim/cfs/rrd-source.js';
 import { recordingCtx } from './ctx.js';
@@ -63,6 +67,31 @@ describe('.members', () => {
     expect(s.nodeIp('pve2')).toBe('10.0.0.2');
     s.setClusterInfo({ ...INFO, version: 4 });
     expect(s.memberlistVersion).toBe(6);
+  });
+});
+
+describe('the members as the HA manager reads them (PVE::Cluster::get_members)', () => {
+  const fixture = (name: string): string => path.join(import.meta.dirname, '../../fixtures/pve/pmxcfs', name);
+  const node = (): SimPaths => {
+    const dir = tmpDir('pvx-sim-members-');
+    const paths = simPaths(recordingCtx({ labRoot: path.join(dir, 'lab'), root: path.join(dir, 'root') }).ctx.node, { PVX_SIM_ROOT: path.join(dir, 'root') });
+    mkdirSync(paths.etcPve, { recursive: true });
+    return paths;
+  };
+
+  it('gives each node of the nodelist its online flag', () => {
+    const paths = node();
+    copyFileSync(fixture('members-3node-constructed.json'), path.join(paths.etcPve, '.members'));
+    expect(cfsMembersOnline(paths)).toEqual({ proxmox: true, pve2: true, pve3: true });
+    writeFileSync(path.join(paths.etcPve, '.members'), memberlistText('pve1', 7, INFO, [1], true, () => undefined));
+    expect(cfsMembersOnline(paths)).toEqual({ pve1: true, pve2: false });
+  });
+
+  it('has none without a nodelist, or without the file', () => {
+    const paths = node();
+    expect(cfsMembersOnline(paths)).toBeUndefined();
+    copyFileSync(fixture('members-standalone-constructed.json'), path.join(paths.etcPve, '.members'));
+    expect(cfsMembersOnline(paths)).toBeUndefined();
   });
 });
 

@@ -230,77 +230,87 @@ describe('lrm', () => {
 
 describe('lrmRound (the LRM with its watchdog)', () => {
   // the agent lock as pmxcfs gives it: never without quorum, and not while someone else holds it
-  const free = (): boolean => true;
-  const none = (): boolean => false;
+  const free = async (): Promise<boolean> => true;
+  const none = async (): Promise<boolean> => false;
   const base: LrmRoundInput = {
     state: 'wait_for_agent_lock',
     quorate: true,
     fenceRequested: false,
     hasActiveServices: false,
     busy: false,
-    now: 100_000,
+    clock: () => 100_000,
     watchdogTimeoutMs: 60_000,
     getLock: free,
     releaseLock: () => undefined,
   };
   const noQuorum = { quorate: false, getLock: none };
 
-  it('stays idle without active services, quorate or not, and never arms or fires the watchdog', () => {
-    expect(lrmRound(base)).toEqual({ state: 'wait_for_agent_lock', fire: false, log: [] });
-    expect(lrmRound({ ...base, ...noQuorum, now: 10_000_000 })).toEqual({ state: 'wait_for_agent_lock', fire: false, log: [] });
+  it('stays idle without active services, quorate or not, and never arms or fires the watchdog', async () => {
+    expect(await lrmRound(base)).toEqual({ state: 'wait_for_agent_lock', fire: false, log: [] });
+    expect(await lrmRound({ ...base, ...noQuorum, clock: () => 10_000_000 })).toEqual({ state: 'wait_for_agent_lock', fire: false, log: [] });
   });
 
-  it('does not take the agent lock without quorum, even with active services', () => {
-    expect(lrmRound({ ...base, ...noQuorum, hasActiveServices: true })).toEqual({ state: 'wait_for_agent_lock', fire: false, log: [] });
+  it('does not take the agent lock without quorum, even with active services', async () => {
+    expect(await lrmRound({ ...base, ...noQuorum, hasActiveServices: true })).toEqual({ state: 'wait_for_agent_lock', fire: false, log: [] });
   });
 
-  it('takes the lock and opens the watchdog when services become active, and updates it each quorate round', () => {
-    expect(lrmRound({ ...base, hasActiveServices: true })).toEqual({ state: 'active', fedAt: 100_000, fire: false, log: ['watchdog active', 'status change wait_for_agent_lock => active'] });
-    expect(lrmRound({ ...base, state: 'active', hasActiveServices: true, fedAt: 40_000, now: 99_000 })).toEqual({ state: 'active', fedAt: 99_000, fire: false, log: [] });
+  it('takes the lock and opens the watchdog when services become active, and updates it each quorate round', async () => {
+    expect(await lrmRound({ ...base, hasActiveServices: true })).toEqual({ state: 'active', fedAt: 100_000, fire: false, log: ['watchdog active', 'status change wait_for_agent_lock => active'] });
+    expect(await lrmRound({ ...base, state: 'active', hasActiveServices: true, fedAt: 40_000, clock: () => 99_000 })).toEqual({ state: 'active', fedAt: 99_000, fire: false, log: [] });
   });
 
-  it('loses the lock without quorum, keeps the watchdog armed but not updated, and fires at the timeout', () => {
-    const lost = lrmRound({ ...base, ...noQuorum, state: 'active', hasActiveServices: true, fedAt: 50_000, now: 51_000 });
+  it('loses the lock without quorum, keeps the watchdog armed but not updated, and fires at the timeout', async () => {
+    const lost = await lrmRound({ ...base, ...noQuorum, state: 'active', hasActiveServices: true, fedAt: 50_000, clock: () => 51_000 });
     expect(lost).toEqual({ state: 'lost_agent_lock', fedAt: 50_000, fire: false, log: ['status change active => lost_agent_lock'] });
-    expect(lrmRound({ ...base, ...noQuorum, state: 'lost_agent_lock', hasActiveServices: true, fedAt: 50_000, now: 109_999 }).fire).toBe(false);
-    expect(lrmRound({ ...base, ...noQuorum, state: 'lost_agent_lock', hasActiveServices: true, fedAt: 50_000, now: 110_000 })).toEqual({ state: 'lost_agent_lock', fedAt: 50_000, fire: true, log: [] });
+    expect((await lrmRound({ ...base, ...noQuorum, state: 'lost_agent_lock', hasActiveServices: true, fedAt: 50_000, clock: () => 109_999 })).fire).toBe(false);
+    expect(await lrmRound({ ...base, ...noQuorum, state: 'lost_agent_lock', hasActiveServices: true, fedAt: 50_000, clock: () => 110_000 })).toEqual({ state: 'lost_agent_lock', fedAt: 50_000, fire: true, log: [] });
   });
 
-  it('gets the lock back when quorum returns before the timeout', () => {
-    expect(lrmRound({ ...base, state: 'lost_agent_lock', hasActiveServices: true, fedAt: 50_000, now: 100_000 })).toEqual({ state: 'active', fedAt: 100_000, fire: false, log: ['status change lost_agent_lock => active'] });
+  it('updates the watchdog when the lock was got, after the retries of the round', async () => {
+    let t = 100_000;
+    const slow = async (): Promise<boolean> => {
+      t += 3_000;
+      return true;
+    };
+    const r = await lrmRound({ ...base, state: 'active', hasActiveServices: true, fedAt: 95_000, clock: () => t, getLock: slow });
+    expect(r).toEqual({ state: 'active', fedAt: 103_000, fire: false, log: [] });
   });
 
-  it('releases the lock on a fence request and does not take it again while fencing is requested', () => {
-    expect(lrmRound({ ...base, state: 'active', fenceRequested: true, hasActiveServices: true, fedAt: 99_000 })).toEqual({
+  it('gets the lock back when quorum returns before the timeout', async () => {
+    expect(await lrmRound({ ...base, state: 'lost_agent_lock', hasActiveServices: true, fedAt: 50_000, clock: () => 100_000 })).toEqual({ state: 'active', fedAt: 100_000, fire: false, log: ['status change lost_agent_lock => active'] });
+  });
+
+  it('releases the lock on a fence request and does not take it again while fencing is requested', async () => {
+    expect(await lrmRound({ ...base, state: 'active', fenceRequested: true, hasActiveServices: true, fedAt: 99_000 })).toEqual({
       state: 'lost_agent_lock',
       fedAt: 99_000,
       fire: false,
       log: ['node needs to be fenced - releasing agent_lock', 'status change active => lost_agent_lock'],
     });
-    expect(lrmRound({ ...base, state: 'lost_agent_lock', fenceRequested: true, hasActiveServices: true, fedAt: 99_000, now: 159_000 }).fire).toBe(true);
+    expect((await lrmRound({ ...base, state: 'lost_agent_lock', fenceRequested: true, hasActiveServices: true, fedAt: 99_000, clock: () => 159_000 })).fire).toBe(true);
   });
 
-  it('closes the watchdog and releases the lock once no service is active and no command runs', () => {
+  it('closes the watchdog and releases the lock once no service is active and no command runs', async () => {
     let released = 0;
     const release = (): void => void released++;
-    expect(lrmRound({ ...base, state: 'active', busy: true, fedAt: 99_000, releaseLock: release })).toEqual({ state: 'active', fedAt: 100_000, fire: false, log: [] });
+    expect(await lrmRound({ ...base, state: 'active', busy: true, fedAt: 99_000, releaseLock: release })).toEqual({ state: 'active', fedAt: 100_000, fire: false, log: [] });
     expect(released).toBe(0);
-    expect(lrmRound({ ...base, state: 'active', fedAt: 99_000, releaseLock: release })).toEqual({ state: 'wait_for_agent_lock', fire: false, log: ['watchdog closed (disabled)', 'status change active => wait_for_agent_lock'] });
+    expect(await lrmRound({ ...base, state: 'active', fedAt: 99_000, releaseLock: release })).toEqual({ state: 'wait_for_agent_lock', fire: false, log: ['watchdog closed (disabled)', 'status change active => wait_for_agent_lock'] });
     expect(released).toBe(1);
   });
 
-  it('quorate, but the lock held by another (the master that fenced this node): stays without it, or loses it', () => {
-    expect(lrmRound({ ...base, getLock: none, hasActiveServices: true })).toEqual({ state: 'wait_for_agent_lock', fire: false, log: [] });
-    expect(lrmRound({ ...base, getLock: none, state: 'lost_agent_lock', hasActiveServices: true, fedAt: 50_000, now: 100_000 })).toEqual({ state: 'lost_agent_lock', fedAt: 50_000, fire: false, log: [] });
-    expect(lrmRound({ ...base, getLock: none, state: 'active', hasActiveServices: true, fedAt: 99_000 })).toEqual({ state: 'lost_agent_lock', fedAt: 99_000, fire: false, log: ['status change active => lost_agent_lock'] });
+  it('quorate, but the lock held by another (the master that fenced this node): stays without it, or loses it', async () => {
+    expect(await lrmRound({ ...base, getLock: none, hasActiveServices: true })).toEqual({ state: 'wait_for_agent_lock', fire: false, log: [] });
+    expect(await lrmRound({ ...base, getLock: none, state: 'lost_agent_lock', hasActiveServices: true, fedAt: 50_000, clock: () => 100_000 })).toEqual({ state: 'lost_agent_lock', fedAt: 50_000, fire: false, log: [] });
+    expect(await lrmRound({ ...base, getLock: none, state: 'active', hasActiveServices: true, fedAt: 99_000 })).toEqual({ state: 'lost_agent_lock', fedAt: 99_000, fire: false, log: ['status change active => lost_agent_lock'] });
   });
 
-  it('asks for the lock only where LRM.pm does: not while idle without services, not on a fence request', () => {
-    const never = (): boolean => {
+  it('asks for the lock only where LRM.pm does: not while idle without services, not on a fence request', async () => {
+    const never = async (): Promise<boolean> => {
       throw new Error('agent lock asked for');
     };
-    expect(lrmRound({ ...base, getLock: never }).state).toBe('wait_for_agent_lock');
-    expect(lrmRound({ ...base, ...noQuorum, getLock: never, hasActiveServices: true }).state).toBe('wait_for_agent_lock');
-    expect(lrmRound({ ...base, getLock: never, state: 'active', fenceRequested: true, hasActiveServices: true, fedAt: 99_000 }).state).toBe('lost_agent_lock');
+    expect((await lrmRound({ ...base, getLock: never })).state).toBe('wait_for_agent_lock');
+    expect((await lrmRound({ ...base, ...noQuorum, getLock: never, hasActiveServices: true })).state).toBe('wait_for_agent_lock');
+    expect((await lrmRound({ ...base, getLock: never, state: 'active', fenceRequested: true, hasActiveServices: true, fedAt: 99_000 })).state).toBe('lost_agent_lock');
   });
 });

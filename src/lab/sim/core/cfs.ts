@@ -69,6 +69,25 @@ export function cfsQuorate(paths: SimPaths): boolean {
   }
 }
 
+/**
+ * Which nodes pmxcfs sees online, as PVE::Cluster::get_members gives them to the HA manager: the
+ * `online` flag of each node in `.members` (corosync's membership as pmxcfs last heard it).
+ * Undefined when `.members` cannot be read or has no nodelist (pmxcfs down, or not a cluster).
+ */
+export function cfsMembersOnline(paths: SimPaths): Record<string, boolean> | undefined {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(readFileSync(path.join(paths.etcPve, '.members'), 'utf8'));
+  } catch {
+    return undefined;
+  }
+  const list = (doc as { nodelist?: unknown }).nodelist;
+  if (typeof list !== 'object' || list === null) return undefined;
+  const out: Record<string, boolean> = {};
+  for (const [name, d] of Object.entries(list as Record<string, { online?: unknown }>)) out[name] = d?.online === 1;
+  return out;
+}
+
 /** check_cfs_is_mounted. */
 export function checkCfsIsMounted(paths: SimPaths): void {
   if (!cfsMounted(paths)) throw new Die('pve configuration filesystem (pmxcfs) not mounted\n');

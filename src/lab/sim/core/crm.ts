@@ -51,7 +51,7 @@ export interface CrmInput {
   services: Record<string, CrmServiceConf>;
   /** lines of crm_commands, oldest first */
   commands: readonly string[];
-  /** every cluster node: alive (its LRM reported recently, from a quorate partition) or not */
+  /** every cluster node: online in pmxcfs's membership (PVE2.pm get_node_info) or not */
   nodes: Record<string, { online: boolean }>;
   /** per node: the results its LRM reported, by uid */
   results: Record<string, Record<string, LrmResult>>;

@@ -73,11 +73,14 @@ export interface LrmRoundInput {
   busy: boolean;
   /** epoch ms of the last watchdog update; undefined while the watchdog is closed */
   fedAt?: number;
-  /** epoch ms */
-  now: number;
+  /** epoch ms now: the watchdog is updated when the lock was got, which may be seconds into the round */
+  clock: () => number;
   watchdogTimeoutMs: number;
-  /** one get_ha_agent_lock: get or renew this node's agent lock (fails without quorum, or while the master holds it after a fence) */
-  getLock: () => boolean;
+  /**
+   * get_protected_ha_agent_lock: get or renew this node's agent lock, with its retries (fails
+   * without quorum, or while the master holds it after a fence)
+   */
+  getLock: () => Promise<boolean>;
   /** release_ha_agent_lock, when the LRM goes idle */
   releaseLock: () => void;
 }
@@ -98,7 +101,7 @@ export interface LrmRound {
  * closed only when the node has no active services left (the lock released with it), and fires
  * once not updated for the timeout.
  */
-export function lrmRound(i: LrmRoundInput): LrmRound {
+export async function lrmRound(i: LrmRoundInput): Promise<LrmRound> {
   const log: string[] = [];
   let state = i.state;
   let fedAt = i.fedAt;
@@ -108,22 +111,22 @@ export function lrmRound(i: LrmRoundInput): LrmRound {
   };
   const lock = (): void => {
     if (fedAt === undefined) log.push('watchdog active');
-    fedAt = i.now;
+    fedAt = i.clock();
   };
   if (state === 'wait_for_agent_lock') {
-    if (!i.fenceRequested && i.hasActiveServices && i.quorate && i.getLock()) {
+    if (!i.fenceRequested && i.hasActiveServices && i.quorate && (await i.getLock())) {
       lock();
       change('active');
     }
   } else if (state === 'lost_agent_lock') {
-    if (!i.fenceRequested && i.quorate && i.getLock()) {
+    if (!i.fenceRequested && i.quorate && (await i.getLock())) {
       lock();
       change('active');
     }
   } else if (i.fenceRequested) {
     log.push('node needs to be fenced - releasing agent_lock');
     change('lost_agent_lock');
-  } else if (!i.getLock()) {
+  } else if (!(await i.getLock())) {
     change('lost_agent_lock');
   } else {
     lock();
@@ -134,6 +137,6 @@ export function lrmRound(i: LrmRoundInput): LrmRound {
       change('wait_for_agent_lock');
     }
   }
-  const fire = fedAt !== undefined && i.now - fedAt >= i.watchdogTimeoutMs;
+  const fire = fedAt !== undefined && i.clock() - fedAt >= i.watchdogTimeoutMs;
   return { state, ...(fedAt !== undefined ? { fedAt } : {}), fire, log };
 }

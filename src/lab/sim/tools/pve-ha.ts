@@ -12,7 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { appendFileSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { SimContext, SimTool } from '../types.js';
-import { cfsMounted, cfsQuorate } from '../core/cfs.js';
+import { cfsMembersOnline, cfsMounted, cfsQuorate } from '../core/cfs.js';
 import { clusterNodeNames } from '../core/cluster.js';
 import { crmStep, type CrmServiceConf, type CrmStatus, type LrmResult } from '../core/crm.js';
 import { pidAlive, pollUntilStopped, removeOwnPidFile, spawnDaemon, reportReady } from '../core/daemon.js';
@@ -46,8 +46,6 @@ import { servicesConfig } from './ha-manager.js';
 
 const DAEMON_ENV = 'PVX_HA_DAEMON';
 const POLL_MS = 1000;
-/** an LRM that has not written for this long is not alive (no quorum, stopped or its node gone) */
-const LRM_ALIVE_S = 5;
 /** how long a node may be gone before its services are fenced */
 const FENCE_DELAY_S = 10;
 /** a failed cluster file system update is logged at most this often (the real daemons log it each round) */
@@ -165,6 +163,19 @@ function tryLock(env: SimEnv, lockid: string, hold: PveLockHold, log: (line: str
   return r.got;
 }
 
+/**
+ * CRM.pm get_protected_ha_manager_lock and LRM.pm get_protected_ha_agent_lock: up to five tries,
+ * a second apart, for at most five seconds.
+ */
+async function protectedLock(env: SimEnv, lockid: string, hold: PveLockHold, log: (line: string) => void): Promise<boolean> {
+  const started = Date.now();
+  for (let count = 1; ; count++) {
+    if (tryLock(env, lockid, hold, log)) return true;
+    if (count >= 5 || Date.now() - started > 5000) return false;
+    await sleep(1000);
+  }
+}
+
 function reportedState(d: LrmDaemon, ms: CrmStatus): ReturnType<typeof lrmStatus> {
   const st = lrmStatus(ms, d.env.nodename, d.results, Math.floor(Date.now() / 1000));
   const idle = st.state === 'maintenance' ? 'maintenance' : 'wait_for_agent_lock';
@@ -251,17 +262,16 @@ async function lrmTick(d: LrmDaemon): Promise<void> {
     }
   }
   const active = ms !== undefined && lrmStatus(ms, env.nodename, d.results, 0).state === 'active';
-  const round = lrmRound({
+  const round = await lrmRound({
     state: d.state,
     quorate: quorate && ms !== undefined,
     fenceRequested: ms !== undefined && fenceRequested(ms, env.nodename),
     hasActiveServices: active,
     busy: d.inFlight.size > 0,
     ...(d.fedAt !== undefined ? { fedAt: d.fedAt } : {}),
-    now: Date.now(),
+    clock: Date.now,
     watchdogTimeoutMs: readWatchdogTimeout(env.paths.labRoot) * 1000,
-    // one try a round (LRM.pm tries up to five times): the lab's LRM round is what tells the CRM it is alive
-    getLock: () => tryLock(env, `ha_agent_${env.nodename}_lock`, d.lock, d.log),
+    getLock: () => protectedLock(env, `ha_agent_${env.nodename}_lock`, d.lock, d.log),
     releaseLock: () => void releasePveLock(env.paths, `ha_agent_${env.nodename}_lock`, d.lock),
   });
   for (const l of round.log) d.log(l);
@@ -287,15 +297,6 @@ interface CrmDaemon extends CfsWatch, CrmElection {
   agentLocks: Record<string, PveLockHold>;
 }
 
-/** CRM.pm get_protected_ha_manager_lock: up to five tries, a second apart, for at most five seconds. */
-async function protectedManagerLock(d: CrmDaemon): Promise<boolean> {
-  const started = Date.now();
-  for (let count = 1; ; count++) {
-    if (tryLock(d.env, 'ha_manager_lock', d.lock, d.log)) return true;
-    if (count >= 5 || Date.now() - started > 5000) return false;
-    await sleep(1000);
-  }
-}
 
 /** What can_get_active looks at this round; a configuration that cannot be read is said in the log. */
 function crmHealth(d: CrmDaemon, updated: boolean): CrmHealth {
@@ -316,7 +317,7 @@ function crmHealth(d: CrmDaemon, updated: boolean): CrmHealth {
 }
 
 /** The master's work of one round (PVE::HA::Manager::manage). */
-async function crmRound(d: CrmDaemon, nodes: string[], now: number): Promise<void> {
+async function crmRound(d: CrmDaemon, nodes: string[], online: Record<string, boolean>, now: number): Promise<void> {
   const env = d.env;
   const prev = crmStatusOf(env);
   const services = crmServices(env);
@@ -324,11 +325,12 @@ async function crmRound(d: CrmDaemon, nodes: string[], now: number): Promise<voi
   // change of the resources' configuration (update_resources_config); ha-manager waits 10 s for it
   const commands = await lockHaDomain(env.paths, () => undefined, async () => takeCrmCommands(env.paths));
   const results: Record<string, Record<string, LrmResult>> = {};
+  // PVE2.pm get_node_info: online is cluster membership, not whether a node's LRM wrote lately;
+  // the local node is always up
   const alive: Record<string, { online: boolean }> = {};
   for (const n of nodes) {
-    const l = readLrmStatus(env.paths, n);
-    results[n] = l.results ?? {};
-    alive[n] = { online: l.timestamp !== undefined && now - l.timestamp <= LRM_ALIVE_S };
+    results[n] = readLrmStatus(env.paths, n).results ?? {};
+    alive[n] = { online: n === env.nodename || online[n] === true };
   }
   const out = crmStep({
     prev,
@@ -374,19 +376,21 @@ async function crmTick(d: CrmDaemon): Promise<void> {
   const master = await crmElectionRound(d, {
     canGetActive: (allowNoService) => canGetActive(h(), allowNoService),
     allowedToGetIdle: () => allowedToGetIdle(h()),
-    getLock: () => protectedManagerLock(d),
+    getLock: () => protectedLock(env, 'ha_manager_lock', d.lock, d.log),
     releaseLock: () => void releasePveLock(env.paths, 'ha_manager_lock', d.lock),
     log: d.log,
   });
   if (!master) return;
   // a new master's manager starts afresh: a node it sees gone is timed from now (NodeStatus last_online)
   if (was !== 'master') d.unknownSince = {};
-  if (!updated) {
+  // cluster_state_update reads the members with the rest; without them the master skips the round
+  const online = updated ? cfsMembersOnline(env.paths) : undefined;
+  if (!online) {
     // the lock could still be renewed (a pmxcfs restart): skip the round, the next one updates
     d.log('temporary inconsistent cluster state (cfs restart?), skip round');
     return;
   }
-  await crmRound(d, clusterNodeNames(env.ctx, env.paths), Math.floor(Date.now() / 1000));
+  await crmRound(d, clusterNodeNames(env.ctx, env.paths), online, Math.floor(Date.now() / 1000));
 }
 
 async function serveLrm(env: SimEnv): Promise<number> {
