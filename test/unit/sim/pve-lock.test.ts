@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, statSync, utimesSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { getPveLock, newPveLockHold, releasePveLock } from '../../../src/lab/sim/core/pve-lock.js';
+import { removeExpiredLock } from '../../../src/lab/sim/core/pvefs.js';
 import { simPaths } from '../../../src/lab/sim/core/paths.js';
 import { tmpDir } from '../../helpers/tmp.js';
 import { recordingCtx } from './ctx.js';
@@ -104,6 +105,31 @@ describe('get_pve_lock (the HA manager lock held from round to round)', () => {
     getPveLock(paths, 'ha_manager_lock', a, LIFETIME, T0);
     utimesSync(lock, 0, T0 + 500);
     expect(getPveLock(paths, 'ha_manager_lock', newPveLockHold(), LIFETIME, T0 + 600).got).toBe(false);
+    expect(existsSync(lock)).toBe(true);
+  });
+});
+
+describe("pmxcfs's answer to an unlock request (removeExpiredLock, shared by cfs_lock and get_pve_lock)", () => {
+  it('removes a lock nobody renewed for its lifetime, and no other', () => {
+    const { lock } = setup();
+    mkdirSync(lock, { recursive: true });
+    utimesSync(lock, T0, T0);
+    expect(removeExpiredLock(lock, 12_000, T0 * 1000 + 12_000)).toBe(false);
+    expect(existsSync(lock)).toBe(true);
+    expect(removeExpiredLock(lock, 12_000, T0 * 1000 + 12_001)).toBe(true);
+    expect(existsSync(lock)).toBe(false);
+  });
+
+  it('says a lock that is gone already is gone', () => {
+    const { lock } = setup();
+    expect(removeExpiredLock(lock, 12_000)).toBe(true);
+  });
+
+  it('leaves an expired lock it cannot remove (not empty, as a read-only /etc/pve refuses), and says so', () => {
+    const { lock } = setup();
+    mkdirSync(path.join(lock, 'inside'), { recursive: true });
+    utimesSync(lock, T0, T0);
+    expect(removeExpiredLock(lock, 12_000, T0 * 1000 + 60_000)).toBe(false);
     expect(existsSync(lock)).toBe(true);
   });
 });

@@ -8,7 +8,7 @@ import { mkdirSync, rmdirSync, statSync, utimesSync } from 'node:fs';
 import path from 'node:path';
 import type { SimPaths } from './paths.js';
 import { errnoOf } from './errors.js';
-import { strerror } from './pvefs.js';
+import { removeExpiredLock, strerror } from './pvefs.js';
 
 /** What the caller keeps between rounds about one lock ($last_lock_status_hash). */
 export interface PveLockHold {
@@ -66,7 +66,8 @@ export function getPveLock(paths: SimPaths, lockid: string, hold: PveLockHold, l
         mkdirSync(file);
         got = true;
       } catch {
-        unlockRequest(file, lifetimeS, now);
+        // utime(0, 0): only a request, which pmxcfs grants for an expired lock alone
+        removeExpiredLock(file, lifetimeS * 1000, now * 1000);
         throw new Error("can't get cfs lock");
       }
     }
@@ -78,15 +79,6 @@ export function getPveLock(paths: SimPaths, lockid: string, hold: PveLockHold, l
   if (got) hold.lockTime = now;
   if (got === was) return { got };
   return { got, log: got ? { level: 'info', text: `successfully acquired lock '${lockid}'` } : { level: 'err', text: `lost lock '${lockid}${err ? ` - ${err}` : ''}` } };
-}
-
-/** utime(0, 0): pmxcfs frees the lock if nobody renewed it for its lifetime. */
-function unlockRequest(file: string, lifetimeS: number, now: number): void {
-  try {
-    if (now - Math.floor(statSync(file).mtimeMs / 1000) > lifetimeS) rmdirSync(file);
-  } catch {
-    // gone already, or /etc/pve read-only: only a request
-  }
 }
 
 /** release_ha_manager_lock: remove the lock this daemon holds; false when that failed. */

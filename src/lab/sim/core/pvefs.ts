@@ -83,6 +83,27 @@ export function listDir(abs: string): string[] {
 
 const LOCK_LIFETIME_MS = 120_000;
 
+/**
+ * pmxcfs's side of an unlock request (utime 0) on the lock directory `file`: it goes once nobody
+ * renewed it (moved its mtime) for `lifetimeMs`. True when it is gone now, removed here or before;
+ * false while it lives, or when it could not be removed (/etc/pve read-only).
+ */
+export function removeExpiredLock(file: string, lifetimeMs: number, nowMs = Date.now()): boolean {
+  let mtimeMs: number;
+  try {
+    mtimeMs = statSync(file).mtimeMs;
+  } catch {
+    return true;
+  }
+  if (nowMs - mtimeMs <= lifetimeMs) return false;
+  try {
+    rmdirSync(file);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** PVE::Cluster cfs_lock: a directory under /etc/pve/priv/lock, 10 s to get it, expiring after 120 s. */
 export async function cfsLock<T>(paths: SimPaths, lockid: string, fn: () => Promise<T>, err: (t: string) => void, timeoutS = 10): Promise<T> {
   const lockdir = path.join(paths.etcPve, 'priv', 'lock');
@@ -109,21 +130,8 @@ export async function cfsLock<T>(paths: SimPaths, lockid: string, fn: () => Prom
       } catch (e) {
         if (errnoOf(e) !== 'EEXIST') throw new Die('got lock request timeout\n');
       }
-      let expired: boolean;
-      try {
-        expired = Date.now() - statSync(file).mtimeMs > LOCK_LIFETIME_MS;
-      } catch {
-        // gone since: try again at once
-        continue;
-      }
-      if (expired) {
-        try {
-          rmdirSync(file);
-          continue;
-        } catch {
-          // not removable now (/etc/pve read-only): wait as for a live lock, never spin
-        }
-      }
+      // gone since, or expired and removed: try again at once; otherwise wait, never spin
+      if (removeExpiredLock(file, LOCK_LIFETIME_MS)) continue;
       const slept = Math.floor((Date.now() - started) / 1000);
       if (slept >= timeoutS) throw new Die('got lock request timeout\n');
       if (slept > lastLog) {
