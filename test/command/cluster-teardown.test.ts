@@ -241,6 +241,17 @@ describe('pvx cluster teardown', () => {
     fc.verify();
   });
 
+  it('refuses while an LRM is still active with no HA resource left (exit 3): its watchdog is armed', async () => {
+    const { fc, inv } = setup();
+    fc.activeLrms = ['pve2'];
+    const r = await pvx(['-i', inv, '--yes', 'cluster', 'teardown'], fc);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toContain('the HA local resource manager is still active on pve2 (its watchdog is armed)');
+    expect(r.stderr).toContain("wait until 'ha-manager status' shows every lrm idle");
+    expect(fc.mutations()).toEqual([]);
+    fc.verify();
+  });
+
   it('aborts with nothing changed when a backup does not verify (exit 1), removing the backups made so far', async () => {
     const { fc, inv } = setup();
     fc.failures.push({ node: 'pve2', argv: 'sh -c set -eu; cd', result: { exitCode: 1, stderr: 'pve2.tar.gz: FAILED\nsha256sum: WARNING: 1 computed checksum did NOT match\n' } });

@@ -3,8 +3,8 @@
  * e2eh8: PVE 8.4.11 on 10.77.34.0/24; 3 nodes, real sshd and corosync, the lab's HA stack acting
  * on requests): add with a node preference (a rule on 9, a group on 8), a stopped guest that stays
  * stopped, a guest on local storage refused with the reason, a two-node cluster refused, status
- * JSON, set, remove, and bad input that exits 2 before any command. Runs the built bin/pvx.js;
- * needs root.
+ * JSON, set, remove, a teardown refused while an LRM is still active after the last resource went,
+ * and bad input that exits 2 before any command. Runs the built bin/pvx.js; needs root.
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -178,6 +178,24 @@ describe.skipIf(!isRoot)('pvx ha on a PVE 9 lab (e2eh9)', () => {
     expect(await lab.qmStatus('pve1', 100)).toBe('status: running');
     expect(await lab.qmStatus('pve2', 101)).toBe('status: running');
   });
+
+  it('refuses a teardown while an LRM is still active after its last resource went (exit 3), and plans it once the LRMs went idle', async () => {
+    // LRM.pm keeps an LRM active, its watchdog armed, for 60 rounds after its node's last service went
+    const refused = lab.cli(['cluster', 'teardown', '--dry-run']);
+    expect(refused.code, refused.stderr).toBe(3);
+    expect(refused.stderr).toMatch(/the HA local resource manager is still active on pve1, pve2 \(its watchdog is armed\)/);
+    const idle = /pve-ha-lrm\[\d+\]: node had no service configured for 60 rounds, going idle\.$/m;
+    const deadline = Date.now() + 150_000;
+    for (const n of ['pve1', 'pve2']) {
+      while (!idle.test(await lab.sh(n, ['cat', '/var/log/pve-ha-manager.log']))) {
+        if (Date.now() > deadline) throw new Error(`${n}'s LRM did not go idle within 150 s`);
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+    }
+    const planned = lab.cli(['cluster', 'teardown', '--dry-run']);
+    expect(planned.code, planned.stderr).toBe(0);
+    expect(planned.stdout).toContain('pmxcfs -l');
+  }, 240_000);
 });
 
 describe.skipIf(!isRoot)('pvx ha on a PVE 8 lab (e2eh8)', () => {

@@ -90,7 +90,7 @@ export interface SeparationState {
 
 const ok = (stdout = '', stderr = '', exitCode = 0): ExecResult => ({ exitCode, stdout, stderr, durationMs: 1 });
 
-/** The fake; `ha` lists configured HA resources, `failures` makes a command fail, `onCommand` hooks in before one runs. */
+/** The fake; `ha` lists configured HA resources, `activeLrms` the nodes whose LRM is active, `failures` makes a command fail, `onCommand` hooks in before one runs. */
 export class TeardownFake extends FakeCluster {
   readonly sep = new Map<string, SeparationState>();
   readonly files = new Map<string, Buffer>();
@@ -99,6 +99,8 @@ export class TeardownFake extends FakeCluster {
   /** files in other nodes' folders that appeared after the backup (absolute paths) */
   extraFolderFiles: string[] = [];
   ha: string[] = [];
+  /** nodes whose LRM `ha-manager status` shows active */
+  activeLrms: string[] = [];
   failures: Array<{ node: string; argv: string; result: Partial<ExecResult> }> = [];
   onCommand?: (node: string, argv: readonly string[]) => void;
   /** backups made without /var/lib/pve-cluster/config.db (sqlite3 and the file absent) */
@@ -277,6 +279,8 @@ export class TeardownFake extends FakeCluster {
       case 'haStatus': {
         const rows: unknown[] = [{ id: 'quorum', node: n.name, quorate: 1, status: 'OK', type: 'quorum' }];
         for (const sid of this.ha) rows.push({ id: `service:${sid}`, sid, node: n.name, state: 'started', status: `${sid} (${n.name}, started)`, type: 'service', crm_state: 'started', request_state: 'started' });
+        // PVE::API2::HA::Status: an LRM still active after its node's last resource went
+        for (const node of this.activeLrms) rows.push({ id: `lrm:${node}`, node, status: `${node} (active, Mon Dec  7 10:00:00 2026)`, timestamp: 1796637600, type: 'lrm' });
         return ok(JSON.stringify(rows) + '\n');
       }
       case 'backup': {

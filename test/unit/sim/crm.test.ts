@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { crmStep, type CrmInput, type CrmOutput, type CrmStatus } from '../../../src/lab/sim/core/crm.js';
 import { placementsFromGroups, placementsFromRules, selectServiceNode } from '../../../src/lab/sim/core/ha-placement.js';
-import { keepResults, lrmActions, lrmRound, lrmStatus, type LrmRoundInput } from '../../../src/lab/sim/core/lrm.js';
+import { MAX_ACTIVE_IDLE_ROUNDS, keepResults, lrmActions, lrmRound, lrmStatus, type LrmRoundInput } from '../../../src/lab/sim/core/lrm.js';
 
 const NODES = { pve1: { online: true }, pve2: { online: true }, pve3: { online: true } };
 
@@ -237,33 +237,33 @@ describe('lrmRound (the LRM with its watchdog)', () => {
     quorate: true,
     fenceRequested: false,
     hasActiveServices: false,
+    hasConfiguredServices: false,
+    maintenanceRequested: false,
     busy: false,
+    idleRounds: 0,
     clock: () => 100_000,
     watchdogTimeoutMs: 60_000,
     getLock: free,
     releaseLock: () => undefined,
   };
   const noQuorum = { quorate: false, getLock: none };
+  // a node with a started service
+  const serving = { hasActiveServices: true, hasConfiguredServices: true };
 
   it('stays idle without active services, quorate or not, and never arms or fires the watchdog', async () => {
-    expect(await lrmRound(base)).toEqual({ state: 'wait_for_agent_lock', fire: false, log: [] });
-    expect(await lrmRound({ ...base, ...noQuorum, clock: () => 10_000_000 })).toEqual({ state: 'wait_for_agent_lock', fire: false, log: [] });
+    expect(await lrmRound(base)).toEqual({ state: 'wait_for_agent_lock', idleRounds: 0, fire: false, log: [] });
+    expect(await lrmRound({ ...base, ...noQuorum, clock: () => 10_000_000 })).toEqual({ state: 'wait_for_agent_lock', idleRounds: 0, fire: false, log: [] });
+    // a stopped service does not make an idle LRM active
+    expect(await lrmRound({ ...base, hasConfiguredServices: true })).toEqual({ state: 'wait_for_agent_lock', idleRounds: 0, fire: false, log: [] });
   });
 
   it('does not take the agent lock without quorum, even with active services', async () => {
-    expect(await lrmRound({ ...base, ...noQuorum, hasActiveServices: true })).toEqual({ state: 'wait_for_agent_lock', fire: false, log: [] });
+    expect(await lrmRound({ ...base, ...noQuorum, ...serving })).toEqual({ state: 'wait_for_agent_lock', idleRounds: 0, fire: false, log: [] });
   });
 
   it('takes the lock and opens the watchdog when services become active, and updates it each quorate round', async () => {
-    expect(await lrmRound({ ...base, hasActiveServices: true })).toEqual({ state: 'active', fedAt: 100_000, fire: false, log: ['watchdog active', 'status change wait_for_agent_lock => active'] });
-    expect(await lrmRound({ ...base, state: 'active', hasActiveServices: true, fedAt: 40_000, clock: () => 99_000 })).toEqual({ state: 'active', fedAt: 99_000, fire: false, log: [] });
-  });
-
-  it('loses the lock without quorum, keeps the watchdog armed but not updated, and fires at the timeout', async () => {
-    const lost = await lrmRound({ ...base, ...noQuorum, state: 'active', hasActiveServices: true, fedAt: 50_000, clock: () => 51_000 });
-    expect(lost).toEqual({ state: 'lost_agent_lock', fedAt: 50_000, fire: false, log: ['status change active => lost_agent_lock'] });
-    expect((await lrmRound({ ...base, ...noQuorum, state: 'lost_agent_lock', hasActiveServices: true, fedAt: 50_000, clock: () => 109_999 })).fire).toBe(false);
-    expect(await lrmRound({ ...base, ...noQuorum, state: 'lost_agent_lock', hasActiveServices: true, fedAt: 50_000, clock: () => 110_000 })).toEqual({ state: 'lost_agent_lock', fedAt: 50_000, fire: true, log: [] });
+    expect(await lrmRound({ ...base, ...serving })).toEqual({ state: 'active', idleRounds: 0, fedAt: 100_000, fire: false, log: ['watchdog active', 'status change wait_for_agent_lock => active'] });
+    expect(await lrmRound({ ...base, ...serving, state: 'active', fedAt: 40_000, clock: () => 99_000 })).toEqual({ state: 'active', idleRounds: 0, fedAt: 99_000, fire: false, log: [] });
   });
 
   it('updates the watchdog when the lock was got, after the retries of the round', async () => {
@@ -272,45 +272,97 @@ describe('lrmRound (the LRM with its watchdog)', () => {
       t += 3_000;
       return true;
     };
-    const r = await lrmRound({ ...base, state: 'active', hasActiveServices: true, fedAt: 95_000, clock: () => t, getLock: slow });
-    expect(r).toEqual({ state: 'active', fedAt: 103_000, fire: false, log: [] });
+    const r = await lrmRound({ ...base, ...serving, state: 'active', fedAt: 95_000, clock: () => t, getLock: slow });
+    expect(r).toEqual({ state: 'active', idleRounds: 0, fedAt: 103_000, fire: false, log: [] });
+  });
+
+  it('loses the lock without quorum, keeps the watchdog armed but not updated, and fires at the timeout', async () => {
+    const lost = await lrmRound({ ...base, ...noQuorum, ...serving, state: 'active', fedAt: 50_000, clock: () => 51_000 });
+    expect(lost).toEqual({ state: 'lost_agent_lock', idleRounds: 0, fedAt: 50_000, fire: false, log: ['status change active => lost_agent_lock'] });
+    expect((await lrmRound({ ...base, ...noQuorum, ...serving, state: 'lost_agent_lock', fedAt: 50_000, clock: () => 109_999 })).fire).toBe(false);
+    expect(await lrmRound({ ...base, ...noQuorum, ...serving, state: 'lost_agent_lock', fedAt: 50_000, clock: () => 110_000 })).toEqual({ state: 'lost_agent_lock', idleRounds: 0, fedAt: 50_000, fire: true, log: [] });
   });
 
   it('gets the lock back when quorum returns before the timeout', async () => {
-    expect(await lrmRound({ ...base, state: 'lost_agent_lock', hasActiveServices: true, fedAt: 50_000, clock: () => 100_000 })).toEqual({ state: 'active', fedAt: 100_000, fire: false, log: ['status change lost_agent_lock => active'] });
+    expect(await lrmRound({ ...base, ...serving, state: 'lost_agent_lock', fedAt: 50_000, clock: () => 100_000 })).toEqual({ state: 'active', idleRounds: 0, fedAt: 100_000, fire: false, log: ['status change lost_agent_lock => active'] });
   });
 
   it('releases the lock on a fence request and does not take it again while fencing is requested', async () => {
-    expect(await lrmRound({ ...base, state: 'active', fenceRequested: true, hasActiveServices: true, fedAt: 99_000 })).toEqual({
+    expect(await lrmRound({ ...base, ...serving, state: 'active', fenceRequested: true, fedAt: 99_000 })).toEqual({
       state: 'lost_agent_lock',
+      idleRounds: 0,
       fedAt: 99_000,
       fire: false,
       log: ['node needs to be fenced - releasing agent_lock', 'status change active => lost_agent_lock'],
     });
-    expect((await lrmRound({ ...base, state: 'lost_agent_lock', fenceRequested: true, hasActiveServices: true, fedAt: 99_000, clock: () => 159_000 })).fire).toBe(true);
+    expect((await lrmRound({ ...base, ...serving, state: 'lost_agent_lock', fenceRequested: true, fedAt: 99_000, clock: () => 159_000 })).fire).toBe(true);
   });
 
-  it('closes the watchdog and releases the lock once no service is active and no command runs', async () => {
+  it('stays active, watchdog updated, while a service is configured on the node, a stopped one too', async () => {
+    const stopped = { hasActiveServices: false, hasConfiguredServices: true };
+    expect(await lrmRound({ ...base, ...stopped, state: 'active', idleRounds: 7, fedAt: 99_000 })).toEqual({ state: 'active', idleRounds: 0, fedAt: 100_000, fire: false, log: [] });
+    // a command still running counts as work too
+    expect(await lrmRound({ ...base, state: 'active', busy: true, idleRounds: 7, fedAt: 99_000 })).toEqual({ state: 'active', idleRounds: 0, fedAt: 100_000, fire: false, log: [] });
+  });
+
+  it('goes idle only after MAX_ACTIVE_IDLE_ROUNDS rounds with nothing configured on the node, releasing lock and watchdog', async () => {
     let released = 0;
     const release = (): void => void released++;
-    expect(await lrmRound({ ...base, state: 'active', busy: true, fedAt: 99_000, releaseLock: release })).toEqual({ state: 'active', fedAt: 100_000, fire: false, log: [] });
+    let r = await lrmRound({ ...base, state: 'active', fedAt: 99_000, releaseLock: release });
+    expect(r).toEqual({ state: 'active', idleRounds: 1, fedAt: 100_000, fire: false, log: [] });
+    for (let n = 1; n < MAX_ACTIVE_IDLE_ROUNDS; n++) r = await lrmRound({ ...base, state: 'active', idleRounds: r.idleRounds, fedAt: 99_000, releaseLock: release });
+    expect(r).toEqual({ state: 'active', idleRounds: MAX_ACTIVE_IDLE_ROUNDS, fedAt: 100_000, fire: false, log: [] });
     expect(released).toBe(0);
-    expect(await lrmRound({ ...base, state: 'active', fedAt: 99_000, releaseLock: release })).toEqual({ state: 'wait_for_agent_lock', fire: false, log: ['watchdog closed (disabled)', 'status change active => wait_for_agent_lock'] });
+    r = await lrmRound({ ...base, state: 'active', idleRounds: r.idleRounds, fedAt: 99_000, releaseLock: release });
+    expect(r).toEqual({
+      state: 'wait_for_agent_lock',
+      idleRounds: 0,
+      fire: false,
+      log: [`node had no service configured for ${MAX_ACTIVE_IDLE_ROUNDS} rounds, going idle.`, 'watchdog closed (disabled)', 'status change active => wait_for_agent_lock'],
+    });
     expect(released).toBe(1);
   });
 
-  it('quorate, but the lock held by another (the master that fenced this node): stays without it, or loses it', async () => {
-    expect(await lrmRound({ ...base, getLock: none, hasActiveServices: true })).toEqual({ state: 'wait_for_agent_lock', fire: false, log: [] });
-    expect(await lrmRound({ ...base, getLock: none, state: 'lost_agent_lock', hasActiveServices: true, fedAt: 50_000, clock: () => 100_000 })).toEqual({ state: 'lost_agent_lock', fedAt: 50_000, fire: false, log: [] });
-    expect(await lrmRound({ ...base, getLock: none, state: 'active', hasActiveServices: true, fedAt: 99_000 })).toEqual({ state: 'lost_agent_lock', fedAt: 99_000, fire: false, log: ['status change active => lost_agent_lock'] });
+  it('enters maintenance on request, keeps lock and watchdog while services leave, then gives both up', async () => {
+    let released = 0;
+    const release = (): void => void released++;
+    const asked = { maintenanceRequested: true, releaseLock: release };
+    expect(await lrmRound({ ...base, ...serving, ...asked, state: 'active', fedAt: 99_000 })).toEqual({ state: 'maintenance', idleRounds: 0, fedAt: 100_000, fire: false, log: ['status change active => maintenance'] });
+    expect(await lrmRound({ ...base, ...serving, ...asked, state: 'maintenance', fedAt: 99_000 })).toEqual({ state: 'maintenance', idleRounds: 0, fedAt: 100_000, fire: false, log: [] });
+    expect(released).toBe(0);
+    // the last service has moved away
+    expect(await lrmRound({ ...base, ...asked, state: 'maintenance', fedAt: 99_000 })).toEqual({ state: 'maintenance', idleRounds: 0, fire: false, log: ['watchdog closed (disabled)'] });
+    expect(released).toBe(1);
+    expect(await lrmRound({ ...base, ...asked, state: 'maintenance' })).toEqual({ state: 'maintenance', idleRounds: 0, fire: false, log: [] });
+    // maintenance over: active again, with lock and watchdog, until the idle rounds have passed
+    expect(await lrmRound({ ...base, state: 'maintenance' })).toEqual({ state: 'active', idleRounds: 0, fedAt: 100_000, fire: false, log: ['watchdog active', 'status change maintenance => active'] });
+    expect(await lrmRound({ ...base, getLock: none, state: 'maintenance' })).toEqual({ state: 'lost_agent_lock', idleRounds: 0, fire: false, log: ['status change maintenance => lost_agent_lock'] });
   });
 
-  it('asks for the lock only where LRM.pm does: not while idle without services, not on a fence request', async () => {
+  it('leaves maintenance for lost_agent_lock on a fence request, or when it cannot renew the lock with services left', async () => {
+    expect(await lrmRound({ ...base, ...serving, maintenanceRequested: true, fenceRequested: true, state: 'maintenance', fedAt: 99_000 })).toEqual({
+      state: 'lost_agent_lock',
+      idleRounds: 0,
+      fedAt: 99_000,
+      fire: false,
+      log: ['node needs to be fenced during maintenance mode - releasing agent_lock', 'status change maintenance => lost_agent_lock'],
+    });
+    expect(await lrmRound({ ...base, ...serving, ...noQuorum, maintenanceRequested: true, state: 'maintenance', fedAt: 99_000 })).toEqual({ state: 'lost_agent_lock', idleRounds: 0, fedAt: 99_000, fire: false, log: ['status change maintenance => lost_agent_lock'] });
+  });
+
+  it('quorate, but the lock held by another (the master that fenced this node): stays without it, or loses it', async () => {
+    expect(await lrmRound({ ...base, ...serving, getLock: none })).toEqual({ state: 'wait_for_agent_lock', idleRounds: 0, fire: false, log: [] });
+    expect(await lrmRound({ ...base, ...serving, getLock: none, state: 'lost_agent_lock', fedAt: 50_000, clock: () => 100_000 })).toEqual({ state: 'lost_agent_lock', idleRounds: 0, fedAt: 50_000, fire: false, log: [] });
+    expect(await lrmRound({ ...base, ...serving, getLock: none, state: 'active', fedAt: 99_000 })).toEqual({ state: 'lost_agent_lock', idleRounds: 0, fedAt: 99_000, fire: false, log: ['status change active => lost_agent_lock'] });
+  });
+
+  it('asks for the lock only where LRM.pm does: not while idle without services, not on a fence request, not in an empty maintenance', async () => {
     const never = async (): Promise<boolean> => {
       throw new Error('agent lock asked for');
     };
     expect((await lrmRound({ ...base, getLock: never })).state).toBe('wait_for_agent_lock');
-    expect((await lrmRound({ ...base, ...noQuorum, getLock: never, hasActiveServices: true })).state).toBe('wait_for_agent_lock');
-    expect((await lrmRound({ ...base, getLock: never, state: 'active', fenceRequested: true, hasActiveServices: true, fedAt: 99_000 })).state).toBe('lost_agent_lock');
+    expect((await lrmRound({ ...base, ...noQuorum, ...serving, getLock: never })).state).toBe('wait_for_agent_lock');
+    expect((await lrmRound({ ...base, ...serving, getLock: never, state: 'active', fenceRequested: true, fedAt: 99_000 })).state).toBe('lost_agent_lock');
+    expect((await lrmRound({ ...base, getLock: never, state: 'maintenance', maintenanceRequested: true })).state).toBe('maintenance');
   });
 });

@@ -57,8 +57,11 @@ export function lrmStatus(ms: CrmStatus, node: string, results: Record<string, L
   return { state, mode: maintenance ? 'maintenance' : 'active', timestamp: now, results };
 }
 
-/** The LRM's own state (LRM.pm work()): idle, active with agent lock and watchdog, or active having lost the lock. */
-export type LrmAgentState = 'wait_for_agent_lock' | 'active' | 'lost_agent_lock';
+/** The LRM's own state (LRM.pm work()): idle, active with agent lock and watchdog, active having lost the lock, or maintenance. */
+export type LrmAgentState = 'wait_for_agent_lock' | 'active' | 'lost_agent_lock' | 'maintenance';
+
+/** LRM.pm $max_active_idle_rounds: an active LRM with nothing configured on its node goes idle after this many rounds. */
+export const MAX_ACTIVE_IDLE_ROUNDS = 60;
 
 /** What one LRM round looks at. */
 export interface LrmRoundInput {
@@ -69,8 +72,14 @@ export interface LrmRoundInput {
   fenceRequested: boolean;
   /** services placed on this node that are not stopped (active_service_count) */
   hasActiveServices: boolean;
+  /** a service of any state placed on this node (has_configured_service_on_local_node) */
+  hasConfiguredServices: boolean;
+  /** the manager asks this node for maintenance mode (is_maintenance_requested) */
+  maintenanceRequested: boolean;
   /** commands still running */
   busy: boolean;
+  /** rounds in a row this active LRM had nothing configured on its node (active_idle_rounds) */
+  idleRounds: number;
   /** epoch ms of the last watchdog update; undefined while the watchdog is closed */
   fedAt?: number;
   /** epoch ms now: the watchdog is updated when the lock was got, which may be seconds into the round */
@@ -88,6 +97,7 @@ export interface LrmRoundInput {
 /** The outcome of one LRM round. */
 export interface LrmRound {
   state: LrmAgentState;
+  idleRounds: number;
   /** epoch ms of the last watchdog update; undefined: watchdog closed */
   fedAt?: number;
   /** the watchdog expired: the node is reset */
@@ -96,47 +106,71 @@ export interface LrmRound {
 }
 
 /**
- * One round of the LRM's state machine with its watchdog: the watchdog opens with the agent lock
- * when services become active, is updated each round the lock is renewed (which needs quorum), is
- * closed only when the node has no active services left (the lock released with it), and fires
- * once not updated for the timeout.
+ * One round of LRM.pm's state machine (do_one_iteration, then the maintenance round's work) with
+ * its watchdog: the watchdog opens with the agent lock when services become active and is updated
+ * each time the lock is renewed (which needs quorum). An active LRM stays active while any service
+ * is configured on its node, stopped ones too, and goes idle (lock released, watchdog closed) only
+ * after MAX_ACTIVE_IDLE_ROUNDS rounds without one; in maintenance it gives both up once no active
+ * service is left. The watchdog fires once not updated for the timeout.
  */
 export async function lrmRound(i: LrmRoundInput): Promise<LrmRound> {
   const log: string[] = [];
   let state = i.state;
   let fedAt = i.fedAt;
+  let idleRounds = i.idleRounds;
   const change = (to: LrmAgentState): void => {
     log.push(`status change ${state} => ${to}`);
     state = to;
   };
-  const lock = (): void => {
+  // get_protected_ha_agent_lock opens the watchdog, or updates it, whenever it gets the lock
+  const lock = async (): Promise<boolean> => {
+    if (!(await i.getLock())) return false;
     if (fedAt === undefined) log.push('watchdog active');
     fedAt = i.clock();
+    return true;
+  };
+  const giveUpWatchdog = (): void => {
+    if (fedAt !== undefined) log.push('watchdog closed (disabled)');
+    fedAt = undefined;
   };
   if (state === 'wait_for_agent_lock') {
-    if (!i.fenceRequested && i.hasActiveServices && i.quorate && (await i.getLock())) {
-      lock();
-      change('active');
-    }
+    if (!i.fenceRequested && i.hasActiveServices && i.quorate && (await lock())) change('active');
   } else if (state === 'lost_agent_lock') {
-    if (!i.fenceRequested && i.quorate && (await i.getLock())) {
-      lock();
-      change('active');
+    if (!i.fenceRequested && i.quorate && (await lock())) change('active');
+  } else if (state === 'active') {
+    if (i.fenceRequested) {
+      log.push('node needs to be fenced - releasing agent_lock');
+      change('lost_agent_lock');
+    } else if (!(await lock())) {
+      change('lost_agent_lock');
+    } else if (i.maintenanceRequested) {
+      change('maintenance');
+    } else if (!i.hasConfiguredServices && !i.busy) {
+      idleRounds++;
+      if (idleRounds > MAX_ACTIVE_IDLE_ROUNDS) {
+        log.push(`node had no service configured for ${MAX_ACTIVE_IDLE_ROUNDS} rounds, going idle.`);
+        i.releaseLock();
+        giveUpWatchdog();
+        change('wait_for_agent_lock');
+        idleRounds = 0;
+      }
+    } else {
+      idleRounds = 0;
     }
   } else if (i.fenceRequested) {
-    log.push('node needs to be fenced - releasing agent_lock');
+    log.push('node needs to be fenced during maintenance mode - releasing agent_lock');
     change('lost_agent_lock');
-  } else if (!(await i.getLock())) {
-    change('lost_agent_lock');
-  } else {
-    lock();
-    if (!i.hasActiveServices && !i.busy) {
-      i.releaseLock();
-      log.push('watchdog closed (disabled)');
-      fedAt = undefined;
-      change('wait_for_agent_lock');
-    }
+  } else if (i.hasActiveServices || i.busy) {
+    // keep the lock and watchdog as long as not all services cleared the node
+    if (!(await lock())) change('lost_agent_lock');
+  } else if (!i.maintenanceRequested) {
+    change((await lock()) ? 'active' : 'lost_agent_lock');
+  }
+  if (state === 'maintenance' && !i.hasActiveServices && !i.busy) {
+    // all active services moved away: no watchdog and no lock in maintenance mode
+    giveUpWatchdog();
+    i.releaseLock();
   }
   const fire = fedAt !== undefined && i.clock() - fedAt >= i.watchdogTimeoutMs;
-  return { state, ...(fedAt !== undefined ? { fedAt } : {}), fire, log };
+  return { state, idleRounds, ...(fedAt !== undefined ? { fedAt } : {}), fire, log };
 }

@@ -143,6 +143,8 @@ function cfsUp(env: SimEnv, w: CfsWatch): boolean {
 interface LrmDaemon extends CfsWatch {
   env: SimEnv;
   state: LrmAgentState;
+  /** active_idle_rounds */
+  idleRounds: number;
   /** epoch ms of the last watchdog update; undefined while closed */
   fedAt?: number;
   results: Record<string, LrmResult>;
@@ -176,10 +178,9 @@ async function protectedLock(env: SimEnv, lockid: string, hold: PveLockHold, log
   }
 }
 
+/** The lrm_status this LRM writes: its own state, the mode the manager asked for. */
 function reportedState(d: LrmDaemon, ms: CrmStatus): ReturnType<typeof lrmStatus> {
-  const st = lrmStatus(ms, d.env.nodename, d.results, Math.floor(Date.now() / 1000));
-  const idle = st.state === 'maintenance' ? 'maintenance' : 'wait_for_agent_lock';
-  return { ...st, state: d.state === 'wait_for_agent_lock' ? idle : d.state };
+  return { ...lrmStatus(ms, d.env.nodename, d.results, Math.floor(Date.now() / 1000)), state: d.state };
 }
 
 function writeOwnLrm(d: LrmDaemon, ms: CrmStatus): void {
@@ -244,6 +245,7 @@ async function fenceThisNode(d: LrmDaemon): Promise<void> {
   }
   // what comes back after the reset is an LRM without lock, watchdog or results
   d.state = 'wait_for_agent_lock';
+  d.idleRounds = 0;
   delete d.fedAt;
   d.results = {};
   d.lock = newPveLockHold();
@@ -267,7 +269,10 @@ async function lrmTick(d: LrmDaemon): Promise<void> {
     quorate: quorate && ms !== undefined,
     fenceRequested: ms !== undefined && fenceRequested(ms, env.nodename),
     hasActiveServices: active,
+    hasConfiguredServices: ms !== undefined && Object.values(ms.service_status ?? {}).some((sd) => sd.node === env.nodename),
+    maintenanceRequested: Boolean(ms?.node_request?.[env.nodename]?.maintenance),
     busy: d.inFlight.size > 0,
+    idleRounds: d.idleRounds,
     ...(d.fedAt !== undefined ? { fedAt: d.fedAt } : {}),
     clock: Date.now,
     watchdogTimeoutMs: readWatchdogTimeout(env.paths.labRoot) * 1000,
@@ -276,6 +281,7 @@ async function lrmTick(d: LrmDaemon): Promise<void> {
   });
   for (const l of round.log) d.log(l);
   d.state = round.state;
+  d.idleRounds = round.idleRounds;
   if (round.fedAt !== undefined) d.fedAt = round.fedAt;
   else delete d.fedAt;
   if (round.fire) {
@@ -394,7 +400,7 @@ async function crmTick(d: CrmDaemon): Promise<void> {
 }
 
 async function serveLrm(env: SimEnv): Promise<number> {
-  const d: LrmDaemon = { env, state: 'wait_for_agent_lock', results: {}, inFlight: new Map(), lock: newPveLockHold(), warnedAt: 0, log: logger(env, 'pve-ha-lrm') };
+  const d: LrmDaemon = { env, state: 'wait_for_agent_lock', idleRounds: 0, results: {}, inFlight: new Map(), lock: newPveLockHold(), warnedAt: 0, log: logger(env, 'pve-ha-lrm') };
   d.log('starting server');
   d.log('status change startup => wait_for_agent_lock');
   await pollUntilStopped(POLL_MS, async () => {
