@@ -9,7 +9,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ConfigDb, loadRows } from '../../../src/lab/sim/cfs/config-db.js';
 import { FuseError } from '../../../src/lab/sim/cfs/fuse-ops.js';
-import { DT_DIR, DT_REG, MemDb, MemdbError, type CfsOp, type DbChange, type TreeEntry } from '../../../src/lab/sim/cfs/memdb.js';
+import { DT_DIR, DT_REG, MemDb, MemdbError, entryCsum, type CfsOp, type DbChange, type TreeEntry } from '../../../src/lab/sim/cfs/memdb.js';
 import { CfsNode, selectLeader, type PeerMessage } from '../../../src/lab/sim/cfs/node.js';
 import { CfsView, pathIsPrivate } from '../../../src/lab/sim/cfs/view.js';
 import { tmpDir } from '../../helpers/tmp.js';
@@ -168,6 +168,8 @@ class Net {
   slow = new Set<number>();
   writes: Array<{ node: number; change: DbChange }> = [];
   log: string[] = [];
+  /** every daemon's clock (epoch seconds) */
+  clock = T;
   send(from: number) {
     return async (to: number, msg: PeerMessage): Promise<unknown> => {
       const n = this.nodes.get(to);
@@ -201,7 +203,7 @@ class Net {
         replaceAll: async () => undefined,
       },
       send: this.send(id),
-      now: () => T,
+      now: () => this.clock,
       log: (l) => this.log.push(`${id}: ${l}`),
     });
     this.nodes.set(id, node);
@@ -221,6 +223,62 @@ async function put(n: CfsNode, p: string, text: string): Promise<void> {
   if (!n.memdb.lookup(p)) await n.submit({ kind: 'create', path: p });
   await n.submit({ kind: 'write', path: p, offset: 0, data: b64(text) });
 }
+
+describe('unlock requests (utime 0 on a lock: cfs_plug_memdb_utimens, dcdb.c, memdb_lock_expired)', () => {
+  const LOCK = 'priv/lock/ha_manager_lock';
+  async function lockedBy(n: CfsNode): Promise<void> {
+    for (const p of ['priv', 'priv/lock', LOCK]) await n.submit({ kind: 'mkdir', path: p });
+  }
+  const csumOn = (n: CfsNode): string => entryCsum(n.memdb.lookup(LOCK) as TreeEntry);
+
+  it('grants one only once the lock stayed as the requester saw it for longer than the lock timeout, on every member', async () => {
+    const net = new Net();
+    const [a, b, c] = [net.add(1), net.add(2), net.add(3)];
+    await net.view([1, 2, 3], true);
+    await lockedBy(b);
+    net.clock += 120;
+    await c.submit({ kind: 'unlock-request', path: LOCK, csum: csumOn(c) });
+    for (const n of [a, b, c]) expect(n.memdb.lookup(LOCK)).toBeDefined();
+    net.clock += 1;
+    await c.submit({ kind: 'unlock-request', path: LOCK, csum: csumOn(c) });
+    for (const n of [a, b, c]) expect(n.memdb.lookup(LOCK)).toBeUndefined();
+    // the lock is free: the requester gets it
+    await c.submit({ kind: 'mkdir', path: LOCK });
+    expect(a.memdb.lookup(LOCK)).toMatchObject({ writer: 3 });
+  });
+
+  it('ignores a request made on a view older than the lock: its holder renewed it since', async () => {
+    const net = new Net();
+    const [a, b, c] = [net.add(1), net.add(2), net.add(3)];
+    await net.view([1, 2, 3], true);
+    await lockedBy(b);
+    // what a node that was cut off still sees when it is back, before its sync
+    const stale = csumOn(c);
+    net.clock += 100;
+    await b.submit({ kind: 'mtime', path: LOCK, mtime: net.clock });
+    net.clock += 130;
+    await c.submit({ kind: 'unlock-request', path: LOCK, csum: stale });
+    for (const n of [a, b, c]) expect(n.memdb.lookup(LOCK)).toMatchObject({ mtime: T + 100 });
+    // the renewal started the lock's time again: 130 s after it, a request on the current view is granted
+    await c.submit({ kind: 'unlock-request', path: LOCK, csum: csumOn(c) });
+    for (const n of [a, b, c]) expect(n.memdb.lookup(LOCK)).toBeUndefined();
+  });
+
+  it('is decided by the daemon itself in local mode', async () => {
+    const net = new Net();
+    const a = net.add(1, 'local');
+    await lockedBy(a);
+    net.clock += 121;
+    await a.submit({ kind: 'unlock-request', path: LOCK, csum: 'not what is there' });
+    expect(a.memdb.lookup(LOCK)).toBeDefined();
+    await a.submit({ kind: 'unlock-request', path: LOCK, csum: csumOn(a) });
+    expect(a.memdb.lookup(LOCK)).toBeUndefined();
+  });
+
+  it('never reaches the tree as such', () => {
+    expect(() => new MemDb().apply({ op: { kind: 'unlock-request', path: LOCK, csum: '' }, writer: 1, mtime: T })).toThrow(MemdbError);
+  });
+});
 
 describe('sync between daemons', () => {
   it('chooses the leader as dcdb_select_leader: highest version, then later mtime, then lowest node id', () => {

@@ -24,6 +24,7 @@ import { CfsView } from './view.js';
 import { pmxcfsSocket, type ClusterLogRequest } from '../core/cluster-log.js';
 import type { SimPaths } from '../core/paths.js';
 import { pveRelease } from '../core/versions.js';
+import { readWatchdogTimeout } from '../../watchdog.js';
 
 /** What a daemon is started with. */
 export interface CfsDaemonOptions {
@@ -169,6 +170,8 @@ export async function startCfsDaemon(o: CfsDaemonOptions): Promise<CfsDaemon> {
     mode,
     pid: process.pid,
     log: o.log,
+    // CFS_LOCK_TIMEOUT: 120 s against the real 60 s watchdog; the lab scales both
+    lockTimeoutS: 2 * readWatchdogTimeout(o.paths.labRoot),
     refreshView: pollView,
     send: async (nodeid, msg, timeoutMs) => {
       const host = addressOf(nodeid);

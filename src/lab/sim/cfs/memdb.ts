@@ -5,6 +5,7 @@
  * Writes are plain data (`CfsOp`) so that every member applies the same operation in the same
  * order and ends with the same tree, inode numbers included.
  */
+import { createHash } from 'node:crypto';
 import { constants as os } from 'node:os';
 
 /** dirent types as memdb stores them in the `type` column. */
@@ -44,7 +45,12 @@ export type CfsOp =
   | { kind: 'unlink'; path: string }
   | { kind: 'rmdir'; path: string }
   | { kind: 'rename'; from: string; to: string }
-  | { kind: 'mtime'; path: string; mtime: number };
+  | { kind: 'mtime'; path: string; mtime: number }
+  /**
+   * utime(0, 0) on a lock directory (DCDB_MESSAGE_CFS_UNLOCK_REQUEST): `csum` is the lock as the
+   * requester saw it. Never applied as such: the sequencer turns it into an rmdir or into nothing.
+   */
+  | { kind: 'unlock-request'; path: string; csum: string };
 
 /** An operation with who did it and when (memdb's `writer` is the node id, 0 in local mode). */
 export interface StampedOp {
@@ -96,6 +102,23 @@ export function vmConfigOf(p: string): { node: string; type: (typeof VM_DIRS)[nu
   const type = VM_DIRS.find((t) => t === d[2]);
   const vmid = Number(m[1]);
   return type && vmid <= 0xffffffff ? { node: d[1] as string, type, vmid } : undefined;
+}
+
+/** path_is_lockdir: a directory right under `priv/lock`. */
+export function isLockPath(p: string): boolean {
+  const { dir, base } = splitPath(p);
+  return dir === 'priv/lock' && !badName(base);
+}
+
+/**
+ * memdb_tree_entry_csum: a digest of everything that identifies an entry's state (inode, version,
+ * writer, mtime, size, type, name, data), so a renewed lock (new mtime) has a new one.
+ */
+export function entryCsum(te: TreeEntry): string {
+  const h = createHash('sha256');
+  h.update(JSON.stringify([te.inode, te.version, te.writer, te.mtime, te.data?.length ?? 0, te.type, te.name]));
+  if (te.data) h.update(te.data);
+  return h.digest('hex');
 }
 
 /** The in-memory tree of one node. */
@@ -247,6 +270,9 @@ export class MemDb {
         Object.assign(te, { version: v, writer, mtime: op.mtime });
         return { upsert: { ...te }, index: { ...this.root } };
       }
+      case 'unlock-request':
+        // the daemon's sequencer decides (dcdb.c): it never reaches the tree
+        throw new MemdbError(E.EINVAL);
     }
   }
 

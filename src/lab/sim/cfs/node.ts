@@ -10,7 +10,7 @@
  *   members answered. Without quorum every write fails (EACCES, from the view).
  */
 import { constants as os } from 'node:os';
-import { MemDb, MemdbError, type CfsOp, type DbChange, type DbIndex, type StampedOp, type TreeEntry } from './memdb.js';
+import { DT_DIR, MemDb, MemdbError, entryCsum, isLockPath, type CfsOp, type DbChange, type DbIndex, type StampedOp, type TreeEntry } from './memdb.js';
 
 const E = os.errno;
 
@@ -100,6 +100,14 @@ export interface CfsNodeOptions {
   refreshView?: () => Promise<void>;
   /** how long a member's write waits for this daemon's view to have the member (WRITE_VIEW_CATCH_UP_MS) */
   writeViewWaitMs?: number;
+  /** CFS_LOCK_TIMEOUT in seconds (120 on PVE): a lock unchanged this long is granted to an unlock request */
+  lockTimeoutS?: number;
+}
+
+/** memdb_lock_info_t: a lock's state as this daemon last saw it change, and when (its own clock). */
+interface LockSeen {
+  csum: string;
+  ltime: number;
 }
 
 const PEER_TIMEOUT_MS = 3000;
@@ -136,11 +144,58 @@ export class CfsNode {
   private sequence: Promise<unknown> = Promise.resolve();
   private readonly log: (line: string) => void;
   private readonly now: () => number;
+  /** memdb->locks */
+  private locks = new Map<string, LockSeen>();
 
   constructor(private readonly o: CfsNodeOptions) {
     this.memdb = o.memdb;
     this.log = o.log ?? (() => undefined);
     this.now = o.now ?? (() => Math.floor(Date.now() / 1000));
+    this.updateLocks();
+  }
+
+  /**
+   * memdb_lock_expired: has the lock at `path` stayed as `csum` for longer than the lock timeout, by
+   * this daemon's clock? A lock seen for the first time, or changed since (renewed), starts its
+   * time now.
+   */
+  lockExpired(path: string, csum: string): boolean {
+    const now = this.now();
+    const li = this.locks.get(path);
+    if (!li || li.csum !== csum) {
+      this.locks.set(path, { csum, ltime: now });
+      return false;
+    }
+    return now > li.ltime && now - li.ltime > (this.o.lockTimeoutS ?? 120);
+  }
+
+  /** memdb_update_locks (on open and after a sync): the locks in the tree now, each keeping its time if unchanged. */
+  private updateLocks(): void {
+    const next = new Map<string, LockSeen>();
+    let dir: TreeEntry[] = [];
+    try {
+      dir = this.memdb.list('priv/lock');
+    } catch {
+      // no priv/lock yet
+    }
+    for (const te of dir) {
+      if (te.type !== DT_DIR) continue;
+      const path = `priv/lock/${te.name}`;
+      const csum = entryCsum(te);
+      const old = this.locks.get(path);
+      next.set(path, { csum, ltime: old && old.csum === csum ? old.ltime : this.now() });
+    }
+    this.locks = next;
+  }
+
+  /**
+   * dcdb_deliver of DCDB_MESSAGE_CFS_UNLOCK_REQUEST on the lowest node: the lock, if it is still the
+   * one the requester saw and has expired here, goes (DCDB_MESSAGE_CFS_UNLOCK: memdb_delete).
+   */
+  private unlockOf(op: Extract<CfsOp, { kind: 'unlock-request' }>): CfsOp | undefined {
+    const te = this.memdb.lookup(op.path);
+    if (!te || te.type !== DT_DIR || !isLockPath(op.path) || entryCsum(te) !== op.csum) return undefined;
+    return this.lockExpired(op.path, op.csum) ? { kind: 'rmdir', path: op.path } : undefined;
   }
 
   /** cfs_is_quorate: local mode is always quorate; a member only while its partition is. */
@@ -274,21 +329,32 @@ export class CfsNode {
       return;
     }
     this.memdb = next;
+    this.updateLocks();
     await this.o.db.replaceAll(rows);
     this.log(`[dcdb] notice: took the leader's database (version = ${next.root.version})`);
     this.o.onChange?.();
   }
 
-  /** Apply an operation here and persist it. */
+  /** Apply an operation here and persist it; a lock made or renewed starts its time (memdb.c). */
   private async applyLocal(s: StampedOp): Promise<void> {
     const change = this.memdb.apply(s);
     await this.o.db.write(change);
+    const path = s.op.kind === 'mkdir' || s.op.kind === 'mtime' ? s.op.path : undefined;
+    const te = path !== undefined && isLockPath(path) ? this.memdb.lookup(path) : undefined;
+    if (path !== undefined && te?.type === DT_DIR) this.lockExpired(path, entryCsum(te));
     this.o.onChange?.();
   }
 
   /** The sequencer: apply here, then on every other member of the group, one operation at a time. */
-  private sequenceOp(s: StampedOp): Promise<void> {
+  private sequenceOp(first: StampedOp): Promise<void> {
     const run = async (): Promise<void> => {
+      let s = first;
+      if (s.op.kind === 'unlock-request') {
+        // decided in the order of the writes, as on delivery: an unlock or nothing
+        const unlock = this.unlockOf(s.op);
+        if (!unlock) return;
+        s = { op: unlock, writer: this.view.localId, mtime: this.now() };
+      }
       await this.applyLocal(s);
       const version = this.memdb.root.version;
       const send = this.o.send;
@@ -320,6 +386,12 @@ export class CfsNode {
   async submit(op: CfsOp): Promise<void> {
     const s: StampedOp = { op, writer: this.nodeid, mtime: this.now() };
     if (this.o.mode === 'local') {
+      // without dfsm the daemon grants an unlock request itself (cfs_plug_memdb_utimens)
+      if (op.kind === 'unlock-request') {
+        const unlock = this.unlockOf(op);
+        if (unlock) await this.applyLocal({ ...s, op: unlock });
+        return;
+      }
       await this.applyLocal(s);
       return;
     }

@@ -8,7 +8,7 @@
  */
 import { constants as os } from 'node:os';
 import { FuseError, type FuseAttr, type FuseDirEntry, type FuseOps } from './fuse-ops.js';
-import { DT_DIR, MemdbError, type CfsOp, type MemDb, type TreeEntry } from './memdb.js';
+import { DT_DIR, MemdbError, entryCsum, isLockPath, type CfsOp, type MemDb, type TreeEntry } from './memdb.js';
 
 const E = os.errno;
 const S_IFDIR = 0o040000;
@@ -228,8 +228,19 @@ export class CfsView implements FuseOps {
     throw new FuseError(E.ENOSYS);
   }
 
+  /** cfs_plug_memdb_utimens: utime(0, 0) on a lock directory also asks pmxcfs to unlock it. */
   async utimens(p: string, mtimeMs: number): Promise<void> {
     this.refuseVirtual(p);
-    await this.submit({ kind: 'mtime', path: rel(p), mtime: Math.floor(mtimeMs / 1000) });
+    const path = rel(p);
+    const mtime = Math.floor(mtimeMs / 1000);
+    const te = this.host.memdb.lookup(path);
+    if (te && mtime === 0 && te.type === DT_DIR && isLockPath(path)) {
+      try {
+        await this.submit({ kind: 'unlock-request', path, csum: entryCsum(te) });
+      } catch {
+        // only a request: what the caller learns is the mtime message's answer
+      }
+    }
+    await this.submit({ kind: 'mtime', path, mtime });
   }
 }

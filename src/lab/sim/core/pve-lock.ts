@@ -8,7 +8,7 @@ import { mkdirSync, rmdirSync, statSync, utimesSync } from 'node:fs';
 import path from 'node:path';
 import type { SimPaths } from './paths.js';
 import { errnoOf } from './errors.js';
-import { removeExpiredLock, strerror } from './pvefs.js';
+import { requestUnlock, strerror } from './pvefs.js';
 
 /** What the caller keeps between rounds about one lock ($last_lock_status_hash). */
 export interface PveLockHold {
@@ -67,7 +67,7 @@ export function getPveLock(paths: SimPaths, lockid: string, hold: PveLockHold, l
         got = true;
       } catch {
         // utime(0, 0): only a request, which pmxcfs grants for an expired lock alone
-        removeExpiredLock(file, lifetimeS * 1000, now * 1000);
+        requestUnlock(paths, file, lifetimeS * 1000, now * 1000);
         throw new Error("can't get cfs lock");
       }
     }
