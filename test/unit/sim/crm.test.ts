@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { crmStep, type CrmInput, type CrmOutput, type CrmStatus } from '../../../src/lab/sim/core/crm.js';
 import { placementsFromGroups, placementsFromRules, selectServiceNode } from '../../../src/lab/sim/core/ha-placement.js';
-import { MAX_ACTIVE_IDLE_ROUNDS, keepResults, lrmActions, lrmRound, lrmStatus, type LrmRoundInput } from '../../../src/lab/sim/core/lrm.js';
+import { MAX_ACTIVE_IDLE_ROUNDS, hasActiveServices, hasConfiguredServices, keepResults, lrmActions, lrmRound, lrmStatus, type LrmRoundInput } from '../../../src/lab/sim/core/lrm.js';
 
 const NODES = { pve1: { online: true }, pve2: { online: true }, pve3: { online: true } };
 
@@ -220,10 +220,20 @@ describe('lrm', () => {
     expect(lrmActions(ms, 'pve1', { a: { sid: 'vm:100', state: 'started', exit_code: 0 } }, new Set(['c']))).toEqual([{ kind: 'stop', sid: 'vm:101', uid: 'b' }]);
   });
 
-  it('writes active with services, idle-waiting without, maintenance mode on request, and keeps only live results', () => {
-    expect(lrmStatus(ms, 'pve1', {}, 5)).toEqual({ state: 'active', mode: 'active', timestamp: 5, results: {} });
-    expect(lrmStatus(ms, 'pve3', {}, 5).state).toBe('wait_for_agent_lock');
-    expect(lrmStatus({ ...ms, node_request: { pve3: { maintenance: 1 } } }, 'pve3', {}, 5)).toMatchObject({ state: 'maintenance', mode: 'maintenance' });
+  it('counts active services (not stopped ones) and configured ones (any state) per node', () => {
+    expect(hasActiveServices(ms, 'pve1')).toBe(true);
+    expect(hasActiveServices(ms, 'pve3')).toBe(false);
+    expect(hasConfiguredServices(ms, 'pve1')).toBe(true);
+    expect(hasConfiguredServices(ms, 'pve3')).toBe(false);
+    const stoppedOnly = { ...ms, service_status: { 'vm:101': { node: 'pve3', state: 'stopped', uid: 'b' } } };
+    expect(hasActiveServices(stoppedOnly, 'pve3')).toBe(false);
+    expect(hasConfiguredServices(stoppedOnly, 'pve3')).toBe(true);
+  });
+
+  it("writes the LRM's own state, maintenance mode on request, and keeps only live results", () => {
+    expect(lrmStatus(ms, 'pve1', 'active', {}, 5)).toEqual({ state: 'active', mode: 'active', timestamp: 5, results: {} });
+    expect(lrmStatus(ms, 'pve3', 'wait_for_agent_lock', {}, 5).state).toBe('wait_for_agent_lock');
+    expect(lrmStatus({ ...ms, node_request: { pve3: { maintenance: 1 } } }, 'pve3', 'maintenance', {}, 5)).toMatchObject({ state: 'maintenance', mode: 'maintenance' });
     expect(keepResults(ms, { a: { sid: 'vm:100', state: 'started', exit_code: 0 }, old: { sid: 'vm:9', state: 'started', exit_code: 0 } })).toEqual({ a: { sid: 'vm:100', state: 'started', exit_code: 0 } });
   });
 });

@@ -109,7 +109,7 @@ describe('get_pve_lock (the HA manager lock held from round to round)', () => {
   });
 });
 
-describe("pmxcfs's answer to an unlock request (removeExpiredLock, shared by cfs_lock and get_pve_lock)", () => {
+describe("the expired-lock rule under a test root (removeExpiredLock, standing in for pmxcfs's answer to an unlock request)", () => {
   it('removes a lock nobody renewed for its lifetime, and no other', () => {
     const { lock } = setup();
     mkdirSync(lock, { recursive: true });

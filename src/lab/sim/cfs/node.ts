@@ -159,7 +159,7 @@ export class CfsNode {
    * this daemon's clock? A lock seen for the first time, or changed since (renewed), starts its
    * time now.
    */
-  lockExpired(path: string, csum: string): boolean {
+  private lockExpired(path: string, csum: string): boolean {
     const now = this.now();
     const li = this.locks.get(path);
     if (!li || li.csum !== csum) {

@@ -49,11 +49,19 @@ export function keepResults(ms: CrmStatus, results: Record<string, LrmResult>): 
   return Object.fromEntries(Object.entries(results).filter(([uid]) => live.has(uid)));
 }
 
-/** The lrm_status this node writes: active while it has active services, maintenance mode on request. */
-export function lrmStatus(ms: CrmStatus, node: string, results: Record<string, LrmResult>, now: number): LrmStatus {
+/** active_service_count > 0: a service placed on (or moving to) this node that is not stopped or frozen. */
+export function hasActiveServices(ms: CrmStatus, node: string): boolean {
+  return Object.values(ms.service_status ?? {}).some((s) => (s.node === node || s.target === node) && s.state !== 'stopped' && s.state !== 'freeze');
+}
+
+/** has_configured_service_on_local_node: a service of any state placed on this node. */
+export function hasConfiguredServices(ms: CrmStatus, node: string): boolean {
+  return Object.values(ms.service_status ?? {}).some((s) => s.node === node);
+}
+
+/** The lrm_status this node writes: the LRM's own state, maintenance mode while the manager asks for it. */
+export function lrmStatus(ms: CrmStatus, node: string, state: LrmStatus['state'], results: Record<string, LrmResult>, now: number): LrmStatus {
   const maintenance = Boolean(ms.node_request?.[node]?.maintenance);
-  const active = Object.values(ms.service_status ?? {}).some((s) => (s.node === node || s.target === node) && s.state !== 'stopped' && s.state !== 'freeze');
-  const state = active ? 'active' : maintenance ? 'maintenance' : 'wait_for_agent_lock';
   return { state, mode: maintenance ? 'maintenance' : 'active', timestamp: now, results };
 }
 

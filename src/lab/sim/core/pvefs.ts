@@ -84,9 +84,9 @@ export function listDir(abs: string): string[] {
 const LOCK_LIFETIME_MS = 120_000;
 
 /**
- * pmxcfs's side of an unlock request (utime 0) on the lock directory `file`: it goes once nobody
- * renewed it (moved its mtime) for `lifetimeMs`. True when it is gone now, removed here or before;
- * false while it lives, or when it could not be removed (/etc/pve read-only).
+ * Under a test root, where a plain folder stands for /etc/pve and no pmxcfs runs: the expired-lock
+ * rule played on the folder's mtime (`file` goes once nobody moved its mtime for `lifetimeMs`). True
+ * when it is gone now, removed here or before; false while it lives, or when it could not be removed.
  */
 export function removeExpiredLock(file: string, lifetimeMs: number, nowMs = Date.now()): boolean {
   let mtimeMs: number;

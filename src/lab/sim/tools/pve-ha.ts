@@ -35,7 +35,7 @@ import {
   writeResources,
 } from '../core/ha.js';
 import { placementsFromGroups, placementsFromRules } from '../core/ha-placement.js';
-import { keepResults, lrmActions, lrmRound, lrmStatus, type LrmAction, type LrmAgentState } from '../core/lrm.js';
+import { hasActiveServices, hasConfiguredServices, keepResults, lrmActions, lrmRound, lrmStatus, type LrmAction, type LrmAgentState } from '../core/lrm.js';
 import { readText } from '../core/pvefs.js';
 import { getPveLock, newPveLockHold, releasePveLock, type PveLockHold } from '../core/pve-lock.js';
 import { allowedToGetIdle, canGetActive, crmElectionRound, type CrmElection, type CrmHealth } from '../core/crm-election.js';
@@ -180,7 +180,7 @@ async function protectedLock(env: SimEnv, lockid: string, hold: PveLockHold, log
 
 /** The lrm_status this LRM writes: its own state, the mode the manager asked for. */
 function reportedState(d: LrmDaemon, ms: CrmStatus): ReturnType<typeof lrmStatus> {
-  return { ...lrmStatus(ms, d.env.nodename, d.results, Math.floor(Date.now() / 1000)), state: d.state };
+  return lrmStatus(ms, d.env.nodename, d.state, d.results, Math.floor(Date.now() / 1000));
 }
 
 function writeOwnLrm(d: LrmDaemon, ms: CrmStatus): void {
@@ -263,13 +263,12 @@ async function lrmTick(d: LrmDaemon): Promise<void> {
       d.log(`updating service status from manager failed: ${errorText(e).trim()}`);
     }
   }
-  const active = ms !== undefined && lrmStatus(ms, env.nodename, d.results, 0).state === 'active';
   const round = await lrmRound({
     state: d.state,
     quorate: quorate && ms !== undefined,
     fenceRequested: ms !== undefined && fenceRequested(ms, env.nodename),
-    hasActiveServices: active,
-    hasConfiguredServices: ms !== undefined && Object.values(ms.service_status ?? {}).some((sd) => sd.node === env.nodename),
+    hasActiveServices: ms !== undefined && hasActiveServices(ms, env.nodename),
+    hasConfiguredServices: ms !== undefined && hasConfiguredServices(ms, env.nodename),
     maintenanceRequested: Boolean(ms?.node_request?.[env.nodename]?.maintenance),
     busy: d.inFlight.size > 0,
     idleRounds: d.idleRounds,
@@ -302,7 +301,6 @@ interface CrmDaemon extends CfsWatch, CrmElection {
   /** the agent locks of fenced nodes this CRM took */
   agentLocks: Record<string, PveLockHold>;
 }
-
 
 /** What can_get_active looks at this round; a configuration that cannot be read is said in the log. */
 function crmHealth(d: CrmDaemon, updated: boolean): CrmHealth {
