@@ -52,6 +52,8 @@ describe('get_pve_lock (the HA manager lock held from round to round)', () => {
     const a = newPveLockHold();
     const b = newPveLockHold();
     getPveLock(paths, 'ha_manager_lock', a, LIFETIME, T0);
+    // made at T0, as pmxcfs stamps a lock with its operation's time (the real clock may be past T0's second by now)
+    utimesSync(lock, T0, T0);
     // the holder vanishes: its last renewal stays the lock's mtime
     expect(getPveLock(paths, 'ha_manager_lock', b, LIFETIME, T0 + LIFETIME).got).toBe(false);
     expect(existsSync(lock)).toBe(true);
