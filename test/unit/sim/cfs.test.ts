@@ -166,6 +166,11 @@ class Net {
   cut = new Set<number>();
   /** daemons that run but answer no sync request in time */
   slow = new Set<number>();
+  /** daemons whose answer to a write never comes (cut off, before corosync noticed) */
+  hang = new Set<number>();
+  /** sequencers that never get a write sent to them, or whose answer to it is lost (cut off meanwhile) */
+  deaf = new Set<number>();
+  mute = new Set<number>();
   writes: Array<{ node: number; change: DbChange }> = [];
   log: string[] = [];
   /** every daemon's clock (epoch seconds) */
@@ -175,6 +180,12 @@ class Net {
       const n = this.nodes.get(to);
       if (!n || this.cut.has(to) || this.cut.has(from)) throw new Error('unreachable');
       if (this.slow.has(to) && msg.t === 'state') throw new Error(`pve${to}: no answer within 3000 ms`);
+      if (this.hang.has(to) && msg.t === 'apply') return new Promise(() => undefined);
+      if (this.deaf.has(to) && msg.t === 'submit') return new Promise(() => undefined);
+      if (this.mute.has(to) && msg.t === 'submit') {
+        void n.handle(JSON.parse(JSON.stringify(msg)) as PeerMessage);
+        return new Promise(() => undefined);
+      }
       return JSON.parse(JSON.stringify(await n.handle(JSON.parse(JSON.stringify(msg)) as PeerMessage))) as unknown;
     };
   }
@@ -335,6 +346,56 @@ describe('sync between daemons', () => {
     await net.view([1, 2], true, [2]);
     await put(b, 'x.cfg', 'alone');
     expect(files(b)).toEqual(['x.cfg=alone']);
+  });
+
+  it('stops waiting for a member cut off before it took a write once corosync no longer has it (the write ends in the new configuration)', async () => {
+    const net = new Net();
+    const [a, b] = [net.add(1), net.add(2), net.add(3)];
+    await net.view([1, 2, 3], true);
+    net.hang.add(3);
+    const write = put(a, 'x.cfg', 'during the cut');
+    await new Promise((r) => setTimeout(r, 20));
+    let done = false;
+    void write.then(() => (done = true));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(done).toBe(false);
+    net.cut.add(3);
+    await net.view([1, 2], true);
+    await write;
+    for (const n of [a, b]) expect(files(n)).toEqual(['x.cfg=during the cut']);
+    expect(net.log.join('\n')).not.toContain('did not take a write');
+  });
+
+  it('sends a write again in the new configuration when its sequencer left before taking it', async () => {
+    const net = new Net();
+    const [, b, c] = [net.add(1), net.add(2), net.add(3)];
+    await net.view([1, 2, 3], true);
+    net.deaf.add(1);
+    const write = c.submit({ kind: 'mkdir', path: 'gone-sequencer' });
+    await new Promise((r) => setTimeout(r, 20));
+    net.cut.add(1);
+    await net.view([2, 3], true);
+    await write;
+    for (const n of [b, c]) expect(files(n)).toEqual(['gone-sequencer=']);
+    expect(b.memdb.root.version).toBe(c.memdb.root.version);
+  });
+
+  it('does not apply a write twice when its sequencer sent it on and left before it answered', async () => {
+    const net = new Net();
+    const [, b, c] = [net.add(1), net.add(2), net.add(3)];
+    await net.view([1, 2, 3], true);
+    const v0 = c.memdb.root.version;
+    net.mute.add(1);
+    // a second mkdir of the same directory would fail with EEXIST
+    const write = c.submit({ kind: 'mkdir', path: 'once' });
+    await new Promise((r) => setTimeout(r, 20));
+    expect(files(c)).toEqual(['once=']);
+    net.cut.add(1);
+    await net.view([2, 3], true);
+    await write;
+    for (const n of [b, c]) expect(files(n)).toEqual(['once=']);
+    expect(c.memdb.root.version).toBe(v0 + 1);
+    expect(b.memdb.root.version).toBe(v0 + 1);
   });
 
   it('refuses writes without quorum (EACCES) and lets a separated node with more writes win on rejoin', async () => {

@@ -57,6 +57,8 @@ export interface StampedOp {
   op: CfsOp;
   writer: number;
   mtime: number;
+  /** the writing daemon's own name for the write (node id, pid, count): a resent write is known by it */
+  id?: string;
 }
 
 /** What one applied operation changed, for the database backend (bdb_backend_write). */

@@ -111,6 +111,12 @@ interface LockSeen {
 }
 
 const PEER_TIMEOUT_MS = 3000;
+/** what sendWhileMember gives for a member that left the view before it answered */
+const LEFT = Symbol('left the view');
+/** how often a write is sent again after its sequencer left the view */
+const RESEND_ATTEMPTS = 3;
+/** how many ids of applied writes a daemon keeps to know a resent one */
+const APPLIED_IDS_KEPT = 4096;
 /** how often a sync round asks a member that does not answer in time */
 const STATE_ATTEMPTS = 3;
 
@@ -146,6 +152,11 @@ export class CfsNode {
   private readonly now: () => number;
   /** memdb->locks */
   private locks = new Map<string, LockSeen>();
+  /** told of every new corosync view */
+  private viewListeners = new Set<() => void>();
+  /** ids of the writes applied here lately, oldest first */
+  private appliedIds = new Set<string>();
+  private writeCount = 0;
 
   constructor(private readonly o: CfsNodeOptions) {
     this.memdb = o.memdb;
@@ -231,6 +242,7 @@ export class CfsNode {
   async setView(v: CorosyncView): Promise<void> {
     const changed = v.localId !== this.view.localId || v.quorate !== this.view.quorate || v.online.join(',') !== this.view.online.join(',');
     this.view = { ...v, online: [...v.online].sort((a, b) => a - b) };
+    for (const l of [...this.viewListeners]) l();
     const incomplete = this.o.mode === 'cluster' && v.quorate && v.online.some((id) => !this.group.includes(id));
     if (changed || (incomplete && Date.now() - this.lastRound >= INCOMPLETE_RETRY_MS)) await this.resync();
   }
@@ -338,6 +350,10 @@ export class CfsNode {
   /** Apply an operation here and persist it; a lock made or renewed starts its time (memdb.c). */
   private async applyLocal(s: StampedOp): Promise<void> {
     const change = this.memdb.apply(s);
+    if (s.id !== undefined) {
+      this.appliedIds.add(s.id);
+      if (this.appliedIds.size > APPLIED_IDS_KEPT) this.appliedIds.delete(this.appliedIds.values().next().value as string);
+    }
     await this.o.db.write(change);
     const path = s.op.kind === 'mkdir' || s.op.kind === 'mtime' ? s.op.path : undefined;
     const te = path !== undefined && isLockPath(path) ? this.memdb.lookup(path) : undefined;
@@ -345,10 +361,35 @@ export class CfsNode {
     this.o.onChange?.();
   }
 
+  /**
+   * Send to member `id`, or stop waiting once this daemon's view no longer has it (LEFT). Corosync
+   * delivers a message to the members of the configuration it ends in; a member cut off meanwhile is
+   * not waited for, and takes the database at the sync of its return.
+   */
+  private async sendWhileMember(send: PeerSend, id: number, msg: PeerMessage, timeoutMs: number): Promise<unknown> {
+    let check = (): void => undefined;
+    const left = new Promise<typeof LEFT>((resolve) => {
+      check = () => {
+        if (!this.view.online.includes(id)) resolve(LEFT);
+      };
+    });
+    this.viewListeners.add(check);
+    try {
+      check();
+      const answer = send(id, msg, timeoutMs);
+      answer.catch(() => undefined);
+      return await Promise.race([answer, left]);
+    } finally {
+      this.viewListeners.delete(check);
+    }
+  }
+
   /** The sequencer: apply here, then on every other member of the group, one operation at a time. */
   private sequenceOp(first: StampedOp): Promise<void> {
     const run = async (): Promise<void> => {
       let s = first;
+      // a write resent after its sequencer left: applied already, the sync spreads it
+      if (s.id !== undefined && this.appliedIds.has(s.id)) return;
       if (s.op.kind === 'unlock-request') {
         // decided in the order of the writes, as on delivery: an unlock or nothing
         const unlock = this.unlockOf(s.op);
@@ -366,7 +407,8 @@ export class CfsNode {
           .filter((id) => id !== self)
           .map(async (id) => {
             try {
-              const a = (await send(id, { t: 'apply', from: self, op: s, version }, PEER_TIMEOUT_MS * 4)) as { errno?: number };
+              const a = (await this.sendWhileMember(send, id, { t: 'apply', from: self, op: s, version }, PEER_TIMEOUT_MS * 4)) as { errno?: number } | typeof LEFT;
+              if (a === LEFT) return;
               if (a?.errno) throw new Error(`errno ${a.errno}`);
             } catch (e) {
               diverged = true;
@@ -384,7 +426,7 @@ export class CfsNode {
 
   /** A write from this node's /etc/pve; resolves once applied (everywhere), rejects with a MemdbError. */
   async submit(op: CfsOp): Promise<void> {
-    const s: StampedOp = { op, writer: this.nodeid, mtime: this.now() };
+    const s: StampedOp = { op, writer: this.nodeid, mtime: this.now(), id: `${this.nodeid}:${this.o.pid}:${++this.writeCount}` };
     if (this.o.mode === 'local') {
       // without dfsm the daemon grants an unlock request itself (cfs_plug_memdb_utimens)
       if (op.kind === 'unlock-request') {
@@ -395,29 +437,39 @@ export class CfsNode {
       await this.applyLocal(s);
       return;
     }
-    if (this.syncing) await this.syncing;
-    // dfsm queues a write until the sync with every running member is done: one applied on a part of
-    // the group could be lost to the other part's database at the next round
-    // bounded in time: a member that stays too busy to answer would otherwise hold every write for minutes
-    const waitUntil = Date.now() + UNSYNCED_WAIT_MS;
-    while (Date.now() < waitUntil && this.view.quorate && this.unsynced.length > 0) {
-      await new Promise((r) => setTimeout(r, UNSYNCED_GAP_MS));
-      await this.resync();
-    }
-    if (!this.view.quorate) throw new MemdbError(E.EACCES);
-    const seq = Math.min(...this.group);
-    if (!Number.isFinite(seq) || seq === this.view.localId || !this.o.send) {
-      await this.sequenceOp(s);
+    for (let attempt = 1; ; attempt++) {
+      if (this.syncing) await this.syncing;
+      // dfsm queues a write until the sync with every running member is done: one applied on a part of
+      // the group could be lost to the other part's database at the next round
+      // bounded in time: a member that stays too busy to answer would otherwise hold every write for minutes
+      const waitUntil = Date.now() + UNSYNCED_WAIT_MS;
+      while (Date.now() < waitUntil && this.view.quorate && this.unsynced.length > 0) {
+        await new Promise((r) => setTimeout(r, UNSYNCED_GAP_MS));
+        await this.resync();
+      }
+      if (!this.view.quorate) throw new MemdbError(E.EACCES);
+      const seq = Math.min(...this.group);
+      if (!Number.isFinite(seq) || seq === this.view.localId || !this.o.send) {
+        await this.sequenceOp(s);
+        return;
+      }
+      let answer: { errno?: number } | typeof LEFT;
+      try {
+        answer = (await this.sendWhileMember(this.o.send, seq, { t: 'submit', from: this.view.localId, op: s }, PEER_TIMEOUT_MS * 8)) as { errno?: number } | typeof LEFT;
+      } catch (e) {
+        this.log(`[dcdb] crit: sending a write to node ${seq} failed: ${e instanceof Error ? e.message : String(e)}`);
+        throw new MemdbError(E.EACCES);
+      }
+      if (answer === LEFT) {
+        // corosync delivers the write in the configuration without the sequencer: here, if the
+        // sequencer sent it on before it went (the sync spreads it), else through the next one
+        if (this.appliedIds.has(s.id as string)) return;
+        if (attempt < RESEND_ATTEMPTS) continue;
+        throw new MemdbError(E.EACCES);
+      }
+      if (answer?.errno) throw new MemdbError(answer.errno);
       return;
     }
-    let answer: { errno?: number };
-    try {
-      answer = (await this.o.send(seq, { t: 'submit', from: this.view.localId, op: s }, PEER_TIMEOUT_MS * 8)) as { errno?: number };
-    } catch (e) {
-      this.log(`[dcdb] crit: sending a write to node ${seq} failed: ${e instanceof Error ? e.message : String(e)}`);
-      throw new MemdbError(E.EACCES);
-    }
-    if (answer?.errno) throw new MemdbError(answer.errno);
   }
 
   /**
