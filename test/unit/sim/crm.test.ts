@@ -44,7 +44,9 @@ function run(first: CrmInput, steps: number, lrmOk = true): CrmOutput[] {
     // a finished move puts the guest's config on the target, as the LRM's migration does
     const services = structuredClone(i.services);
     for (const [sid, sd] of Object.entries(out.status.service_status)) if (sd.target && services[sid]) services[sid].node = sd.target;
-    i = { ...i, prev: out.status, commands: [], results, services, now: i.now + 1, unknownSince: out.unknownSince };
+    // each LRM reports the mode the manager asked of it (lrm_status), read by the next step
+    const modes = Object.fromEntries(Object.keys(i.nodes).map((n) => [n, out.status.node_request?.[n]?.maintenance ? 'maintenance' : 'active']));
+    i = { ...i, prev: out.status, commands: [], results, services, now: i.now + 1, unknownSince: out.unknownSince, modes };
   }
   return outs;
 }
@@ -106,20 +108,41 @@ describe('crmStep', () => {
     expect(out.status.service_status).toEqual({});
   });
 
-  it('node maintenance moves services away and brings them back on disable', () => {
+  it('node maintenance: the request first, the node state once its LRM reports the mode; services move away and back on disable (NodeStatus::update)', () => {
     const services = { 'vm:100': { state: 'started', type: 'vm' as const, node: 'pve1' } };
-    const prev: CrmStatus = { node_status: {}, service_status: { 'vm:100': { node: 'pve1', state: 'started', uid: 'a', running: 1 } } };
-    const on = run(input({ prev, services, commands: ['enable-node-maintenance pve1'] }), 3);
-    expect(on[0]?.status.node_status['pve1']).toBe('maintenance');
+    const prev: CrmStatus = { node_status: { pve1: 'online', pve2: 'online', pve3: 'online' }, service_status: { 'vm:100': { node: 'pve1', state: 'started', uid: 'a', running: 1 } } };
+    const on = run(input({ prev, services, commands: ['enable-node-maintenance pve1'] }), 4);
     expect(on[0]?.status.node_request).toEqual({ pve1: { maintenance: 1 } });
-    expect(on[0]?.status.service_status['vm:100']).toMatchObject({ state: 'migrate', target: 'pve2', maintenance_node: 'pve1' });
-    expect(on[1]?.status.service_status['vm:100']).toMatchObject({ state: 'started', node: 'pve2', maintenance_node: 'pve1' });
-    const last = on[2] as CrmOutput;
-    const off = run(input({ prev: last.status, services: { 'vm:100': { ...services['vm:100'], node: 'pve2' } }, commands: ['disable-node-maintenance pve1'] }), 2);
-    expect(off[0]?.status.node_status['pve1']).toBe('online');
-    expect(off[0]?.status.service_status['vm:100']).toMatchObject({ state: 'migrate', node: 'pve2', target: 'pve1' });
-    expect(off[1]?.status.service_status['vm:100']).toMatchObject({ state: 'started', node: 'pve1' });
-    expect(off[1]?.status.service_status['vm:100']?.maintenance_node).toBeUndefined();
+    expect(on[0]?.status.node_status['pve1']).toBe('online');
+    expect(on[0]?.status.service_status['vm:100']).toMatchObject({ state: 'started', node: 'pve1' });
+    expect(on[1]?.status.node_status['pve1']).toBe('maintenance');
+    expect(on[1]?.log).toContain("node 'pve1': state changed from 'online' => 'maintenance'");
+    expect(on[1]?.status.service_status['vm:100']).toMatchObject({ state: 'migrate', target: 'pve2', maintenance_node: 'pve1' });
+    expect(on[2]?.status.service_status['vm:100']).toMatchObject({ state: 'started', node: 'pve2', maintenance_node: 'pve1' });
+    const last = on[3] as CrmOutput;
+    // a second request while in maintenance is only logged
+    const again = crmStep(input({ prev: last.status, services: { 'vm:100': { ...services['vm:100'], node: 'pve2' } }, commands: ['enable-node-maintenance pve1'], modes: { pve1: 'maintenance' } }));
+    expect(again.log).toContain('ignoring crm command - node pve1 is already in maintenance state');
+    expect(again.status.node_request).toEqual({ pve1: { maintenance: 1 } });
+    const off = run(input({ prev: last.status, services: { 'vm:100': { ...services['vm:100'], node: 'pve2' } }, commands: ['disable-node-maintenance pve1'], modes: { pve1: 'maintenance' } }), 3);
+    expect(off[0]?.status.node_request ?? {}).toEqual({});
+    expect(off[0]?.status.node_status['pve1']).toBe('maintenance');
+    expect(off[1]?.status.node_status['pve1']).toBe('online');
+    expect(off[1]?.status.service_status['vm:100']).toMatchObject({ state: 'migrate', node: 'pve2', target: 'pve1' });
+    expect(off[2]?.status.service_status['vm:100']).toMatchObject({ state: 'started', node: 'pve1' });
+    expect(off[2]?.status.service_status['vm:100']?.maintenance_node).toBeUndefined();
+  });
+
+  it('keeps a node whose LRM is in maintenance in maintenance when it leaves the membership: no fence', () => {
+    const prev: CrmStatus = { node_status: { pve1: 'online', pve2: 'online', pve3: 'maintenance' }, service_status: {}, node_request: { pve3: { maintenance: 1 } } };
+    const gone = { ...NODES, pve3: { online: false } };
+    expect(crmStep(input({ prev, nodes: gone, modes: { pve3: 'maintenance' } })).status.node_status['pve3']).toBe('maintenance');
+    expect(crmStep(input({ prev, nodes: gone, modes: { pve3: 'active' } })).status.node_status['pve3']).toBe('unknown');
+    // a request for a node that is not online is refused
+    const down: CrmStatus = { node_status: { pve1: 'online', pve2: 'online', pve3: 'unknown' }, service_status: {} };
+    const refused = crmStep(input({ prev: down, nodes: gone, commands: ['enable-node-maintenance pve3'] }));
+    expect(refused.log).toContain('crm command error - node not online: enable-node-maintenance pve3');
+    expect(refused.status.node_request ?? {}).toEqual({});
   });
 
   it('fences the services of a node gone for longer than the delay, and recovers them only once its agent lock is free', () => {
@@ -228,6 +251,16 @@ describe('lrm', () => {
     const stoppedOnly = { ...ms, service_status: { 'vm:101': { node: 'pve3', state: 'stopped', uid: 'b' } } };
     expect(hasActiveServices(stoppedOnly, 'pve3')).toBe(false);
     expect(hasConfiguredServices(stoppedOnly, 'pve3')).toBe(true);
+    // Tools.pm count_active_services: neither a service in error nor one only asked to start counts;
+    // the target of a migration does
+    for (const state of ['error', 'request_start', 'freeze']) {
+      const one = { ...ms, service_status: { 'vm:104': { node: 'pve3', state, uid: 'e' } } };
+      expect(hasActiveServices(one, 'pve3')).toBe(false);
+      expect(hasConfiguredServices(one, 'pve3')).toBe(true);
+    }
+    const moving = { ...ms, service_status: { 'vm:105': { node: 'pve1', target: 'pve3', state: 'migrate', uid: 'f' } } };
+    expect(hasActiveServices(moving, 'pve3')).toBe(true);
+    expect(hasActiveServices(moving, 'pve1')).toBe(true);
   });
 
   it("writes the LRM's own state, maintenance mode on request, and keeps only live results", () => {

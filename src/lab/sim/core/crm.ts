@@ -55,6 +55,8 @@ export interface CrmInput {
   nodes: Record<string, { online: boolean }>;
   /** per node: the results its LRM reported, by uid */
   results: Record<string, Record<string, LrmResult>>;
+  /** per node: the mode its LRM reported in lrm_status ('active' when absent: Manager.pm read_lrm_status) */
+  modes?: Record<string, string>;
   placement: Record<string, Placement>;
   /** when each node was first seen not alive (epoch seconds); kept by the daemon between steps */
   unknownSince: Record<string, number>;
@@ -104,18 +106,30 @@ function serviceLoad(ss: Record<string, CrmService>): Record<string, number> {
   return load;
 }
 
-/** Node states (NodeStatus::update): online, maintenance, or unknown; a node being fenced stays in fence until acknowledged. */
+/**
+ * Node states (NodeStatus::update): a node goes into maintenance, and out of it, when its LRM reports
+ * that mode (it does once the manager asks for it), not on the request itself; a node gone from the
+ * membership becomes unknown unless its LRM is in maintenance; a node being fenced stays in fence
+ * until acknowledged, online or not.
+ */
 function nodeStatus(i: CrmInput, unknownSince: Record<string, number>, log: string[]): Record<string, string> {
   const out: Record<string, string> = {};
   for (const n of Object.keys(i.nodes).sort()) {
     const before = i.prev.node_status[n];
+    const mode = i.modes?.[n] ?? 'active';
+    const was = before ?? 'unknown';
     let s: string;
     if (i.nodes[n]?.online) {
       delete unknownSince[n];
-      s = i.prev.node_request?.[n]?.maintenance ? 'maintenance' : 'online';
+      if (was === 'online') s = mode === 'maintenance' ? 'maintenance' : 'online';
+      else if (was === 'maintenance') s = mode === 'maintenance' ? 'maintenance' : 'online';
+      else if (was === 'fence') s = 'fence';
+      else s = 'online';
     } else {
       unknownSince[n] ??= i.now;
-      s = before === 'fence' ? 'fence' : 'unknown';
+      if (was === 'fence') s = 'fence';
+      else if (was === 'maintenance' && mode === 'maintenance') s = 'maintenance';
+      else s = 'unknown';
     }
     if (before !== undefined && before !== s) log.push(`node '${n}': state changed from '${before}' => '${s}'`);
     out[n] = s;
@@ -176,11 +190,18 @@ function applyCommands(i: CrmInput, st: CrmStatus, setState: Record<string, stri
         log.push(`ignore crm command - node '${a ?? ''}' does not exist`);
         continue;
       }
+      // Manager.pm update_crm_commands: only the request changes here; the node state follows once
+      // the node's LRM reports the mode (nodeStatus)
+      const state = st.node_status[a];
       st.node_request ??= {};
-      if (cmd === 'enable-node-maintenance') st.node_request[a] = { maintenance: 1 };
-      else delete st.node_request[a];
-      if (st.node_status[a] === 'online' || st.node_status[a] === 'maintenance') st.node_status[a] = cmd === 'enable-node-maintenance' ? 'maintenance' : 'online';
-      log.push(`got crm command: ${line.trim()}`);
+      if (cmd === 'enable-node-maintenance') {
+        if (state === 'online') st.node_request[a] = { maintenance: 1 };
+        else if (state === 'maintenance') log.push(`ignoring crm command - node ${a} is already in maintenance state`);
+        else log.push(`crm command error - node not online: ${line.trim()}`);
+      } else {
+        if (state !== 'maintenance') log.push(`clearing maintenance of node ${a} requested, but it's in state ${state ?? 'unknown'}`);
+        delete st.node_request[a];
+      }
       continue;
     }
     if (cmd === 'disarm-ha' || cmd === 'arm-ha') {

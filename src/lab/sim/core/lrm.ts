@@ -49,9 +49,12 @@ export function keepResults(ms: CrmStatus, results: Record<string, LrmResult>): 
   return Object.fromEntries(Object.entries(results).filter(([uid]) => live.has(uid)));
 }
 
-/** active_service_count > 0: a service placed on (or moving to) this node that is not stopped or frozen. */
+/** Service states an LRM does not count as active (Tools.pm count_active_services). */
+const NOT_ACTIVE = new Set(['stopped', 'freeze', 'error', 'request_start']);
+
+/** active_service_count > 0: a service placed on (or moving to) this node in a state the LRM manages (not stopped, frozen, in error or only asked to start). */
 export function hasActiveServices(ms: CrmStatus, node: string): boolean {
-  return Object.values(ms.service_status ?? {}).some((s) => (s.node === node || s.target === node) && s.state !== 'stopped' && s.state !== 'freeze');
+  return Object.values(ms.service_status ?? {}).some((s) => (s.node === node || s.target === node) && s.state !== undefined && !NOT_ACTIVE.has(s.state));
 }
 
 /** has_configured_service_on_local_node: a service of any state placed on this node. */

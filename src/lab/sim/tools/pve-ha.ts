@@ -329,11 +329,15 @@ async function crmRound(d: CrmDaemon, nodes: string[], online: Record<string, bo
   // change of the resources' configuration (update_resources_config); ha-manager waits 10 s for it
   const commands = await lockHaDomain(env.paths, () => undefined, async () => takeCrmCommands(env.paths));
   const results: Record<string, Record<string, LrmResult>> = {};
+  // Manager.pm read_lrm_status: each node's results and mode ('active' when it wrote none)
+  const modes: Record<string, string> = {};
   // PVE2.pm get_node_info: online is cluster membership, not whether a node's LRM wrote lately;
   // the local node is always up
   const alive: Record<string, { online: boolean }> = {};
   for (const n of nodes) {
-    results[n] = readLrmStatus(env.paths, n).results ?? {};
+    const lrm = readLrmStatus(env.paths, n);
+    results[n] = lrm.results ?? {};
+    modes[n] = lrm.mode || 'active';
     alive[n] = { online: n === env.nodename || online[n] === true };
   }
   const out = crmStep({
@@ -344,6 +348,7 @@ async function crmRound(d: CrmDaemon, nodes: string[], online: Record<string, bo
     commands,
     nodes: alive,
     results,
+    modes,
     placement: placements(env),
     unknownSince: d.unknownSince,
     fenceDelay: FENCE_DELAY_S,
