@@ -127,11 +127,11 @@ const failures = [];
 async function startup() {
   const node0 = () => timed(process.execPath, ['-e', '0']).then((r) => r.ms);
   for (let i = 0; i < 3; i++) await node0(); // the file cache
+  // a tenth of a second each, against the machine's noise of tens of milliseconds: many runs
   const m = await interleaved({
     node: node0,
     version: () => timed(process.execPath, [BIN, '--version']).then((r) => r.ms),
     help: () => timed(process.execPath, [BIN, '--help']).then((r) => r.ms),
-    // a tenth of a second each, against the machine's noise of tens of milliseconds: many runs
   }, STARTUP_RUNS);
   const v = ratio(m.version, m.node);
   const h = ratio(m.help, m.node);

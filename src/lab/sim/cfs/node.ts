@@ -367,7 +367,7 @@ export class CfsNode {
    * not waited for, and takes the database at the sync of its return.
    */
   private async sendWhileMember(send: PeerSend, id: number, msg: PeerMessage, timeoutMs: number): Promise<unknown> {
-    let check = (): void => undefined;
+    let check!: () => void;
     const left = new Promise<typeof LEFT>((resolve) => {
       check = () => {
         if (!this.view.online.includes(id)) resolve(LEFT);
@@ -426,7 +426,8 @@ export class CfsNode {
 
   /** A write from this node's /etc/pve; resolves once applied (everywhere), rejects with a MemdbError. */
   async submit(op: CfsOp): Promise<void> {
-    const s: StampedOp = { op, writer: this.nodeid, mtime: this.now(), id: `${this.nodeid}:${this.o.pid}:${++this.writeCount}` };
+    const id = `${this.nodeid}:${this.o.pid}:${++this.writeCount}`;
+    const s: StampedOp = { op, writer: this.nodeid, mtime: this.now(), id };
     if (this.o.mode === 'local') {
       // without dfsm the daemon grants an unlock request itself (cfs_plug_memdb_utimens)
       if (op.kind === 'unlock-request') {
@@ -463,7 +464,7 @@ export class CfsNode {
       if (answer === LEFT) {
         // corosync delivers the write in the configuration without the sequencer: here, if the
         // sequencer sent it on before it went (the sync spreads it), else through the next one
-        if (this.appliedIds.has(s.id as string)) return;
+        if (this.appliedIds.has(id)) return;
         if (attempt < RESEND_ATTEMPTS) continue;
         throw new MemdbError(E.EACCES);
       }

@@ -116,19 +116,17 @@ function nodeStatus(i: CrmInput, unknownSince: Record<string, number>, log: stri
   const out: Record<string, string> = {};
   for (const n of Object.keys(i.nodes).sort()) {
     const before = i.prev.node_status[n];
-    const mode = i.modes?.[n] ?? 'active';
-    const was = before ?? 'unknown';
+    const inMaintenance = (i.modes?.[n] ?? 'active') === 'maintenance';
     let s: string;
     if (i.nodes[n]?.online) {
       delete unknownSince[n];
-      if (was === 'online') s = mode === 'maintenance' ? 'maintenance' : 'online';
-      else if (was === 'maintenance') s = mode === 'maintenance' ? 'maintenance' : 'online';
-      else if (was === 'fence') s = 'fence';
+      if (before === 'fence') s = 'fence';
+      else if (before === 'online' || before === 'maintenance') s = inMaintenance ? 'maintenance' : 'online';
       else s = 'online';
     } else {
       unknownSince[n] ??= i.now;
-      if (was === 'fence') s = 'fence';
-      else if (was === 'maintenance' && mode === 'maintenance') s = 'maintenance';
+      if (before === 'fence') s = 'fence';
+      else if (before === 'maintenance' && inMaintenance) s = 'maintenance';
       else s = 'unknown';
     }
     if (before !== undefined && before !== s) log.push(`node '${n}': state changed from '${before}' => '${s}'`);
